@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Installs every pinned tool the project needs, from package registries only:
+# forge/anvil/cast + solcjs + OpenZeppelin (npm, package-lock.json), zig (PyPI ziglang, .venv).
+# Idempotent: a second run only checks.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$GHOSTBRIDGE_ROOT"
+
+need() { command -v "$1" >/dev/null 2>&1 || { echo "setup: '$1' is required ($2)" >&2; exit 1; }; }
+need cargo "install Rust stable with rustup"
+need npm "install Node.js 20+ with npm"
+need python3 "install Python 3.10+"
+
+ZIG_VERSION=0.17.1
+if [ ! -d node_modules/@foundry-rs/forge-linux-amd64 ] || ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+  echo "==> npm ci (foundry 1.7.1, solc 0.8.37, @openzeppelin/contracts 5.7.0)"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+if ! "$ZIG" version 2>/dev/null | grep -qx "$ZIG_VERSION"; then
+  echo "==> python venv with ziglang==$ZIG_VERSION"
+  python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
+fi
+echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version)"
