@@ -1,0 +1,761 @@
+//! [`Store`]: connection, migrations and every query, once per backend.
+
+use alloy_primitives::{Address, B256, U256};
+use core::{str::FromStr, time::Duration};
+use sqlx::{
+    postgres::{PgConnectOptions, PgPool, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    ConnectOptions, Connection,
+};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::{
+    backoff::{backoff_delay, duration_ms, jitter_seed},
+    row::{message_columns, to_db, AttestationRow, CursorRow, MessageRow, StateRow},
+    AttestationRecord, AttestationSubject, BackoffPolicy, ChainCursor, InsertOutcome,
+    MessageRecord, NewMessage, Result, SignDecision, Status, StatusCounts, StoreError,
+};
+
+static SQLITE_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: sqlx::migrate::Migrator = sqlx::migrate!("./migrations/postgres");
+
+/// Runs `$body` with `$pool` bound to whichever pool the store holds. The body is compiled once
+/// per backend, so the runtime query API type-checks against each driver.
+macro_rules! on_pool {
+    ($store:expr, $pool:ident => $body:expr) => {
+        match $store {
+            Store::Sqlite($pool) => $body,
+            Store::Postgres($pool) => $body,
+        }
+    };
+}
+
+/// Claim query body shared by both backends; PostgreSQL appends `FOR UPDATE SKIP LOCKED` to the
+/// inner select. `$1` relayer, `$2` lease expiry, `$3` now, `$4` dst chain, `$5` limit.
+/// The inner `WHERE` repeats the partial index predicate of `messages_due` verbatim.
+macro_rules! claim_sql {
+    ($lock:literal) => {
+        concat!(
+            "UPDATE messages SET lease_owner = $1, lease_expires_at = $2, \
+             attempts = attempts + 1, updated_at = $3 \
+             WHERE id IN (SELECT id FROM messages \
+               WHERE dst_chain = $4 AND status IN ('seen', 'attested', 'submitted') \
+               AND next_attempt_at <= $3 \
+               AND (lease_expires_at IS NULL OR lease_expires_at <= $3) \
+               ORDER BY next_attempt_at LIMIT $5",
+            $lock,
+            ") RETURNING ",
+            message_columns!()
+        )
+    };
+}
+
+/// Where the caller must hold a live lease and the message must be pending.
+/// `$1` id, `$2` relayer, `$3` now.
+macro_rules! leased_pending {
+    () => {
+        " WHERE id = $1 AND lease_owner = $2 AND lease_expires_at > $3 \
+          AND status IN ('seen', 'attested', 'submitted')"
+    };
+}
+
+/// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock up front, so
+/// the busy timeout applies instead of a deadlock on lock upgrade), plain `BEGIN` on PostgreSQL.
+macro_rules! begin_write {
+    ($store:expr, $pool:ident) => {
+        match $store {
+            Store::Sqlite(_) => $pool.begin_with("BEGIN IMMEDIATE").await?,
+            Store::Postgres(_) => $pool.begin().await?,
+        }
+    };
+}
+
+/// How to reach the database.
+#[derive(Clone, Debug)]
+pub struct StoreConfig {
+    /// `postgres://…` / `postgresql://…` for PostgreSQL; `sqlite:…` or a plain file path for
+    /// SQLite (the file is created if missing).
+    pub url: String,
+    /// Pool size.
+    pub max_connections: u32,
+    /// PostgreSQL only: schema to create (if missing) and use as `search_path`, so several
+    /// deployments or tests can share one database. Letters, digits and `_` only.
+    pub pg_schema: Option<String>,
+    /// How long to wait for a connection, and (SQLite) for the write lock.
+    pub busy_timeout: Duration,
+}
+
+impl StoreConfig {
+    /// Defaults for `url`: 8 connections, no schema, 10 s busy timeout.
+    pub fn new(url: impl Into<String>) -> Self {
+        Self {
+            url: url.into(),
+            max_connections: 8,
+            pg_schema: None,
+            busy_timeout: Duration::from_secs(10),
+        }
+    }
+
+    /// Use this PostgreSQL schema.
+    pub fn with_pg_schema(mut self, schema: impl Into<String>) -> Self {
+        self.pg_schema = Some(schema.into());
+        self
+    }
+
+    /// Set the pool size.
+    pub const fn with_max_connections(mut self, n: u32) -> Self {
+        self.max_connections = n;
+        self
+    }
+
+    fn is_postgres(&self) -> bool {
+        self.url.starts_with("postgres://") || self.url.starts_with("postgresql://")
+    }
+}
+
+/// Handle to the relayer/validator state; cheap to clone (pools are shared).
+#[derive(Clone, Debug)]
+pub enum Store {
+    /// Embedded SQLite file (single host; several processes may share the file).
+    Sqlite(SqlitePool),
+    /// PostgreSQL (several relayer instances share work through leases).
+    Postgres(PgPool),
+}
+
+impl Store {
+    /// Connects with default settings and applies the migrations.
+    pub async fn open(url: &str) -> Result<Self> {
+        let store = Self::connect_with(&StoreConfig::new(url)).await?;
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// Connects without migrating.
+    pub async fn connect_with(config: &StoreConfig) -> Result<Self> {
+        if config.is_postgres() {
+            connect_postgres(config).await.map(Self::Postgres)
+        } else {
+            connect_sqlite(config).await.map(Self::Sqlite)
+        }
+    }
+
+    /// Applies the embedded numbered migrations of this backend (idempotent). On SQLite, run it
+    /// from one process before others open the file.
+    pub async fn migrate(&self) -> Result<()> {
+        match self {
+            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
+        }
+        Ok(())
+    }
+
+    /// `"sqlite"` or `"postgres"`.
+    pub const fn backend(&self) -> &'static str {
+        match self {
+            Self::Sqlite(_) => "sqlite",
+            Self::Postgres(_) => "postgres",
+        }
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        on_pool!(self, pool => pool.close().await);
+    }
+
+    // ---------------------------------------------------------------- messages: insert
+
+    /// Records a message observed on its source chain as `seen`, due immediately.
+    /// Idempotent for the same message; refuses another message with the same
+    /// `(dst chain, src chain, nonce)` ([`StoreError::DuplicateNonce`]).
+    pub async fn insert_seen(&self, message: &NewMessage) -> Result<InsertOutcome> {
+        let inserted = self.insert_seen_batch(core::slice::from_ref(message)).await?;
+        Ok(if inserted == 1 { InsertOutcome::Inserted } else { InsertOutcome::AlreadyKnown })
+    }
+
+    /// [`Self::insert_seen`] for many messages in one transaction (all or nothing); returns how
+    /// many were new.
+    pub async fn insert_seen_batch(&self, messages: &[NewMessage]) -> Result<usize> {
+        const INSERT: &str = "INSERT INTO messages \
+            (id, src_chain, dst_chain, nonce, encoded, status, attempts, next_attempt_at, \
+             created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, 'seen', 0, $6, $6, $6) ON CONFLICT DO NOTHING";
+        const EXISTING: &str = "SELECT id FROM messages \
+            WHERE dst_chain = $1 AND src_chain = $2 AND nonce = $3";
+        let now = now_ms();
+        let mut inserted = 0usize;
+        on_pool!(self, pool => {
+            let mut tx = begin_write!(self, pool);
+            for m in messages {
+                let done = sqlx::query(INSERT)
+                    .bind(m.id.as_slice())
+                    .bind(to_db(m.src_chain))
+                    .bind(to_db(m.dst_chain))
+                    .bind(to_db(m.nonce))
+                    .bind(m.encoded.as_ref())
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                if done.rows_affected() == 1 {
+                    inserted = inserted.saturating_add(1);
+                    continue;
+                }
+                let existing: Option<Vec<u8>> = sqlx::query_scalar(EXISTING)
+                    .bind(to_db(m.dst_chain))
+                    .bind(to_db(m.src_chain))
+                    .bind(to_db(m.nonce))
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                match existing {
+                    Some(id) if id.as_slice() != m.id.as_slice() => {
+                        return Err(StoreError::DuplicateNonce {
+                            src_chain: m.src_chain,
+                            dst_chain: m.dst_chain,
+                            nonce: m.nonce,
+                            existing: crate::row::b256("id", &id)?,
+                            new: m.id,
+                        });
+                    }
+                    // Same message again, or the id exists under other coordinates (an id is
+                    // the hash of the content, so that would be the caller's bug; keep the
+                    // first record).
+                    _ => {}
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(inserted)
+    }
+
+    // ---------------------------------------------------------------- messages: leasing
+
+    /// Atomically leases up to `limit` due messages for `dst_chain` to `relayer_id` for
+    /// `lease`, and returns them (oldest due first). Due: pending, `next_attempt_at` reached,
+    /// and not under a live lease (an expired lease of a crashed relayer does not block).
+    /// Each claim counts as one attempt.
+    ///
+    /// PostgreSQL: `UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED LIMIT n) RETURNING`,
+    /// so concurrent relayers get disjoint batches without waiting on each other. SQLite: the
+    /// same statement inside `BEGIN IMMEDIATE`.
+    pub async fn claim_batch(
+        &self,
+        relayer_id: &str,
+        dst_chain: u64,
+        limit: u32,
+        lease: Duration,
+    ) -> Result<Vec<MessageRecord>> {
+        let now = now_ms();
+        let expires = add_ms(now, lease);
+        let rows: Vec<MessageRow> = match self {
+            Self::Sqlite(pool) => {
+                let mut tx = pool.begin_with("BEGIN IMMEDIATE").await?;
+                let rows = sqlx::query_as(claim_sql!(""))
+                    .bind(relayer_id)
+                    .bind(expires)
+                    .bind(now)
+                    .bind(to_db(dst_chain))
+                    .bind(i64::from(limit))
+                    .fetch_all(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                rows
+            }
+            Self::Postgres(pool) => {
+                sqlx::query_as(claim_sql!(" FOR UPDATE SKIP LOCKED"))
+                    .bind(relayer_id)
+                    .bind(expires)
+                    .bind(now)
+                    .bind(to_db(dst_chain))
+                    .bind(i64::from(limit))
+                    .fetch_all(pool)
+                    .await?
+            }
+        };
+        let mut out = rows.into_iter().map(MessageRecord::try_from).collect::<Result<Vec<_>>>()?;
+        out.sort_by_key(|m| (m.next_attempt_at_ms, m.src_chain, m.nonce));
+        Ok(out)
+    }
+
+    /// Pushes the caller's live lease to `now + lease` (for a long confirmation wait).
+    pub async fn extend_lease(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        lease: Duration,
+    ) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET lease_expires_at = $4, updated_at = $3",
+            leased_pending!(),
+            " RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(add_ms(now, lease))
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, None).await
+    }
+
+    /// Gives the lease back without a status change; the message is due again after
+    /// `retry_in` (e.g. "submitted, check the receipt later").
+    pub async fn release(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        retry_in: Duration,
+    ) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET lease_owner = NULL, lease_expires_at = NULL, \
+             next_attempt_at = $4, updated_at = $3",
+            leased_pending!(),
+            " RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(add_ms(now, retry_in))
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, None).await
+    }
+
+    // ---------------------------------------------------------------- messages: transitions
+
+    /// `seen → attested` (the attestations are stored). Needs the caller's live lease.
+    pub async fn mark_attested(&self, id: &B256, relayer_id: &str) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET status = 'attested', attempts = 0, last_error = NULL, \
+             updated_at = $3",
+            leased_pending!(),
+            " AND status = 'seen' RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now)
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, Some(Status::Attested)).await
+    }
+
+    /// `attested → submitted`, or `submitted → submitted` for a replacement transaction.
+    /// Record it BEFORE broadcasting: a relayer that takes over an expired lease then sees the
+    /// transaction and checks its receipt instead of sending a second one.
+    /// Needs the caller's live lease; the lease is kept.
+    pub async fn mark_submitted(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        tx_hash: &B256,
+        account_nonce: u64,
+        fee: U256,
+    ) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET \
+             attempts = CASE WHEN status = 'submitted' THEN attempts ELSE 0 END, \
+             status = 'submitted', tx_hash = $4, submitted_nonce = $5, submitted_fee = $6, \
+             submitted_at = $3, last_error = NULL, updated_at = $3",
+            leased_pending!(),
+            " AND status IN ('attested', 'submitted') RETURNING ",
+            message_columns!()
+        );
+        let fee = fee.to_be_bytes::<32>();
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now)
+            .bind(tx_hash.as_slice()).bind(to_db(account_nonce)).bind(fee.as_slice())
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, Some(Status::Submitted)).await
+    }
+
+    /// Any pending status → `confirmed` (terminal). Releases the lease. Needs the caller's live
+    /// lease, so a message is confirmed exactly once.
+    pub async fn mark_confirmed(&self, id: &B256, relayer_id: &str) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET status = 'confirmed', last_error = NULL, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $3",
+            leased_pending!(),
+            " RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now)
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, Some(Status::Confirmed)).await
+    }
+
+    /// Any pending status → `failed_permanently` with `reason` (must be non-empty).
+    /// Releases the lease. Needs the caller's live lease.
+    pub async fn fail_permanently(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        reason: &str,
+    ) -> Result<MessageRecord> {
+        if reason.trim().is_empty() {
+            return Err(StoreError::MissingReason(*id));
+        }
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET status = 'failed_permanently', failure_reason = $4, \
+             last_error = $4, lease_owner = NULL, lease_expires_at = NULL, updated_at = $3",
+            leased_pending!(),
+            " RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(reason)
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, Some(Status::FailedPermanently)).await
+    }
+
+    /// Reports a failed attempt: stores `error`, releases the lease and schedules the next try
+    /// with [`backoff_delay`] (persisted as `next_attempt_at`). Once the message has used
+    /// `policy.max_attempts` attempts it becomes `failed_permanently`, with the last error in
+    /// the reason: retries are bounded and never silently parked.
+    pub async fn record_failure(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        error: &str,
+        policy: &BackoffPolicy,
+    ) -> Result<MessageRecord> {
+        let current = self.message(id).await?.ok_or(StoreError::NotFound(*id))?;
+        if current.attempts >= policy.max_attempts {
+            let reason = format!("gave up after {} attempts; last error: {error}", current.attempts);
+            return self.fail_permanently(id, relayer_id, &reason).await;
+        }
+        let now = now_ms();
+        let delay = backoff_delay(policy, current.attempts, jitter_seed(id, current.attempts));
+        // `attempts = $6` makes this a compare-and-set against the record read above.
+        let sql = concat!(
+            "UPDATE messages SET last_error = $4, next_attempt_at = $5, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $3",
+            leased_pending!(),
+            " AND attempts = $6 RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(error)
+            .bind(add_ms(now, delay)).bind(i64::from(current.attempts))
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, None).await
+    }
+
+    /// Turns the result of a guarded `UPDATE … RETURNING` into the record, or explains the
+    /// refusal: not found, wrong status for `to`, or no live lease.
+    async fn finish_transition(
+        &self,
+        row: Option<MessageRow>,
+        id: &B256,
+        relayer_id: &str,
+        to: Option<Status>,
+    ) -> Result<MessageRecord> {
+        if let Some(row) = row {
+            return MessageRecord::try_from(row);
+        }
+        let state: Option<StateRow> = on_pool!(self, pool => sqlx::query_as(
+            "SELECT status, lease_owner FROM messages WHERE id = $1")
+            .bind(id.as_slice()).fetch_optional(pool).await?);
+        let state = state.ok_or(StoreError::NotFound(*id))?;
+        let from = state.status()?;
+        let allowed = match to {
+            Some(Status::Attested) => from == Status::Seen,
+            Some(Status::Submitted) => matches!(from, Status::Attested | Status::Submitted),
+            _ => from.is_pending(),
+        };
+        if !allowed {
+            return Err(StoreError::InvalidTransition { id: *id, from, to: to.unwrap_or(from) });
+        }
+        Err(StoreError::LeaseNotHeld {
+            id: *id,
+            relayer: relayer_id.to_owned(),
+            holder: state.lease_owner,
+        })
+    }
+
+    // ---------------------------------------------------------------- messages: queries
+
+    /// One message by id (`ghostbridge status <message id>`).
+    pub async fn message(&self, id: &B256) -> Result<Option<MessageRecord>> {
+        let sql = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+        let row: Option<MessageRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).fetch_optional(pool).await?);
+        row.map(MessageRecord::try_from).transpose()
+    }
+
+    /// Messages whose last submission is `tx_hash` (`ghostbridge status <tx hash>`; a batch
+    /// release carries several).
+    pub async fn messages_by_tx(&self, tx_hash: &B256) -> Result<Vec<MessageRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE tx_hash = $1 ORDER BY src_chain, nonce"
+        );
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(tx_hash.as_slice()).fetch_all(pool).await?);
+        rows.into_iter().map(MessageRecord::try_from).collect()
+    }
+
+    /// Counters by status, retrying count and oldest pending creation time (metrics).
+    pub async fn status_counts(&self) -> Result<StatusCounts> {
+        const BY_STATUS: &str = "SELECT status, COUNT(*) FROM messages GROUP BY status";
+        const RETRYING: &str = "SELECT COUNT(*) FROM messages \
+            WHERE status IN ('seen', 'attested', 'submitted') AND last_error IS NOT NULL";
+        const OLDEST: &str = "SELECT MIN(created_at) FROM messages \
+            WHERE status IN ('seen', 'attested', 'submitted')";
+        let (by_status, retrying, oldest): (Vec<(String, i64)>, i64, Option<i64>) =
+            on_pool!(self, pool => (
+                sqlx::query_as(BY_STATUS).fetch_all(pool).await?,
+                sqlx::query_scalar(RETRYING).fetch_one(pool).await?,
+                sqlx::query_scalar(OLDEST).fetch_one(pool).await?,
+            ));
+        let mut counts = StatusCounts {
+            retrying: u64::try_from(retrying).unwrap_or(0),
+            oldest_pending_created_at_ms: oldest.map(crate::row::time_from_db),
+            ..StatusCounts::default()
+        };
+        for (status, n) in by_status {
+            let n = u64::try_from(n).unwrap_or(0);
+            match status.parse::<Status>()? {
+                Status::Seen => counts.seen = n,
+                Status::Attested => counts.attested = n,
+                Status::Submitted => counts.submitted = n,
+                Status::Confirmed => counts.confirmed = n,
+                Status::FailedPermanently => counts.failed_permanently = n,
+            }
+        }
+        Ok(counts)
+    }
+
+    // ---------------------------------------------------------------- attestations, batches
+
+    /// Stores one validator's signatures; returns `false` if that validator's attestation for
+    /// this subject and epoch was already stored (the first one is kept).
+    pub async fn put_attestation(&self, a: &AttestationRecord) -> Result<bool> {
+        const SQL: &str = "INSERT INTO attestations \
+            (subject_kind, subject, epoch, validator, ecdsa_sig, mldsa_sig, created_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING";
+        let done = on_pool!(self, pool => sqlx::query(SQL)
+            .bind(a.subject.kind()).bind(a.subject.hash().as_slice()).bind(to_db(a.epoch))
+            .bind(a.validator.as_slice()).bind(a.ecdsa_sig.as_ref()).bind(a.mldsa_sig.as_ref())
+            .bind(now_ms())
+            .execute(pool).await?.rows_affected());
+        Ok(done == 1)
+    }
+
+    /// Attestations stored for `subject` in `epoch`, by ascending validator address.
+    pub async fn attestations(
+        &self,
+        subject: &AttestationSubject,
+        epoch: u64,
+    ) -> Result<Vec<AttestationRecord>> {
+        const SQL: &str = "SELECT subject_kind, subject, epoch, validator, ecdsa_sig, mldsa_sig \
+            FROM attestations WHERE subject_kind = $1 AND subject = $2 AND epoch = $3 \
+            ORDER BY validator";
+        let rows: Vec<AttestationRow> = on_pool!(self, pool => sqlx::query_as(SQL)
+            .bind(subject.kind()).bind(subject.hash().as_slice()).bind(to_db(epoch))
+            .fetch_all(pool).await?);
+        rows.into_iter().map(AttestationRecord::try_from).collect()
+    }
+
+    /// Records a batch (Merkle root over `members`, in leaf order). Returns `false` if the root
+    /// was already stored (members are then left as they were: a root commits to them).
+    pub async fn put_batch(&self, root: &B256, dst_chain: u64, members: &[B256]) -> Result<bool> {
+        const BATCH: &str = "INSERT INTO batches (root, dst_chain, created_at) \
+            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
+        const MEMBER: &str =
+            "INSERT INTO batch_members (root, position, message_id) VALUES ($1, $2, $3)";
+        let now = now_ms();
+        on_pool!(self, pool => {
+            let mut tx = begin_write!(self, pool);
+            let done = sqlx::query(BATCH).bind(root.as_slice()).bind(to_db(dst_chain)).bind(now)
+                .execute(&mut *tx).await?;
+            if done.rows_affected() == 0 {
+                return Ok(false);
+            }
+            for (position, id) in (0i64..).zip(members) {
+                sqlx::query(MEMBER).bind(root.as_slice()).bind(position).bind(id.as_slice())
+                    .execute(&mut *tx).await?;
+            }
+            tx.commit().await?;
+        });
+        Ok(true)
+    }
+
+    /// Member message ids of a batch in leaf order, or `None` if the root is unknown.
+    pub async fn batch_members(&self, root: &B256) -> Result<Option<Vec<B256>>> {
+        const EXISTS: &str = "SELECT COUNT(*) FROM batches WHERE root = $1";
+        const MEMBERS: &str =
+            "SELECT message_id FROM batch_members WHERE root = $1 ORDER BY position";
+        let (exists, ids): (i64, Vec<Vec<u8>>) = on_pool!(self, pool => (
+            sqlx::query_scalar(EXISTS).bind(root.as_slice()).fetch_one(pool).await?,
+            sqlx::query_scalar(MEMBERS).bind(root.as_slice()).fetch_all(pool).await?,
+        ));
+        if exists == 0 {
+            return Ok(None);
+        }
+        ids.iter().map(|id| crate::row::b256("message_id", id)).collect::<Result<_>>().map(Some)
+    }
+
+    /// Roots of the batches that contain `message_id`.
+    pub async fn batches_containing(&self, message_id: &B256) -> Result<Vec<B256>> {
+        const SQL: &str = "SELECT root FROM batch_members WHERE message_id = $1 ORDER BY root";
+        let roots: Vec<Vec<u8>> = on_pool!(self, pool => sqlx::query_scalar(SQL)
+            .bind(message_id.as_slice()).fetch_all(pool).await?);
+        roots.iter().map(|r| crate::row::b256("root", r)).collect()
+    }
+
+    // ---------------------------------------------------------------- validator journal
+
+    /// Journals that this validator is about to sign `message_id` for `nonce` of
+    /// `source_contract` on `chain_id`. Call it (and await it) BEFORE signing:
+    /// - first time for this nonce → [`SignDecision::First`], journaled durably;
+    /// - same message again → [`SignDecision::AlreadySignedSame`] (re-signing is harmless);
+    /// - different message → [`StoreError::ConflictingSignature`]: never sign it.
+    pub async fn record_signed(
+        &self,
+        chain_id: u64,
+        source_contract: &Address,
+        nonce: u64,
+        message_id: &B256,
+    ) -> Result<SignDecision> {
+        const INSERT: &str = "INSERT INTO signed_nonces \
+            (chain_id, source_contract, nonce, message_id, signed_at) \
+            VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING";
+        let done = on_pool!(self, pool => sqlx::query(INSERT)
+            .bind(to_db(chain_id)).bind(source_contract.as_slice()).bind(to_db(nonce))
+            .bind(message_id.as_slice()).bind(now_ms())
+            .execute(pool).await?.rows_affected());
+        if done == 1 {
+            return Ok(SignDecision::First);
+        }
+        let existing = self
+            .signed_message(chain_id, source_contract, nonce)
+            .await?
+            .ok_or(StoreError::Corrupt {
+                column: "signed_nonces",
+                reason: format!("insert conflicted but no row for nonce {nonce}"),
+            })?;
+        if existing == *message_id {
+            Ok(SignDecision::AlreadySignedSame)
+        } else {
+            Err(StoreError::ConflictingSignature {
+                chain_id,
+                source_contract: *source_contract,
+                nonce,
+                existing,
+                new: *message_id,
+            })
+        }
+    }
+
+    /// The message id journaled for a nonce, if any.
+    pub async fn signed_message(
+        &self,
+        chain_id: u64,
+        source_contract: &Address,
+        nonce: u64,
+    ) -> Result<Option<B256>> {
+        const SQL: &str = "SELECT message_id FROM signed_nonces \
+            WHERE chain_id = $1 AND source_contract = $2 AND nonce = $3";
+        let id: Option<Vec<u8>> = on_pool!(self, pool => sqlx::query_scalar(SQL)
+            .bind(to_db(chain_id)).bind(source_contract.as_slice()).bind(to_db(nonce))
+            .fetch_optional(pool).await?);
+        id.map(|id| crate::row::b256("message_id", &id)).transpose()
+    }
+
+    // ---------------------------------------------------------------- chain cursors
+
+    /// Where scanning of `contract` on `chain_id` stopped, if ever started.
+    pub async fn cursor(&self, chain_id: u64, contract: &Address) -> Result<Option<ChainCursor>> {
+        const SQL: &str = "SELECT chain_id, contract, block_number, block_hash, updated_at \
+            FROM chain_cursors WHERE chain_id = $1 AND contract = $2";
+        let row: Option<CursorRow> = on_pool!(self, pool => sqlx::query_as(SQL)
+            .bind(to_db(chain_id)).bind(contract.as_slice()).fetch_optional(pool).await?);
+        row.map(ChainCursor::try_from).transpose()
+    }
+
+    /// Saves the last fully scanned block. It may move backwards (reorg rewind).
+    pub async fn set_cursor(
+        &self,
+        chain_id: u64,
+        contract: &Address,
+        block_number: u64,
+        block_hash: &B256,
+    ) -> Result<()> {
+        const SQL: &str = "INSERT INTO chain_cursors \
+            (chain_id, contract, block_number, block_hash, updated_at) \
+            VALUES ($1, $2, $3, $4, $5) \
+            ON CONFLICT (chain_id, contract) DO UPDATE SET block_number = excluded.block_number, \
+            block_hash = excluded.block_hash, updated_at = excluded.updated_at";
+        on_pool!(self, pool => sqlx::query(SQL)
+            .bind(to_db(chain_id)).bind(contract.as_slice()).bind(to_db(block_number))
+            .bind(block_hash.as_slice()).bind(now_ms())
+            .execute(pool).await.map(drop)?);
+        Ok(())
+    }
+}
+
+
+async fn connect_sqlite(config: &StoreConfig) -> Result<SqlitePool> {
+    let options = if config.url.starts_with("sqlite:") {
+        SqliteConnectOptions::from_str(&config.url)?
+    } else {
+        SqliteConnectOptions::new().filename(&config.url)
+    };
+    let options = options
+        .create_if_missing(true)
+        .journal_mode(SqliteJournalMode::Wal)
+        .synchronous(SqliteSynchronous::Normal)
+        .busy_timeout(config.busy_timeout)
+        .foreign_keys(true);
+    Ok(SqlitePoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .acquire_timeout(config.busy_timeout)
+        .connect_with(options)
+        .await?)
+}
+
+async fn connect_postgres(config: &StoreConfig) -> Result<PgPool> {
+    let mut options = PgConnectOptions::from_str(&config.url)?;
+    if let Some(schema) = &config.pg_schema {
+        let valid = !schema.is_empty()
+            && schema.len() <= 63
+            && schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && !schema.as_bytes()[0].is_ascii_digit();
+        if !valid {
+            return Err(StoreError::InvalidConfig(format!(
+                "pg_schema {schema:?}: use 1-63 letters, digits or '_', not starting with a digit"
+            )));
+        }
+        let mut conn = options.connect().await?;
+        let created =
+            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&mut conn).await;
+        conn.close().await?;
+        if let Err(e) = created {
+            // A concurrent `CREATE SCHEMA IF NOT EXISTS` may lose the race: the schema exists.
+            let raced = matches!(&e, sqlx::Error::Database(db)
+                if matches!(db.code().as_deref(), Some("23505" | "42P06")));
+            if !raced {
+                return Err(e.into());
+            }
+        }
+        options = options.options([("search_path", schema.as_str())]);
+    }
+    Ok(PgPoolOptions::new()
+        .max_connections(config.max_connections.max(1))
+        .acquire_timeout(config.busy_timeout)
+        .connect_with(options)
+        .await?)
+}
+
+/// Wall-clock unix ms. All lease and schedule times come from the daemon's clock; relayers
+/// sharing a PostgreSQL database need synchronized clocks (NTP), and leases should be long
+/// compared with the skew.
+fn now_ms() -> i64 {
+    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    i64::try_from(ms).unwrap_or(i64::MAX)
+}
+
+fn add_ms(now: i64, d: Duration) -> i64 {
+    now.saturating_add(i64::try_from(duration_ms(d)).unwrap_or(i64::MAX))
+}
