@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# One command for a newcomer on a fresh Debian machine with Rust, Node/npm and Python/pip:
+# installs the pinned toolchain, builds everything, then runs the bridge on two local chains.
+#   ./script/setup.sh            install + build + run the local devnet (Ctrl-C to stop)
+#   ./script/setup.sh --no-demo  install + build only (what CI does before the tests)
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$GHOSTBRIDGE_ROOT"
+
+./script/install-toolchain.sh
+./script/ensure-postgres.sh
+
+echo "==> forge build"
+forge build
+echo "==> cargo build --workspace"
+cargo build --workspace --locked --all-targets
+
+if [ "${1:-}" != "--no-demo" ]; then
+  exec ./script/devnet.sh
+fi

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# The one test command: every test of the repo (forge, zig, cargo incl. the anvil/PostgreSQL
+# end-to-end tests). `.ci/run` runs set-up and then exactly this.
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "$GHOSTBRIDGE_ROOT"
+"$GHOSTBRIDGE_ROOT/script/install-toolchain.sh" >/dev/null
+"$GHOSTBRIDGE_ROOT/script/ensure-postgres.sh"
+export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
+
+echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions)"
+forge test
+
+echo "==> zig build test (GhostPlane engine)"
+(cd zig && "$ZIG" build test --summary all)
+
+echo "==> cargo test --workspace (Rust crates, FFI, end-to-end on anvil + PostgreSQL)"
+cargo test --workspace --locked
