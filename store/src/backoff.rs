@@ -20,7 +20,11 @@ pub struct BackoffPolicy {
 
 impl Default for BackoffPolicy {
     fn default() -> Self {
-        Self { base: Duration::from_secs(2), max: Duration::from_secs(600), max_attempts: 100 }
+        Self {
+            base: Duration::from_secs(2),
+            max: Duration::from_secs(600),
+            max_attempts: 100,
+        }
     }
 }
 
@@ -74,12 +78,21 @@ mod tests {
         };
         for seed in [0, 1, u64::MAX, 0xdead_beef] {
             let d1 = backoff_delay(&p, 1, seed);
-            assert!(d1 >= Duration::from_millis(500) && d1 <= Duration::from_secs(1), "{d1:?}");
+            assert!(
+                d1 >= Duration::from_millis(500) && d1 <= Duration::from_secs(1),
+                "{d1:?}"
+            );
             let d3 = backoff_delay(&p, 3, seed);
-            assert!(d3 >= Duration::from_secs(2) && d3 <= Duration::from_secs(4), "{d3:?}");
+            assert!(
+                d3 >= Duration::from_secs(2) && d3 <= Duration::from_secs(4),
+                "{d3:?}"
+            );
             for attempt in [7, 20, 64, 1000, u32::MAX] {
                 let d = backoff_delay(&p, attempt, seed);
-                assert!(d >= Duration::from_secs(30) && d <= p.max, "{attempt}: {d:?}");
+                assert!(
+                    d >= Duration::from_secs(30) && d <= p.max,
+                    "{attempt}: {d:?}"
+                );
             }
         }
         assert_eq!(backoff_delay(&p, 0, 5), backoff_delay(&p, 1, 5));
@@ -91,15 +104,20 @@ mod tests {
         let a = B256::repeat_byte(1);
         let b = B256::repeat_byte(2);
         assert_eq!(jitter_seed(&a, 4), jitter_seed(&a, 4));
-        let delays: std::collections::HashSet<_> =
-            (0..32u64).map(|s| backoff_delay(&p, 5, jitter_seed(&a, 5) ^ s)).collect();
+        let delays: std::collections::HashSet<_> = (0..32u64)
+            .map(|s| backoff_delay(&p, 5, jitter_seed(&a, 5) ^ s))
+            .collect();
         assert!(delays.len() > 16, "jitter should spread delays");
         assert_ne!(jitter_seed(&a, 4), jitter_seed(&b, 4));
     }
 
     #[test]
     fn zero_policy_is_zero() {
-        let p = BackoffPolicy { base: Duration::ZERO, max: Duration::ZERO, max_attempts: 1 };
+        let p = BackoffPolicy {
+            base: Duration::ZERO,
+            max: Duration::ZERO,
+            max_attempts: 1,
+        };
         assert_eq!(backoff_delay(&p, 9, 123), Duration::ZERO);
     }
 }

@@ -117,8 +117,10 @@ fn is_retryable_sqlx(e: &sqlx::Error) -> bool {
             let Some(code) = db.code() else { return false };
             // PostgreSQL SQLSTATEs: serialization failure, deadlock, lock not available,
             // connection exceptions (class 08), too many connections, admin shutdown.
-            if matches!(code.as_ref(), "40001" | "40P01" | "55P03" | "53300" | "57P01")
-                || code.starts_with("08")
+            if matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "55P03" | "53300" | "57P01"
+            ) || code.starts_with("08")
             {
                 return true;
             }

@@ -47,7 +47,12 @@ impl TryFrom<MessageRow> for MessageRecord {
     type Error = StoreError;
 
     fn try_from(r: MessageRow) -> Result<Self> {
-        let submission = match (r.tx_hash, r.submitted_nonce, r.submitted_fee, r.submitted_at) {
+        let submission = match (
+            r.tx_hash,
+            r.submitted_nonce,
+            r.submitted_fee,
+            r.submitted_at,
+        ) {
             (Some(tx), Some(account_nonce), Some(fee), Some(at)) => Some(Submission {
                 tx_hash: b256("tx_hash", &tx)?,
                 account_nonce: from_db(account_nonce),
@@ -57,7 +62,10 @@ impl TryFrom<MessageRow> for MessageRecord {
             _ => None,
         };
         let lease = match (r.lease_owner, r.lease_expires_at) {
-            (Some(owner), Some(at)) => Some(Lease { owner, expires_at_ms: time_from_db(at) }),
+            (Some(owner), Some(at)) => Some(Lease {
+                owner,
+                expires_at_ms: time_from_db(at),
+            }),
             _ => None,
         };
         Ok(Self {
@@ -202,8 +210,14 @@ mod tests {
 
     #[test]
     fn wrong_lengths_are_corrupt() {
-        assert!(matches!(b256("id", &[0; 31]), Err(StoreError::Corrupt { column: "id", .. })));
+        assert!(matches!(
+            b256("id", &[0; 31]),
+            Err(StoreError::Corrupt { column: "id", .. })
+        ));
         assert!(address("validator", &[0; 21]).is_err());
-        assert_eq!(u256("fee", &[1; 32]).ok(), Some(U256::from_be_slice(&[1; 32])));
+        assert_eq!(
+            u256("fee", &[1; 32]).ok(),
+            Some(U256::from_be_slice(&[1; 32]))
+        );
     }
 }

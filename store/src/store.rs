@@ -4,7 +4,9 @@ use alloy_primitives::{Address, B256, U256};
 use core::{str::FromStr, time::Duration};
 use sqlx::{
     postgres::{PgConnectOptions, PgPool, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous},
+    sqlite::{
+        SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous,
+    },
     ConnectOptions, Connection,
 };
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -168,8 +170,14 @@ impl Store {
     /// Idempotent for the same message; refuses another message with the same
     /// `(dst chain, src chain, nonce)` ([`StoreError::DuplicateNonce`]).
     pub async fn insert_seen(&self, message: &NewMessage) -> Result<InsertOutcome> {
-        let inserted = self.insert_seen_batch(core::slice::from_ref(message)).await?;
-        Ok(if inserted == 1 { InsertOutcome::Inserted } else { InsertOutcome::AlreadyKnown })
+        let inserted = self
+            .insert_seen_batch(core::slice::from_ref(message))
+            .await?;
+        Ok(if inserted == 1 {
+            InsertOutcome::Inserted
+        } else {
+            InsertOutcome::AlreadyKnown
+        })
     }
 
     /// [`Self::insert_seen`] for many messages in one transaction (all or nothing); returns how
@@ -270,7 +278,10 @@ impl Store {
                     .await?
             }
         };
-        let mut out = rows.into_iter().map(MessageRecord::try_from).collect::<Result<Vec<_>>>()?;
+        let mut out = rows
+            .into_iter()
+            .map(MessageRecord::try_from)
+            .collect::<Result<Vec<_>>>()?;
         out.sort_by_key(|m| (m.next_attempt_at_ms, m.src_chain, m.nonce));
         Ok(out)
     }
@@ -332,7 +343,8 @@ impl Store {
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now)
             .fetch_optional(pool).await?);
-        self.finish_transition(row, id, relayer_id, Some(Status::Attested)).await
+        self.finish_transition(row, id, relayer_id, Some(Status::Attested))
+            .await
     }
 
     /// `attested → submitted`, or `submitted → submitted` for a replacement transaction.
@@ -362,7 +374,8 @@ impl Store {
             .bind(id.as_slice()).bind(relayer_id).bind(now)
             .bind(tx_hash.as_slice()).bind(to_db(account_nonce)).bind(fee.as_slice())
             .fetch_optional(pool).await?);
-        self.finish_transition(row, id, relayer_id, Some(Status::Submitted)).await
+        self.finish_transition(row, id, relayer_id, Some(Status::Submitted))
+            .await
     }
 
     /// Any pending status → `confirmed` (terminal). Releases the lease. Needs the caller's live
@@ -379,7 +392,8 @@ impl Store {
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now)
             .fetch_optional(pool).await?);
-        self.finish_transition(row, id, relayer_id, Some(Status::Confirmed)).await
+        self.finish_transition(row, id, relayer_id, Some(Status::Confirmed))
+            .await
     }
 
     /// Any pending status → `failed_permanently` with `reason` (must be non-empty).
@@ -404,7 +418,8 @@ impl Store {
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now).bind(reason)
             .fetch_optional(pool).await?);
-        self.finish_transition(row, id, relayer_id, Some(Status::FailedPermanently)).await
+        self.finish_transition(row, id, relayer_id, Some(Status::FailedPermanently))
+            .await
     }
 
     /// Reports a failed attempt: stores `error`, releases the lease and schedules the next try
@@ -420,7 +435,10 @@ impl Store {
     ) -> Result<MessageRecord> {
         let current = self.message(id).await?.ok_or(StoreError::NotFound(*id))?;
         if current.attempts >= policy.max_attempts {
-            let reason = format!("gave up after {} attempts; last error: {error}", current.attempts);
+            let reason = format!(
+                "gave up after {} attempts; last error: {error}",
+                current.attempts
+            );
             return self.fail_permanently(id, relayer_id, &reason).await;
         }
         let now = now_ms();
@@ -463,7 +481,11 @@ impl Store {
             _ => from.is_pending(),
         };
         if !allowed {
-            return Err(StoreError::InvalidTransition { id: *id, from, to: to.unwrap_or(from) });
+            return Err(StoreError::InvalidTransition {
+                id: *id,
+                from,
+                to: to.unwrap_or(from),
+            });
         }
         Err(StoreError::LeaseNotHeld {
             id: *id,
@@ -476,7 +498,11 @@ impl Store {
 
     /// One message by id (`ghostbridge status <message id>`).
     pub async fn message(&self, id: &B256) -> Result<Option<MessageRecord>> {
-        let sql = concat!("SELECT ", message_columns!(), " FROM messages WHERE id = $1");
+        let sql = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE id = $1"
+        );
         let row: Option<MessageRow> = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).fetch_optional(pool).await?);
         row.map(MessageRecord::try_from).transpose()
@@ -502,12 +528,11 @@ impl Store {
             WHERE status IN ('seen', 'attested', 'submitted') AND last_error IS NOT NULL";
         const OLDEST: &str = "SELECT MIN(created_at) FROM messages \
             WHERE status IN ('seen', 'attested', 'submitted')";
-        let (by_status, retrying, oldest): (Vec<(String, i64)>, i64, Option<i64>) =
-            on_pool!(self, pool => (
-                sqlx::query_as(BY_STATUS).fetch_all(pool).await?,
-                sqlx::query_scalar(RETRYING).fetch_one(pool).await?,
-                sqlx::query_scalar(OLDEST).fetch_one(pool).await?,
-            ));
+        let (by_status, retrying, oldest): (Vec<(String, i64)>, i64, Option<i64>) = on_pool!(self, pool => (
+            sqlx::query_as(BY_STATUS).fetch_all(pool).await?,
+            sqlx::query_scalar(RETRYING).fetch_one(pool).await?,
+            sqlx::query_scalar(OLDEST).fetch_one(pool).await?,
+        ));
         let mut counts = StatusCounts {
             retrying: u64::try_from(retrying).unwrap_or(0),
             oldest_pending_created_at_ms: oldest.map(crate::row::time_from_db),
@@ -593,7 +618,10 @@ impl Store {
         if exists == 0 {
             return Ok(None);
         }
-        ids.iter().map(|id| crate::row::b256("message_id", id)).collect::<Result<_>>().map(Some)
+        ids.iter()
+            .map(|id| crate::row::b256("message_id", id))
+            .collect::<Result<_>>()
+            .map(Some)
     }
 
     /// Roots of the batches that contain `message_id`.
@@ -695,7 +723,6 @@ impl Store {
     }
 }
 
-
 async fn connect_sqlite(config: &StoreConfig) -> Result<SqlitePool> {
     let options = if config.url.starts_with("sqlite:") {
         SqliteConnectOptions::from_str(&config.url)?
@@ -720,7 +747,9 @@ async fn connect_postgres(config: &StoreConfig) -> Result<PgPool> {
     if let Some(schema) = &config.pg_schema {
         let valid = !schema.is_empty()
             && schema.len() <= 63
-            && schema.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && schema
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_')
             && !schema.as_bytes()[0].is_ascii_digit();
         if !valid {
             return Err(StoreError::InvalidConfig(format!(
@@ -728,8 +757,9 @@ async fn connect_postgres(config: &StoreConfig) -> Result<PgPool> {
             )));
         }
         let mut conn = options.connect().await?;
-        let created =
-            sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\"")).execute(&mut conn).await;
+        let created = sqlx::query(&format!("CREATE SCHEMA IF NOT EXISTS \"{schema}\""))
+            .execute(&mut conn)
+            .await;
         conn.close().await?;
         if let Err(e) = created {
             // A concurrent `CREATE SCHEMA IF NOT EXISTS` may lose the race: the schema exists.
@@ -752,7 +782,9 @@ async fn connect_postgres(config: &StoreConfig) -> Result<PgPool> {
 /// sharing a PostgreSQL database need synchronized clocks (NTP), and leases should be long
 /// compared with the skew.
 fn now_ms() -> i64 {
-    let ms = SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_millis());
+    let ms = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis());
     i64::try_from(ms).unwrap_or(i64::MAX)
 }
 

@@ -27,8 +27,13 @@ pub enum Status {
 
 impl Status {
     /// All statuses, in lifecycle order.
-    pub const ALL: [Self; 5] =
-        [Self::Seen, Self::Attested, Self::Submitted, Self::Confirmed, Self::FailedPermanently];
+    pub const ALL: [Self; 5] = [
+        Self::Seen,
+        Self::Attested,
+        Self::Submitted,
+        Self::Confirmed,
+        Self::FailedPermanently,
+    ];
 
     /// The name stored in the database.
     pub const fn as_str(self) -> &'static str {
@@ -57,10 +62,13 @@ impl FromStr for Status {
     type Err = StoreError;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Self::ALL.into_iter().find(|st| st.as_str() == s).ok_or_else(|| StoreError::Corrupt {
-            column: "status",
-            reason: format!("unknown status {s:?}"),
-        })
+        Self::ALL
+            .into_iter()
+            .find(|st| st.as_str() == s)
+            .ok_or_else(|| StoreError::Corrupt {
+                column: "status",
+                reason: format!("unknown status {s:?}"),
+            })
     }
 }
 

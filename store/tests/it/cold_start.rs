@@ -24,13 +24,18 @@ async fn cold_start_over_a_million_messages() {
         nonce += 10_000;
     }
     // All but the newest PENDING messages are history.
-    let Store::Sqlite(pool) = &store else { unreachable!() };
+    let Store::Sqlite(pool) = &store else {
+        unreachable!()
+    };
     sqlx::query("UPDATE messages SET status = 'confirmed' WHERE nonce <= $1")
         .bind(i64::try_from(PAST - PENDING).unwrap())
         .execute(pool)
         .await
         .unwrap();
-    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)").execute(pool).await.unwrap();
+    sqlx::query("PRAGMA wal_checkpoint(TRUNCATE)")
+        .execute(pool)
+        .await
+        .unwrap();
     store.close().await;
     eprintln!("filled {PAST} rows in {:?}", fill.elapsed());
 
@@ -39,8 +44,10 @@ async fn cold_start_over_a_million_messages() {
         let t = Instant::now();
         let store = Store::connect_with(&db.config()).await.unwrap();
         store.migrate().await.unwrap();
-        let claimed =
-            store.claim_batch(&format!("r{run}"), DST, 100, Duration::from_secs(60)).await.unwrap();
+        let claimed = store
+            .claim_batch(&format!("r{run}"), DST, 100, Duration::from_secs(60))
+            .await
+            .unwrap();
         let elapsed = t.elapsed();
         assert_eq!(claimed.len(), 100);
         let counts = store.status_counts().await.unwrap();
@@ -51,5 +58,8 @@ async fn cold_start_over_a_million_messages() {
     times.sort();
     let median: Duration = times[RUNS / 2];
     eprintln!("open+migrate+first claim over {PAST} rows: median {median:?}, all {times:?}");
-    assert!(median < Duration::from_secs(1), "cold start too slow: {median:?}");
+    assert!(
+        median < Duration::from_secs(1),
+        "cold start too slow: {median:?}"
+    );
 }

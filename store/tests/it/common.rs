@@ -13,7 +13,10 @@ static COUNTER: AtomicU32 = AtomicU32::new(0);
 /// A unique name for this process and call.
 pub fn unique(prefix: &str) -> String {
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
-    let nanos = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().subsec_nanos();
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos();
     format!("{prefix}_{}_{n}_{nanos}", std::process::id())
 }
 
@@ -44,7 +47,11 @@ impl TestDb {
                 path: Some(std::env::temp_dir().join(format!("{}.sqlite", unique("gbstore")))),
                 schema: None,
             },
-            Backend::Postgres => Self { backend, path: None, schema: Some(unique("gbstore")) },
+            Backend::Postgres => Self {
+                backend,
+                path: None,
+                schema: Some(unique("gbstore")),
+            },
         };
         db.open().await.migrate().await.unwrap();
         db
@@ -52,9 +59,8 @@ impl TestDb {
 
     pub fn config(&self) -> StoreConfig {
         match self.backend {
-            Backend::Sqlite => {
-                StoreConfig::new(self.path.as_ref().unwrap().to_str().unwrap()).with_max_connections(4)
-            }
+            Backend::Sqlite => StoreConfig::new(self.path.as_ref().unwrap().to_str().unwrap())
+                .with_max_connections(4),
             Backend::Postgres => StoreConfig::new(database_url())
                 .with_pg_schema(self.schema.clone().unwrap())
                 .with_max_connections(4),
@@ -69,7 +75,9 @@ impl TestDb {
     /// Drops the PostgreSQL schema (SQLite files go in `Drop`).
     pub async fn cleanup(self) {
         if let Some(schema) = &self.schema {
-            let store = Store::connect_with(&StoreConfig::new(database_url())).await.unwrap();
+            let store = Store::connect_with(&StoreConfig::new(database_url()))
+                .await
+                .unwrap();
             if let Store::Postgres(pool) = &store {
                 sqlx::query(&format!("DROP SCHEMA IF EXISTS \"{schema}\" CASCADE"))
                     .execute(pool)

@@ -51,7 +51,11 @@ impl Ledger {
 }
 
 async fn relayer(store: Store, name: &'static str, ledger: Arc<Ledger>) -> usize {
-    let retry_now = BackoffPolicy { base: Duration::ZERO, max: Duration::ZERO, max_attempts: 20 };
+    let retry_now = BackoffPolicy {
+        base: Duration::ZERO,
+        max: Duration::ZERO,
+        max_attempts: 20,
+    };
     let deadline = Instant::now() + Duration::from_secs(240);
     let mut done = 0;
     while ledger.confirmed.load(Ordering::SeqCst) < MESSAGES as usize {
@@ -66,7 +70,10 @@ async fn relayer(store: Store, name: &'static str, ledger: Arc<Ledger>) -> usize
             // Transient failure on the first attempt of 1/8 of the messages.
             if m.status == Status::Seen && m.id[0] % 8 == 0 && m.attempts == 1 {
                 ledger.give_back(m.id);
-                store.record_failure(&m.id, name, "rpc timeout", &retry_now).await.unwrap();
+                store
+                    .record_failure(&m.id, name, "rpc timeout", &retry_now)
+                    .await
+                    .unwrap();
                 continue;
             }
             if m.status == Status::Seen {
@@ -74,7 +81,10 @@ async fn relayer(store: Store, name: &'static str, ledger: Arc<Ledger>) -> usize
             }
             if m.status != Status::Submitted {
                 // Write-ahead: record, then broadcast.
-                store.mark_submitted(&m.id, name, &tx(m.nonce), m.nonce, U256::from(1)).await.unwrap();
+                store
+                    .mark_submitted(&m.id, name, &tx(m.nonce), m.nonce, U256::from(1))
+                    .await
+                    .unwrap();
                 Ledger::bump(&ledger.submissions, m.id);
                 // 1/10: leave the receipt check to a later claim (possibly the other relayer).
                 if m.id[1] % 10 == 0 {
@@ -101,7 +111,10 @@ async fn two_relayers_never_double_submit(backend: Backend) {
         seed.insert_seen_batch(chunk).await.unwrap();
     }
     // A third relayer claims 50 messages, attests some, and crashes.
-    let crashed = seed.claim_batch("crashed", DST, 50, Duration::from_millis(500)).await.unwrap();
+    let crashed = seed
+        .claim_batch("crashed", DST, 50, Duration::from_millis(500))
+        .await
+        .unwrap();
     assert_eq!(crashed.len(), 50);
     for m in &crashed[..20] {
         seed.mark_attested(&m.id, "crashed").await.unwrap();
@@ -116,12 +129,17 @@ async fn two_relayers_never_double_submit(backend: Backend) {
     eprintln!("{backend:?}: {MESSAGES} messages drained in {elapsed:?} (a confirmed {a}, b {b})");
 
     assert_eq!(a + b, MESSAGES as usize);
-    assert!(a > 0 && b > 0, "both relayers should get work: a {a}, b {b}");
-    let submissions = ledger.submissions.lock().unwrap();
-    let confirmations = ledger.confirmations.lock().unwrap();
-    for m in &messages {
-        assert_eq!(submissions.get(&m.id), Some(&1), "{} submissions", m.id);
-        assert_eq!(confirmations.get(&m.id), Some(&1), "{} confirmations", m.id);
+    assert!(
+        a > 0 && b > 0,
+        "both relayers should get work: a {a}, b {b}"
+    );
+    {
+        let submissions = ledger.submissions.lock().unwrap();
+        let confirmations = ledger.confirmations.lock().unwrap();
+        for m in &messages {
+            assert_eq!(submissions.get(&m.id), Some(&1), "{} submissions", m.id);
+            assert_eq!(confirmations.get(&m.id), Some(&1), "{} confirmations", m.id);
+        }
     }
     assert!(ledger.holders.lock().unwrap().is_empty());
     let counts = seed.status_counts().await.unwrap();

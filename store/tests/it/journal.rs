@@ -4,7 +4,10 @@ use crate::common::{both_backends, Backend, TestDb};
 use alloy_primitives::{Address, B256};
 use ghostbridge_store::{SignDecision, StoreError};
 
-both_backends!(conflicting_signature_is_refused, concurrent_signers_agree_on_one_content);
+both_backends!(
+    conflicting_signature_is_refused,
+    concurrent_signers_agree_on_one_content
+);
 
 async fn conflicting_signature_is_refused(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -12,7 +15,10 @@ async fn conflicting_signature_is_refused(backend: Backend) {
     let vault = Address::repeat_byte(0xaa);
     let (m1, m2) = (B256::repeat_byte(1), B256::repeat_byte(2));
 
-    assert_eq!(store.record_signed(1, &vault, 7, &m1).await.unwrap(), SignDecision::First);
+    assert_eq!(
+        store.record_signed(1, &vault, 7, &m1).await.unwrap(),
+        SignDecision::First
+    );
     assert_eq!(
         store.record_signed(1, &vault, 7, &m1).await.unwrap(),
         SignDecision::AlreadySignedSame
@@ -27,11 +33,29 @@ async fn conflicting_signature_is_refused(backend: Backend) {
     assert_eq!(store.signed_message(1, &vault, 7).await.unwrap(), Some(m1));
 
     // Other nonce, other contract, other chain: independent (and u64::MAX round-trips).
-    assert_eq!(store.record_signed(1, &vault, 8, &m2).await.unwrap(), SignDecision::First);
+    assert_eq!(
+        store.record_signed(1, &vault, 8, &m2).await.unwrap(),
+        SignDecision::First
+    );
     let minter = Address::repeat_byte(0xbb);
-    assert_eq!(store.record_signed(1, &minter, 7, &m2).await.unwrap(), SignDecision::First);
-    assert_eq!(store.record_signed(u64::MAX, &vault, u64::MAX, &m2).await.unwrap(), SignDecision::First);
-    assert_eq!(store.signed_message(u64::MAX, &vault, u64::MAX).await.unwrap(), Some(m2));
+    assert_eq!(
+        store.record_signed(1, &minter, 7, &m2).await.unwrap(),
+        SignDecision::First
+    );
+    assert_eq!(
+        store
+            .record_signed(u64::MAX, &vault, u64::MAX, &m2)
+            .await
+            .unwrap(),
+        SignDecision::First
+    );
+    assert_eq!(
+        store
+            .signed_message(u64::MAX, &vault, u64::MAX)
+            .await
+            .unwrap(),
+        Some(m2)
+    );
     assert_eq!(store.signed_message(2, &vault, 7).await.unwrap(), None);
     db.cleanup().await;
 }

@@ -3,7 +3,12 @@
 //! runs in a fresh schema (`search_path`), every SQLite test in a fresh temp file, so tests
 //! run in parallel without colliding.
 
-#![allow(missing_docs, unreachable_pub, clippy::unwrap_used, clippy::arithmetic_side_effects)]
+#![allow(
+    missing_docs,
+    unreachable_pub,
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects
+)]
 
 mod common;
 

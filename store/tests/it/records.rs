@@ -5,7 +5,11 @@ use alloy_primitives::{Address, Bytes, B256, U256};
 use ghostbridge_store::{AttestationRecord, AttestationSubject};
 use std::time::Duration;
 
-both_backends!(attestations_are_kept_per_subject_epoch_validator, batches_and_tx_lookup, cursors_resume);
+both_backends!(
+    attestations_are_kept_per_subject_epoch_validator,
+    batches_and_tx_lookup,
+    cursors_resume
+);
 
 async fn attestations_are_kept_per_subject_epoch_validator(backend: Backend) {
     let db = TestDb::new(backend).await;
@@ -29,8 +33,15 @@ async fn attestations_are_kept_per_subject_epoch_validator(backend: Backend) {
     let got = store.attestations(&msg, 1).await.unwrap();
     assert_eq!(got, vec![att(msg, 1, 1), att(msg, 2, 1)]);
     assert_eq!(store.attestations(&msg, 2).await.unwrap().len(), 1);
-    assert_eq!(store.attestations(&batch, 1).await.unwrap(), vec![att(batch, 1, 1)]);
-    assert!(store.attestations(&AttestationSubject::Batch(B256::ZERO), 1).await.unwrap().is_empty());
+    assert_eq!(
+        store.attestations(&batch, 1).await.unwrap(),
+        vec![att(batch, 1, 1)]
+    );
+    assert!(store
+        .attestations(&AttestationSubject::Batch(B256::ZERO), 1)
+        .await
+        .unwrap()
+        .is_empty());
     db.cleanup().await;
 }
 
@@ -45,7 +56,10 @@ async fn batches_and_tx_lookup(backend: Backend) {
     assert!(!store.put_batch(&root, 10, &ids[..1]).await.unwrap());
     assert_eq!(store.batch_members(&root).await.unwrap(), Some(ids.clone()));
     assert_eq!(store.batch_members(&B256::ZERO).await.unwrap(), None);
-    assert!(store.put_batch(&B256::repeat_byte(8), 10, &ids[1..]).await.unwrap());
+    assert!(store
+        .put_batch(&B256::repeat_byte(8), 10, &ids[1..])
+        .await
+        .unwrap());
     assert_eq!(
         store.batches_containing(&ids[2]).await.unwrap(),
         vec![root, B256::repeat_byte(8)]
@@ -53,11 +67,17 @@ async fn batches_and_tx_lookup(backend: Backend) {
     assert_eq!(store.batches_containing(&ids[0]).await.unwrap(), vec![root]);
 
     // One batch release transaction carries all three messages.
-    let claimed = store.claim_batch("r1", 10, 10, Duration::from_secs(60)).await.unwrap();
+    let claimed = store
+        .claim_batch("r1", 10, 10, Duration::from_secs(60))
+        .await
+        .unwrap();
     assert_eq!(claimed.len(), 3);
     for id in &ids {
         store.mark_attested(id, "r1").await.unwrap();
-        store.mark_submitted(id, "r1", &tx(5), 3, U256::from(1)).await.unwrap();
+        store
+            .mark_submitted(id, "r1", &tx(5), 3, U256::from(1))
+            .await
+            .unwrap();
     }
     let by_tx = store.messages_by_tx(&tx(5)).await.unwrap();
     assert_eq!(by_tx.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
@@ -72,19 +92,43 @@ async fn cursors_resume(backend: Backend) {
     {
         let store = db.open().await;
         assert_eq!(store.cursor(1, &vault).await.unwrap(), None);
-        store.set_cursor(1, &vault, 100, &B256::repeat_byte(1)).await.unwrap();
-        store.set_cursor(1, &vault, 120, &B256::repeat_byte(2)).await.unwrap();
-        store.set_cursor(2, &vault, 5, &B256::repeat_byte(3)).await.unwrap();
+        store
+            .set_cursor(1, &vault, 100, &B256::repeat_byte(1))
+            .await
+            .unwrap();
+        store
+            .set_cursor(1, &vault, 120, &B256::repeat_byte(2))
+            .await
+            .unwrap();
+        store
+            .set_cursor(2, &vault, 5, &B256::repeat_byte(3))
+            .await
+            .unwrap();
         store.close().await;
     }
     // A restarted daemon (new pool) resumes where it stopped.
     let store = db.open().await;
     let c = store.cursor(1, &vault).await.unwrap().unwrap();
-    assert_eq!((c.chain_id, c.contract, c.block_number, c.block_hash), (1, vault, 120, B256::repeat_byte(2)));
+    assert_eq!(
+        (c.chain_id, c.contract, c.block_number, c.block_hash),
+        (1, vault, 120, B256::repeat_byte(2))
+    );
     // Reorg rewind is allowed.
-    store.set_cursor(1, &vault, 118, &B256::repeat_byte(4)).await.unwrap();
-    assert_eq!(store.cursor(1, &vault).await.unwrap().unwrap().block_number, 118);
-    assert_eq!(store.cursor(2, &vault).await.unwrap().unwrap().block_number, 5);
-    assert_eq!(store.cursor(1, &Address::repeat_byte(2)).await.unwrap(), None);
+    store
+        .set_cursor(1, &vault, 118, &B256::repeat_byte(4))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.cursor(1, &vault).await.unwrap().unwrap().block_number,
+        118
+    );
+    assert_eq!(
+        store.cursor(2, &vault).await.unwrap().unwrap().block_number,
+        5
+    );
+    assert_eq!(
+        store.cursor(1, &Address::repeat_byte(2)).await.unwrap(),
+        None
+    );
     db.cleanup().await;
 }
