@@ -521,6 +521,15 @@ impl Store {
         rows.into_iter().map(MessageRecord::try_from).collect()
     }
 
+    /// `ghostbridge status <hash>`: the message with this id, or else the messages whose last
+    /// submission is this transaction hash. Empty if neither is known.
+    pub async fn lookup(&self, hash: &B256) -> Result<Vec<MessageRecord>> {
+        match self.message(hash).await? {
+            Some(record) => Ok(vec![record]),
+            None => self.messages_by_tx(hash).await,
+        }
+    }
+
     /// Counters by status, retrying count and oldest pending creation time (metrics).
     pub async fn status_counts(&self) -> Result<StatusCounts> {
         const BY_STATUS: &str = "SELECT status, COUNT(*) FROM messages GROUP BY status";

@@ -82,6 +82,9 @@ async fn batches_and_tx_lookup(backend: Backend) {
     let by_tx = store.messages_by_tx(&tx(5)).await.unwrap();
     assert_eq!(by_tx.iter().map(|m| m.id).collect::<Vec<_>>(), ids);
     assert!(store.messages_by_tx(&tx(6)).await.unwrap().is_empty());
+    assert_eq!(store.lookup(&tx(5)).await.unwrap(), by_tx);
+    assert_eq!(store.lookup(&ids[1]).await.unwrap(), vec![by_tx[1].clone()]);
+    assert!(store.lookup(&tx(6)).await.unwrap().is_empty());
     assert_eq!(store.status_counts().await.unwrap().submitted, 3);
     db.cleanup().await;
 }
