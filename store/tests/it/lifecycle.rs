@@ -288,3 +288,21 @@ async fn permanent_failure_needs_reason(backend: Backend) {
     assert_eq!(store.status_counts().await.unwrap().failed_permanently, 1);
     db.cleanup().await;
 }
+
+/// `sqlite::memory:` works as a throw-away store (one shared in-memory database per pool).
+#[tokio::test]
+async fn in_memory_sqlite_store() {
+    let store = ghostbridge_store::Store::open("sqlite::memory:")
+        .await
+        .unwrap();
+    assert_eq!(store.backend(), "sqlite");
+    let m = message(10, 1);
+    store.insert_seen(&m).await.unwrap();
+    let claimed = store.claim_batch("r1", 10, 5, LEASE).await.unwrap();
+    assert_eq!(claimed.len(), 1);
+    store.mark_attested(&m.id, "r1").await.unwrap();
+    assert_eq!(
+        store.message(&m.id).await.unwrap().unwrap().status,
+        Status::Attested
+    );
+}
