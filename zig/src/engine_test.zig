@@ -1,0 +1,367 @@
+//! Engine rules, every error code, roots against a from-scratch reference, proofs, capacities.
+const std = @import("std");
+const testing = std.testing;
+const engine_module = @import("engine.zig");
+const merkle = @import("merkle.zig");
+const keccak = @import("keccak.zig");
+const ffi = @import("ffi.zig");
+const Engine = engine_module.Engine;
+const Address = engine_module.Address;
+const Hash = engine_module.Hash;
+const Transaction = engine_module.Transaction;
+
+const fee = engine_module.base_fee_default;
+const collector: Address = @splat(0xfe);
+
+fn addressOf(n: u32) Address {
+    var address: Address = @splat(0);
+    std.mem.writeInt(u32, address[16..20], n, .big);
+    address[0] = 0xa0;
+    return address;
+}
+
+fn configOf(depth: u32, transactions_max: u32, withdrawals_max: u32) engine_module.Config {
+    return .{
+        .accounts_depth = depth,
+        .batch_transactions_max = transactions_max,
+        .batch_withdrawals_max = withdrawals_max,
+        .fee_collector = collector,
+    };
+}
+
+fn transfer(from: u32, to: u32, token: u32, value: u128, nonce: u64) Transaction {
+    var hash: Hash = @splat(0);
+    std.mem.writeInt(u64, hash[0..8], nonce, .little);
+    std.mem.writeInt(u32, hash[8..12], from, .little);
+    std.mem.writeInt(u32, hash[12..16], to, .little);
+    return .{
+        .hash = keccak.hash(&hash),
+        .from = addressOf(from),
+        .to = addressOf(to),
+        .value = value,
+        .token = token,
+        .gas_limit = 21_000,
+        .gas_price = 1_000_000_000_000, // 2.1e16 >= 1e15
+        .nonce = nonce,
+        .data_length = 0,
+    };
+}
+
+fn balanceOf(engine: *const Engine, n: u32, token: u32) u128 {
+    const slot = engine.find(&addressOf(n)) orelse return 0;
+    return engine.accounts[slot].balances[token];
+}
+
+/// Everything a rejected operation must leave unchanged.
+const Snapshot = struct {
+    account_count: u32,
+    transaction_count: u32,
+    withdrawal_count: u32,
+    balance_sum: [8]u128,
+    accounts_hash: Hash,
+
+    fn take(engine: *const Engine) Snapshot {
+        return .{
+            .account_count = engine.account_count,
+            .transaction_count = engine.transaction_count,
+            .withdrawal_count = engine.withdrawal_count,
+            .balance_sum = engine.balance_sum,
+            .accounts_hash = keccak.hash(std.mem.sliceAsBytes(engine.accounts[0..engine.account_count])),
+        };
+    }
+};
+
+fn expectRejected(engine: *Engine, tx: Transaction, expected: anyerror) !void {
+    const before = Snapshot.take(engine);
+    try testing.expectError(expected, engine.apply(&tx));
+    try testing.expectEqualDeep(before, Snapshot.take(engine));
+}
+
+test "deposit, transfer, fee to collector, nonce, supply" {
+    const engine = try Engine.init(testing.allocator, configOf(8, 16, 4));
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 10 * fee);
+    try engine.deposit(&addressOf(1), 3, 500);
+    try engine.apply(&transfer(1, 2, 3, 200, 0));
+    try engine.apply(&transfer(1, 2, 0, fee, 1));
+    try testing.expectEqual(@as(u128, 300), balanceOf(engine, 1, 3));
+    try testing.expectEqual(@as(u128, 200), balanceOf(engine, 2, 3));
+    try testing.expectEqual(@as(u128, 7 * fee), balanceOf(engine, 1, 0));
+    try testing.expectEqual(@as(u128, fee), balanceOf(engine, 2, 0));
+    try testing.expectEqual(@as(u128, 2 * fee), engine.accounts[engine.find(&collector).?].balances[0]);
+    try testing.expectEqual(@as(u64, 2), engine.accounts[engine.find(&addressOf(1)).?].nonce);
+    // Slots in order of first appearance: sender 1, recipient 2, then the fee collector.
+    try testing.expectEqual(@as(?u32, 0), engine.find(&addressOf(1)));
+    try testing.expectEqual(@as(?u32, 1), engine.find(&addressOf(2)));
+    try testing.expectEqual(@as(?u32, 2), engine.find(&collector));
+    try testing.expect(engine.verifySupplyFull());
+    // Self-transfer and paying the collector keep the supply.
+    try engine.apply(&transfer(1, 1, 0, fee, 2));
+    try testing.expectEqual(@as(u128, 6 * fee), balanceOf(engine, 1, 0));
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "every transaction check, in spec order, rejects and changes nothing" {
+    const engine = try Engine.init(testing.allocator, configOf(8, 16, 4));
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 3 * fee);
+    try engine.deposit(&addressOf(1), 5, 100);
+    var tx = transfer(1, 2, 9, 1, 7);
+    try expectRejected(engine, tx, error.bad_nonce); // also bad token: nonce first
+    tx.nonce = 0;
+    tx.data_length = 5000;
+    try expectRejected(engine, tx, error.unknown_token); // token before data length
+    tx.token = 5;
+    try expectRejected(engine, tx, error.data_too_long);
+    tx.data_length = 1024;
+    tx.gas_price = 1;
+    try expectRejected(engine, tx, error.fee_too_low);
+    tx.gas_price = 1_000_000_000_000;
+    tx.value = 101;
+    try expectRejected(engine, tx, error.insufficient_balance);
+    tx.token = 0;
+    tx.value = 2 * fee + 1; // GCC: value + fee must be covered
+    try expectRejected(engine, tx, error.insufficient_balance);
+    tx.value = 2 * fee;
+    try engine.apply(&tx);
+    // Sender 3 has SPIRIT but no GCC for the fee.
+    try engine.deposit(&addressOf(3), 1, 50);
+    try expectRejected(engine, transfer(3, 2, 1, 10, 0), error.insufficient_fee_balance);
+    // Exactly the fee offered is fine; exactly base_fee charged.
+    var exact = transfer(2, 1, 0, 0, 0);
+    exact.gas_limit = 1;
+    exact.gas_price = @intCast(fee);
+    try engine.apply(&exact);
+    try testing.expectEqual(@as(u128, fee), balanceOf(engine, 2, 0));
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "deposit errors: unknown_token, zero_amount, balance_overflow, accounts_full" {
+    const engine = try Engine.init(testing.allocator, configOf(1, 4, 1));
+    defer engine.deinit();
+    try testing.expectError(error.unknown_token, engine.deposit(&addressOf(1), 8, 1));
+    try testing.expectError(error.zero_amount, engine.deposit(&addressOf(1), 0, 0));
+    try engine.deposit(&addressOf(1), 2, std.math.maxInt(u128) - 1);
+    try testing.expectError(error.balance_overflow, engine.deposit(&addressOf(2), 2, 2));
+    try engine.deposit(&addressOf(2), 2, 1);
+    try testing.expectError(error.accounts_full, engine.deposit(&addressOf(3), 0, 1));
+    try testing.expectEqual(@as(u32, 2), engine.account_count);
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "accounts_full on transfer needing a new recipient or collector slot" {
+    const engine = try Engine.init(testing.allocator, configOf(1, 4, 1));
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 10 * fee);
+    // Slots: 1 used; recipient 2 and the collector would need 2 more.
+    try expectRejected(engine, transfer(1, 2, 0, 1, 0), error.accounts_full);
+    try engine.deposit(&collector, 0, 1);
+    try expectRejected(engine, transfer(1, 2, 0, 1, 0), error.accounts_full);
+    try engine.apply(&transfer(1, 1, 0, 1, 0));
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "batch_full and withdrawals_full; sealing reopens the batch" {
+    const engine = try Engine.init(testing.allocator, configOf(4, 2, 1));
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 100 * fee);
+    try engine.apply(&transfer(1, 2, 0, 1, 0));
+    try engine.apply(&transfer(1, 2, 0, 1, 1));
+    try expectRejected(engine, transfer(1, 2, 0, 1, 2), error.batch_full);
+    const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 2 };
+    try engine.withdraw(&request);
+    var second = request;
+    second.nonce = 3;
+    try testing.expectError(error.withdrawals_full, engine.withdraw(&second));
+    const header = engine.seal();
+    try testing.expectEqual(@as(u32, 2), header.transaction_count);
+    try testing.expectEqual(@as(u32, 1), header.withdrawal_count);
+    try engine.apply(&transfer(1, 2, 0, 1, 3));
+    try engine.withdraw(&.{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 4 });
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "withdraw errors and accounting" {
+    const engine = try Engine.init(testing.allocator, configOf(4, 4, 4));
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 2 * fee);
+    try engine.deposit(&addressOf(1), 4, 70);
+    var request: engine_module.WithdrawalRequest = .{ .from = addressOf(9), .l1_recipient = @splat(7), .token = 4, .amount = 80, .nonce = 1 };
+    try testing.expectError(error.account_not_found, engine.withdraw(&request));
+    request.from = addressOf(1);
+    request.token = 8;
+    try testing.expectError(error.unknown_token, engine.withdraw(&request));
+    request.token = 4;
+    request.amount = 0;
+    try testing.expectError(error.zero_amount, engine.withdraw(&request));
+    request.amount = 80;
+    try testing.expectError(error.bad_nonce, engine.withdraw(&request));
+    request.nonce = 0;
+    try testing.expectError(error.insufficient_balance, engine.withdraw(&request));
+    request.amount = 70;
+    try engine.withdraw(&request);
+    try testing.expectEqual(@as(u128, fee), balanceOf(engine, 1, 0));
+    try testing.expectEqual(@as(u128, 70), engine.withdrawn[4]);
+    try testing.expectEqual(@as(u128, 0), engine.balance_sum[4]);
+    try engine.deposit(&addressOf(2), 4, 5);
+    try testing.expectError(error.insufficient_fee_balance, engine.withdraw(&.{ .from = addressOf(2), .l1_recipient = @splat(1), .token = 4, .amount = 5, .nonce = 0 }));
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "config validation and out_of_memory" {
+    try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(0, 4, 4)));
+    try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(25, 4, 4)));
+    try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(4, 0, 4)));
+    try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(4, 4, 0)));
+    var failing = std.testing.FailingAllocator.init(testing.allocator, .{ .fail_index = 3 });
+    try testing.expectError(error.out_of_memory, Engine.init(failing.allocator(), configOf(4, 4, 4)));
+}
+
+/// Reference state root: every leaf from scratch, naive recursive root.
+fn referenceStateRoot(engine: *const Engine, allocator: std.mem.Allocator) !Hash {
+    const leaves = try allocator.alloc(Hash, engine.accounts.len);
+    defer allocator.free(leaves);
+    for (leaves, 0..) |*leaf, slot| {
+        leaf.* = if (slot < engine.account_count) engine_module.accountLeaf(&engine.accounts[slot]) else @splat(0);
+    }
+    return merkle.rootNaive(leaves);
+}
+
+fn referenceListRoot(allocator: std.mem.Allocator, leaves: []const Hash) !Hash {
+    if (leaves.len == 0) return @splat(0);
+    const padded = try allocator.alloc(Hash, std.math.ceilPowerOfTwoAssert(usize, leaves.len));
+    defer allocator.free(padded);
+    @memset(padded, @as(Hash, @splat(0)));
+    @memcpy(padded[0..leaves.len], leaves);
+    return merkle.rootNaive(padded);
+}
+
+test "roots equal the from-scratch reference over random batches; proofs verify" {
+    const allocator = testing.allocator;
+    const engine = try Engine.init(allocator, configOf(9, 64, 8));
+    defer engine.deinit();
+    try testing.expectEqual(engine.tree.zero[9], engine.stateRoot());
+    var prng = std.Random.DefaultPrng.init(1234);
+    const random = prng.random();
+    for (0..60) |n| try engine.deposit(&addressOf(@intCast(n)), @intCast(n % 8), 1000 * fee);
+    for (0..60) |n| try engine.deposit(&addressOf(@intCast(n)), 0, 1000 * fee);
+    var nonces: [300]u64 = @splat(0);
+    for (0..6) |batch| {
+        var hashes: [64]Hash = undefined;
+        var applied: usize = 0;
+        for (0..64) |_| {
+            const from = random.uintLessThan(u32, 60);
+            const to = random.uintLessThan(u32, 300);
+            const tx = transfer(from, to, random.uintLessThan(u32, 8), random.uintLessThan(u128, 3 * fee), nonces[from]);
+            engine.apply(&tx) catch |err| {
+                try testing.expect(err == error.insufficient_balance);
+                continue;
+            };
+            nonces[from] += 1;
+            hashes[applied] = tx.hash;
+            applied += 1;
+        }
+        var withdrawal_leaves: [8]Hash = undefined;
+        for (0..batch + 1) |w| {
+            const from: u32 = @intCast(w);
+            const request: engine_module.WithdrawalRequest = .{ .from = addressOf(from), .l1_recipient = @splat(3), .token = 0, .amount = 1 + w, .nonce = nonces[from] };
+            try engine.withdraw(&request);
+            nonces[from] += 1;
+            withdrawal_leaves[w] = engine_module.withdrawalLeaf(batch + 1, @intCast(w), &request);
+        }
+        const header = engine.seal();
+        try testing.expectEqual(@as(u64, batch + 1), header.batch_number);
+        try testing.expectEqual(try referenceStateRoot(engine, allocator), header.state_root);
+        try testing.expectEqual(try referenceListRoot(allocator, hashes[0..applied]), header.transactions_root);
+        try testing.expectEqual(try referenceListRoot(allocator, withdrawal_leaves[0 .. batch + 1]), header.withdrawals_root);
+        try expectProofs(engine, header, batch + 1);
+        try testing.expect(engine.verifySupplyFull());
+    }
+}
+
+fn expectProofs(engine: *const Engine, header: engine_module.BatchHeader, withdrawals: usize) !void {
+    var proof: engine_module.Proof = undefined;
+    for ([_]u32{ 0, 1, 59, 150 }) |n| {
+        engine.accountProof(&addressOf(n), &proof) catch |err| {
+            try testing.expect(err == error.account_not_found);
+            continue;
+        };
+        try testing.expectEqual(header.state_root, proof.root);
+        const slot = engine.find(&addressOf(n)).?;
+        try testing.expectEqual(engine_module.accountLeaf(&engine.accounts[slot]), proof.leaf);
+        try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
+    }
+    for (0..withdrawals) |w| {
+        try engine.withdrawalProof(@intCast(w), &proof);
+        try testing.expectEqual(header.withdrawals_root, proof.root);
+        try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
+    }
+    try testing.expectError(error.withdrawal_not_found, engine.withdrawalProof(@intCast(withdrawals), &proof));
+    try testing.expectError(error.account_not_found, engine.accountProof(&addressOf(99999), &proof));
+}
+
+test "empty batch: zero transactions and withdrawals roots, unchanged state root" {
+    const engine = try Engine.init(testing.allocator, configOf(3, 4, 4));
+    defer engine.deinit();
+    var proof: engine_module.Proof = undefined;
+    try testing.expectError(error.withdrawal_not_found, engine.withdrawalProof(0, &proof));
+    const header = engine.seal();
+    try testing.expectEqual(engine.tree.zero[3], header.state_root);
+    try testing.expectEqual(@as(Hash, @splat(0)), header.transactions_root);
+    try testing.expectEqual(@as(Hash, @splat(0)), header.withdrawals_root);
+}
+
+test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
+    var handle: ?*anyopaque = null;
+    const config: ffi.Config = .{ .accounts_depth = 4, .batch_transactions_max = 2, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = @intCast(fee), .base_fee_hi = 0, .fee_collector = collector };
+    try testing.expectEqual(@as(u32, 1), ffi.ghostplane_init(null, @ptrCast(&handle)).error_code);
+    const bad: ffi.Config = .{ .accounts_depth = 0, .batch_transactions_max = 2, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = 0, .base_fee_hi = 0, .fee_collector = collector };
+    try testing.expectEqual(@as(u32, 16), ffi.ghostplane_init(&bad, @ptrCast(&handle)).error_code);
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_init(&config, @ptrCast(&handle)).success);
+    defer ffi.ghostplane_deinit(@ptrCast(@alignCast(handle)));
+    const h: ?*ffi.Handle = @ptrCast(@alignCast(handle));
+    var fake: ffi.Handle = .{ .magic = 1, .engine = undefined };
+    try testing.expectEqual(@as(u32, 2), ffi.ghostplane_deposit(&fake, &addressOf(1), 0, 1, 0).error_code);
+    try testing.expectEqual(@as(u32, 2), ffi.ghostplane_deposit(null, &addressOf(1), 0, 1, 0).error_code);
+    try testing.expectEqual(@as(u32, 1), ffi.ghostplane_deposit(h, null, 0, 1, 0).error_code);
+    const failed = ffi.ghostplane_deposit(h, &addressOf(1), 0, 0, 0);
+    try testing.expectEqual(@as(u32, 17), failed.error_code);
+    try testing.expect(std.mem.startsWith(u8, &failed.error_message, "zero_amount"));
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_deposit(h, &addressOf(1), 0, @intCast(10 * fee), 0).success);
+
+    var txs: [3]ffi.Transaction = undefined;
+    for (&txs, 0..) |*tx, i| {
+        const t = transfer(1, 2, 0, 5, i);
+        tx.* = .{ .hash = t.hash, .from = t.from, .to = t.to, .value_lo = 5, .value_hi = 0, .token = 0, ._pad = 0, .gas_limit = t.gas_limit, .gas_price = t.gas_price, .nonce = t.nonce, .data_ptr = null, .data_len = 0 };
+    }
+    txs[1].nonce = 9;
+    var codes: [3]u32 = undefined;
+    const result = ffi.ghostplane_submit_transactions(h, &txs, 3, &codes);
+    try testing.expectEqual(@as(u8, 1), result.success);
+    try testing.expectEqual([3]u32{ 0, 3, 3 }, codes); // tx 2 now has a nonce gap too
+    try testing.expectEqual(@as(u64, 1), std.mem.readInt(u64, result.data[0..8], .little));
+    txs[1].nonce = 1;
+    txs[2].nonce = 2;
+    const full = ffi.ghostplane_submit_transactions(h, txs[1..].ptr, 2, &codes);
+    try testing.expectEqual(@as(u32, 11), full.error_code);
+    try testing.expectEqual([2]u32{ 0, 11 }, codes[0..2].*);
+    try testing.expectEqual(@as(u64, 1), std.mem.readInt(u64, full.data[0..8], .little));
+    txs[0].data_len = 3;
+    try testing.expectEqual(@as(u32, 1), ffi.ghostplane_submit_transaction(h, &txs[0]).error_code);
+
+    var header: ffi.BatchHeader = undefined;
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_create_batch(h, &header).success);
+    var root: [32]u8 = undefined;
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_get_state_root(h, &root).success);
+    try testing.expectEqual(header.state_root, root);
+    var info: ffi.AccountInfo = undefined;
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_get_account(h, &addressOf(2), &info).success);
+    try testing.expectEqual(@as(u64, 10), info.balances[0].lo);
+    try testing.expectEqual(@as(u32, 13), ffi.ghostplane_get_account(h, &addressOf(77), &info).error_code);
+    var proof: ffi.MerkleProof = undefined;
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_account_proof(h, &addressOf(2), &proof).success);
+    try testing.expectEqual(root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
+    try testing.expectEqual(@as(u32, 14), ffi.ghostplane_withdrawal_proof(h, 0, &proof).error_code);
+    try testing.expectEqual(ffi.abi_version, ffi.ghostplane_version());
+    try testing.expect(std.mem.len(ffi.ghostplane_abi_layout_json()) > 100);
+}
