@@ -1,0 +1,37 @@
+//! `ghostbridge-sequencer`: the safe Rust side of GhostPlane, the Zig L2 engine.
+//!
+//! - [`ffi`]: `#[repr(C)]` mirrors of the engine's C ABI and the only `unsafe` code of the crate.
+//! - [`engine`]: [`Engine`](engine::Engine), the safe owner of an engine handle, with typed
+//!   [`EngineError`]s and Rust-side input refusals.
+//! - [`roots`]: independent recomputation of the state, transactions and withdrawals roots.
+//! - [`tx`]: the signed L2 transaction format and sender recovery.
+//! - [`sequencer`]: the batching task (parallel recovery → ordering → batched execution →
+//!   sealing → [`SettlementSink`](sequencer::SettlementSink)).
+//! - [`rpc`]: the JSON-RPC endpoint.
+//!
+//! Data flow: raw tx (RPC) → [`tx::decode`] → bounded queue → rayon sender recovery →
+//! [`sequencer::order`] → one `ghostplane_submit_transactions` crossing → `ghostplane_create_batch`
+//! → settlement sink.
+#![deny(unsafe_code)]
+
+pub mod error;
+pub mod roots;
+pub mod tx;
+
+#[cfg(ghostplane)]
+pub mod cli;
+#[cfg(ghostplane)]
+pub mod engine;
+#[cfg(ghostplane)]
+pub mod ffi;
+#[cfg(ghostplane)]
+pub mod rpc;
+#[cfg(ghostplane)]
+pub mod sequencer;
+
+pub use error::{EngineError, Result};
+
+/// Number of token ids (0 GCC, 1 SPIRIT, 2 MANA, 3 GHOST, 4..7 bridged).
+pub const TOKEN_COUNT: usize = 8;
+/// Longest transaction data, in bytes.
+pub const TX_DATA_MAX: usize = 1024;

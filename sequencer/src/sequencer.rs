@@ -1,0 +1,362 @@
+//! The L2 sequencer: a tokio task that receives signed transactions over a bounded channel,
+//! recovers their senders in parallel (rayon, all cores), orders them (arrival order, each
+//! sender's transactions in nonce order within the sender's arrival positions), executes them in
+//! the engine with one batched FFI crossing, seals a batch when it reaches `batch_size`
+//! transactions or `batch_timeout` after its first one, and hands the sealed batch to a
+//! [`SettlementSink`].
+//!
+//! ```text
+//! submit_raw ─decode─▶ bounded mpsc ─▶ collect (size | timeout) ─▶ spawn_blocking {
+//!     rayon: recover senders ─▶ order ─▶ engine.submit_transactions ─▶ engine.create_batch }
+//!   ─▶ receipts + latest header ─▶ SettlementSink::settle
+//! ```
+
+use crate::{
+    engine::{AccountInfo, BatchHeader, Engine, Transaction},
+    error::EngineError,
+    tx::{self, DecodedTx, TxError},
+};
+use alloy_primitives::{Address, B256};
+use rayon::prelude::*;
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock},
+    time::Duration,
+};
+use tokio::{sync::mpsc, task::JoinHandle, time::Instant};
+
+/// Sequencer settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SequencerConfig {
+    /// Seal when the open batch holds this many transactions (<= the engine's batch maximum).
+    pub batch_size: usize,
+    /// Seal this long after the open batch's first transaction arrived.
+    pub batch_timeout: Duration,
+    /// Bound of the incoming transaction queue; submissions beyond it are refused.
+    pub queue_capacity: usize,
+}
+
+impl Default for SequencerConfig {
+    fn default() -> Self {
+        Self { batch_size: 8190, batch_timeout: Duration::from_millis(500), queue_capacity: 65_536 }
+    }
+}
+
+/// A sealed batch as handed to settlement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SealedBatch {
+    /// Header with the three roots.
+    pub header: BatchHeader,
+    /// Raw bytes of the applied transactions, in execution order.
+    pub transactions: Vec<Vec<u8>>,
+    /// Hashes of the applied transactions, in execution order.
+    pub transaction_hashes: Vec<B256>,
+}
+
+/// Why settlement refused a batch.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("settlement of batch {batch_number} failed: {reason}")]
+pub struct SinkError {
+    /// The batch.
+    pub batch_number: u64,
+    /// Why.
+    pub reason: String,
+}
+
+/// Where sealed batches go (L1 posting is later work; [`InMemorySink`] for tests).
+pub trait SettlementSink: Send + Sync + 'static {
+    /// Takes one sealed batch.
+    fn settle(&self, batch: SealedBatch) -> Result<(), SinkError>;
+}
+
+/// A sink that keeps every batch in memory.
+#[derive(Debug, Default)]
+pub struct InMemorySink {
+    batches: Mutex<Vec<SealedBatch>>,
+}
+
+impl InMemorySink {
+    /// The batches received so far.
+    pub fn batches(&self) -> Vec<SealedBatch> {
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner).clone()
+    }
+}
+
+impl SettlementSink for InMemorySink {
+    fn settle(&self, batch: SealedBatch) -> Result<(), SinkError> {
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+        Ok(())
+    }
+}
+
+/// Status of a submitted transaction.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase", tag = "status")]
+pub enum Receipt {
+    /// Queued, not yet executed.
+    Pending,
+    /// Applied in `batch_number`.
+    #[serde(rename_all = "camelCase")]
+    Applied {
+        /// Batch that holds it.
+        batch_number: u64,
+        /// Recovered sender.
+        from: Address,
+    },
+    /// Not applied.
+    #[serde(rename_all = "camelCase")]
+    Rejected {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Why a submission was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SubmitError {
+    /// The raw bytes are not a valid transaction.
+    #[error(transparent)]
+    Invalid(#[from] TxError),
+    /// The queue holds `capacity` transactions already.
+    #[error("sequencer queue full ({capacity} transactions); retry later")]
+    QueueFull {
+        /// Queue bound.
+        capacity: usize,
+    },
+    /// The sequencer task has stopped.
+    #[error("sequencer stopped")]
+    Stopped,
+    /// The same transaction hash was submitted before.
+    #[error("transaction {hash} already known")]
+    AlreadyKnown {
+        /// Its hash.
+        hash: B256,
+    },
+}
+
+impl SubmitError {
+    /// Whether the same submission may succeed later.
+    pub const fn is_retryable(&self) -> bool {
+        matches!(self, Self::QueueFull { .. })
+    }
+}
+
+struct Queued {
+    decoded: DecodedTx,
+    raw: Vec<u8>,
+}
+
+/// State shared by the task, the handle and the RPC.
+#[derive(Debug)]
+struct Shared {
+    engine: Mutex<Engine>,
+    receipts: RwLock<HashMap<B256, Receipt>>,
+    latest: RwLock<Option<BatchHeader>>,
+}
+
+impl Shared {
+    fn engine(&self) -> MutexGuard<'_, Engine> {
+        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Cloneable handle to a running sequencer.
+#[derive(Clone)]
+pub struct SequencerHandle {
+    shared: Arc<Shared>,
+    queue: mpsc::Sender<Queued>,
+    capacity: usize,
+}
+
+impl std::fmt::Debug for SequencerHandle {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SequencerHandle").field("capacity", &self.capacity).finish_non_exhaustive()
+    }
+}
+
+impl SequencerHandle {
+    /// Decodes and queues a raw transaction; returns its hash. The signature is checked later, in
+    /// parallel with the rest of the batch.
+    pub fn submit_raw(&self, raw: Vec<u8>) -> Result<B256, SubmitError> {
+        let decoded = tx::decode(&raw)?;
+        let hash = decoded.hash;
+        {
+            let mut receipts = self.shared.receipts.write().unwrap_or_else(PoisonError::into_inner);
+            if receipts.contains_key(&hash) {
+                return Err(SubmitError::AlreadyKnown { hash });
+            }
+            receipts.insert(hash, Receipt::Pending);
+        }
+        match self.queue.try_send(Queued { decoded, raw }) {
+            Ok(()) => Ok(hash),
+            Err(e) => {
+                self.shared.receipts.write().unwrap_or_else(PoisonError::into_inner).remove(&hash);
+                Err(match e {
+                    mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull { capacity: self.capacity },
+                    mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
+                })
+            }
+        }
+    }
+
+    /// Credits an L1 deposit directly (deposits are not signed L2 transactions).
+    pub fn deposit(&self, account: Address, token: u32, amount: u128) -> Result<(), EngineError> {
+        self.shared.engine().deposit(account, token, amount)
+    }
+
+    /// Current state of `account`.
+    pub fn account(&self, account: Address) -> Result<Option<AccountInfo>, EngineError> {
+        self.shared.engine().account(account)
+    }
+
+    /// Receipt of a submitted transaction.
+    pub fn receipt(&self, hash: &B256) -> Option<Receipt> {
+        self.shared.receipts.read().unwrap_or_else(PoisonError::into_inner).get(hash).cloned()
+    }
+
+    /// Header of the last sealed batch.
+    pub fn latest_batch(&self) -> Option<BatchHeader> {
+        *self.shared.latest.read().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Starts the sequencer task on the current tokio runtime. It stops when every handle is
+/// dropped, after sealing what it holds.
+pub fn spawn(engine: Engine, config: SequencerConfig, sink: Arc<dyn SettlementSink>) -> (SequencerHandle, JoinHandle<()>) {
+    let batch_size = config.batch_size.clamp(1, engine.config().batch_transactions_max as usize);
+    let capacity = config.queue_capacity.max(1);
+    let shared = Arc::new(Shared { engine: Mutex::new(engine), receipts: RwLock::default(), latest: RwLock::default() });
+    let (queue, rx) = mpsc::channel(capacity);
+    let task = tokio::spawn(run(Arc::clone(&shared), rx, batch_size, config.batch_timeout, sink));
+    (SequencerHandle { shared, queue, capacity }, task)
+}
+
+async fn run(
+    shared: Arc<Shared>,
+    mut rx: mpsc::Receiver<Queued>,
+    batch_size: usize,
+    timeout: Duration,
+    sink: Arc<dyn SettlementSink>,
+) {
+    let mut open = true;
+    while open {
+        let Some(first) = rx.recv().await else { break };
+        let deadline = Instant::now() + timeout;
+        let mut pending = Vec::with_capacity(batch_size);
+        pending.push(first);
+        while pending.len() < batch_size {
+            tokio::select! {
+                msg = rx.recv() => match msg {
+                    Some(q) => pending.push(q),
+                    None => { open = false; break; }
+                },
+                () = tokio::time::sleep_until(deadline) => break,
+            }
+        }
+        let shared_exec = Arc::clone(&shared);
+        let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
+        match sealed {
+            Ok(Ok(batch)) => {
+                *shared.latest.write().unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
+                let n = batch.header.batch_number;
+                if let Err(e) = sink.settle(batch) {
+                    tracing::error!(batch = n, error = %e, "settlement failed");
+                }
+            }
+            Ok(Err(e)) => tracing::error!(error = %e, "batch execution failed"),
+            Err(e) => tracing::error!(error = %e, "batch execution panicked"),
+        }
+    }
+}
+
+/// Recovers, orders, executes and seals one batch (on a blocking thread).
+fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineError> {
+    let senders: Vec<Result<Address, TxError>> = pending.par_iter().map(|q| q.decoded.recover()).collect();
+    let mut rejected: Vec<(B256, String)> = Vec::new();
+    let mut valid: Vec<(Address, Queued)> = Vec::with_capacity(pending.len());
+    for (q, sender) in pending.into_iter().zip(senders) {
+        match sender {
+            Ok(from) => valid.push((from, q)),
+            Err(e) => rejected.push((q.decoded.hash, e.to_string())),
+        }
+    }
+    let ordered = order(valid);
+    let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) =
+        ordered.into_iter().map(|(from, q)| (q.raw, q.decoded.into_engine_tx(from))).unzip();
+    let (outcomes, header) = {
+        let mut engine = shared.engine();
+        let outcomes = engine.submit_transactions(&txs)?;
+        (outcomes, engine.create_batch()?)
+    };
+    let mut batch = SealedBatch { header, transactions: Vec::new(), transaction_hashes: Vec::new() };
+    let mut receipts = shared.receipts.write().unwrap_or_else(PoisonError::into_inner);
+    for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
+        let receipt = match outcome {
+            Ok(()) => {
+                batch.transactions.push(raw);
+                batch.transaction_hashes.push(tx.hash);
+                Receipt::Applied { batch_number: header.batch_number, from: tx.from }
+            }
+            Err(e) => Receipt::Rejected { reason: e.to_string() },
+        };
+        receipts.insert(tx.hash, receipt);
+    }
+    for (hash, reason) in rejected {
+        receipts.insert(hash, Receipt::Rejected { reason });
+    }
+    Ok(batch)
+}
+
+/// Arrival order, with each sender's transactions sorted by nonce within the positions that
+/// sender's transactions arrived in (so a sender's nonce gap inside one batch does not reject
+/// transactions that merely arrived out of order).
+pub fn order<T>(items: Vec<(Address, T)>) -> Vec<(Address, T)>
+where
+    T: HasNonce,
+{
+    let mut by_sender: HashMap<Address, Vec<usize>> = HashMap::new();
+    for (i, (from, _)) in items.iter().enumerate() {
+        by_sender.entry(*from).or_default().push(i);
+    }
+    let mut slots: Vec<Option<(Address, T)>> = items.into_iter().map(Some).collect();
+    let mut out: Vec<Option<(Address, T)>> = (0..slots.len()).map(|_| None).collect();
+    for positions in by_sender.values() {
+        let mut mine: Vec<(Address, T)> = positions.iter().filter_map(|&p| slots[p].take()).collect();
+        mine.sort_by_key(|(_, t)| t.nonce());
+        for (&p, item) in positions.iter().zip(mine) {
+            out[p] = Some(item);
+        }
+    }
+    out.into_iter().flatten().collect()
+}
+
+/// Something with a sender nonce (for [`order`]).
+pub trait HasNonce {
+    /// The nonce.
+    fn nonce(&self) -> u64;
+}
+
+impl HasNonce for Queued {
+    fn nonce(&self) -> u64 {
+        self.decoded.tx.nonce
+    }
+}
+
+impl HasNonce for u64 {
+    fn nonce(&self) -> u64 {
+        *self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn order_keeps_arrival_and_sorts_each_sender() {
+        let a = Address::repeat_byte(1);
+        let b = Address::repeat_byte(2);
+        let got = order(vec![(a, 2u64), (b, 0), (a, 0), (b, 1), (a, 1)]);
+        assert_eq!(got, vec![(a, 0), (b, 0), (a, 1), (b, 1), (a, 2)]);
+    }
+}
