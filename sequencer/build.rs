@@ -21,7 +21,9 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
     let root = manifest_dir.parent().expect("sequencer/ lives in the repository root").to_path_buf();
-    let zig_src = root.join("zig/src");
+    // GHOSTPLANE_SRC overrides the engine source directory (e.g. a snapshot of a commit).
+    println!("cargo:rerun-if-env-changed=GHOSTPLANE_SRC");
+    let zig_src = env::var("GHOSTPLANE_SRC").map(PathBuf::from).unwrap_or_else(|_| root.join("zig/src"));
     let ffi_root = zig_src.join("ffi.zig");
     println!("cargo:rerun-if-changed={}", zig_src.display());
     if !ffi_root.exists() {

@@ -387,6 +387,13 @@ impl Engine {
         Ok(proof(&out))
     }
 
+    /// Passes a handle that is not from `ghostplane_init` to the engine (tests its own
+    /// `invalid_handle` check; the safe API can never do this).
+    #[doc(hidden)]
+    pub fn deposit_bogus_handle() -> Result<()> {
+        Ctx::default().check(ffi::RawEngine::deposit_bogus_handle()).map(drop)
+    }
+
     /// Passes a null account pointer to the engine (tests its own `null_pointer` check).
     #[doc(hidden)]
     pub fn deposit_null_account(&mut self) -> Result<()> {

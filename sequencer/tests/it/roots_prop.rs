@@ -1,0 +1,1 @@
+//! roots_prop
