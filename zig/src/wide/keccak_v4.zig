@@ -1,0 +1,1 @@
+../keccak_lanes.zig
