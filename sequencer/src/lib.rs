@@ -25,6 +25,8 @@ pub mod engine;
 #[cfg(ghostplane)]
 pub mod ffi;
 #[cfg(ghostplane)]
+pub mod fuzz;
+#[cfg(ghostplane)]
 pub mod rpc;
 #[cfg(ghostplane)]
 pub mod sequencer;
