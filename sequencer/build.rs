@@ -1,7 +1,7 @@
 //! Builds the GhostPlane Zig engine (`zig/src/ffi.zig`, the C ABI root) into a static library in
 //! `OUT_DIR` and links it. One `zig build-lib` call, the fast path documented in `zig/build.zig`
 //! (no build runner): ReleaseFast, PIC, a pinned CPU model (x86_64_v2) so the archive runs on any
-//! machine of that level, no stack probes (`-fno-stack-check`); the archive references only
+//! machine of that level (plus the engine's v3/v4 Keccak modules, picked by CPUID at run time), no stack probes (`-fno-stack-check`); the archive references only
 //! `memcpy`/`memset`, which the final Rust link provides, so no compiler_rt is needed.
 //!
 //! Cached: cargo reruns this only when a file under `zig/src` (or this script) changes.
@@ -39,19 +39,28 @@ fn main() {
     let lib = out_dir.join("libghostplane.a");
     let zig = env::var("GHOSTPLANE_ZIG").map(PathBuf::from).unwrap_or_else(|_| root.join("script/zig"));
     println!("cargo:rerun-if-env-changed=GHOSTPLANE_ZIG");
-    let status = Command::new(&zig)
-        .current_dir(&root)
-        .args(["build-lib", "-static", "-O", "ReleaseFast", "-fPIC", "-fno-stack-check"])
-        .arg(format!("-mcpu={}", zig_cpu()))
+    let mut cmd = Command::new(&zig);
+    cmd.current_dir(&root)
+        .args(["build-lib", "--name", "ghostplane", "-static", "-fno-stack-check"])
         .arg("--cache-dir")
         .arg(out_dir.join("zig-cache"))
         .arg("--global-cache-dir")
-        .arg(out_dir.join("zig-global-cache"))
-        .arg(format!("-femit-bin={}", lib.display()))
-        .arg("--name")
-        .arg("ghostplane")
-        .arg(&ffi_root)
-        .status();
+        .arg(out_dir.join("zig-global-cache"));
+    let wide = zig_src.join("wide");
+    if wide.join("keccak_v3.zig").exists() {
+        // Per-module options apply to the -M that follows them (zig/build.zig): the root at the
+        // pinned x86_64_v2, the two wide Keccak copies at v3/v4, chosen by CPUID at run time.
+        cmd.args(["--dep", "keccak_v3", "--dep", "keccak_v4", "-O", "ReleaseFast", "-fPIC"])
+            .arg(format!("-mcpu={}", zig_cpu()))
+            .arg(format!("-Mghostplane={}", ffi_root.display()))
+            .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v3"])
+            .arg(format!("-Mkeccak_v3={}", wide.join("keccak_v3.zig").display()))
+            .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v4"])
+            .arg(format!("-Mkeccak_v4={}", wide.join("keccak_v4.zig").display()));
+    } else {
+        cmd.args(["-O", "ReleaseFast", "-fPIC"]).arg(format!("-mcpu={}", zig_cpu())).arg(&ffi_root);
+    }
+    let status = cmd.arg(format!("-femit-bin={}", lib.display())).status();
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => panic!(
