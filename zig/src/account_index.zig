@@ -63,6 +63,24 @@ pub const AccountIndex = struct {
         unreachable; // Load factor <= 0.5: an empty entry always exists.
     }
 
+    pub fn prefetchEntry(index: *const AccountIndex, address: *const Address) void {
+        const position = hashAddress(address) & index.mask;
+        @prefetch(&index.entries[position], .{ .rw = .read, .locality = 3, .cache = .data });
+    }
+
+    /// Slot of the first entry whose fingerprint matches (no key comparison): a prefetch hint.
+    pub fn peek(index: *const AccountIndex, address: *const Address) ?u32 {
+        const h = hashAddress(address);
+        var position = h & index.mask;
+        for (0..4) |_| {
+            const entry = index.entries[position];
+            if (entry == 0) return null;
+            if (entry >> 32 == h >> 32) return @intCast((entry & 0xffff_ffff) - 1);
+            position = (position + 1) & index.mask;
+        }
+        return null;
+    }
+
     /// Inserts an address known to be absent.
     pub fn insert(index: *AccountIndex, address: *const Address, slot: u32) void {
         assert(index.count < index.slots_max);

@@ -254,6 +254,7 @@ pub export fn ghostplane_submit_transactions(handle: ?*Handle, txs: ?[*]const Tr
     const codes = out_codes orelse return failure(.null_pointer);
     var applied: u64 = 0;
     for (0..count) |i| {
+        engine.prefetchPipeline(list[0..count], i);
         submitOne(engine, &list[i]) catch |err| {
             codes[i] = @intFromEnum(engine_module.codeOf(err));
             if (err != error.batch_full) continue;

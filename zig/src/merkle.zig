@@ -33,6 +33,9 @@ pub fn zeroHashes() [depth_max + 1]Hash {
     return zero;
 }
 
+/// How many indices ahead of the group being hashed the children are prefetched.
+pub const prefetch_ahead = 2 * keccak.group_size;
+
 /// Hashes parent `parents[i]` = H(children[2p] || children[2p+1]) for every index in `parents`.
 /// Children of one parent are adjacent, so each input is one contiguous 64-byte slice.
 pub fn hashParents(kernel: keccak.Kernel, children: []const Hash, out: []Hash, parents: []const u32) void {
@@ -40,6 +43,11 @@ pub fn hashParents(kernel: keccak.Kernel, children: []const Hash, out: []Hash, p
     var start: usize = 0;
     while (start < parents.len) : (start += keccak.group_size) {
         const count = @min(keccak.group_size, parents.len - start);
+        // Random parents: pull the children of two groups ahead into cache.
+        for (parents[@min(parents.len, start + prefetch_ahead)..@min(parents.len, start + prefetch_ahead + keccak.group_size)]) |p| {
+            @prefetch(&children[2 * p], .{ .rw = .read, .locality = 3, .cache = .data });
+            @prefetch(&out[p], .{ .rw = .write, .locality = 3, .cache = .data });
+        }
         var inputs: [keccak.group_size]*const [64]u8 = undefined;
         var outputs: [keccak.group_size]*[32]u8 = undefined;
         var discard: [keccak.group_size]Hash = undefined;
