@@ -312,7 +312,7 @@ pub export fn ghostplane_get_account(handle: ?*Handle, account: ?*const [20]u8, 
     const address = account orelse return failure(.null_pointer);
     const o = out orelse return failure(.null_pointer);
     o.* = .{ .exists = 0, ._pad = @splat(0), .slot = 0, .nonce = 0, .balances = @splat(U128.of(0)) };
-    const slot = engine.find(address) orelse return failure(.account_not_found);
+    const slot = engine.find(address) orelse return ok(&.{}); // exists = 0
     const state = &engine.accounts[slot];
     o.exists = 1;
     o.slot = slot;
