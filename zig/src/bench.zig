@@ -132,6 +132,7 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
     const apply_ns = try allocator.alloc(u64, batches);
     const seal_ns = try allocator.alloc(u64, batches);
     const dirty = try allocator.alloc(u64, batches);
+    const nodes = try allocator.alloc(u64, batches);
     for (0..batches) |b| {
         fillBatch(&s, txs);
         const start = nowNs();
@@ -149,6 +150,7 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
         apply_ns[b] = applied - start;
         seal_ns[b] = end - sealed_start;
         dirty[b] = dirty_count;
+        nodes[b] = s.engine.tree.rehash_nodes_last;
     }
     assert(s.engine.verifySupplyFull());
     std.debug.print("  seal phases (mean of profiled batches): collect {d} us, leaves {d} us, tree {d} us, transactions root {d} us\n", .{
@@ -157,7 +159,15 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
     phase_ns = @splat(0);
     phase_runs = 0;
     const apply_median = median(apply_ns);
-    const seal_median = median(seal_ns);
+    // Profiled (even) batches compute the list roots twice: take the median of the others.
+    var unprofiled: usize = 0;
+    for (0..batches) |b| {
+        if (b % 2 == 0) continue;
+        seal_ns[unprofiled] = seal_ns[b];
+        nodes[unprofiled] = nodes[b];
+        unprofiled += 1;
+    }
+    const seal_median = median(seal_ns[0..unprofiled]);
     const per_s = struct {
         fn f(ns: u64) f64 {
             return @as(f64, batch_transactions) * 1e9 / @as(f64, @floatFromInt(ns));
@@ -166,13 +176,14 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
     std.debug.print(
         \\depth {d}, {d} accounts, {d} batches of {d} random GCC transfers ({s} kernel):
         \\  apply only:        {d:>7.3} ms/batch  {d:>6.2} M transfers/s
-        \\  seal (3 roots):    {d:>7.3} ms/batch  ({d} dirty leaves)
+        \\  seal (3 roots):    {d:>7.3} ms/batch  ({d} dirty leaves, {d} node hashes)
         \\  apply + seal:      {d:>7.3} ms/batch  {d:>6.0} k transfers/s
         \\
     , .{
         depth,                                             accounts,                          batches, batch_transactions, s.engine.kernel.name,
         @as(f64, @floatFromInt(apply_median)) / 1e6,       per_s(apply_median) / 1e6,         @as(f64, @floatFromInt(seal_median)) / 1e6,
-        median(dirty),                                     @as(f64, @floatFromInt(apply_median + seal_median)) / 1e6,
+        median(dirty),                                     median(nodes[0..unprofiled]),
+        @as(f64, @floatFromInt(apply_median + seal_median)) / 1e6,
         per_s(apply_median + seal_median) / 1e3,
     });
 }

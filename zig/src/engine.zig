@@ -186,8 +186,8 @@ pub const Engine = struct {
         errdefer allocator.free(accounts);
         var index = try AccountIndex.init(allocator, slots_max);
         errdefer index.deinit(allocator);
-        adviseHuge(std.mem.sliceAsBytes(accounts));
-        adviseHuge(std.mem.sliceAsBytes(index.entries));
+        merkle.adviseHuge(std.mem.sliceAsBytes(accounts));
+        merkle.adviseHuge(std.mem.sliceAsBytes(index.entries));
         var tree = try merkle.Tree.init(allocator, config.accounts_depth);
         errdefer tree.deinit(allocator);
         const dirty_words = try allocator.alloc(u64, (slots_max + 63) / 64);
@@ -223,7 +223,7 @@ pub const Engine = struct {
     /// Software pipeline for a run of transactions (anything with `from`/`to`): call for
     /// `txs[i + prefetch_distance]` before applying `txs[i]`. Stage 1 pulls the index entries
     /// in; stage 2 (half the distance later) pulls in the accounts they point at.
-    pub const prefetch_distance = 16;
+    pub const prefetch_distance = 32;
 
     pub fn prefetchPipeline(engine: *const Engine, txs: anytype, i: usize) void {
         if (i + prefetch_distance < txs.len) {
@@ -526,15 +526,6 @@ pub const Engine = struct {
         assert(proof.depth <= 32);
     }
 };
-
-/// Asks Linux for transparent huge pages on a large mmap'ed array (fewer TLB misses on the
-/// random accesses of apply and seal). Best effort: ignored when not applicable.
-fn adviseHuge(bytes: []u8) void {
-    const huge_page_size = 2 * 1024 * 1024;
-    if (@import("builtin").os.tag != .linux) return;
-    if (bytes.len < huge_page_size or @intFromPtr(bytes.ptr) % std.heap.pageSize() != 0) return;
-    _ = std.os.linux.madvise(bytes.ptr, bytes.len, std.os.linux.MADV.HUGEPAGE);
-}
 
 pub fn encodeLeaf(account: *const Account, out: *[account_leaf_length]u8) void {
     out[0..20].* = account.address;
