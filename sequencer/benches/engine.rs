@@ -166,6 +166,20 @@ mod benches {
         for a in &addrs {
             handle.deposit(*a, 0, 1 << 100).unwrap();
         }
+        let probe: Vec<_> = keys
+            .iter()
+            .take(BATCH)
+            .map(|k| {
+                let raw = UnsignedTx { to: addrs[0], value: 1, token: 0, gas_limit: 10, gas_price: 100, nonce: 0, data: vec![] }.sign(k).unwrap();
+                ghostbridge_sequencer::tx::decode(&raw).unwrap()
+            })
+            .collect();
+        g.bench_function("recover_only_parallel", |b| {
+            b.iter(|| probe.par_iter().map(|d| d.recover().unwrap()).collect::<Vec<_>>())
+        });
+        g.bench_function("recover_only_one_thread", |b| {
+            b.iter(|| probe.iter().map(|d| d.recover().unwrap()).collect::<Vec<_>>())
+        });
         let mut round = 0u64;
         g.bench_function(BenchmarkId::new("recover_execute_seal", format!("{} rayon threads", rayon::current_num_threads())), |b| {
             b.iter_custom(|iters| {
@@ -181,16 +195,16 @@ mod benches {
                         })
                         .collect();
                     round += 1;
-                    let before = sink.batches().len();
+                    let before = sink.len();
                     let t = Instant::now();
                     for raw in raws {
                         handle.submit_raw(raw).unwrap();
                     }
-                    while sink.batches().len() == before {
+                    while sink.len() == before {
                         std::thread::sleep(Duration::from_micros(200));
                     }
                     total += t.elapsed();
-                    let last = sink.batches().last().unwrap().header;
+                    let last = sink.last_header().unwrap();
                     assert_eq!(last.transaction_count as usize, BATCH);
                 }
                 total

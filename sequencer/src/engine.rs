@@ -301,7 +301,8 @@ impl Engine {
         for (k, &i) in sent.iter().enumerate() {
             let code = self.scratch_codes[k];
             if code != 0 {
-                outcomes[i] = Err(Ctx::tx(&txs[i]).error(code, format!("transaction {i} of the batch")));
+                // No per-tx message crosses in a batched call; the variant's fields carry the values.
+                outcomes[i] = Err(Ctx::tx(&txs[i]).error(code, String::new()));
             }
         }
         Ok(outcomes)

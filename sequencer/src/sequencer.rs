@@ -82,6 +82,23 @@ impl InMemorySink {
     }
 }
 
+impl InMemorySink {
+    /// Number of batches received so far.
+    pub fn len(&self) -> usize {
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner).len()
+    }
+
+    /// Whether no batch was received yet.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Header of the last batch received.
+    pub fn last_header(&self) -> Option<BatchHeader> {
+        self.batches.lock().unwrap_or_else(PoisonError::into_inner).last().map(|b| b.header)
+    }
+}
+
 impl SettlementSink for InMemorySink {
     fn settle(&self, batch: SealedBatch) -> Result<(), SinkError> {
         self.batches.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
