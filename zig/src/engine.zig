@@ -78,9 +78,12 @@ comptime {
 }
 
 pub fn codeOf(err: Error) ErrorCode {
-    return switch (err) {
+    const code: ErrorCode = switch (err) {
         inline else => |e| @field(ErrorCode, @errorName(e)),
     };
+    assert(code != .ok);
+    assert(std.mem.eql(u8, @tagName(code), @errorName(err)));
+    return code;
 }
 
 pub const Config = struct {
@@ -94,6 +97,8 @@ pub const Config = struct {
         if (config.accounts_depth < 1 or config.accounts_depth > accounts_depth_max) return error.invalid_config;
         if (config.batch_transactions_max < 1 or config.batch_transactions_max > batch_items_max) return error.invalid_config;
         if (config.batch_withdrawals_max < 1 or config.batch_withdrawals_max > batch_items_max) return error.invalid_config;
+        assert(config.accounts_depth <= accounts_depth_max);
+        assert(config.batch_transactions_max <= batch_items_max);
     }
 };
 
@@ -175,7 +180,10 @@ pub const Engine = struct {
 
     pub fn init(allocator: std.mem.Allocator, config: Config) Error!*Engine {
         try config.validate();
-        return initValid(allocator, config) catch return error.out_of_memory;
+        const engine = initValid(allocator, config) catch return error.out_of_memory;
+        assert(engine.account_count == 0 and engine.batch_number_sealed == 0);
+        assert(std.mem.eql(u8, &engine.stateRoot(), &engine.tree.zero[config.accounts_depth]));
+        return engine;
     }
 
     fn initValid(allocator: std.mem.Allocator, config: Config) error{OutOfMemory}!*Engine {
@@ -226,6 +234,8 @@ pub const Engine = struct {
     pub const prefetch_distance = 32;
 
     pub fn prefetchPipeline(engine: *const Engine, txs: anytype, i: usize) void {
+        assert(i < txs.len);
+        comptime assert(prefetch_distance % 2 == 0);
         if (i + prefetch_distance < txs.len) {
             engine.index.prefetchEntry(&txs[i + prefetch_distance].from);
             engine.index.prefetchEntry(&txs[i + prefetch_distance].to);
@@ -237,6 +247,7 @@ pub const Engine = struct {
     }
 
     fn prefetchAccount(engine: *const Engine, address: *const Address) void {
+        assert(engine.account_count <= engine.accounts.len);
         const slot = engine.index.peek(address) orelse return;
         if (slot >= engine.account_count) return;
         @prefetch(&engine.accounts[slot], .{ .rw = .write, .locality = 3, .cache = .data });
@@ -244,6 +255,8 @@ pub const Engine = struct {
 
     pub fn deinit(engine: *Engine) void {
         const allocator = engine.allocator;
+        assert(engine.account_count <= engine.accounts.len);
+        assert(engine.index.count == engine.account_count);
         allocator.free(engine.accounts);
         engine.index.deinit(allocator);
         engine.tree.deinit(allocator);
@@ -275,12 +288,14 @@ pub const Engine = struct {
         engine.index.insert(address, slot);
         engine.account_count += 1;
         engine.markDirty(slot);
+        assert(engine.index.count == engine.account_count);
         return slot;
     }
 
     fn markDirty(engine: *Engine, slot: u32) void {
         assert(slot < engine.account_count);
         engine.dirty_words[slot / 64] |= @as(u64, 1) << @intCast(slot % 64);
+        assert(engine.dirty_words[slot / 64] != 0);
     }
 
     /// The only place balances increase. Overflow was ruled out by the caller.
@@ -290,6 +305,7 @@ pub const Engine = struct {
         assert(balance.* <= std.math.maxInt(u128) - amount);
         balance.* += amount;
         engine.balance_sum[token] += amount;
+        assert(engine.balance_sum[token] >= balance.*);
         engine.markDirty(slot);
     }
 
@@ -298,6 +314,7 @@ pub const Engine = struct {
         assert(token < token_count);
         const balance = &engine.accounts[slot].balances[token];
         assert(balance.* >= amount);
+        assert(engine.balance_sum[token] >= amount);
         balance.* -= amount;
         engine.balance_sum[token] -= amount;
         engine.markDirty(slot);
@@ -310,6 +327,8 @@ pub const Engine = struct {
 
     /// Full scan: for every token, sum of all balances == deposits - withdrawals.
     pub fn verifySupplyFull(engine: *const Engine) bool {
+        assert(engine.account_count <= engine.accounts.len);
+        assert(engine.index.count == engine.account_count);
         var sums: [token_count]u128 = @splat(0);
         for (engine.accounts[0..engine.account_count]) |*account| {
             for (account.balances, 0..) |balance, token| sums[token] += balance;
@@ -331,11 +350,15 @@ pub const Engine = struct {
         };
         engine.deposited[token] += amount;
         engine.credit(slot, token, amount);
+        assert(engine.accounts[slot].balances[token] >= amount);
         engine.assertSupply(token);
     }
 
     fn feeOffered(tx: *const Transaction) u128 {
-        return @as(u128, tx.gas_limit) * @as(u128, tx.gas_price);
+        const offered = @as(u128, tx.gas_limit) * @as(u128, tx.gas_price);
+        assert(offered <= @as(u128, std.math.maxInt(u64)) * std.math.maxInt(u64)); // No overflow.
+        assert(offered >= tx.gas_limit or tx.gas_price == 0);
+        return offered;
     }
 
     /// Checks a transaction against current state without changing anything. Returns the
@@ -352,6 +375,8 @@ pub const Engine = struct {
         const debit_token = if (tx.token == token_gcc) @addWithOverflow(tx.value, base_fee) else .{ tx.value, @as(u1, 0) };
         if (debit_token[1] != 0 or balances[tx.token] < debit_token[0]) return error.insufficient_balance;
         if (balances[token_gcc] < base_fee) return error.insufficient_fee_balance;
+        assert(tx.token < token_count and tx.data_length <= data_length_max);
+        assert(balances[tx.token] >= tx.value);
         // Credits cannot overflow while balance_sum <= u128 max (the invariant), but check.
         if (to) |slot| {
             if (engine.accounts[slot].balances[tx.token] > std.math.maxInt(u128) - tx.value) return error.balance_overflow;
@@ -383,17 +408,21 @@ pub const Engine = struct {
         engine.credit(to_slot, tx.token, tx.value);
         engine.chargeFee(from_slot);
         assert(engine.account_count == count_before + created);
+        assert(engine.accounts[from_slot].nonce == tx.nonce + 1);
         engine.transactions.leaves()[engine.transaction_count] = tx.hash;
         engine.transaction_count += 1;
+        assert(engine.transaction_count <= engine.config.batch_transactions_max);
         engine.assertSupply(tx.token);
         engine.assertSupply(token_gcc);
     }
 
     fn chargeFee(engine: *Engine, payer: u32) void {
         const base_fee = engine.config.base_fee;
+        assert(payer < engine.account_count);
         if (base_fee == 0) return;
         const collector = engine.find(&engine.config.fee_collector) orelse
             engine.create(&engine.config.fee_collector);
+        assert(engine.accounts[payer].balances[token_gcc] >= base_fee);
         engine.debit(payer, token_gcc, base_fee);
         engine.credit(collector, token_gcc, base_fee);
     }
@@ -421,6 +450,8 @@ pub const Engine = struct {
         engine.withdrawals_open.leaves()[engine.withdrawal_count] =
             withdrawalLeaf(engine.batch_number_sealed + 1, engine.withdrawal_count, request);
         engine.withdrawal_count += 1;
+        assert(engine.withdrawal_count <= engine.config.batch_withdrawals_max);
+        assert(engine.accounts[slot].nonce == request.nonce + 1);
         engine.assertSupply(request.token);
         engine.assertSupply(token_gcc);
     }
@@ -445,11 +476,13 @@ pub const Engine = struct {
         engine.transaction_count = 0;
         engine.withdrawal_count = 0;
         assert(engine.withdrawals_sealed.leaf_count == header.withdrawal_count);
+        assert(engine.transaction_count == 0 and engine.withdrawal_count == 0);
         return header;
     }
 
     /// Sorted unique dirty slots (scanning the bitset, which it clears).
     pub fn collectDirty(engine: *Engine) []u32 {
+        assert(engine.dirty_indices.len == engine.accounts.len);
         var count: usize = 0;
         const words_used = (@as(usize, engine.account_count) + 63) / 64;
         for (engine.dirty_words[0..words_used], 0..) |*word, w| {
@@ -466,6 +499,8 @@ pub const Engine = struct {
 
     pub fn hashLeaves(engine: *Engine, slots: []const u32) void {
         const leaves = engine.tree.levelNodes(0);
+        assert(slots.len <= engine.account_count);
+        assert(leaves.len == engine.accounts.len);
         var start: usize = 0;
         while (start < slots.len) : (start += keccak.group_size) {
             const count = @min(keccak.group_size, slots.len - start);
@@ -490,6 +525,8 @@ pub const Engine = struct {
     }
 
     pub fn stateRoot(engine: *const Engine) Hash {
+        assert(engine.account_count_sealed <= engine.account_count);
+        assert(engine.tree.depth == engine.config.accounts_depth);
         return engine.tree.root();
     }
 
@@ -506,6 +543,7 @@ pub const Engine = struct {
         };
         @memset(&proof.siblings, @as(Hash, @splat(0)));
         engine.tree.proof(slot, proof.siblings[0..depth]);
+        assert(proof.depth == engine.config.accounts_depth);
         assert(slot < engine.account_count_sealed or std.mem.eql(u8, &proof.leaf, &engine.tree.zero[0]));
     }
 
@@ -523,11 +561,13 @@ pub const Engine = struct {
         };
         @memset(&proof.siblings, @as(Hash, @splat(0)));
         sealed.proof(index, proof.siblings[0..sealed.depth]);
+        assert(proof.leaf_index < sealed.leaf_count);
         assert(proof.depth <= 32);
     }
 };
 
 pub fn encodeLeaf(account: *const Account, out: *[account_leaf_length]u8) void {
+    comptime assert(28 + 16 * token_count == account_leaf_length);
     out[0..20].* = account.address;
     std.mem.writeInt(u64, out[20..28], account.nonce, .big);
     inline for (0..token_count) |token| {
@@ -538,10 +578,14 @@ pub fn encodeLeaf(account: *const Account, out: *[account_leaf_length]u8) void {
 pub fn accountLeaf(account: *const Account) Hash {
     var buffer: [account_leaf_length]u8 = undefined;
     encodeLeaf(account, &buffer);
+    assert(std.mem.eql(u8, buffer[0..20], &account.address));
+    comptime assert(buffer.len > keccak.rate_bytes); // Two Keccak blocks.
     return keccak.hash(&buffer);
 }
 
 pub fn withdrawalLeaf(batch_number: u64, index: u32, request: *const WithdrawalRequest) Hash {
+    assert(request.token < token_count);
+    assert(request.amount > 0);
     var buffer: [8 + 4 + 20 + 20 + 4 + 16]u8 = undefined;
     std.mem.writeInt(u64, buffer[0..8], batch_number, .big);
     std.mem.writeInt(u32, buffer[8..12], index, .big);
