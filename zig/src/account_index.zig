@@ -29,6 +29,8 @@ pub const AccountIndex = struct {
     }
 
     pub fn deinit(index: *AccountIndex, allocator: std.mem.Allocator) void {
+        assert(index.count <= index.slots_max);
+        assert(index.entries.len == index.mask + 1);
         allocator.free(index.entries);
         index.* = undefined;
     }
@@ -41,11 +43,13 @@ pub const AccountIndex = struct {
         h ^= h >> 29;
         h *%= 0xBF58476D1CE4E5B9;
         h ^= h >> 32;
+        comptime assert(@sizeOf(Address) == 8 + 8 + 4);
         return h;
     }
 
     /// `accounts[slot].address` is the key of `slot`.
     pub fn find(index: *const AccountIndex, address: *const Address, accounts: anytype) ?u32 {
+        assert(index.count * 2 <= index.entries.len);
         const h = hashAddress(address);
         const fingerprint = h >> 32;
         var position = h & index.mask;
@@ -65,6 +69,7 @@ pub const AccountIndex = struct {
 
     pub fn prefetchEntry(index: *const AccountIndex, address: *const Address) void {
         const position = hashAddress(address) & index.mask;
+        assert(position < index.entries.len);
         @prefetch(&index.entries[position], .{ .rw = .read, .locality = 3, .cache = .data });
     }
 
@@ -72,6 +77,7 @@ pub const AccountIndex = struct {
     pub fn peek(index: *const AccountIndex, address: *const Address) ?u32 {
         const h = hashAddress(address);
         var position = h & index.mask;
+        assert(index.count * 2 <= index.entries.len);
         for (0..4) |_| {
             const entry = index.entries[position];
             if (entry == 0) return null;

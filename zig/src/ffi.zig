@@ -19,12 +19,17 @@ pub const U128 = extern struct {
     hi: u64,
 
     fn of(value: u128) U128 {
-        return .{ .lo = @truncate(value), .hi = @intCast(value >> 64) };
+        const result: U128 = .{ .lo = @truncate(value), .hi = @intCast(value >> 64) };
+        assert(join(result.lo, result.hi) == value);
+        return result;
     }
 };
 
 fn join(lo: u64, hi: u64) u128 {
-    return (@as(u128, hi) << 64) | lo;
+    const value = (@as(u128, hi) << 64) | lo;
+    assert(@as(u64, @truncate(value)) == lo);
+    assert(@as(u64, @intCast(value >> 64)) == hi);
+    return value;
 }
 
 pub const FFIResult = extern struct {
@@ -126,6 +131,8 @@ pub const Handle = struct {
 fn handleOf(handle: ?*Handle) Error!*Engine {
     const h = handle orelse return error.invalid_handle;
     if (h.magic != handle_magic) return error.invalid_handle;
+    assert(h.engine.account_count <= h.engine.accounts.len);
+    assert(h.engine.transaction_count <= h.engine.config.batch_transactions_max);
     return h.engine;
 }
 
@@ -174,12 +181,15 @@ fn failure(code: ErrorCode) FFIResult {
 
 fn resultOf(outcome: Error!void) FFIResult {
     outcome catch |err| return failure(engine_module.codeOf(err));
-    return ok(&.{});
+    const result = ok(&.{});
+    assert(result.success == 1 and result.error_code == 0);
+    return result;
 }
 
 fn countData(count: u64) [8]u8 {
     var data: [8]u8 = undefined;
     std.mem.writeInt(u64, &data, count, .little);
+    assert(std.mem.readInt(u64, &data, .little) == count);
     return data;
 }
 
@@ -204,11 +214,14 @@ pub export fn ghostplane_init(config: ?*const Config, out_handle: ?*?*Handle) FF
     };
     handle.* = .{ .magic = handle_magic, .engine = engine };
     out.* = handle;
+    assert(handleOf(out.*) catch unreachable == engine);
+    assert(engine.account_count == 0);
     return ok(&.{});
 }
 
 pub export fn ghostplane_deinit(handle: ?*Handle) void {
     const engine = handleOf(handle) catch return;
+    assert(handle.?.magic == handle_magic);
     engine.deinit();
     handle.?.magic = 0;
     std.heap.page_allocator.destroy(handle.?);
@@ -222,6 +235,7 @@ pub export fn ghostplane_deposit(handle: ?*Handle, account: ?*const [20]u8, toke
 
 fn transactionOf(tx: *const Transaction) Error!engine_module.Transaction {
     if (tx.data_ptr == null and tx.data_len > 0) return error.null_pointer;
+    assert(tx.data_ptr != null or tx.data_len == 0);
     return .{
         .hash = tx.hash,
         .from = tx.from,
@@ -237,7 +251,9 @@ fn transactionOf(tx: *const Transaction) Error!engine_module.Transaction {
 
 fn submitOne(engine: *Engine, tx: *const Transaction) Error!void {
     const converted = try transactionOf(tx);
+    const count_before = engine.transaction_count;
     try engine.apply(&converted);
+    assert(engine.transaction_count == count_before + 1);
 }
 
 pub export fn ghostplane_submit_transaction(handle: ?*Handle, tx: ?*const Transaction) FFIResult {
@@ -322,6 +338,8 @@ pub export fn ghostplane_get_account(handle: ?*Handle, account: ?*const [20]u8, 
 }
 
 fn proofOut(proof: *const engine_module.Proof, out: *MerkleProof) void {
+    assert(proof.depth <= out.siblings.len);
+    comptime assert(@sizeOf(@TypeOf(proof.siblings)) == @sizeOf(@TypeOf(out.siblings)));
     out.* = .{
         .leaf_index = proof.leaf_index,
         .depth = proof.depth,
@@ -352,6 +370,7 @@ pub export fn ghostplane_withdrawal_proof(handle: ?*Handle, index: u32, out: ?*M
 }
 
 pub export fn ghostplane_abi_layout_json() [*:0]const u8 {
+    comptime assert(abi_layout_json.len > 0 and abi_layout_json[0] == '{');
     return abi_layout_json.ptr;
 }
 

@@ -39,6 +39,7 @@ pub fn hash(bytes: []const u8) [digest_length]u8 {
     inline for (0..17) |i| state[i] ^= std.mem.readInt(u64, block[i * 8 ..][0..8], .little);
     permute(u64, &state);
     var out: [digest_length]u8 = undefined;
+    comptime assert(4 * 8 == digest_length);
     inline for (0..4) |i| std.mem.writeInt(u64, out[i * 8 ..][0..8], state[i], .little);
     assert(rest.len < rate_bytes);
     return out;
@@ -59,6 +60,8 @@ pub const Kernel = struct {
 };
 
 fn kernelOf(comptime copy: type, comptime lanes: comptime_int, comptime name: []const u8) Kernel {
+    comptime assert(group_size % lanes == 0);
+    comptime assert(copy.group_size == group_size);
     return .{
         .name = name,
         .lanes = lanes,
@@ -84,6 +87,7 @@ pub const kernels_portable = [_]Kernel{ kernel_scalar, kernel_x2, kernel_x4, ker
 pub fn kernelsAvailable(buffer: *[8]Kernel) []const Kernel {
     const features: CpuFeatures = if (wide_enabled) cpuFeatures() else .{};
     var count: usize = 0;
+    comptime assert(kernels_portable.len + 3 <= 8);
     for (kernels_portable) |kernel| {
         buffer[count] = kernel;
         count += 1;
@@ -117,6 +121,7 @@ pub fn cpuFeatures() CpuFeatures {
     const osxsave = (leaf1.ecx >> 27) & 1 == 1;
     const avx = (leaf1.ecx >> 28) & 1 == 1;
     if (!osxsave or !avx) return .{};
+    assert(builtin.cpu.arch == .x86_64);
     const xcr0 = xgetbv();
     const ymm_enabled = xcr0 & 0x6 == 0x6;
     const zmm_enabled = xcr0 & 0xe6 == 0xe6;
@@ -159,6 +164,7 @@ fn xgetbv() u64 {
 /// Widest kernel for this CPU (measured fastest of the ones it can run; see README).
 pub fn kernelBest() Kernel {
     const features: CpuFeatures = if (wide_enabled) cpuFeatures() else .{};
+    comptime assert(kernel_x4.lanes == 4 and kernel_avx512_x8.lanes == 8);
     if (features.avx512f) return kernel_avx512_x8;
     if (features.avx2) return kernel_avx2_x4;
     return kernel_x4;

@@ -48,6 +48,7 @@ const rotation_offsets = [24]u6{ 1, 3, 6, 10, 15, 21, 28, 36, 45, 55, 2, 14, 27,
 const pi_lanes = [24]u5{ 10, 7, 11, 17, 18, 3, 5, 16, 8, 21, 24, 4, 15, 23, 19, 13, 12, 2, 20, 14, 22, 9, 6, 1 };
 
 pub fn Lane(comptime lanes: comptime_int) type {
+    comptime assert(std.math.isPowerOfTwo(lanes));
     comptime assert(lanes >= 1 and lanes <= 8);
     return if (lanes == 1) u64 else @Vector(lanes, u64);
 }
@@ -67,6 +68,8 @@ inline fn rotl(comptime T: type, x: T, comptime n: u6) T {
 
 /// Keccak-f[1600] on one (T = u64) or several (T = vector) states at once.
 pub fn permute(comptime T: type, state: *[25]T) void {
+    comptime assert(T == u64 or @typeInfo(T).vector.child == u64);
+    comptime assert(round_constants.len == 24 and pi_lanes.len == 24);
     for (round_constants) |round_constant| {
         var parity: [5]T = undefined;
         inline for (0..5) |x| {
@@ -168,9 +171,11 @@ pub fn hashGroup(
 
 
 pub fn hashNodes(comptime lanes: comptime_int) NodesFn {
+    comptime assert(node_input_length < rate_bytes); // One block.
     return hashGroup(lanes, node_input_length);
 }
 
 pub fn hashLeaves(comptime lanes: comptime_int) LeavesFn {
+    comptime assert(leaf_input_length > rate_bytes and leaf_input_length < 2 * rate_bytes); // Two blocks.
     return hashGroup(lanes, leaf_input_length);
 }

@@ -21,6 +21,7 @@ pub fn hashPair(left: *const Hash, right: *const Hash) Hash {
     var buffer: [64]u8 = undefined;
     buffer[0..32].* = left.*;
     buffer[32..64].* = right.*;
+    comptime assert(buffer.len < keccak.rate_bytes);
     return keccak.hash(&buffer);
 }
 
@@ -38,6 +39,7 @@ pub fn zeroHashes() [depth_max + 1]Hash {
 pub fn adviseHuge(bytes: []u8) void {
     const huge_page_size = 2 * 1024 * 1024;
     if (@import("builtin").os.tag != .linux) return;
+    assert(std.math.isPowerOfTwo(huge_page_size));
     if (bytes.len < huge_page_size or @intFromPtr(bytes.ptr) % std.heap.pageSize() != 0) return;
     _ = std.os.linux.madvise(bytes.ptr, bytes.len, std.os.linux.MADV.HUGEPAGE);
 }
@@ -95,13 +97,16 @@ pub const Tree = struct {
     }
 
     pub fn deinit(tree: *Tree, allocator: std.mem.Allocator) void {
+        assert(tree.nodes.len == (@as(usize, 2) << @intCast(tree.depth)) - 1);
         allocator.free(tree.nodes);
         tree.* = undefined;
     }
 
     pub fn levelNodes(tree: *const Tree, level: u32) []Hash {
         assert(level <= tree.depth);
-        return tree.nodes[tree.level_offsets[level]..tree.level_offsets[level + 1]];
+        const nodes = tree.nodes[tree.level_offsets[level]..tree.level_offsets[level + 1]];
+        assert(nodes.len == @as(usize, 1) << @intCast(tree.depth - level));
+        return nodes;
     }
 
     pub fn root(tree: *const Tree) Hash {
@@ -113,6 +118,8 @@ pub const Tree = struct {
     /// `indices` are the sorted, unique leaf indices whose leaves changed; it is overwritten
     /// (used as the work list for each level in turn).
     pub fn rehash(tree: *Tree, kernel: keccak.Kernel, indices: []u32) void {
+        assert(indices.len <= tree.levelNodes(0).len);
+        for (indices[0..@min(indices.len, 1)]) |first| assert(first < tree.levelNodes(0).len);
         var count = indices.len;
         var level: u32 = 0;
         tree.rehash_nodes_last = 0;
@@ -168,16 +175,20 @@ pub const Levels = struct {
         errdefer allocator.free(nodes);
         const indices = try allocator.alloc(u32, padded);
         for (indices, 0..) |*index, i| index.* = @intCast(i);
+        assert(nodes.len == 2 * indices.len - 1);
         return .{ .nodes = nodes, .indices = indices };
     }
 
     pub fn deinit(levels: *Levels, allocator: std.mem.Allocator) void {
+        assert(levels.nodes.len == 2 * levels.indices.len - 1);
         allocator.free(levels.nodes);
         allocator.free(levels.indices);
         levels.* = undefined;
     }
 
     pub fn leaves(levels: *Levels) []Hash {
+        assert(std.math.isPowerOfTwo(levels.indices.len));
+        assert(levels.nodes.len == 2 * levels.indices.len - 1);
         return levels.nodes[0..levels.indices.len];
     }
 
@@ -222,6 +233,8 @@ pub const Levels = struct {
 
 /// Recomputes a root from a leaf and its siblings (bottom-up; bit i of index = 1: right child).
 pub fn rootFromProof(leaf: Hash, leaf_index: u64, siblings: []const Hash) Hash {
+    assert(siblings.len <= depth_max);
+    assert(siblings.len >= 64 or leaf_index >> @intCast(siblings.len) == 0);
     var node = leaf;
     for (siblings, 0..) |*sibling, level| {
         const is_right = (leaf_index >> @intCast(level)) & 1 == 1;
