@@ -19,11 +19,17 @@ use std::{
 fn main() {
     println!("cargo:rustc-check-cfg=cfg(ghostplane)");
     println!("cargo:rerun-if-changed=build.rs");
-    let manifest_dir = PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let root = manifest_dir.parent().expect("sequencer/ lives in the repository root").to_path_buf();
+    let manifest_dir =
+        PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
+    let root = manifest_dir
+        .parent()
+        .expect("sequencer/ lives in the repository root")
+        .to_path_buf();
     // GHOSTPLANE_SRC overrides the engine source directory (e.g. a snapshot of a commit).
     println!("cargo:rerun-if-env-changed=GHOSTPLANE_SRC");
-    let zig_src = env::var("GHOSTPLANE_SRC").map(PathBuf::from).unwrap_or_else(|_| root.join("zig/src"));
+    let zig_src = env::var("GHOSTPLANE_SRC")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("zig/src"));
     let ffi_root = zig_src.join("ffi.zig");
     println!("cargo:rerun-if-changed={}", zig_src.display());
     if !ffi_root.exists() {
@@ -37,11 +43,19 @@ fn main() {
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     let lib = out_dir.join("libghostplane.a");
-    let zig = env::var("GHOSTPLANE_ZIG").map(PathBuf::from).unwrap_or_else(|_| root.join("script/zig"));
+    let zig = env::var("GHOSTPLANE_ZIG")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| root.join("script/zig"));
     println!("cargo:rerun-if-env-changed=GHOSTPLANE_ZIG");
     let mut cmd = Command::new(&zig);
     cmd.current_dir(&root)
-        .args(["build-lib", "--name", "ghostplane", "-static", "-fno-stack-check"])
+        .args([
+            "build-lib",
+            "--name",
+            "ghostplane",
+            "-static",
+            "-fno-stack-check",
+        ])
         .arg("--cache-dir")
         .arg(out_dir.join("zig-cache"))
         .arg("--global-cache-dir")
@@ -50,15 +64,31 @@ fn main() {
     if wide.join("keccak_v3.zig").exists() {
         // Per-module options apply to the -M that follows them (zig/build.zig): the root at the
         // pinned x86_64_v2, the two wide Keccak copies at v3/v4, chosen by CPUID at run time.
-        cmd.args(["--dep", "keccak_v3", "--dep", "keccak_v4", "-O", "ReleaseFast", "-fPIC"])
-            .arg(format!("-mcpu={}", zig_cpu()))
-            .arg(format!("-Mghostplane={}", ffi_root.display()))
-            .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v3"])
-            .arg(format!("-Mkeccak_v3={}", wide.join("keccak_v3.zig").display()))
-            .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v4"])
-            .arg(format!("-Mkeccak_v4={}", wide.join("keccak_v4.zig").display()));
+        cmd.args([
+            "--dep",
+            "keccak_v3",
+            "--dep",
+            "keccak_v4",
+            "-O",
+            "ReleaseFast",
+            "-fPIC",
+        ])
+        .arg(format!("-mcpu={}", zig_cpu()))
+        .arg(format!("-Mghostplane={}", ffi_root.display()))
+        .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v3"])
+        .arg(format!(
+            "-Mkeccak_v3={}",
+            wide.join("keccak_v3.zig").display()
+        ))
+        .args(["-O", "ReleaseFast", "-fPIC", "-mcpu=x86_64_v4"])
+        .arg(format!(
+            "-Mkeccak_v4={}",
+            wide.join("keccak_v4.zig").display()
+        ));
     } else {
-        cmd.args(["-O", "ReleaseFast", "-fPIC"]).arg(format!("-mcpu={}", zig_cpu())).arg(&ffi_root);
+        cmd.args(["-O", "ReleaseFast", "-fPIC"])
+            .arg(format!("-mcpu={}", zig_cpu()))
+            .arg(&ffi_root);
     }
     let status = cmd.arg(format!("-femit-bin={}", lib.display())).status();
     match status {
@@ -87,7 +117,9 @@ fn zig_cpu() -> &'static str {
 
 /// Emits `rerun-if-changed` for every file under `dir` (cargo only watches a directory's mtime).
 fn rerun_on_tree(dir: &Path) {
-    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
     for entry in entries.flatten() {
         let path = entry.path();
         if path.is_dir() {

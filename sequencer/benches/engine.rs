@@ -80,7 +80,9 @@ mod benches {
 
     pub(crate) fn apply(c: &mut Criterion) {
         let mut g = c.benchmark_group("apply_8190");
-        g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_millis(500));
         g.sampling_mode(SamplingMode::Flat);
         g.throughput(Throughput::Elements(BATCH as u64));
         let senders: Vec<u64> = (0..BATCH as u64).collect();
@@ -106,12 +108,17 @@ mod benches {
 
     pub(crate) fn state_root(c: &mut Criterion) {
         let mut g = c.benchmark_group("state_root_1m");
-        g.sample_size(10).measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(3))
+            .warm_up_time(Duration::from_millis(500));
         g.sampling_mode(SamplingMode::Flat);
         const ACCOUNTS: u64 = 1_000_000;
         let t = Instant::now();
         let mut e = funded(20, ACCOUNTS);
-        eprintln!("state_root_1m: 1,000,000 deposits + first root (all leaves) in {:?}", t.elapsed());
+        eprintln!(
+            "state_root_1m: 1,000,000 deposits + first root (all leaves) in {:?}",
+            t.elapsed()
+        );
         let senders: Vec<u64> = (0..BATCH as u64).map(|i| i * 97 % ACCOUNTS).collect();
         let mut round = 0u64;
         g.bench_function("seal_8190_transfers", |b| {
@@ -149,17 +156,30 @@ mod benches {
 
     pub(crate) fn full_sequencer(c: &mut Criterion) {
         let mut g = c.benchmark_group("sequencer_8190");
-        g.sample_size(10).measurement_time(Duration::from_secs(5)).warm_up_time(Duration::from_millis(100));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(5))
+            .warm_up_time(Duration::from_millis(100));
         g.sampling_mode(SamplingMode::Flat);
         g.throughput(Throughput::Elements(BATCH as u64));
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         let keys: Vec<_> = (0..BATCH as u64).into_par_iter().map(test_key).collect();
-        let addrs: Vec<Address> = keys.par_iter().map(|k| address_of(k.verifying_key())).collect();
+        let addrs: Vec<Address> = keys
+            .par_iter()
+            .map(|k| address_of(k.verifying_key()))
+            .collect();
         let sink = Arc::new(InMemorySink::default());
         let (handle, _task) = rt.block_on(async {
             sequencer::spawn(
                 engine(16),
-                SequencerConfig { batch_size: BATCH, batch_timeout: Duration::from_secs(60), queue_capacity: BATCH * 2 },
+                SequencerConfig {
+                    batch_size: BATCH,
+                    batch_timeout: Duration::from_secs(60),
+                    queue_capacity: BATCH * 2,
+                },
                 sink.clone() as Arc<dyn SettlementSink>,
             )
         });
@@ -170,69 +190,121 @@ mod benches {
             .iter()
             .take(BATCH)
             .map(|k| {
-                let raw = UnsignedTx { to: addrs[0], value: 1, token: 0, gas_limit: 10, gas_price: 100, nonce: 0, data: vec![] }.sign(k).unwrap();
+                let raw = UnsignedTx {
+                    to: addrs[0],
+                    value: 1,
+                    token: 0,
+                    gas_limit: 10,
+                    gas_price: 100,
+                    nonce: 0,
+                    data: vec![],
+                }
+                .sign(k)
+                .unwrap();
                 ghostbridge_sequencer::tx::decode(&raw).unwrap()
             })
             .collect();
         g.bench_function("recover_only_parallel", |b| {
-            b.iter(|| probe.par_iter().map(|d| d.recover().unwrap()).collect::<Vec<_>>())
+            b.iter(|| {
+                probe
+                    .par_iter()
+                    .map(|d| d.recover().unwrap())
+                    .collect::<Vec<_>>()
+            })
         });
         g.bench_function("recover_only_one_thread", |b| {
-            b.iter(|| probe.iter().map(|d| d.recover().unwrap()).collect::<Vec<_>>())
+            b.iter(|| {
+                probe
+                    .iter()
+                    .map(|d| d.recover().unwrap())
+                    .collect::<Vec<_>>()
+            })
         });
         let mut round = 0u64;
-        g.bench_function(BenchmarkId::new("recover_execute_seal", format!("{} rayon threads", rayon::current_num_threads())), |b| {
-            b.iter_custom(|iters| {
-                let mut total = Duration::ZERO;
-                for _ in 0..iters {
-                    let raws: Vec<Vec<u8>> = keys
-                        .par_iter()
-                        .enumerate()
-                        .map(|(i, k)| {
-                            UnsignedTx { to: addrs[(i + 1) % BATCH], value: 1, token: 0, gas_limit: 10, gas_price: 100, nonce: round, data: vec![] }
+        g.bench_function(
+            BenchmarkId::new(
+                "recover_execute_seal",
+                format!("{} rayon threads", rayon::current_num_threads()),
+            ),
+            |b| {
+                b.iter_custom(|iters| {
+                    let mut total = Duration::ZERO;
+                    for _ in 0..iters {
+                        let raws: Vec<Vec<u8>> = keys
+                            .par_iter()
+                            .enumerate()
+                            .map(|(i, k)| {
+                                UnsignedTx {
+                                    to: addrs[(i + 1) % BATCH],
+                                    value: 1,
+                                    token: 0,
+                                    gas_limit: 10,
+                                    gas_price: 100,
+                                    nonce: round,
+                                    data: vec![],
+                                }
                                 .sign(k)
                                 .unwrap()
-                        })
-                        .collect();
-                    round += 1;
-                    let before = sink.len();
-                    let t = Instant::now();
-                    for raw in raws {
-                        handle.submit_raw(raw).unwrap();
+                            })
+                            .collect();
+                        round += 1;
+                        let before = sink.len();
+                        let t = Instant::now();
+                        for raw in raws {
+                            handle.submit_raw(raw).unwrap();
+                        }
+                        while sink.len() == before {
+                            std::thread::sleep(Duration::from_micros(200));
+                        }
+                        total += t.elapsed();
+                        let last = sink.last_header().unwrap();
+                        assert_eq!(last.transaction_count as usize, BATCH);
                     }
-                    while sink.len() == before {
-                        std::thread::sleep(Duration::from_micros(200));
-                    }
-                    total += t.elapsed();
-                    let last = sink.last_header().unwrap();
-                    assert_eq!(last.transaction_count as usize, BATCH);
-                }
-                total
-            });
-        });
+                    total
+                });
+            },
+        );
         g.finish();
     }
 
     pub(crate) fn ffi(c: &mut Criterion) {
         let mut g = c.benchmark_group("ffi");
-        g.sample_size(10).measurement_time(Duration::from_secs(1)).warm_up_time(Duration::from_millis(300));
-        g.bench_function("empty_crossing_version", |b| b.iter(|| black_box(Engine::version())));
+        g.sample_size(10)
+            .measurement_time(Duration::from_secs(1))
+            .warm_up_time(Duration::from_millis(300));
+        g.bench_function("empty_crossing_version", |b| {
+            b.iter(|| black_box(Engine::version()))
+        });
         let mut e = funded(12, 16);
         // Bad-nonce transactions: rejected after the first check, so this is crossing + conversion.
-        let mut rejected = transfers(&(0..BATCH as u64).map(|i| i % 16).collect::<Vec<_>>(), 16, 0);
+        let mut rejected = transfers(
+            &(0..BATCH as u64).map(|i| i % 16).collect::<Vec<_>>(),
+            16,
+            0,
+        );
         for tx in &mut rejected {
             tx.nonce = 1_000;
         }
         let one = rejected[0].clone();
-        g.bench_function("single_tx_crossing_rejected", |b| b.iter(|| black_box(e.submit_transaction(&one).is_err())));
+        g.bench_function("single_tx_crossing_rejected", |b| {
+            b.iter(|| black_box(e.submit_transaction(&one).is_err()))
+        });
         g.throughput(Throughput::Elements(BATCH as u64));
-        g.bench_function("batched_8190_rejected_per_tx", |b| b.iter(|| black_box(e.submit_transactions(&rejected).unwrap())));
+        g.bench_function("batched_8190_rejected_per_tx", |b| {
+            b.iter(|| black_box(e.submit_transactions(&rejected).unwrap()))
+        });
         g.finish();
     }
 }
 
 #[cfg(ghostplane)]
-criterion::criterion_group!(all, benches::ffi, benches::apply, benches::state_root, benches::full_sequencer);
+criterion::criterion_group!(
+    all,
+    benches::ffi,
+    benches::apply,
+    benches::state_root,
+    benches::full_sequencer
+);
 #[cfg(ghostplane)]
 criterion::criterion_main!(all);
 

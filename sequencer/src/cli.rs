@@ -10,7 +10,10 @@ use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// Command-line settings.
 #[derive(Debug, clap::Parser)]
-#[command(name = "ghostplane-sequencer", about = "GhostPlane L2 sequencer with JSON-RPC")]
+#[command(
+    name = "ghostplane-sequencer",
+    about = "GhostPlane L2 sequencer with JSON-RPC"
+)]
 pub struct Args {
     /// JSON-RPC listen address.
     #[arg(long, env = "GP_RPC_ADDR", default_value = rpc::DEFAULT_ADDR)]
@@ -29,6 +32,9 @@ pub struct Args {
     pub dev_fund: u64,
 }
 
+/// GCC credited to each dev key: 1000 tokens of 18 decimals.
+const DEV_FUNDS: u128 = 1_000_000_000_000_000_000_000;
+
 /// Runs until Ctrl-C.
 pub async fn run(args: Args) -> anyhow::Result<()> {
     let batch_max = u32::try_from(args.batch_size)?;
@@ -45,7 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
     let (handle, _task) = sequencer::spawn(engine, config, Arc::new(InMemorySink::default()));
     for i in 0..args.dev_fund {
         let who = tx::address_of(tx::test_key(i).verifying_key());
-        handle.deposit(who, 0, 1_000u128 * 10u128.pow(18))?;
+        handle.deposit(who, 0, DEV_FUNDS)?;
         tracing::info!(%who, "funded dev account");
     }
     let (addr, _server) = rpc::start(args.rpc_addr, handle).await?;

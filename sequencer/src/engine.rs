@@ -157,22 +157,47 @@ impl Ctx {
             ErrorCode::Ok => EngineError::UnknownCode { code, detail },
             ErrorCode::NullPointer => EngineError::NullPointer { detail },
             ErrorCode::InvalidHandle => EngineError::InvalidHandle { detail },
-            ErrorCode::BadNonce => EngineError::BadNonce { nonce: self.nonce, detail },
-            ErrorCode::UnknownToken => EngineError::UnknownToken { token: self.token, detail },
-            ErrorCode::DataTooLong => EngineError::DataTooLong { len: self.len, detail },
-            ErrorCode::FeeTooLow => {
-                EngineError::FeeTooLow { gas_limit: self.gas_limit, gas_price: self.gas_price, detail }
-            }
-            ErrorCode::InsufficientBalance => {
-                EngineError::InsufficientBalance { from: self.from, amount: self.amount, detail }
-            }
-            ErrorCode::InsufficientFeeBalance => EngineError::InsufficientFeeBalance { from: self.from, detail },
-            ErrorCode::BalanceOverflow => EngineError::BalanceOverflow { account: self.from, detail },
+            ErrorCode::BadNonce => EngineError::BadNonce {
+                nonce: self.nonce,
+                detail,
+            },
+            ErrorCode::UnknownToken => EngineError::UnknownToken {
+                token: self.token,
+                detail,
+            },
+            ErrorCode::DataTooLong => EngineError::DataTooLong {
+                len: self.len,
+                detail,
+            },
+            ErrorCode::FeeTooLow => EngineError::FeeTooLow {
+                gas_limit: self.gas_limit,
+                gas_price: self.gas_price,
+                detail,
+            },
+            ErrorCode::InsufficientBalance => EngineError::InsufficientBalance {
+                from: self.from,
+                amount: self.amount,
+                detail,
+            },
+            ErrorCode::InsufficientFeeBalance => EngineError::InsufficientFeeBalance {
+                from: self.from,
+                detail,
+            },
+            ErrorCode::BalanceOverflow => EngineError::BalanceOverflow {
+                account: self.from,
+                detail,
+            },
             ErrorCode::AccountsFull => EngineError::AccountsFull { detail },
             ErrorCode::BatchFull => EngineError::BatchFull { detail },
             ErrorCode::WithdrawalsFull => EngineError::WithdrawalsFull { detail },
-            ErrorCode::AccountNotFound => EngineError::AccountNotFound { account: self.from, detail },
-            ErrorCode::WithdrawalNotFound => EngineError::WithdrawalNotFound { index: self.index, detail },
+            ErrorCode::AccountNotFound => EngineError::AccountNotFound {
+                account: self.from,
+                detail,
+            },
+            ErrorCode::WithdrawalNotFound => EngineError::WithdrawalNotFound {
+                index: self.index,
+                detail,
+            },
             ErrorCode::OutOfMemory => EngineError::OutOfMemory { detail },
             ErrorCode::InvalidConfig => EngineError::InvalidConfig { detail },
             ErrorCode::ZeroAmount => EngineError::ZeroAmount { detail },
@@ -203,10 +228,16 @@ impl Engine {
     /// Creates an engine (allocates all its memory up front).
     pub fn new(config: EngineConfig) -> Result<Self> {
         if !(1..=24).contains(&config.accounts_depth) {
-            return Err(EngineError::ConfigOutOfRange { field: "accounts_depth", value: config.accounts_depth.into() });
+            return Err(EngineError::ConfigOutOfRange {
+                field: "accounts_depth",
+                value: config.accounts_depth.into(),
+            });
         }
         if config.batch_transactions_max == 0 {
-            return Err(EngineError::ConfigOutOfRange { field: "batch_transactions_max", value: 0 });
+            return Err(EngineError::ConfigOutOfRange {
+                field: "batch_transactions_max",
+                value: 0,
+            });
         }
         Self::new_unchecked(config)
     }
@@ -225,8 +256,13 @@ impl Engine {
             base_fee_hi: hi,
             fee_collector: config.fee_collector.into_array(),
         };
-        let raw = ffi::RawEngine::init(&raw_config).map_err(|r| Ctx::default().error(r.error_code, r.message()))?;
-        Ok(Self { raw, config, scratch_codes: Vec::new() })
+        let raw = ffi::RawEngine::init(&raw_config)
+            .map_err(|r| Ctx::default().error(r.error_code, r.message()))?;
+        Ok(Self {
+            raw,
+            config,
+            scratch_codes: Vec::new(),
+        })
     }
 
     /// The configuration this engine was created with.
@@ -251,8 +287,14 @@ impl Engine {
     /// [`Engine::deposit`] without the Rust-side refusals (tests reach the engine's checks).
     #[doc(hidden)]
     pub fn deposit_unchecked(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
-        let ctx = Ctx { token, from: account, amount, ..Ctx::default() };
-        ctx.check(self.raw.deposit(&account.into_array(), token, amount)).map(drop)
+        let ctx = Ctx {
+            token,
+            from: account,
+            amount,
+            ..Ctx::default()
+        };
+        ctx.check(self.raw.deposit(&account.into_array(), token, amount))
+            .map(drop)
     }
 
     /// Applies one transaction.
@@ -265,7 +307,9 @@ impl Engine {
     #[doc(hidden)]
     pub fn submit_transaction_unchecked(&mut self, tx: &Transaction) -> Result<()> {
         let raw = to_ffi(tx);
-        Ctx::tx(tx).check(self.raw.submit_transaction(&raw, &tx.data)).map(drop)
+        Ctx::tx(tx)
+            .check(self.raw.submit_transaction(&raw, &tx.data))
+            .map(drop)
     }
 
     /// Applies many transactions in one FFI crossing. Returns one outcome per transaction, in
@@ -274,7 +318,10 @@ impl Engine {
     /// sees the rest, in order).
     pub fn submit_transactions(&mut self, txs: &[Transaction]) -> Result<Vec<TxOutcome>> {
         if txs.len() > self.config.batch_transactions_max as usize {
-            return Err(EngineError::TooManyTransactions { count: txs.len(), max: self.config.batch_transactions_max });
+            return Err(EngineError::TooManyTransactions {
+                count: txs.len(),
+                max: self.config.batch_transactions_max,
+            });
         }
         let mut outcomes: Vec<TxOutcome> = Vec::with_capacity(txs.len());
         let mut sent: Vec<usize> = Vec::with_capacity(txs.len());
@@ -291,9 +338,12 @@ impl Engine {
         }
         self.scratch_codes.clear();
         // Pre-fill with batch_full: entries the engine does not reach keep it.
-        self.scratch_codes.resize(raw_txs.len(), ErrorCode::BatchFull as u32);
+        self.scratch_codes
+            .resize(raw_txs.len(), ErrorCode::BatchFull as u32);
         // `raw_txs`' data pointers borrow `txs`, which outlives the call.
-        let r = self.raw.submit_transactions(&raw_txs, &mut self.scratch_codes);
+        let r = self
+            .raw
+            .submit_transactions(&raw_txs, &mut self.scratch_codes);
         drop(raw_txs);
         if r.success != 1 && r.error_code != ErrorCode::BatchFull as u32 {
             return Err(Ctx::default().error(r.error_code, r.message()));
@@ -330,7 +380,13 @@ impl Engine {
             amount_hi: hi,
             nonce: req.nonce,
         };
-        let ctx = Ctx { nonce: req.nonce, token: req.token, from: req.from, amount: req.amount, ..Ctx::default() };
+        let ctx = Ctx {
+            nonce: req.nonce,
+            token: req.token,
+            from: req.from,
+            amount: req.amount,
+            ..Ctx::default()
+        };
         ctx.check(self.raw.withdraw(&raw)).map(drop)
     }
 
@@ -359,7 +415,10 @@ impl Engine {
     /// Current state of `account`, `None` if it has no slot.
     pub fn account(&mut self, account: Address) -> Result<Option<AccountInfo>> {
         let mut out = ffi::FfiAccountInfo::default();
-        let ctx = Ctx { from: account, ..Ctx::default() };
+        let ctx = Ctx {
+            from: account,
+            ..Ctx::default()
+        };
         match ctx.check(self.raw.account(&account.into_array(), &mut out)) {
             Ok(_) if out.exists == 1 => {}
             Ok(_) | Err(EngineError::AccountNotFound { .. }) => return Ok(None),
@@ -369,13 +428,20 @@ impl Engine {
         for (b, raw) in balances.iter_mut().zip(out.balances.iter()) {
             *b = ffi::join(raw.lo, raw.hi);
         }
-        Ok(Some(AccountInfo { slot: out.slot, nonce: out.nonce, balances }))
+        Ok(Some(AccountInfo {
+            slot: out.slot,
+            nonce: out.nonce,
+            balances,
+        }))
     }
 
     /// Proof of `account`'s leaf against the last sealed state root.
     pub fn account_proof(&mut self, account: Address) -> Result<MerkleProof> {
         let mut out = ffi::FfiMerkleProof::default();
-        let ctx = Ctx { from: account, ..Ctx::default() };
+        let ctx = Ctx {
+            from: account,
+            ..Ctx::default()
+        };
         ctx.check(self.raw.account_proof(&account.into_array(), &mut out))?;
         Ok(proof(&out))
     }
@@ -383,7 +449,10 @@ impl Engine {
     /// Proof of withdrawal `index` of the last sealed batch against its withdrawals root.
     pub fn withdrawal_proof(&mut self, index: u32) -> Result<MerkleProof> {
         let mut out = ffi::FfiMerkleProof::default();
-        let ctx = Ctx { index, ..Ctx::default() };
+        let ctx = Ctx {
+            index,
+            ..Ctx::default()
+        };
         ctx.check(self.raw.withdrawal_proof(index, &mut out))?;
         Ok(proof(&out))
     }
@@ -392,13 +461,17 @@ impl Engine {
     /// `invalid_handle` check; the safe API can never do this).
     #[doc(hidden)]
     pub fn deposit_bogus_handle() -> Result<()> {
-        Ctx::default().check(ffi::RawEngine::deposit_bogus_handle()).map(drop)
+        Ctx::default()
+            .check(ffi::RawEngine::deposit_bogus_handle())
+            .map(drop)
     }
 
     /// Passes a null account pointer to the engine (tests its own `null_pointer` check).
     #[doc(hidden)]
     pub fn deposit_null_account(&mut self) -> Result<()> {
-        Ctx::default().check(self.raw.deposit_null_account()).map(drop)
+        Ctx::default()
+            .check(self.raw.deposit_null_account())
+            .map(drop)
     }
 }
 
@@ -408,7 +481,10 @@ fn proof(out: &ffi::FfiMerkleProof) -> MerkleProof {
         leaf_index: out.leaf_index,
         leaf: B256::from(out.leaf),
         root: B256::from(out.root),
-        siblings: out.siblings[..depth].iter().map(|s| B256::from(*s)).collect(),
+        siblings: out.siblings[..depth]
+            .iter()
+            .map(|s| B256::from(*s))
+            .collect(),
     }
 }
 
@@ -441,7 +517,11 @@ fn to_ffi(tx: &Transaction) -> ffi::FfiTransaction {
         gas_limit: tx.gas_limit,
         gas_price: tx.gas_price,
         nonce: tx.nonce,
-        data_ptr: if tx.data.is_empty() { std::ptr::null() } else { tx.data.as_ptr() },
+        data_ptr: if tx.data.is_empty() {
+            std::ptr::null()
+        } else {
+            tx.data.as_ptr()
+        },
         data_len: tx.data.len() as u64,
     }
 }

@@ -182,7 +182,10 @@ impl EngineError {
     /// Whether retrying the same call later can succeed: `BatchFull`/`WithdrawalsFull` clear
     /// when the batch is sealed, `BadNonce` may once earlier transactions land.
     pub const fn is_retryable(&self) -> bool {
-        matches!(self, Self::BatchFull { .. } | Self::WithdrawalsFull { .. } | Self::BadNonce { .. })
+        matches!(
+            self,
+            Self::BatchFull { .. } | Self::WithdrawalsFull { .. } | Self::BadNonce { .. }
+        )
     }
 
     /// The engine error code this error corresponds to, if it came from (or mirrors) one.

@@ -30,12 +30,24 @@ pub struct FfiResult {
 impl FfiResult {
     /// A zeroed result, used for out-parameter initialisation in tests.
     pub const fn zeroed() -> Self {
-        Self { success: 0, _pad0: [0; 3], error_code: 0, data_len: 0, _pad1: 0, data: [0; 32], error_message: [0; 112] }
+        Self {
+            success: 0,
+            _pad0: [0; 3],
+            error_code: 0,
+            data_len: 0,
+            _pad1: 0,
+            data: [0; 32],
+            error_message: [0; 112],
+        }
     }
 
     /// The error message up to its NUL (lossy on invalid UTF-8, which the engine never writes).
     pub fn message(&self) -> String {
-        let end = self.error_message.iter().position(|&b| b == 0).unwrap_or(self.error_message.len());
+        let end = self
+            .error_message
+            .iter()
+            .position(|&b| b == 0)
+            .unwrap_or(self.error_message.len());
         String::from_utf8_lossy(&self.error_message[..end]).into_owned()
     }
 
@@ -260,7 +272,7 @@ pub struct FfiAccountInfo {
 
 /// A Merkle proof (`MerkleProof`).
 #[repr(C)]
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy, Debug, Default)]
 pub struct FfiMerkleProof {
     /// Leaf index.
     pub leaf_index: u64,
@@ -276,12 +288,6 @@ pub struct FfiMerkleProof {
     pub siblings: [[u8; 32]; 32],
 }
 
-impl Default for FfiMerkleProof {
-    fn default() -> Self {
-        Self { leaf_index: 0, depth: 0, _pad: 0, leaf: [0; 32], root: [0; 32], siblings: [[0; 32]; 32] }
-    }
-}
-
 /// The engine behind the opaque handle.
 #[repr(C)]
 pub struct GpEngine {
@@ -293,15 +299,39 @@ extern "C" {
     fn ghostplane_init(config: *const FfiConfig, out_handle: *mut *mut GpEngine) -> FfiResult;
     fn ghostplane_deinit(handle: *mut GpEngine);
     fn ghostplane_version() -> u32;
-    fn ghostplane_deposit(handle: *mut GpEngine, account: *const [u8; 20], token: u32, amount_lo: u64, amount_hi: u64) -> FfiResult;
-    fn ghostplane_submit_transaction(handle: *mut GpEngine, tx: *const FfiTransaction) -> FfiResult;
-    fn ghostplane_submit_transactions(handle: *mut GpEngine, txs: *const FfiTransaction, count: u32, out_codes: *mut u32) -> FfiResult;
+    fn ghostplane_deposit(
+        handle: *mut GpEngine,
+        account: *const [u8; 20],
+        token: u32,
+        amount_lo: u64,
+        amount_hi: u64,
+    ) -> FfiResult;
+    fn ghostplane_submit_transaction(handle: *mut GpEngine, tx: *const FfiTransaction)
+        -> FfiResult;
+    fn ghostplane_submit_transactions(
+        handle: *mut GpEngine,
+        txs: *const FfiTransaction,
+        count: u32,
+        out_codes: *mut u32,
+    ) -> FfiResult;
     fn ghostplane_withdraw(handle: *mut GpEngine, req: *const FfiWithdrawal) -> FfiResult;
     fn ghostplane_create_batch(handle: *mut GpEngine, out: *mut FfiBatchHeader) -> FfiResult;
     fn ghostplane_get_state_root(handle: *mut GpEngine, out: *mut [u8; 32]) -> FfiResult;
-    fn ghostplane_get_account(handle: *mut GpEngine, account: *const [u8; 20], out: *mut FfiAccountInfo) -> FfiResult;
-    fn ghostplane_account_proof(handle: *mut GpEngine, account: *const [u8; 20], out: *mut FfiMerkleProof) -> FfiResult;
-    fn ghostplane_withdrawal_proof(handle: *mut GpEngine, index: u32, out: *mut FfiMerkleProof) -> FfiResult;
+    fn ghostplane_get_account(
+        handle: *mut GpEngine,
+        account: *const [u8; 20],
+        out: *mut FfiAccountInfo,
+    ) -> FfiResult;
+    fn ghostplane_account_proof(
+        handle: *mut GpEngine,
+        account: *const [u8; 20],
+        out: *mut FfiMerkleProof,
+    ) -> FfiResult;
+    fn ghostplane_withdrawal_proof(
+        handle: *mut GpEngine,
+        index: u32,
+        out: *mut FfiMerkleProof,
+    ) -> FfiResult;
     fn ghostplane_abi_layout_json() -> *const std::ffi::c_char;
 }
 
@@ -333,7 +363,8 @@ pub struct RawEngine {
 unsafe impl Send for RawEngine {}
 
 impl RawEngine {
-    /// `ghostplane_init`.
+    /// `ghostplane_init`. The error is the engine's raw result (a cold path, so not boxed).
+    #[allow(clippy::result_large_err)]
     pub fn init(config: &FfiConfig) -> Result<Self, FfiResult> {
         let mut handle: *mut GpEngine = std::ptr::null_mut();
         // SAFETY: `config` is a valid reference for the call and `handle` a valid out pointer;
@@ -364,12 +395,24 @@ impl RawEngine {
     /// `ghostplane_submit_transactions`: one crossing for `txs`, per-tx codes into `out_codes`.
     /// The data pointers of `txs` must borrow memory that outlives the call (the caller's
     /// `TxBatch` keeps the bytes alive while it lends these structs).
-    pub fn submit_transactions(&mut self, txs: &[FfiTransaction], out_codes: &mut [u32]) -> FfiResult {
+    pub fn submit_transactions(
+        &mut self,
+        txs: &[FfiTransaction],
+        out_codes: &mut [u32],
+    ) -> FfiResult {
         assert_eq!(txs.len(), out_codes.len(), "one code slot per transaction");
-        let count = u32::try_from(txs.len()).expect("batch length fits u32 (checked by the caller)");
+        let count =
+            u32::try_from(txs.len()).expect("batch length fits u32 (checked by the caller)");
         // SAFETY: live handle; `txs` and `out_codes` are valid for `count` elements for the
         // duration of the call; each data pointer is valid for its length (caller contract above).
-        unsafe { ghostplane_submit_transactions(self.handle.as_ptr(), txs.as_ptr(), count, out_codes.as_mut_ptr()) }
+        unsafe {
+            ghostplane_submit_transactions(
+                self.handle.as_ptr(),
+                txs.as_ptr(),
+                count,
+                out_codes.as_mut_ptr(),
+            )
+        }
     }
 
     /// `ghostplane_withdraw`.

@@ -41,7 +41,12 @@ impl FuzzState {
         .expect("valid fuzz config");
         let mut touched = BTreeSet::new();
         touched.insert(Address::repeat_byte(0xfe));
-        Self { engine, touched, deposited: [0; TOKEN_COUNT], withdrawn: [0; TOKEN_COUNT] }
+        Self {
+            engine,
+            touched,
+            deposited: [0; TOKEN_COUNT],
+            withdrawn: [0; TOKEN_COUNT],
+        }
     }
 }
 
@@ -65,7 +70,11 @@ impl Reader<'_> {
         // Mostly small amounts so transactions succeed; sometimes huge.
         let sel = self.u8();
         let v = u128::from_le_bytes(self.take());
-        if sel & 0xf0 == 0 { v } else { v % 10_000 }
+        if sel & 0xf0 == 0 {
+            v
+        } else {
+            v % 10_000
+        }
     }
     fn address(&mut self) -> Address {
         Address::repeat_byte(self.u8() % 24)
@@ -88,7 +97,17 @@ fn transaction(r: &mut Reader<'_>) -> Transaction {
     let nonce = r.u64() % 4;
     let len = usize::from(u16::from_le_bytes(r.take())) % 1100;
     let hash = B256::from(r.take::<32>());
-    Transaction { hash, from, to, value, token, gas_limit, gas_price, nonce, data: vec![0xd0; len] }
+    Transaction {
+        hash,
+        from,
+        to,
+        value,
+        token,
+        gas_limit,
+        gas_price,
+        nonce,
+        data: vec![0xd0; len],
+    }
 }
 
 /// Runs one fuzz input against `state`.
@@ -127,7 +146,13 @@ pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
                 }
             }
             3 => {
-                let w = Withdrawal { from: r.address(), l1_recipient: r.address(), token: u32::from(r.u8() % 10), amount: r.u128(), nonce: r.u64() % 4 };
+                let w = Withdrawal {
+                    from: r.address(),
+                    l1_recipient: r.address(),
+                    token: u32::from(r.u8() % 10),
+                    amount: r.u128(),
+                    nonce: r.u64() % 4,
+                };
                 if state.engine.withdraw_unchecked(&w).is_ok() {
                     state.withdrawn[w.token as usize] += w.amount;
                 }
@@ -138,7 +163,12 @@ pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
                 let _ = state.engine.withdrawal_proof(u32::from(r.u8() % 6));
                 let who = r.address();
                 if let Ok(p) = state.engine.account_proof(who) {
-                    assert!(crate::roots::verify_proof(&p.root, &p.leaf, p.leaf_index, &p.siblings));
+                    assert!(crate::roots::verify_proof(
+                        &p.root,
+                        &p.leaf,
+                        p.leaf_index,
+                        &p.siblings
+                    ));
                 }
             }
             5 => {
@@ -168,7 +198,11 @@ fn check_supply(state: &mut FuzzState) {
             }
         }
     }
-    for t in 0..TOKEN_COUNT {
-        assert_eq!(sums[t], state.deposited[t] - state.withdrawn[t], "supply of token {t}");
+    for (t, sum) in sums.iter().enumerate() {
+        assert_eq!(
+            *sum,
+            state.deposited[t] - state.withdrawn[t],
+            "supply of token {t}"
+        );
     }
 }

@@ -5,7 +5,9 @@
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     use clap::Parser;
-    tracing_subscriber::fmt().with_env_filter(tracing_subscriber::EnvFilter::from_default_env()).init();
+    tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::from_default_env())
+        .init();
     let args = ghostbridge_sequencer::cli::Args::parse();
     ghostbridge_sequencer::cli::run(args).await
 }

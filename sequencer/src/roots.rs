@@ -3,6 +3,9 @@
 //! order), the padded transactions and withdrawals trees, and proof verification. Nothing here
 //! calls the engine, so it checks the engine rather than restating it.
 
+// Byte offsets and tree levels below are bounded by fixed constants (156-byte leaves, depth <= 32).
+#![allow(clippy::arithmetic_side_effects)]
+
 use crate::TOKEN_COUNT;
 use alloy_primitives::{keccak256, Address, B256};
 
@@ -47,7 +50,11 @@ pub fn account_leaf(address: &Address, nonce: u64, balances: &[u128; TOKEN_COUNT
 /// If `leaves` does not fit the tree (`leaves.len() > 2^depth`).
 pub fn sparse_root(depth: u32, leaves: &[B256]) -> B256 {
     assert!(depth <= DEPTH_MAX, "depth {depth} above {DEPTH_MAX}");
-    assert!((leaves.len() as u64) <= 1u64 << depth, "{} leaves do not fit depth {depth}", leaves.len());
+    assert!(
+        (leaves.len() as u64) <= 1u64 << depth,
+        "{} leaves do not fit depth {depth}",
+        leaves.len()
+    );
     let zero = zero_hashes(depth);
     let mut level: Vec<B256> = leaves.to_vec();
     for z in zero.iter().take(depth as usize) {
@@ -76,7 +83,10 @@ pub struct AccountState {
 
 /// State root over `accounts` given in slot order (slot `i` = `accounts[i]`).
 pub fn state_root(depth: u32, accounts: &[AccountState]) -> B256 {
-    let leaves: Vec<B256> = accounts.iter().map(|a| account_leaf(&a.address, a.nonce, &a.balances)).collect();
+    let leaves: Vec<B256> = accounts
+        .iter()
+        .map(|a| account_leaf(&a.address, a.nonce, &a.balances))
+        .collect();
     sparse_root(depth, &leaves)
 }
 
@@ -123,13 +133,16 @@ pub fn withdrawals_root(leaves: &[B256]) -> B256 {
 /// Root implied by `leaf` at `index` with `siblings` bottom-up (bit `i` of `index` = 0: the node
 /// is a left child at level `i`).
 pub fn proof_root(leaf: &B256, index: u64, siblings: &[B256]) -> B256 {
-    siblings.iter().enumerate().fold(*leaf, |node, (level, sib)| {
-        if (index >> level) & 1 == 0 {
-            hash_pair(&node, sib)
-        } else {
-            hash_pair(sib, &node)
-        }
-    })
+    siblings
+        .iter()
+        .enumerate()
+        .fold(*leaf, |node, (level, sib)| {
+            if (index >> level) & 1 == 0 {
+                hash_pair(&node, sib)
+            } else {
+                hash_pair(sib, &node)
+            }
+        })
 }
 
 /// Whether `siblings` prove `leaf` at `index` under `root`.
@@ -145,7 +158,10 @@ pub fn proof_siblings(depth: u32, leaves: &[B256], index: u64) -> Vec<B256> {
     let mut siblings = Vec::with_capacity(depth as usize);
     for z in zero.iter().take(depth as usize) {
         siblings.push(level.get(idx ^ 1).copied().unwrap_or(*z));
-        level = level.chunks(2).map(|p| hash_pair(&p[0], p.get(1).unwrap_or(z))).collect();
+        level = level
+            .chunks(2)
+            .map(|p| hash_pair(&p[0], p.get(1).unwrap_or(z)))
+            .collect();
         idx >>= 1;
     }
     siblings
@@ -170,7 +186,10 @@ mod tests {
         assert_eq!(padded_root(&[]), B256::ZERO);
         assert_eq!(padded_root(&[a]), a);
         assert_eq!(padded_root(&[a, b]), hash_pair(&a, &b));
-        assert_eq!(padded_root(&[a, b, c]), hash_pair(&hash_pair(&a, &b), &hash_pair(&c, &B256::ZERO)));
+        assert_eq!(
+            padded_root(&[a, b, c]),
+            hash_pair(&hash_pair(&a, &b), &hash_pair(&c, &B256::ZERO))
+        );
     }
 
     #[test]

@@ -35,7 +35,11 @@ struct RpcError {
 
 impl RpcError {
     fn params(message: impl Into<String>) -> Self {
-        Self { code: code::INVALID_PARAMS, message: message.into(), retryable: false }
+        Self {
+            code: code::INVALID_PARAMS,
+            message: message.into(),
+            retryable: false,
+        }
     }
 }
 
@@ -45,7 +49,10 @@ pub fn router(handle: SequencerHandle) -> Router {
 }
 
 /// Binds `addr` and serves until the task is dropped; returns the bound address (port 0 picks one).
-pub async fn start(addr: SocketAddr, handle: SequencerHandle) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
+pub async fn start(
+    addr: SocketAddr,
+    handle: SequencerHandle,
+) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let app = router(handle);
@@ -60,11 +67,27 @@ pub async fn start(addr: SocketAddr, handle: SequencerHandle) -> std::io::Result
 async fn serve(State(handle): State<SequencerHandle>, body: String) -> Json<Value> {
     let request: Value = match serde_json::from_str(&body) {
         Ok(v) => v,
-        Err(e) => return Json(error_response(Value::Null, &RpcError { code: code::PARSE, message: e.to_string(), retryable: false })),
+        Err(e) => {
+            return Json(error_response(
+                Value::Null,
+                &RpcError {
+                    code: code::PARSE,
+                    message: e.to_string(),
+                    retryable: false,
+                },
+            ))
+        }
     };
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = request.get("method").and_then(Value::as_str) else {
-        return Json(error_response(id, &RpcError { code: code::INVALID_REQUEST, message: "missing method".into(), retryable: false }));
+        return Json(error_response(
+            id,
+            &RpcError {
+                code: code::INVALID_REQUEST,
+                message: "missing method".into(),
+                retryable: false,
+            },
+        ));
     };
     let params = request.get("params").cloned().unwrap_or_else(|| json!([]));
     match dispatch(&handle, method, &params) {
@@ -78,21 +101,32 @@ fn error_response(id: Value, e: &RpcError) -> Value {
 }
 
 fn param<'a>(params: &'a Value, i: usize, name: &str) -> Result<&'a str, RpcError> {
-    params.get(i).and_then(Value::as_str).ok_or_else(|| RpcError::params(format!("param {i} ({name}) must be a hex string")))
+    params
+        .get(i)
+        .and_then(Value::as_str)
+        .ok_or_else(|| RpcError::params(format!("param {i} ({name}) must be a hex string")))
 }
 
 fn address(params: &Value) -> Result<Address, RpcError> {
     let s = param(params, 0, "address")?;
-    s.parse().map_err(|e| RpcError::params(format!("bad address {s:?}: {e}")))
+    s.parse()
+        .map_err(|e| RpcError::params(format!("bad address {s:?}: {e}")))
 }
 
 fn dispatch(handle: &SequencerHandle, method: &str, params: &Value) -> Result<Value, RpcError> {
-    let server = |message: String, retryable: bool| RpcError { code: code::SERVER, message, retryable };
+    let server = |message: String, retryable: bool| RpcError {
+        code: code::SERVER,
+        message,
+        retryable,
+    };
     match method {
         "gp_sendRawTransaction" => {
             let s = param(params, 0, "raw transaction")?;
-            let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s)).map_err(|e| RpcError::params(format!("bad hex: {e}")))?;
-            let hash = handle.submit_raw(raw).map_err(|e| server(e.to_string(), e.is_retryable()))?;
+            let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s))
+                .map_err(|e| RpcError::params(format!("bad hex: {e}")))?;
+            let hash = handle
+                .submit_raw(raw)
+                .map_err(|e| server(e.to_string(), e.is_retryable()))?;
             Ok(json!(hash))
         }
         "gp_getBalance" => {
@@ -102,23 +136,35 @@ fn dispatch(handle: &SequencerHandle, method: &str, params: &Value) -> Result<Va
                 Some(v) => v
                     .as_u64()
                     .filter(|&t| t < TOKEN_COUNT as u64)
-                    .ok_or_else(|| RpcError::params(format!("token {v} is not an id below {TOKEN_COUNT}")))?,
+                    .ok_or_else(|| {
+                        RpcError::params(format!("token {v} is not an id below {TOKEN_COUNT}"))
+                    })?,
             };
-            let account = handle.account(who).map_err(|e| server(e.to_string(), e.is_retryable()))?;
+            let account = handle
+                .account(who)
+                .map_err(|e| server(e.to_string(), e.is_retryable()))?;
             let balance = account.map_or(0, |a| a.balances[token as usize]);
             Ok(json!(format!("{balance:#x}")))
         }
         "gp_getNonce" => {
             let who = address(params)?;
-            let account = handle.account(who).map_err(|e| server(e.to_string(), e.is_retryable()))?;
+            let account = handle
+                .account(who)
+                .map_err(|e| server(e.to_string(), e.is_retryable()))?;
             Ok(json!(format!("{:#x}", account.map_or(0, |a| a.nonce))))
         }
         "gp_getReceipt" => {
             let s = param(params, 0, "hash")?;
-            let hash: B256 = s.parse().map_err(|e| RpcError::params(format!("bad hash {s:?}: {e}")))?;
+            let hash: B256 = s
+                .parse()
+                .map_err(|e| RpcError::params(format!("bad hash {s:?}: {e}")))?;
             Ok(handle.receipt(&hash).map_or(Value::Null, |r| json!(r)))
         }
         "gp_getLatestBatch" => Ok(handle.latest_batch().map_or(Value::Null, |h| json!(h))),
-        other => Err(RpcError { code: code::METHOD_NOT_FOUND, message: format!("method {other:?} not found"), retryable: false }),
+        other => Err(RpcError {
+            code: code::METHOD_NOT_FOUND,
+            message: format!("method {other:?} not found"),
+            retryable: false,
+        }),
     }
 }

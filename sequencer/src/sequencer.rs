@@ -38,7 +38,11 @@ pub struct SequencerConfig {
 
 impl Default for SequencerConfig {
     fn default() -> Self {
-        Self { batch_size: 8190, batch_timeout: Duration::from_millis(500), queue_capacity: 65_536 }
+        Self {
+            batch_size: 8190,
+            batch_timeout: Duration::from_millis(500),
+            queue_capacity: 65_536,
+        }
     }
 }
 
@@ -78,14 +82,20 @@ pub struct InMemorySink {
 impl InMemorySink {
     /// The batches received so far.
     pub fn batches(&self) -> Vec<SealedBatch> {
-        self.batches.lock().unwrap_or_else(PoisonError::into_inner).clone()
+        self.batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 }
 
 impl InMemorySink {
     /// Number of batches received so far.
     pub fn len(&self) -> usize {
-        self.batches.lock().unwrap_or_else(PoisonError::into_inner).len()
+        self.batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
     }
 
     /// Whether no batch was received yet.
@@ -95,13 +105,20 @@ impl InMemorySink {
 
     /// Header of the last batch received.
     pub fn last_header(&self) -> Option<BatchHeader> {
-        self.batches.lock().unwrap_or_else(PoisonError::into_inner).last().map(|b| b.header)
+        self.batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .last()
+            .map(|b| b.header)
     }
 }
 
 impl SettlementSink for InMemorySink {
     fn settle(&self, batch: SealedBatch) -> Result<(), SinkError> {
-        self.batches.lock().unwrap_or_else(PoisonError::into_inner).push(batch);
+        self.batches
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .push(batch);
         Ok(())
     }
 }
@@ -187,7 +204,9 @@ pub struct SequencerHandle {
 
 impl std::fmt::Debug for SequencerHandle {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("SequencerHandle").field("capacity", &self.capacity).finish_non_exhaustive()
+        f.debug_struct("SequencerHandle")
+            .field("capacity", &self.capacity)
+            .finish_non_exhaustive()
     }
 }
 
@@ -198,7 +217,11 @@ impl SequencerHandle {
         let decoded = tx::decode(&raw)?;
         let hash = decoded.hash;
         {
-            let mut receipts = self.shared.receipts.write().unwrap_or_else(PoisonError::into_inner);
+            let mut receipts = self
+                .shared
+                .receipts
+                .write()
+                .unwrap_or_else(PoisonError::into_inner);
             if receipts.contains_key(&hash) {
                 return Err(SubmitError::AlreadyKnown { hash });
             }
@@ -207,9 +230,15 @@ impl SequencerHandle {
         match self.queue.try_send(Queued { decoded, raw }) {
             Ok(()) => Ok(hash),
             Err(e) => {
-                self.shared.receipts.write().unwrap_or_else(PoisonError::into_inner).remove(&hash);
+                self.shared
+                    .receipts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .remove(&hash);
                 Err(match e {
-                    mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull { capacity: self.capacity },
+                    mpsc::error::TrySendError::Full(_) => SubmitError::QueueFull {
+                        capacity: self.capacity,
+                    },
                     mpsc::error::TrySendError::Closed(_) => SubmitError::Stopped,
                 })
             }
@@ -228,24 +257,56 @@ impl SequencerHandle {
 
     /// Receipt of a submitted transaction.
     pub fn receipt(&self, hash: &B256) -> Option<Receipt> {
-        self.shared.receipts.read().unwrap_or_else(PoisonError::into_inner).get(hash).cloned()
+        self.shared
+            .receipts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(hash)
+            .cloned()
     }
 
     /// Header of the last sealed batch.
     pub fn latest_batch(&self) -> Option<BatchHeader> {
-        *self.shared.latest.read().unwrap_or_else(PoisonError::into_inner)
+        *self
+            .shared
+            .latest
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
     }
 }
 
 /// Starts the sequencer task on the current tokio runtime. It stops when every handle is
 /// dropped, after sealing what it holds.
-pub fn spawn(engine: Engine, config: SequencerConfig, sink: Arc<dyn SettlementSink>) -> (SequencerHandle, JoinHandle<()>) {
-    let batch_size = config.batch_size.clamp(1, engine.config().batch_transactions_max as usize);
+pub fn spawn(
+    engine: Engine,
+    config: SequencerConfig,
+    sink: Arc<dyn SettlementSink>,
+) -> (SequencerHandle, JoinHandle<()>) {
+    let batch_size = config
+        .batch_size
+        .clamp(1, engine.config().batch_transactions_max as usize);
     let capacity = config.queue_capacity.max(1);
-    let shared = Arc::new(Shared { engine: Mutex::new(engine), receipts: RwLock::default(), latest: RwLock::default() });
+    let shared = Arc::new(Shared {
+        engine: Mutex::new(engine),
+        receipts: RwLock::default(),
+        latest: RwLock::default(),
+    });
     let (queue, rx) = mpsc::channel(capacity);
-    let task = tokio::spawn(run(Arc::clone(&shared), rx, batch_size, config.batch_timeout, sink));
-    (SequencerHandle { shared, queue, capacity }, task)
+    let task = tokio::spawn(run(
+        Arc::clone(&shared),
+        rx,
+        batch_size,
+        config.batch_timeout,
+        sink,
+    ));
+    (
+        SequencerHandle {
+            shared,
+            queue,
+            capacity,
+        },
+        task,
+    )
 }
 
 async fn run(
@@ -258,6 +319,8 @@ async fn run(
     let mut open = true;
     while open {
         let Some(first) = rx.recv().await else { break };
+        // A configured timeout is far below the ~centuries that could overflow an Instant.
+        #[allow(clippy::arithmetic_side_effects)]
         let deadline = Instant::now() + timeout;
         let mut pending = Vec::with_capacity(batch_size);
         pending.push(first);
@@ -274,7 +337,10 @@ async fn run(
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
             Ok(Ok(batch)) => {
-                *shared.latest.write().unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
+                *shared
+                    .latest
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
                 let n = batch.header.batch_number;
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
@@ -288,7 +354,8 @@ async fn run(
 
 /// Recovers, orders, executes and seals one batch (on a blocking thread).
 fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineError> {
-    let senders: Vec<Result<Address, TxError>> = pending.par_iter().map(|q| q.decoded.recover()).collect();
+    let senders: Vec<Result<Address, TxError>> =
+        pending.par_iter().map(|q| q.decoded.recover()).collect();
     let mut rejected: Vec<(B256, String)> = Vec::new();
     let mut valid: Vec<(Address, Queued)> = Vec::with_capacity(pending.len());
     for (q, sender) in pending.into_iter().zip(senders) {
@@ -298,23 +365,37 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineE
         }
     }
     let ordered = order(valid);
-    let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) =
-        ordered.into_iter().map(|(from, q)| (q.raw, q.decoded.into_engine_tx(from))).unzip();
+    let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) = ordered
+        .into_iter()
+        .map(|(from, q)| (q.raw, q.decoded.into_engine_tx(from)))
+        .unzip();
     let (outcomes, header) = {
         let mut engine = shared.engine();
         let outcomes = engine.submit_transactions(&txs)?;
         (outcomes, engine.create_batch()?)
     };
-    let mut batch = SealedBatch { header, transactions: Vec::new(), transaction_hashes: Vec::new() };
-    let mut receipts = shared.receipts.write().unwrap_or_else(PoisonError::into_inner);
+    let mut batch = SealedBatch {
+        header,
+        transactions: Vec::new(),
+        transaction_hashes: Vec::new(),
+    };
+    let mut receipts = shared
+        .receipts
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
     for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
         let receipt = match outcome {
             Ok(()) => {
                 batch.transactions.push(raw);
                 batch.transaction_hashes.push(tx.hash);
-                Receipt::Applied { batch_number: header.batch_number, from: tx.from }
+                Receipt::Applied {
+                    batch_number: header.batch_number,
+                    from: tx.from,
+                }
             }
-            Err(e) => Receipt::Rejected { reason: e.to_string() },
+            Err(e) => Receipt::Rejected {
+                reason: e.to_string(),
+            },
         };
         receipts.insert(tx.hash, receipt);
     }
@@ -338,7 +419,8 @@ where
     let mut slots: Vec<Option<(Address, T)>> = items.into_iter().map(Some).collect();
     let mut out: Vec<Option<(Address, T)>> = (0..slots.len()).map(|_| None).collect();
     for positions in by_sender.values() {
-        let mut mine: Vec<(Address, T)> = positions.iter().filter_map(|&p| slots[p].take()).collect();
+        let mut mine: Vec<(Address, T)> =
+            positions.iter().filter_map(|&p| slots[p].take()).collect();
         mine.sort_by_key(|(_, t)| t.nonce());
         for (&p, item) in positions.iter().zip(mine) {
             out[p] = Some(item);

@@ -12,6 +12,9 @@
 //! sender       = address of the public key recovered from (signing hash, r, s, v)
 //! ```
 
+// Offsets below are sums of fixed field widths and a data length checked <= 1024 first.
+#![allow(clippy::arithmetic_side_effects)]
+
 #[cfg(ghostplane)]
 use crate::engine::Transaction;
 use crate::{TOKEN_COUNT, TX_DATA_MAX};
@@ -101,7 +104,9 @@ impl UnsignedTx {
         let len = u16::try_from(self.data.len())
             .ok()
             .filter(|&l| l as usize <= TX_DATA_MAX)
-            .ok_or(TxError::DataTooLong { len: self.data.len() })?;
+            .ok_or(TxError::DataTooLong {
+                len: self.data.len(),
+            })?;
         let mut out = Vec::with_capacity(HEADER_LEN + self.data.len() + SIGNATURE_LEN);
         out.extend_from_slice(&MAGIC);
         out.extend_from_slice(self.to.as_slice());
@@ -119,9 +124,11 @@ impl UnsignedTx {
     pub fn sign(&self, key: &SigningKey) -> Result<Vec<u8>, TxError> {
         let mut raw = self.encode()?;
         let hash = keccak256(&raw);
-        let (sig, recid) = key
-            .sign_prehash_recoverable(hash.as_slice())
-            .map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+        let (sig, recid) =
+            key.sign_prehash_recoverable(hash.as_slice())
+                .map_err(|e| TxError::BadSignature {
+                    reason: e.to_string(),
+                })?;
         raw.extend_from_slice(&sig.to_bytes());
         raw.push(recid.to_byte());
         Ok(raw)
@@ -165,7 +172,10 @@ pub fn decode(raw: &[u8]) -> Result<DecodedTx, TxError> {
     }
     let expected = HEADER_LEN + data_len + SIGNATURE_LEN;
     if raw.len() != expected {
-        return Err(TxError::LengthMismatch { len: raw.len(), expected });
+        return Err(TxError::LengthMismatch {
+            len: raw.len(),
+            expected,
+        });
     }
     let token = u32::from_be_bytes(be(raw, 39));
     if token as usize >= TOKEN_COUNT {
@@ -200,11 +210,19 @@ impl DecodedTx {
     /// keeps as a cross-check). `r`/`s` are range-checked and high `s` refused first.
     pub fn recover(&self) -> Result<Address, TxError> {
         self.check_low_s()?;
-        let recid = secp256k1::ecdsa::RecoveryId::try_from(i32::from(self.v)).map_err(|_| TxError::BadRecoveryId { v: self.v })?;
+        let recid = secp256k1::ecdsa::RecoveryId::try_from(i32::from(self.v))
+            .map_err(|_| TxError::BadRecoveryId { v: self.v })?;
         let sig = secp256k1::ecdsa::RecoverableSignature::from_compact(&self.signature, recid)
-            .map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+            .map_err(|e| TxError::BadSignature {
+                reason: e.to_string(),
+            })?;
         let msg = secp256k1::Message::from_digest(self.signing_hash.0);
-        let key = secp256k1::SECP256K1.recover_ecdsa(msg, &sig).map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+        let key =
+            secp256k1::SECP256K1
+                .recover_ecdsa(msg, &sig)
+                .map_err(|e| TxError::BadSignature {
+                    reason: e.to_string(),
+                })?;
         let point = key.serialize_uncompressed();
         Ok(Address::from_slice(&keccak256(&point[1..])[12..]))
     }
@@ -212,17 +230,25 @@ impl DecodedTx {
     /// [`Self::recover`] with the pure-Rust `k256` (tests check both agree).
     pub fn recover_k256(&self) -> Result<Address, TxError> {
         self.check_low_s()?;
-        let sig = Signature::from_slice(&self.signature).map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+        let sig = Signature::from_slice(&self.signature).map_err(|e| TxError::BadSignature {
+            reason: e.to_string(),
+        })?;
         let recid = RecoveryId::from_byte(self.v).ok_or(TxError::BadRecoveryId { v: self.v })?;
         let key = VerifyingKey::recover_from_prehash(self.signing_hash.as_slice(), &sig, recid)
-            .map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+            .map_err(|e| TxError::BadSignature {
+                reason: e.to_string(),
+            })?;
         Ok(address_of(&key))
     }
 
     fn check_low_s(&self) -> Result<(), TxError> {
-        let sig = Signature::from_slice(&self.signature).map_err(|e| TxError::BadSignature { reason: e.to_string() })?;
+        let sig = Signature::from_slice(&self.signature).map_err(|e| TxError::BadSignature {
+            reason: e.to_string(),
+        })?;
         if sig.normalize_s().is_some() {
-            return Err(TxError::BadSignature { reason: "high s".into() });
+            return Err(TxError::BadSignature {
+                reason: "high s".into(),
+            });
         }
         Ok(())
     }
@@ -264,7 +290,15 @@ mod tests {
     use super::*;
 
     fn sample() -> UnsignedTx {
-        UnsignedTx { to: Address::repeat_byte(2), value: 5, token: 0, gas_limit: 21_000, gas_price: 1, nonce: 3, data: vec![1, 2, 3] }
+        UnsignedTx {
+            to: Address::repeat_byte(2),
+            value: 5,
+            token: 0,
+            gas_limit: 21_000,
+            gas_price: 1,
+            nonce: 3,
+            data: vec![1, 2, 3],
+        }
     }
 
     #[test]
@@ -274,8 +308,14 @@ mod tests {
         assert_eq!(raw.len(), HEADER_LEN + 3 + SIGNATURE_LEN);
         let d = decode(&raw).expect("decode");
         assert_eq!(d.tx, sample());
-        assert_eq!(d.recover().expect("recover"), address_of(key.verifying_key()));
-        assert_eq!(d.recover_k256().expect("recover"), address_of(key.verifying_key()));
+        assert_eq!(
+            d.recover().expect("recover"),
+            address_of(key.verifying_key())
+        );
+        assert_eq!(
+            d.recover_k256().expect("recover"),
+            address_of(key.verifying_key())
+        );
         assert_eq!(d.hash, keccak256(&raw));
     }
 
@@ -298,12 +338,20 @@ mod tests {
         assert_eq!(decode(&raw), Err(TxError::BadRecoveryId { v: 7 }));
         let mut long = sample();
         long.data = vec![0; TX_DATA_MAX + 1];
-        assert_eq!(long.encode(), Err(TxError::DataTooLong { len: TX_DATA_MAX + 1 }));
+        assert_eq!(
+            long.encode(),
+            Err(TxError::DataTooLong {
+                len: TX_DATA_MAX + 1
+            })
+        );
         let mut bad_token = sample();
         bad_token.token = 8;
         let raw = bad_token.sign(&test_key(1)).expect("sign");
         assert_eq!(decode(&raw), Err(TxError::UnknownToken { token: 8 }));
         let raw = sample().sign(&test_key(1)).expect("sign");
-        assert!(matches!(decode(&raw[..raw.len() - 1]), Err(TxError::LengthMismatch { .. })));
+        assert!(matches!(
+            decode(&raw[..raw.len() - 1]),
+            Err(TxError::LengthMismatch { .. })
+        ));
     }
 }

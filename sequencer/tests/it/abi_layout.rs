@@ -3,7 +3,10 @@
 
 use ghostbridge_sequencer::ffi::{self, ErrorCode};
 use serde_json::Value;
-use std::{collections::BTreeMap, mem::{align_of, offset_of, size_of}};
+use std::{
+    collections::BTreeMap,
+    mem::{align_of, offset_of, size_of},
+};
 
 struct RustLayout {
     size: usize,
@@ -23,13 +26,76 @@ macro_rules! layout {
 fn rust_layouts() -> BTreeMap<&'static str, RustLayout> {
     use ffi::*;
     let mut m = BTreeMap::new();
-    m.insert("FFIResult", layout!(FfiResult { success: u8, _pad0: [u8; 3], error_code: u32, data_len: u32, _pad1: u32, data: [u8; 32], error_message: [u8; 112] }));
-    m.insert("Config", layout!(FfiConfig { accounts_depth: u32, batch_transactions_max: u32, batch_withdrawals_max: u32, _reserved: u32, base_fee_lo: u64, base_fee_hi: u64, fee_collector: [u8; 20] }));
+    m.insert(
+        "FFIResult",
+        layout!(FfiResult {
+            success: u8,
+            _pad0: [u8; 3],
+            error_code: u32,
+            data_len: u32,
+            _pad1: u32,
+            data: [u8; 32],
+            error_message: [u8; 112]
+        }),
+    );
+    m.insert(
+        "Config",
+        layout!(FfiConfig {
+            accounts_depth: u32,
+            batch_transactions_max: u32,
+            batch_withdrawals_max: u32,
+            _reserved: u32,
+            base_fee_lo: u64,
+            base_fee_hi: u64,
+            fee_collector: [u8; 20]
+        }),
+    );
     m.insert("Transaction", layout!(FfiTransaction { hash: [u8; 32], from: [u8; 20], to: [u8; 20], value_lo: u64, value_hi: u64, token: u32, _pad: u32, gas_limit: u64, gas_price: u64, nonce: u64, data_ptr: *const u8, data_len: u64 }));
-    m.insert("Withdrawal", layout!(FfiWithdrawal { from: [u8; 20], l1_recipient: [u8; 20], token: u32, _pad: u32, amount_lo: u64, amount_hi: u64, nonce: u64 }));
-    m.insert("BatchHeader", layout!(FfiBatchHeader { batch_number: u64, transaction_count: u32, withdrawal_count: u32, account_count: u64, state_root: [u8; 32], transactions_root: [u8; 32], withdrawals_root: [u8; 32] }));
-    m.insert("AccountInfo", layout!(FfiAccountInfo { exists: u8, _pad: [u8; 7], slot: u64, nonce: u64, balances: [FfiU128; 8] }));
-    m.insert("MerkleProof", layout!(FfiMerkleProof { leaf_index: u64, depth: u32, _pad: u32, leaf: [u8; 32], root: [u8; 32], siblings: [[u8; 32]; 32] }));
+    m.insert(
+        "Withdrawal",
+        layout!(FfiWithdrawal {
+            from: [u8; 20],
+            l1_recipient: [u8; 20],
+            token: u32,
+            _pad: u32,
+            amount_lo: u64,
+            amount_hi: u64,
+            nonce: u64
+        }),
+    );
+    m.insert(
+        "BatchHeader",
+        layout!(FfiBatchHeader {
+            batch_number: u64,
+            transaction_count: u32,
+            withdrawal_count: u32,
+            account_count: u64,
+            state_root: [u8; 32],
+            transactions_root: [u8; 32],
+            withdrawals_root: [u8; 32]
+        }),
+    );
+    m.insert(
+        "AccountInfo",
+        layout!(FfiAccountInfo {
+            exists: u8,
+            _pad: [u8; 7],
+            slot: u64,
+            nonce: u64,
+            balances: [FfiU128; 8]
+        }),
+    );
+    m.insert(
+        "MerkleProof",
+        layout!(FfiMerkleProof {
+            leaf_index: u64,
+            depth: u32,
+            _pad: u32,
+            leaf: [u8; 32],
+            root: [u8; 32],
+            siblings: [[u8; 32]; 32]
+        }),
+    );
     m.insert("U128", layout!(FfiU128 { lo: u64, hi: u64 }));
     m
 }
@@ -50,16 +116,34 @@ fn struct_layouts_match_zig() {
         structs.keys().collect::<Vec<_>>()
     );
     for (name, z) in structs {
-        let r = rust.get(name.as_str()).unwrap_or_else(|| panic!("no Rust mirror of {name}"));
+        let r = rust
+            .get(name.as_str())
+            .unwrap_or_else(|| panic!("no Rust mirror of {name}"));
         assert_eq!(z["size"].as_u64().unwrap() as usize, r.size, "{name} size");
-        assert_eq!(z["align"].as_u64().unwrap() as usize, r.align, "{name} align");
+        assert_eq!(
+            z["align"].as_u64().unwrap() as usize,
+            r.align,
+            "{name} align"
+        );
         let fields = z["fields"].as_array().unwrap();
         assert_eq!(fields.len(), r.fields.len(), "{name} field count");
         for f in fields {
             let fname = f["name"].as_str().unwrap();
-            let (off, size) = r.fields.get(fname).copied().unwrap_or_else(|| panic!("{name}.{fname} missing in Rust"));
-            assert_eq!(f["offset"].as_u64().unwrap() as usize, off, "{name}.{fname} offset");
-            assert_eq!(f["size"].as_u64().unwrap() as usize, size, "{name}.{fname} size");
+            let (off, size) = r
+                .fields
+                .get(fname)
+                .copied()
+                .unwrap_or_else(|| panic!("{name}.{fname} missing in Rust"));
+            assert_eq!(
+                f["offset"].as_u64().unwrap() as usize,
+                off,
+                "{name}.{fname} offset"
+            );
+            assert_eq!(
+                f["size"].as_u64().unwrap() as usize,
+                size,
+                "{name}.{fname} size"
+            );
         }
     }
 }
@@ -70,7 +154,9 @@ fn error_codes_match_zig() {
     let codes = zig["error_codes"].as_object().expect("error_codes object");
     assert_eq!(codes.len(), ErrorCode::ALL.len(), "error code count");
     for code in ErrorCode::ALL {
-        let v = codes.get(code.name()).unwrap_or_else(|| panic!("zig has no error code {}", code.name()));
+        let v = codes
+            .get(code.name())
+            .unwrap_or_else(|| panic!("zig has no error code {}", code.name()));
         assert_eq!(v.as_u64().unwrap(), code as u64, "value of {}", code.name());
         assert_eq!(ErrorCode::from_u32(code as u32), Some(code));
     }

@@ -9,7 +9,12 @@ use ghostbridge_sequencer::{
 pub const FEE: u128 = 1_000_000_000_000_000;
 
 pub fn engine_with(f: impl FnOnce(&mut EngineConfig)) -> Engine {
-    let mut c = EngineConfig { accounts_depth: 8, batch_transactions_max: 64, batch_withdrawals_max: 16, ..EngineConfig::default() };
+    let mut c = EngineConfig {
+        accounts_depth: 8,
+        batch_transactions_max: 64,
+        batch_withdrawals_max: 16,
+        ..EngineConfig::default()
+    };
     f(&mut c);
     Engine::new(c).unwrap()
 }
@@ -22,7 +27,17 @@ pub fn transfer(from: Address, to: Address, token: u32, value: u128, nonce: u64)
     let mut hash = [0u8; 32];
     hash[..20].copy_from_slice(from.as_slice());
     hash[24..].copy_from_slice(&nonce.to_be_bytes());
-    Transaction { hash: B256::from(hash), from, to, value, token, gas_limit: 1_000_000, gas_price: 1_000_000_000, nonce, data: Vec::new() }
+    Transaction {
+        hash: B256::from(hash),
+        from,
+        to,
+        value,
+        token,
+        gas_limit: 1_000_000,
+        gas_price: 1_000_000_000,
+        nonce,
+        data: Vec::new(),
+    }
 }
 
 fn funded() -> Engine {
@@ -48,8 +63,13 @@ fn code_2_invalid_handle() {
 #[test]
 fn code_3_bad_nonce() {
     let mut e = funded();
-    let err = e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 5)).unwrap_err();
-    assert!(matches!(err, EngineError::BadNonce { nonce: 5, .. }), "{err}");
+    let err = e
+        .submit_transaction(&transfer(addr(1), addr(2), 0, 1, 5))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::BadNonce { nonce: 5, .. }),
+        "{err}"
+    );
     assert!(err.to_string().contains('5'));
     assert!(err.is_retryable());
 }
@@ -57,12 +77,26 @@ fn code_3_bad_nonce() {
 #[test]
 fn code_4_unknown_token() {
     let mut e = funded();
-    assert!(matches!(e.deposit_unchecked(addr(1), 9, 1), Err(EngineError::UnknownToken { token: 9, .. })));
-    let err = e.submit_transaction_unchecked(&transfer(addr(1), addr(2), 8, 1, 0)).unwrap_err();
-    assert!(matches!(err, EngineError::UnknownToken { token: 8, .. }), "{err}");
+    assert!(matches!(
+        e.deposit_unchecked(addr(1), 9, 1),
+        Err(EngineError::UnknownToken { token: 9, .. })
+    ));
+    let err = e
+        .submit_transaction_unchecked(&transfer(addr(1), addr(2), 8, 1, 0))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::UnknownToken { token: 8, .. }),
+        "{err}"
+    );
     // Refused on the Rust side without crossing.
-    assert_eq!(e.deposit(addr(1), 8, 1), Err(EngineError::TokenOutOfRange { token: 8 }));
-    assert_eq!(e.submit_transaction(&transfer(addr(1), addr(2), 8, 1, 0)), Err(EngineError::TokenOutOfRange { token: 8 }));
+    assert_eq!(
+        e.deposit(addr(1), 8, 1),
+        Err(EngineError::TokenOutOfRange { token: 8 })
+    );
+    assert_eq!(
+        e.submit_transaction(&transfer(addr(1), addr(2), 8, 1, 0)),
+        Err(EngineError::TokenOutOfRange { token: 8 })
+    );
 }
 
 #[test]
@@ -71,8 +105,14 @@ fn code_5_data_too_long() {
     let mut tx = transfer(addr(1), addr(2), 0, 1, 0);
     tx.data = vec![0xaa; TX_DATA_MAX + 1];
     let err = e.submit_transaction_unchecked(&tx).unwrap_err();
-    assert!(matches!(err, EngineError::DataTooLong { len: 1025, .. }), "{err}");
-    assert_eq!(e.submit_transaction(&tx), Err(EngineError::DataOverMax { len: 1025 }));
+    assert!(
+        matches!(err, EngineError::DataTooLong { len: 1025, .. }),
+        "{err}"
+    );
+    assert_eq!(
+        e.submit_transaction(&tx),
+        Err(EngineError::DataOverMax { len: 1025 })
+    );
     tx.data.pop();
     e.submit_transaction(&tx).unwrap();
 }
@@ -84,22 +124,42 @@ fn code_6_fee_too_low() {
     tx.gas_limit = 1;
     tx.gas_price = 1;
     let err = e.submit_transaction(&tx).unwrap_err();
-    assert!(matches!(err, EngineError::FeeTooLow { gas_limit: 1, gas_price: 1, .. }), "{err}");
+    assert!(
+        matches!(
+            err,
+            EngineError::FeeTooLow {
+                gas_limit: 1,
+                gas_price: 1,
+                ..
+            }
+        ),
+        "{err}"
+    );
 }
 
 #[test]
 fn code_7_insufficient_balance() {
     let mut e = funded();
-    let err = e.submit_transaction(&transfer(addr(1), addr(2), 0, 10 * FEE, 0)).unwrap_err();
-    assert!(matches!(err, EngineError::InsufficientBalance { amount, .. } if amount == 10 * FEE), "{err}");
+    let err = e
+        .submit_transaction(&transfer(addr(1), addr(2), 0, 10 * FEE, 0))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::InsufficientBalance { amount, .. } if amount == 10 * FEE),
+        "{err}"
+    );
 }
 
 #[test]
 fn code_8_insufficient_fee_balance() {
     let mut e = engine_with(|_| {});
     e.deposit(addr(1), 1, 100).unwrap();
-    let err = e.submit_transaction(&transfer(addr(1), addr(2), 1, 50, 0)).unwrap_err();
-    assert!(matches!(err, EngineError::InsufficientFeeBalance { .. }), "{err}");
+    let err = e
+        .submit_transaction(&transfer(addr(1), addr(2), 1, 50, 0))
+        .unwrap_err();
+    assert!(
+        matches!(err, EngineError::InsufficientFeeBalance { .. }),
+        "{err}"
+    );
 }
 
 #[test]
@@ -123,32 +183,58 @@ fn code_10_accounts_full() {
 fn code_11_batch_full() {
     let mut e = engine_with(|c| c.batch_transactions_max = 1);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
-    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0)).unwrap();
-    let err = e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1)).unwrap_err();
+    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
+        .unwrap();
+    let err = e
+        .submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
+        .unwrap_err();
     assert!(matches!(err, EngineError::BatchFull { .. }), "{err}");
     assert!(err.is_retryable());
     e.create_batch().unwrap();
-    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1)).unwrap();
+    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
+        .unwrap();
     // The batched call refuses more than the maximum up front.
-    let two = [transfer(addr(1), addr(2), 0, 1, 2), transfer(addr(1), addr(2), 0, 1, 3)];
-    assert_eq!(e.submit_transactions(&two), Err(EngineError::TooManyTransactions { count: 2, max: 1 }));
+    let two = [
+        transfer(addr(1), addr(2), 0, 1, 2),
+        transfer(addr(1), addr(2), 0, 1, 3),
+    ];
+    assert_eq!(
+        e.submit_transactions(&two),
+        Err(EngineError::TooManyTransactions { count: 2, max: 1 })
+    );
 }
 
 #[test]
 fn code_11_batch_full_in_batched_call() {
     let mut e = engine_with(|c| c.batch_transactions_max = 2);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
-    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0)).unwrap();
-    let out = e.submit_transactions(&[transfer(addr(1), addr(2), 0, 1, 1), transfer(addr(1), addr(2), 0, 1, 2)]).unwrap();
+    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
+        .unwrap();
+    let out = e
+        .submit_transactions(&[
+            transfer(addr(1), addr(2), 0, 1, 1),
+            transfer(addr(1), addr(2), 0, 1, 2),
+        ])
+        .unwrap();
     assert_eq!(out[0], Ok(()));
-    assert!(matches!(out[1], Err(EngineError::BatchFull { .. })), "{:?}", out[1]);
+    assert!(
+        matches!(out[1], Err(EngineError::BatchFull { .. })),
+        "{:?}",
+        out[1]
+    );
 }
 
 #[test]
 fn code_12_withdrawals_full() {
     let mut e = engine_with(|c| c.batch_withdrawals_max = 1);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
-    let w = |nonce| Withdrawal { from: addr(1), l1_recipient: addr(9), token: 0, amount: 1, nonce };
+    let w = |nonce| Withdrawal {
+        from: addr(1),
+        l1_recipient: addr(9),
+        token: 0,
+        amount: 1,
+        nonce,
+    };
     e.withdraw(&w(0)).unwrap();
     let err = e.withdraw(&w(1)).unwrap_err();
     assert!(matches!(err, EngineError::WithdrawalsFull { .. }), "{err}");
@@ -158,9 +244,21 @@ fn code_12_withdrawals_full() {
 fn code_13_account_not_found() {
     let mut e = funded();
     let err = e.account_proof(addr(7)).unwrap_err();
-    assert!(matches!(err, EngineError::AccountNotFound { account, .. } if account == addr(7)), "{err}");
-    let w = Withdrawal { from: addr(7), l1_recipient: addr(9), token: 0, amount: 1, nonce: 0 };
-    assert!(matches!(e.withdraw(&w), Err(EngineError::AccountNotFound { .. })));
+    assert!(
+        matches!(err, EngineError::AccountNotFound { account, .. } if account == addr(7)),
+        "{err}"
+    );
+    let w = Withdrawal {
+        from: addr(7),
+        l1_recipient: addr(9),
+        token: 0,
+        amount: 1,
+        nonce: 0,
+    };
+    assert!(matches!(
+        e.withdraw(&w),
+        Err(EngineError::AccountNotFound { .. })
+    ));
     assert_eq!(e.account(addr(7)), Ok(None));
 }
 
@@ -168,9 +266,15 @@ fn code_13_account_not_found() {
 fn code_14_withdrawal_not_found() {
     let mut e = funded();
     let err = e.withdrawal_proof(0).unwrap_err();
-    assert!(matches!(err, EngineError::WithdrawalNotFound { index: 0, .. }), "{err}");
+    assert!(
+        matches!(err, EngineError::WithdrawalNotFound { index: 0, .. }),
+        "{err}"
+    );
     e.create_batch().unwrap();
-    assert!(matches!(e.withdrawal_proof(3), Err(EngineError::WithdrawalNotFound { index: 3, .. })));
+    assert!(matches!(
+        e.withdrawal_proof(3),
+        Err(EngineError::WithdrawalNotFound { index: 3, .. })
+    ));
 }
 
 /// Runs `oom_child` in a child process whose address space is capped, so the engine's
@@ -184,13 +288,22 @@ fn code_15_out_of_memory() {
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success() && stdout.contains("OOM-OK"), "child: {stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success() && stdout.contains("OOM-OK"),
+        "child: {stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 #[test]
 #[ignore = "run by code_15_out_of_memory under a capped address space"]
 fn oom_child() {
-    let r = Engine::new(EngineConfig { accounts_depth: 24, batch_transactions_max: 1 << 24, batch_withdrawals_max: 1 << 24, ..EngineConfig::default() });
+    let r = Engine::new(EngineConfig {
+        accounts_depth: 24,
+        batch_transactions_max: 1 << 24,
+        batch_withdrawals_max: 1 << 24,
+        ..EngineConfig::default()
+    });
     let err = r.unwrap_err();
     assert!(matches!(err, EngineError::OutOfMemory { .. }), "{err}");
     println!("OOM-OK");
@@ -198,45 +311,129 @@ fn oom_child() {
 
 #[test]
 fn code_16_invalid_config() {
-    let bad = EngineConfig { accounts_depth: 0, ..EngineConfig::default() };
-    assert!(matches!(Engine::new_unchecked(bad), Err(EngineError::InvalidConfig { .. })));
-    assert_eq!(Engine::new(bad).unwrap_err(), EngineError::ConfigOutOfRange { field: "accounts_depth", value: 0 });
-    let bad = EngineConfig { accounts_depth: 25, ..EngineConfig::default() };
-    assert!(matches!(Engine::new_unchecked(bad), Err(EngineError::InvalidConfig { .. })));
-    let bad = EngineConfig { batch_withdrawals_max: 0, ..EngineConfig::default() };
-    assert!(matches!(Engine::new_unchecked(bad), Err(EngineError::InvalidConfig { .. })));
+    let bad = EngineConfig {
+        accounts_depth: 0,
+        ..EngineConfig::default()
+    };
+    assert!(matches!(
+        Engine::new_unchecked(bad),
+        Err(EngineError::InvalidConfig { .. })
+    ));
+    assert_eq!(
+        Engine::new(bad).unwrap_err(),
+        EngineError::ConfigOutOfRange {
+            field: "accounts_depth",
+            value: 0
+        }
+    );
+    let bad = EngineConfig {
+        accounts_depth: 25,
+        ..EngineConfig::default()
+    };
+    assert!(matches!(
+        Engine::new_unchecked(bad),
+        Err(EngineError::InvalidConfig { .. })
+    ));
+    let bad = EngineConfig {
+        batch_withdrawals_max: 0,
+        ..EngineConfig::default()
+    };
+    assert!(matches!(
+        Engine::new_unchecked(bad),
+        Err(EngineError::InvalidConfig { .. })
+    ));
 }
 
 #[test]
 fn code_17_zero_amount() {
     let mut e = funded();
-    assert!(matches!(e.deposit_unchecked(addr(1), 0, 0), Err(EngineError::ZeroAmount { .. })));
-    assert_eq!(e.deposit(addr(1), 0, 0), Err(EngineError::ZeroAmountRefused { what: "deposit" }));
-    let w = Withdrawal { from: addr(1), l1_recipient: addr(9), token: 0, amount: 0, nonce: 0 };
-    assert!(matches!(e.withdraw_unchecked(&w), Err(EngineError::ZeroAmount { .. })));
+    assert!(matches!(
+        e.deposit_unchecked(addr(1), 0, 0),
+        Err(EngineError::ZeroAmount { .. })
+    ));
+    assert_eq!(
+        e.deposit(addr(1), 0, 0),
+        Err(EngineError::ZeroAmountRefused { what: "deposit" })
+    );
+    let w = Withdrawal {
+        from: addr(1),
+        l1_recipient: addr(9),
+        token: 0,
+        amount: 0,
+        nonce: 0,
+    };
+    assert!(matches!(
+        e.withdraw_unchecked(&w),
+        Err(EngineError::ZeroAmount { .. })
+    ));
 }
 
 #[test]
 fn every_code_has_a_variant() {
     // Codes 1..=17 all map to a distinct EngineError::code().
     let errors = [
-        EngineError::NullPointer { detail: String::new() },
-        EngineError::InvalidHandle { detail: String::new() },
-        EngineError::BadNonce { nonce: 0, detail: String::new() },
-        EngineError::UnknownToken { token: 0, detail: String::new() },
-        EngineError::DataTooLong { len: 0, detail: String::new() },
-        EngineError::FeeTooLow { gas_limit: 0, gas_price: 0, detail: String::new() },
-        EngineError::InsufficientBalance { from: Address::ZERO, amount: 0, detail: String::new() },
-        EngineError::InsufficientFeeBalance { from: Address::ZERO, detail: String::new() },
-        EngineError::BalanceOverflow { account: Address::ZERO, detail: String::new() },
-        EngineError::AccountsFull { detail: String::new() },
-        EngineError::BatchFull { detail: String::new() },
-        EngineError::WithdrawalsFull { detail: String::new() },
-        EngineError::AccountNotFound { account: Address::ZERO, detail: String::new() },
-        EngineError::WithdrawalNotFound { index: 0, detail: String::new() },
-        EngineError::OutOfMemory { detail: String::new() },
-        EngineError::InvalidConfig { detail: String::new() },
-        EngineError::ZeroAmount { detail: String::new() },
+        EngineError::NullPointer {
+            detail: String::new(),
+        },
+        EngineError::InvalidHandle {
+            detail: String::new(),
+        },
+        EngineError::BadNonce {
+            nonce: 0,
+            detail: String::new(),
+        },
+        EngineError::UnknownToken {
+            token: 0,
+            detail: String::new(),
+        },
+        EngineError::DataTooLong {
+            len: 0,
+            detail: String::new(),
+        },
+        EngineError::FeeTooLow {
+            gas_limit: 0,
+            gas_price: 0,
+            detail: String::new(),
+        },
+        EngineError::InsufficientBalance {
+            from: Address::ZERO,
+            amount: 0,
+            detail: String::new(),
+        },
+        EngineError::InsufficientFeeBalance {
+            from: Address::ZERO,
+            detail: String::new(),
+        },
+        EngineError::BalanceOverflow {
+            account: Address::ZERO,
+            detail: String::new(),
+        },
+        EngineError::AccountsFull {
+            detail: String::new(),
+        },
+        EngineError::BatchFull {
+            detail: String::new(),
+        },
+        EngineError::WithdrawalsFull {
+            detail: String::new(),
+        },
+        EngineError::AccountNotFound {
+            account: Address::ZERO,
+            detail: String::new(),
+        },
+        EngineError::WithdrawalNotFound {
+            index: 0,
+            detail: String::new(),
+        },
+        EngineError::OutOfMemory {
+            detail: String::new(),
+        },
+        EngineError::InvalidConfig {
+            detail: String::new(),
+        },
+        EngineError::ZeroAmount {
+            detail: String::new(),
+        },
     ];
     for (i, e) in errors.iter().enumerate() {
         assert_eq!(e.code(), Some(i as u32 + 1));
@@ -248,17 +445,37 @@ fn proofs_from_engine_verify_in_rust() {
     use ghostbridge_sequencer::roots;
     let mut e = funded();
     e.deposit(addr(2), 1, 5).unwrap();
-    e.withdraw(&Withdrawal { from: addr(1), l1_recipient: addr(9), token: 0, amount: 3, nonce: 0 }).unwrap();
+    e.withdraw(&Withdrawal {
+        from: addr(1),
+        l1_recipient: addr(9),
+        token: 0,
+        amount: 3,
+        nonce: 0,
+    })
+    .unwrap();
     let h = e.create_batch().unwrap();
     for who in [addr(1), addr(2)] {
         let p = e.account_proof(who).unwrap();
         assert_eq!(p.root, h.state_root);
-        assert!(roots::verify_proof(&p.root, &p.leaf, p.leaf_index, &p.siblings));
+        assert!(roots::verify_proof(
+            &p.root,
+            &p.leaf,
+            p.leaf_index,
+            &p.siblings
+        ));
         let a = e.account(who).unwrap().unwrap();
         assert_eq!(p.leaf, roots::account_leaf(&who, a.nonce, &a.balances));
     }
     let p = e.withdrawal_proof(0).unwrap();
     assert_eq!(p.root, h.withdrawals_root);
-    assert_eq!(p.leaf, roots::withdrawal_leaf(h.batch_number, 0, &addr(1), &addr(9), 0, 3));
-    assert!(roots::verify_proof(&p.root, &p.leaf, p.leaf_index, &p.siblings));
+    assert_eq!(
+        p.leaf,
+        roots::withdrawal_leaf(h.batch_number, 0, &addr(1), &addr(9), 0, 3)
+    );
+    assert!(roots::verify_proof(
+        &p.root,
+        &p.leaf,
+        p.leaf_index,
+        &p.siblings
+    ));
 }

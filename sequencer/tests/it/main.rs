@@ -1,6 +1,11 @@
 //! Integration tests through the real Zig engine (one binary, modules below).
 #![cfg(ghostplane)]
-#![allow(clippy::unwrap_used, clippy::arithmetic_side_effects, missing_docs, unreachable_pub)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::arithmetic_side_effects,
+    missing_docs,
+    unreachable_pub
+)]
 
 mod abi_layout;
 mod error_codes;

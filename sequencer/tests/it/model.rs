@@ -44,7 +44,11 @@ impl Model {
         if let Some(&s) = self.index.get(&a) {
             return s;
         }
-        self.accounts.push(roots::AccountState { address: a, nonce: 0, balances: [0; TOKEN_COUNT] });
+        self.accounts.push(roots::AccountState {
+            address: a,
+            nonce: 0,
+            balances: [0; TOKEN_COUNT],
+        });
         self.index.insert(a, self.accounts.len() - 1);
         self.accounts.len() - 1
     }
@@ -79,12 +83,23 @@ impl Model {
     }
 
     #[allow(clippy::too_many_arguments)]
-    pub fn transfer(&mut self, hash: B256, from: Address, to: Address, token: u32, value: u128, nonce: u64, fee_offered: u128) -> u32 {
+    pub fn transfer(
+        &mut self,
+        hash: B256,
+        from: Address,
+        to: Address,
+        token: u32,
+        value: u128,
+        nonce: u64,
+        fee_offered: u128,
+    ) -> u32 {
         let fs = self.index.get(&from).copied();
         let ts = self.index.get(&to).copied();
         let cs = self.index.get(&self.collector).copied();
         let zero = [0u128; TOKEN_COUNT];
-        let (acct_nonce, bal) = fs.map_or((0, zero), |s| (self.accounts[s].nonce, self.accounts[s].balances));
+        let (acct_nonce, bal) = fs.map_or((0, zero), |s| {
+            (self.accounts[s].nonce, self.accounts[s].balances)
+        });
         if nonce != acct_nonce {
             return 3;
         }
@@ -94,7 +109,11 @@ impl Model {
         if fee_offered < self.base_fee {
             return 6;
         }
-        let debit = if token == 0 { value.checked_add(self.base_fee) } else { Some(value) };
+        let debit = if token == 0 {
+            value.checked_add(self.base_fee)
+        } else {
+            Some(value)
+        };
         match debit {
             Some(d) if bal[token as usize] >= d => {}
             _ => return 7,
@@ -103,7 +122,10 @@ impl Model {
             return 8;
         }
         if let Some(t) = ts {
-            if self.accounts[t].balances[token as usize].checked_add(value).is_none() {
+            if self.accounts[t].balances[token as usize]
+                .checked_add(value)
+                .is_none()
+            {
                 return 9;
             }
         }
@@ -130,19 +152,32 @@ impl Model {
         0
     }
 
-    pub fn withdraw(&mut self, from: Address, l1: Address, token: u32, amount: u128, nonce: u64) -> u32 {
+    pub fn withdraw(
+        &mut self,
+        from: Address,
+        l1: Address,
+        token: u32,
+        amount: u128,
+        nonce: u64,
+    ) -> u32 {
         if token as usize >= TOKEN_COUNT {
             return 4;
         }
         if amount == 0 {
             return 17;
         }
-        let Some(&s) = self.index.get(&from) else { return 13 };
+        let Some(&s) = self.index.get(&from) else {
+            return 13;
+        };
         if nonce != self.accounts[s].nonce {
             return 3;
         }
         let bal = self.accounts[s].balances;
-        let need = if token == 0 { amount.checked_add(self.base_fee) } else { Some(amount) };
+        let need = if token == 0 {
+            amount.checked_add(self.base_fee)
+        } else {
+            Some(amount)
+        };
         match need {
             Some(n) if bal[token as usize] >= n => {}
             _ => return 7,
@@ -150,7 +185,11 @@ impl Model {
         if bal[0] < self.base_fee {
             return 8;
         }
-        if self.base_fee > 0 && !self.index.contains_key(&self.collector) && self.collector != from && self.free() == 0 {
+        if self.base_fee > 0
+            && !self.index.contains_key(&self.collector)
+            && self.collector != from
+            && self.free() == 0
+        {
             return 10;
         }
         self.accounts[s].nonce += 1;
@@ -158,7 +197,14 @@ impl Model {
         self.withdrawn[token as usize] += amount;
         self.charge_fee(s);
         let index = self.withdrawal_leaves.len() as u32;
-        self.withdrawal_leaves.push(roots::withdrawal_leaf(self.batch_number + 1, index, &from, &l1, token, amount));
+        self.withdrawal_leaves.push(roots::withdrawal_leaf(
+            self.batch_number + 1,
+            index,
+            &from,
+            &l1,
+            token,
+            amount,
+        ));
         0
     }
 

@@ -16,11 +16,29 @@ const USERS: u8 = 6;
 
 #[derive(Debug, Clone)]
 enum Op {
-    Deposit { who: u8, token: u32, amount: u128 },
-    Transfer { from: u8, to: u8, token: u32, value: u128, nonce_skew: u8, cheap: bool },
-    Withdraw { from: u8, token: u32, amount: u128, nonce_skew: u8 },
+    Deposit {
+        who: u8,
+        token: u32,
+        amount: u128,
+    },
+    Transfer {
+        from: u8,
+        to: u8,
+        token: u32,
+        value: u128,
+        nonce_skew: u8,
+        cheap: bool,
+    },
+    Withdraw {
+        from: u8,
+        token: u32,
+        amount: u128,
+        nonce_skew: u8,
+    },
     /// Several transfers in one batched FFI crossing.
-    Many { txs: Vec<(u8, u8, u32, u128)> },
+    Many {
+        txs: Vec<(u8, u8, u32, u128)>,
+    },
     Seal,
 }
 
@@ -68,14 +86,29 @@ impl Harness {
             fee_collector: collector,
         })
         .unwrap();
-        Self { engine, model: Model::new(depth, FEE, collector), counter: 0 }
+        Self {
+            engine,
+            model: Model::new(depth, FEE, collector),
+            counter: 0,
+        }
     }
 
     fn nonce_of(&self, a: Address) -> u64 {
-        self.model.index.get(&a).map_or(0, |&s| self.model.accounts[s].nonce)
+        self.model
+            .index
+            .get(&a)
+            .map_or(0, |&s| self.model.accounts[s].nonce)
     }
 
-    fn tx(&mut self, from: Address, to: Address, token: u32, value: u128, nonce: u64, cheap: bool) -> Transaction {
+    fn tx(
+        &mut self,
+        from: Address,
+        to: Address,
+        token: u32,
+        value: u128,
+        nonce: u64,
+        cheap: bool,
+    ) -> Transaction {
         self.counter += 1;
         let mut tx = transfer(from, to, token, value, nonce);
         tx.hash = keccak256(self.counter.to_be_bytes());
@@ -91,7 +124,8 @@ impl Harness {
 
     fn model_transfer(&mut self, tx: &Transaction) -> u32 {
         let fee = u128::from(tx.gas_limit) * u128::from(tx.gas_price);
-        self.model.transfer(tx.hash, tx.from, tx.to, tx.token, tx.value, tx.nonce, fee)
+        self.model
+            .transfer(tx.hash, tx.from, tx.to, tx.token, tx.value, tx.nonce, fee)
     }
 
     fn apply(&mut self, op: &Op) -> Result<(), TestCaseError> {
@@ -101,17 +135,37 @@ impl Harness {
                 let got = code_of(self.engine.deposit_unchecked(user(*who), *token, *amount));
                 prop_assert_eq!(got, want, "deposit {:?}", op);
             }
-            Op::Transfer { from, to, token, value, nonce_skew, cheap } => {
+            Op::Transfer {
+                from,
+                to,
+                token,
+                value,
+                nonce_skew,
+                cheap,
+            } => {
                 let nonce = self.nonce_of(user(*from)) + u64::from(*nonce_skew);
                 let tx = self.tx(user(*from), user(*to), *token, *value, nonce, *cheap);
                 let want = self.model_transfer(&tx);
                 let got = code_of(self.engine.submit_transaction_unchecked(&tx));
                 prop_assert_eq!(got, want, "transfer {:?}", op);
             }
-            Op::Withdraw { from, token, amount, nonce_skew } => {
+            Op::Withdraw {
+                from,
+                token,
+                amount,
+                nonce_skew,
+            } => {
                 let nonce = self.nonce_of(user(*from)) + u64::from(*nonce_skew);
-                let w = Withdrawal { from: user(*from), l1_recipient: Address::repeat_byte(0xaa), token: *token, amount: *amount, nonce };
-                let want = self.model.withdraw(w.from, w.l1_recipient, w.token, w.amount, w.nonce);
+                let w = Withdrawal {
+                    from: user(*from),
+                    l1_recipient: Address::repeat_byte(0xaa),
+                    token: *token,
+                    amount: *amount,
+                    nonce,
+                };
+                let want = self
+                    .model
+                    .withdraw(w.from, w.l1_recipient, w.token, w.amount, w.nonce);
                 let got = code_of(self.engine.withdraw_unchecked(&w));
                 prop_assert_eq!(got, want, "withdraw {:?}", op);
             }
@@ -128,7 +182,12 @@ impl Harness {
                 let outcomes = self.engine.submit_transactions(&batch).unwrap();
                 for (tx, outcome) in batch.iter().zip(outcomes) {
                     let want = self.model_transfer(tx);
-                    prop_assert_eq!(outcome.err().and_then(|e| e.code()).unwrap_or(0), want, "batched {:?}", tx);
+                    prop_assert_eq!(
+                        outcome.err().and_then(|e| e.code()).unwrap_or(0),
+                        want,
+                        "batched {:?}",
+                        tx
+                    );
                 }
             }
             Op::Seal => self.seal()?,
@@ -151,16 +210,25 @@ impl Harness {
     fn check_supply(&mut self) -> Result<(), TestCaseError> {
         let mut sums = [0u128; TOKEN_COUNT];
         for a in self.model.accounts.clone() {
-            let info = self.engine.account(a.address).unwrap().expect("model account exists in engine");
+            let info = self
+                .engine
+                .account(a.address)
+                .unwrap()
+                .expect("model account exists in engine");
             prop_assert_eq!(info.balances, a.balances, "balances of {}", a.address);
             prop_assert_eq!(info.nonce, a.nonce);
             for (s, b) in sums.iter_mut().zip(info.balances) {
                 *s = s.checked_add(b).expect("supply fits u128");
             }
         }
-        for t in 0..TOKEN_COUNT {
-            prop_assert_eq!(sums[t], self.model.deposited[t] - self.model.withdrawn[t], "supply of token {}", t);
-            prop_assert_eq!(sums[t], self.model.supply(t));
+        for (t, sum) in sums.iter().enumerate() {
+            prop_assert_eq!(
+                *sum,
+                self.model.deposited[t] - self.model.withdrawn[t],
+                "supply of token {}",
+                t
+            );
+            prop_assert_eq!(*sum, self.model.supply(t));
         }
         Ok(())
     }
@@ -189,5 +257,8 @@ fn empty_batch_roots() {
     let header = h.engine.create_batch().unwrap();
     assert_eq!(header.transactions_root, B256::ZERO);
     assert_eq!(header.withdrawals_root, B256::ZERO);
-    assert_eq!(header.state_root, ghostbridge_sequencer::roots::zero_hashes(4)[4]);
+    assert_eq!(
+        header.state_root,
+        ghostbridge_sequencer::roots::zero_hashes(4)[4]
+    );
 }

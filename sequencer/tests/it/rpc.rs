@@ -2,10 +2,16 @@
 
 use crate::sequencer::{signed, start, FEE};
 use alloy_primitives::Address;
-use ghostbridge_sequencer::{rpc, tx::{address_of, test_key}};
+use ghostbridge_sequencer::{
+    rpc,
+    tx::{address_of, test_key},
+};
 use serde_json::{json, Value};
 use std::{net::SocketAddr, time::Duration};
-use tokio::{io::{AsyncReadExt, AsyncWriteExt}, net::TcpStream};
+use tokio::{
+    io::{AsyncReadExt, AsyncWriteExt},
+    net::TcpStream,
+};
 
 async fn call(addr: SocketAddr, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
@@ -28,9 +34,14 @@ async fn rpc_roundtrip_over_http() {
     let alice = address_of(test_key(1).verifying_key());
     let bob = Address::repeat_byte(0x0b);
     handle.deposit(alice, 0, 10 * FEE).unwrap();
-    let (addr, _server) = rpc::start("127.0.0.1:0".parse().unwrap(), handle).await.unwrap();
+    let (addr, _server) = rpc::start("127.0.0.1:0".parse().unwrap(), handle)
+        .await
+        .unwrap();
 
-    assert_eq!(call(addr, "gp_getLatestBatch", json!([])).await["result"], Value::Null);
+    assert_eq!(
+        call(addr, "gp_getLatestBatch", json!([])).await["result"],
+        Value::Null
+    );
     let bal = call(addr, "gp_getBalance", json!([alice.to_string()])).await;
     assert_eq!(bal["result"], json!(format!("{:#x}", 10 * FEE)));
 
@@ -47,21 +58,46 @@ async fn rpc_roundtrip_over_http() {
     }
     assert_eq!(receipt["status"], "applied", "{receipt}");
     assert_eq!(receipt["batchNumber"], 1);
-    assert_eq!(call(addr, "gp_getNonce", json!([alice.to_string()])).await["result"], "0x1");
-    assert_eq!(call(addr, "gp_getBalance", json!([bob.to_string(), 0])).await["result"], "0x2a");
+    assert_eq!(
+        call(addr, "gp_getNonce", json!([alice.to_string()])).await["result"],
+        "0x1"
+    );
+    assert_eq!(
+        call(addr, "gp_getBalance", json!([bob.to_string(), 0])).await["result"],
+        "0x2a"
+    );
     let latest = call(addr, "gp_getLatestBatch", json!([])).await["result"].clone();
     assert_eq!(latest["batchNumber"], 1);
     assert_eq!(latest["transactionCount"], 1);
-    assert_eq!(latest["transactionsRoot"], json!(hash), "a one-transaction batch's root is its hash");
+    assert_eq!(
+        latest["transactionsRoot"],
+        json!(hash),
+        "a one-transaction batch's root is its hash"
+    );
 
     // Errors: unknown method, bad params, invalid tx, duplicate.
-    assert_eq!(call(addr, "gp_nope", json!([])).await["error"]["code"], -32601);
-    assert_eq!(call(addr, "gp_getBalance", json!(["0x12"])).await["error"]["code"], -32602);
-    assert_eq!(call(addr, "gp_getBalance", json!([bob.to_string(), 8])).await["error"]["code"], -32602);
+    assert_eq!(
+        call(addr, "gp_nope", json!([])).await["error"]["code"],
+        -32601
+    );
+    assert_eq!(
+        call(addr, "gp_getBalance", json!(["0x12"])).await["error"]["code"],
+        -32602
+    );
+    assert_eq!(
+        call(addr, "gp_getBalance", json!([bob.to_string(), 8])).await["error"]["code"],
+        -32602
+    );
     let bad = call(addr, "gp_sendRawTransaction", json!(["0x0102"])).await;
     assert_eq!(bad["error"]["code"], -32000);
-    assert!(bad["error"]["message"].as_str().unwrap().contains("shorter"));
+    assert!(bad["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("shorter"));
     let dup = call(addr, "gp_sendRawTransaction", json!([raw])).await;
-    assert!(dup["error"]["message"].as_str().unwrap().contains("already known"));
+    assert!(dup["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("already known"));
     assert_eq!(dup["error"]["data"]["retryable"], false);
 }
