@@ -366,3 +366,148 @@ test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
     try testing.expectEqual(ffi.abi_version, ffi.ghostplane_version());
     try testing.expect(std.mem.len(ffi.ghostplane_abi_layout_json()) > 100);
 }
+
+/// Independent model of SPEC.md's rules (hash map in insertion order = slot order).
+const Model = struct {
+    const Balances = [8]u128;
+    const Entry = struct { nonce: u64 = 0, balances: Balances = @splat(0) };
+
+    accounts: std.AutoArrayHashMapUnmanaged(Address, Entry) = .empty,
+    gpa: std.mem.Allocator,
+    slots_max: usize,
+    transactions: u32 = 0,
+    transactions_max: u32,
+    withdrawals: u32 = 0,
+    withdrawals_max: u32,
+    deposited: [8]u128 = @splat(0),
+
+    fn slotOf(model: *Model, address: Address) *Entry {
+        const result = model.accounts.getOrPut(model.gpa, address) catch @panic("test model: out of memory");
+        if (!result.found_existing) result.value_ptr.* = .{};
+        return result.value_ptr;
+    }
+
+    fn deposit(model: *Model, address: Address, token: u32, amount: u128) ?anyerror {
+        if (token >= 8) return error.unknown_token;
+        if (amount == 0) return error.zero_amount;
+        if (model.deposited[token] > std.math.maxInt(u128) - amount) return error.balance_overflow;
+        if (!model.accounts.contains(address) and model.accounts.count() == model.slots_max) return error.accounts_full;
+        model.deposited[token] += amount;
+        (model.slotOf(address)).balances[token] += amount;
+        return null;
+    }
+
+    fn apply(model: *Model, tx: Transaction) ?anyerror {
+        if (model.transactions == model.transactions_max) return error.batch_full;
+        const from = model.accounts.get(tx.from) orelse Entry{};
+        if (tx.nonce != from.nonce) return error.bad_nonce;
+        if (tx.token >= 8) return error.unknown_token;
+        if (tx.data_length > 1024) return error.data_too_long;
+        if (@as(u128, tx.gas_limit) * tx.gas_price < fee) return error.fee_too_low;
+        const needed = if (tx.token == 0) tx.value + fee else tx.value; // values stay far below overflow
+        if (from.balances[tx.token] < needed) return error.insufficient_balance;
+        if (from.balances[0] < fee) return error.insufficient_fee_balance;
+        var new_accounts: usize = 0;
+        if (!model.accounts.contains(tx.from)) new_accounts += 1;
+        if (!model.accounts.contains(tx.to) and !std.mem.eql(u8, &tx.to, &tx.from)) new_accounts += 1;
+        if (!model.accounts.contains(collector) and !std.mem.eql(u8, &collector, &tx.from) and !std.mem.eql(u8, &collector, &tx.to)) new_accounts += 1;
+        if (model.accounts.count() + new_accounts > model.slots_max) return error.accounts_full;
+        const sender = model.slotOf(tx.from);
+        sender.nonce += 1;
+        sender.balances[tx.token] -= tx.value;
+        (model.slotOf(tx.to)).balances[tx.token] += tx.value;
+        (model.slotOf(tx.from)).balances[0] -= fee;
+        (model.slotOf(collector)).balances[0] += fee;
+        model.transactions += 1;
+        return null;
+    }
+
+    fn withdraw(model: *Model, request: engine_module.WithdrawalRequest) ?anyerror {
+        if (model.withdrawals == model.withdrawals_max) return error.withdrawals_full;
+        if (request.token >= 8) return error.unknown_token;
+        if (request.amount == 0) return error.zero_amount;
+        const account = model.accounts.getPtr(request.from) orelse return error.account_not_found;
+        if (request.nonce != account.nonce) return error.bad_nonce;
+        const needed = if (request.token == 0) request.amount + fee else request.amount;
+        if (account.balances[request.token] < needed) return error.insufficient_balance;
+        if (account.balances[0] < fee) return error.insufficient_fee_balance;
+        if (!model.accounts.contains(collector) and model.accounts.count() == model.slots_max) return error.accounts_full;
+        account.nonce += 1;
+        account.balances[request.token] -= request.amount;
+        account.balances[0] -= fee;
+        (model.slotOf(collector)).balances[0] += fee;
+        model.withdrawals += 1;
+        return null;
+    }
+};
+
+fn expectSameOutcome(expected: ?anyerror, actual: anyerror!void) !void {
+    if (expected) |err| {
+        try testing.expectError(err, actual);
+    } else {
+        try actual;
+    }
+}
+
+test "random operations agree with an independent model (codes, slots, balances, nonces)" {
+    const allocator = testing.allocator;
+    const engine = try Engine.init(allocator, configOf(5, 16, 4));
+    defer engine.deinit();
+    var model: Model = .{ .gpa = allocator, .slots_max = 32, .transactions_max = 16, .withdrawals_max = 4 };
+    defer model.accounts.deinit(allocator);
+    var prng = std.Random.DefaultPrng.init(2026);
+    const random = prng.random();
+    var codes_seen: [18]bool = @splat(false);
+    for (0..20_000) |_| {
+        const a = addressOf(random.uintLessThan(u32, 40));
+        const b = addressOf(random.uintLessThan(u32, 40));
+        const token = random.uintLessThan(u32, 9);
+        const amount = if (random.boolean()) random.uintLessThan(u128, 4 * fee) else random.uintLessThan(u128, 3);
+        const nonce_known = if (model.accounts.get(a)) |entry| entry.nonce else 0;
+        const nonce = if (random.uintLessThan(u8, 10) == 0) nonce_known + 1 else nonce_known;
+        const roll = random.uintLessThan(u16, 1000) / 10; // 99: seal, 1 % of operations
+        var outcome: anyerror!void = {};
+        var expected: ?anyerror = null;
+        if (roll < 20) {
+            // Half the deposits top up GCC generously so transactions can pay fees.
+            const deposit_token = if (random.boolean()) 0 else token;
+            const deposit_amount = if (deposit_token == 0) amount * 10 + 20 * fee else amount * 10;
+            expected = model.deposit(a, deposit_token, deposit_amount);
+            outcome = engine.deposit(&a, deposit_token, deposit_amount);
+        } else if (roll < 80) {
+            var tx = transfer(0, 0, token, amount, nonce);
+            tx.from = a;
+            tx.to = b;
+            if (random.uintLessThan(u8, 20) == 0) tx.gas_price = 1;
+            if (random.uintLessThan(u8, 20) == 0) tx.data_length = 1025;
+            expected = model.apply(tx);
+            outcome = engine.apply(&tx);
+        } else if (roll < 99) {
+            const request: engine_module.WithdrawalRequest = .{ .from = a, .l1_recipient = b, .token = token, .amount = amount, .nonce = nonce };
+            expected = model.withdraw(request);
+            outcome = engine.withdraw(&request);
+        } else {
+            _ = engine.seal();
+            model.transactions = 0;
+            model.withdrawals = 0;
+        }
+        expectSameOutcome(expected, outcome) catch |err| {
+            std.debug.print("op roll={d} token={d} amount={d} nonce={d} a={x} b={x} expected={?}\n", .{ roll, token, amount, nonce, a[19], b[19], expected });
+            return err;
+        };
+        if (expected) |err| codes_seen[@intFromEnum(engine_module.codeOf(@errorCast(err)))] = true;
+    }
+    try testing.expectEqual(model.accounts.count(), engine.account_count);
+    for (model.accounts.keys(), model.accounts.values(), 0..) |address, entry, slot| {
+        try testing.expectEqual(@as(?u32, @intCast(slot)), engine.find(&address));
+        try testing.expectEqual(entry.nonce, engine.accounts[slot].nonce);
+        try testing.expectEqual(entry.balances, engine.accounts[slot].balances);
+    }
+    try testing.expect(engine.verifySupplyFull());
+    // The random mix reaches every engine-level rejection except overflow and out_of_memory.
+    for ([_]ErrorCodeName{ .bad_nonce, .unknown_token, .data_too_long, .fee_too_low, .insufficient_balance, .insufficient_fee_balance, .accounts_full, .batch_full, .withdrawals_full, .account_not_found, .zero_amount }) |code| {
+        try testing.expect(codes_seen[@intFromEnum(code)]);
+    }
+}
+
+const ErrorCodeName = engine_module.ErrorCode;
