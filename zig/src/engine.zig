@@ -159,6 +159,8 @@ pub const Engine = struct {
     accounts: []Account,
     account_count: u32 = 0,
     index: AccountIndex,
+    /// Slot of `config.fee_collector` once it exists (saves two lookups per transaction).
+    collector_slot: ?u32 = null,
 
     tree: merkle.Tree,
     dirty_words: []u64,
@@ -288,6 +290,10 @@ pub const Engine = struct {
         engine.index.insert(address, slot);
         engine.account_count += 1;
         engine.markDirty(slot);
+        if (std.mem.eql(u8, address, &engine.config.fee_collector)) {
+            assert(engine.collector_slot == null);
+            engine.collector_slot = slot;
+        }
         assert(engine.index.count == engine.account_count);
         return slot;
     }
@@ -397,7 +403,7 @@ pub const Engine = struct {
         if (engine.transaction_count == engine.config.batch_transactions_max) return error.batch_full;
         const from = engine.find(&tx.from);
         const to = engine.find(&tx.to);
-        const collector = engine.find(&engine.config.fee_collector);
+        const collector = engine.collector_slot;
         const count_before = engine.account_count;
         const created = try engine.check(tx, from, to, collector);
         const from_slot = from orelse engine.create(&tx.from);
@@ -420,8 +426,8 @@ pub const Engine = struct {
         const base_fee = engine.config.base_fee;
         assert(payer < engine.account_count);
         if (base_fee == 0) return;
-        const collector = engine.find(&engine.config.fee_collector) orelse
-            engine.create(&engine.config.fee_collector);
+        const collector = engine.collector_slot orelse engine.create(&engine.config.fee_collector);
+        assert(std.mem.eql(u8, &engine.accounts[collector].address, &engine.config.fee_collector));
         assert(engine.accounts[payer].balances[token_gcc] >= base_fee);
         engine.debit(payer, token_gcc, base_fee);
         engine.credit(collector, token_gcc, base_fee);
@@ -439,8 +445,8 @@ pub const Engine = struct {
         const needed = if (request.token == token_gcc) @addWithOverflow(request.amount, base_fee) else .{ request.amount, @as(u1, 0) };
         if (needed[1] != 0 or account.balances[request.token] < needed[0]) return error.insufficient_balance;
         if (account.balances[token_gcc] < base_fee) return error.insufficient_fee_balance;
-        const collector_exists = engine.find(&engine.config.fee_collector) != null or
-            std.mem.eql(u8, &engine.config.fee_collector, &request.from);
+        const collector_exists = engine.collector_slot != null;
+        assert(collector_exists == (engine.find(&engine.config.fee_collector) != null));
         if (base_fee > 0 and !collector_exists and engine.slotsFree() == 0) return error.accounts_full;
 
         account.nonce += 1;
