@@ -239,13 +239,12 @@ impl Engine {
                 value: 0,
             });
         }
-        Self::new_unchecked(config)
+        Self::new_raw(config)
     }
 
     /// Creates an engine without the Rust-side config checks (so tests can reach the engine's own
     /// `invalid_config`).
-    #[doc(hidden)]
-    pub fn new_unchecked(config: EngineConfig) -> Result<Self> {
+    fn new_raw(config: EngineConfig) -> Result<Self> {
         let (lo, hi) = ffi::split(config.base_fee);
         let raw_config = ffi::FfiConfig {
             accounts_depth: config.accounts_depth,
@@ -281,12 +280,11 @@ impl Engine {
         if amount == 0 {
             return Err(EngineError::ZeroAmountRefused { what: "deposit" });
         }
-        self.deposit_unchecked(account, token, amount)
+        self.deposit_raw(account, token, amount)
     }
 
     /// [`Engine::deposit`] without the Rust-side refusals (tests reach the engine's checks).
-    #[doc(hidden)]
-    pub fn deposit_unchecked(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
+    fn deposit_raw(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
         let ctx = Ctx {
             token,
             from: account,
@@ -300,12 +298,11 @@ impl Engine {
     /// Applies one transaction.
     pub fn submit_transaction(&mut self, tx: &Transaction) -> Result<()> {
         check_tx(tx)?;
-        self.submit_transaction_unchecked(tx)
+        self.submit_transaction_raw(tx)
     }
 
     /// [`Engine::submit_transaction`] without the Rust-side refusals.
-    #[doc(hidden)]
-    pub fn submit_transaction_unchecked(&mut self, tx: &Transaction) -> Result<()> {
+    fn submit_transaction_raw(&mut self, tx: &Transaction) -> Result<()> {
         let raw = to_ffi(tx);
         Ctx::tx(tx)
             .check(self.raw.submit_transaction(&raw, &tx.data))
@@ -364,12 +361,11 @@ impl Engine {
         if req.amount == 0 {
             return Err(EngineError::ZeroAmountRefused { what: "withdrawal" });
         }
-        self.withdraw_unchecked(req)
+        self.withdraw_raw(req)
     }
 
     /// [`Engine::withdraw`] without the Rust-side refusals.
-    #[doc(hidden)]
-    pub fn withdraw_unchecked(&mut self, req: &Withdrawal) -> Result<()> {
+    fn withdraw_raw(&mut self, req: &Withdrawal) -> Result<()> {
         let (lo, hi) = ffi::split(req.amount);
         let raw = ffi::FfiWithdrawal {
             from: req.from.into_array(),
@@ -457,17 +453,43 @@ impl Engine {
         Ok(proof(&out))
     }
 
-    /// Passes a handle that is not from `ghostplane_init` to the engine (tests its own
-    /// `invalid_handle` check; the safe API can never do this).
-    #[doc(hidden)]
+    /// Test hook (`test-utils`): [`Engine::new`] without the Rust-side config checks, so tests
+    /// reach the engine's own `invalid_config`.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn new_unchecked(config: EngineConfig) -> Result<Self> {
+        Self::new_raw(config)
+    }
+
+    /// Test hook (`test-utils`): [`Engine::deposit`] without the Rust-side refusals.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn deposit_unchecked(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
+        self.deposit_raw(account, token, amount)
+    }
+
+    /// Test hook (`test-utils`): [`Engine::submit_transaction`] without the Rust-side refusals.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn submit_transaction_unchecked(&mut self, tx: &Transaction) -> Result<()> {
+        self.submit_transaction_raw(tx)
+    }
+
+    /// Test hook (`test-utils`): [`Engine::withdraw`] without the Rust-side refusals.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn withdraw_unchecked(&mut self, req: &Withdrawal) -> Result<()> {
+        self.withdraw_raw(req)
+    }
+
+    /// Test hook (`test-utils`): passes a handle that is not from `ghostplane_init` to the engine
+    /// (tests its own `invalid_handle` check; the safe API can never do this).
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn deposit_bogus_handle() -> Result<()> {
         Ctx::default()
             .check(ffi::RawEngine::deposit_bogus_handle())
             .map(drop)
     }
 
-    /// Passes a null account pointer to the engine (tests its own `null_pointer` check).
-    #[doc(hidden)]
+    /// Test hook (`test-utils`): passes a null account pointer to the engine (tests its own
+    /// `null_pointer` check).
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn deposit_null_account(&mut self) -> Result<()> {
         Ctx::default()
             .check(self.raw.deposit_null_account())

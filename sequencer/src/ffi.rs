@@ -453,7 +453,7 @@ impl RawEngine {
 
     /// Calls `ghostplane_deposit` with a handle that is not from `ghostplane_init` (a zeroed
     /// buffer), to test the engine's `invalid_handle` check.
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn deposit_bogus_handle() -> FfiResult {
         let mut bogus = [0u64; 4];
         let account = [0u8; 20];
@@ -465,7 +465,7 @@ impl RawEngine {
 
     /// Calls `ghostplane_deposit` with a null account pointer, to test the engine's own null
     /// check (the safe API never passes null).
-    #[doc(hidden)]
+    #[cfg(any(test, feature = "test-utils"))]
     pub fn deposit_null_account(&mut self) -> FfiResult {
         // SAFETY: live handle; the engine checks the null pointer and returns `null_pointer`
         // before dereferencing it (SPEC.md error code 1).

@@ -9,6 +9,9 @@
 //!   sealing → [`SettlementSink`](sequencer::SettlementSink)).
 //! - [`rpc`]: the JSON-RPC endpoint.
 //!
+//! Feature `test-utils`: test hooks that bypass the Rust-side refusals (so tests reach the
+//! engine's own checks) and the shared fuzz body (`fuzz`).
+//!
 //! Data flow: raw tx (RPC) → [`tx::decode`] → bounded queue → rayon sender recovery →
 //! [`sequencer::order`] → one `ghostplane_submit_transactions` crossing → `ghostplane_create_batch`
 //! → settlement sink.
@@ -24,7 +27,7 @@ pub mod cli;
 pub mod engine;
 #[cfg(ghostplane)]
 pub mod ffi;
-#[cfg(ghostplane)]
+#[cfg(all(ghostplane, feature = "test-utils"))]
 pub mod fuzz;
 #[cfg(ghostplane)]
 pub mod rpc;
