@@ -145,6 +145,14 @@ test "deposit errors: unknown_token, zero_amount, balance_overflow, accounts_ful
     try testing.expectError(error.balance_overflow, engine.deposit(&addressOf(2), 2, 2));
     try engine.deposit(&addressOf(2), 2, 1);
     try testing.expectError(error.accounts_full, engine.deposit(&addressOf(3), 0, 1));
+    // A self-transfer of a near-u128-max balance is not an overflow (fee-free engine).
+    var config = configOf(1, 4, 1);
+    config.base_fee = 0;
+    const free = try Engine.init(testing.allocator, config);
+    defer free.deinit();
+    try free.deposit(&addressOf(1), 2, std.math.maxInt(u128));
+    try free.apply(&transfer(1, 1, 2, std.math.maxInt(u128), 0));
+    try testing.expect(free.verifySupplyFull());
     try testing.expectEqual(@as(u32, 2), engine.account_count);
     try testing.expect(engine.verifySupplyFull());
 }
