@@ -336,7 +336,9 @@ async fn run(
         let shared_exec = Arc::clone(&shared);
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
-            Ok(Ok(batch)) => {
+            Ok(Ok((batch, receipts))) => {
+                // Order: latest header, settlement, then receipts, so a client that sees its
+                // receipt final also finds the batch in the sink and in `gp_getLatestBatch`.
                 *shared
                     .latest
                     .write()
@@ -345,6 +347,11 @@ async fn run(
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
                 }
+                shared
+                    .receipts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .extend(receipts);
             }
             Ok(Err(e)) => tracing::error!(error = %e, "batch execution failed"),
             Err(e) => tracing::error!(error = %e, "batch execution panicked"),
@@ -353,7 +360,11 @@ async fn run(
 }
 
 /// Recovers, orders, executes and seals one batch (on a blocking thread).
-fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineError> {
+/// Returns the sealed batch and the receipts to publish once it is settled.
+fn execute(
+    shared: &Shared,
+    pending: Vec<Queued>,
+) -> Result<(SealedBatch, Vec<(B256, Receipt)>), EngineError> {
     let senders: Vec<Result<Address, TxError>> =
         pending.par_iter().map(|q| q.decoded.recover()).collect();
     let mut rejected: Vec<(B256, String)> = Vec::new();
@@ -379,10 +390,7 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineE
         transactions: Vec::new(),
         transaction_hashes: Vec::new(),
     };
-    let mut receipts = shared
-        .receipts
-        .write()
-        .unwrap_or_else(PoisonError::into_inner);
+    let mut receipts = Vec::with_capacity(raws.len().saturating_add(rejected.len()));
     for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
         let receipt = match outcome {
             Ok(()) => {
@@ -397,12 +405,14 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<SealedBatch, EngineE
                 reason: e.to_string(),
             },
         };
-        receipts.insert(tx.hash, receipt);
+        receipts.push((tx.hash, receipt));
     }
-    for (hash, reason) in rejected {
-        receipts.insert(hash, Receipt::Rejected { reason });
-    }
-    Ok(batch)
+    receipts.extend(
+        rejected
+            .into_iter()
+            .map(|(hash, reason)| (hash, Receipt::Rejected { reason })),
+    );
+    Ok((batch, receipts))
 }
 
 /// Arrival order, with each sender's transactions sorted by nonce within the positions that

@@ -49,7 +49,7 @@ async fn rpc_roundtrip_over_http() {
     let sent = call(addr, "gp_sendRawTransaction", json!([raw])).await;
     let hash = sent["result"].as_str().unwrap().to_string();
     let mut receipt = Value::Null;
-    for _ in 0..200 {
+    for _ in 0..3000 {
         receipt = call(addr, "gp_getReceipt", json!([hash])).await["result"].clone();
         if receipt["status"] == "applied" {
             break;
