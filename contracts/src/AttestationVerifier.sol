@@ -1,0 +1,283 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
+import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
+import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
+import {Attestation, BridgeMessages, Signature} from "./libraries/BridgeMessages.sol";
+
+/// @title AttestationVerifier
+/// @notice The validator set of one destination chain: N validators (secp256k1 address + the
+/// keccak256 of their ML-DSA-65 public key), a threshold M and a higher `largeThreshold`. Verifies
+/// M distinct signatures over the EIP-712 digest of a message id or of a batch Merkle root.
+/// @dev Invariants kept here:
+/// - Only the stored set counts: the caller passes the set in calldata and it must hash to the
+///   stored `signerSetHash` (Wormhole 2022: nothing the caller supplies is trusted).
+/// - Every digest commits to the current epoch, so a rotation voids all older attestations and
+///   every cached batch root of an older epoch (Ronin: rotated-out keys stop counting).
+/// - A zero digest, zero root or empty set is never accepted (Nomad).
+contract AttestationVerifier is AccessControl, Initializable, EIP712 {
+    /// @dev Hot-path configuration, packed into one slot.
+    struct Config {
+        uint64 epoch;
+        uint8 threshold;
+        uint8 largeThreshold;
+        uint8 signerCount;
+    }
+
+    /// @dev A batch root accepted under `epoch` with `signatures` valid signatures.
+    struct BatchRoot {
+        uint64 epoch;
+        uint8 signatures;
+    }
+
+    /// @notice True only in test deployments: allows a threshold below ceil(2N/3).
+    bool public immutable allowWeakThreshold;
+
+    Config private _config;
+    bytes32 private _signerSetHash;
+    bytes32 private _pqKeySetHash;
+    address[] private _signers;
+    bytes32[] private _pqKeyHashes;
+    mapping(bytes32 root => BatchRoot) private _batchRoots;
+
+    /// @notice A new validator set took effect (initialisation is epoch 1).
+    event ValidatorSetUpdated(
+        uint64 indexed epoch, address[] signers, bytes32[] pqKeyHashes, uint8 threshold, uint8 largeThreshold
+    );
+    /// @notice A batch root was verified and cached for releases by Merkle proof.
+    event BatchRootVerified(bytes32 indexed root, uint64 indexed epoch, uint256 signatures);
+
+    error EmptySignerSet();
+    error TooManySigners(uint256 count);
+    error SignerNotAscending(uint256 index, address signer);
+    error PqKeyCountMismatch(uint256 signers, uint256 pqKeyHashes);
+    error ZeroPqKeyHash(uint256 index);
+    error ThresholdTooLow(uint256 threshold, uint256 minimum);
+    error ThresholdTooHigh(uint256 threshold, uint256 signers);
+    error LargeThresholdOutOfRange(uint256 largeThreshold, uint256 threshold, uint256 signers);
+    error NotInitialized();
+    error ZeroDigest();
+    error SignerSetMismatch(bytes32 provided, bytes32 stored);
+    error DuplicateOrUnsortedSigner(uint256 position, uint256 signerIndex);
+    error SignerIndexOutOfRange(uint256 position, uint256 signerIndex);
+    error InvalidSignature(uint256 position, uint256 signerIndex);
+    error InsufficientSignatures(uint256 valid, uint256 required);
+    error UnknownBatchRoot(bytes32 root);
+    error StaleEpoch(uint64 attestedEpoch, uint64 currentEpoch);
+
+    /// @param admin Holder of DEFAULT_ADMIN_ROLE (may call `initialize` once).
+    /// @param allowWeakThreshold_ Test deployments only: permit a threshold below ceil(2N/3).
+    constructor(address admin, bool allowWeakThreshold_) EIP712("GhostBridge", "1") {
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        allowWeakThreshold = allowWeakThreshold_;
+    }
+
+    /// @notice Installs the first validator set (epoch 1). Runs once.
+    /// @param signers secp256k1 addresses, strictly ascending.
+    /// @param pqKeyHashes keccak256 of each signer's ML-DSA-65 public key, same order.
+    /// @param threshold_ Signatures needed for a normal release (>= ceil(2N/3)).
+    /// @param largeThreshold_ Signatures needed for a transfer above a token's large amount.
+    function initialize(address[] calldata signers, bytes32[] calldata pqKeyHashes, uint8 threshold_, uint8 largeThreshold_)
+        external
+        onlyRole(DEFAULT_ADMIN_ROLE)
+        initializer
+    {
+        _installSet(1, signers, pqKeyHashes, threshold_, largeThreshold_);
+    }
+
+    /// @notice Moves to epoch e+1 with a new set, authorised by M signatures of epoch e.
+    /// @param signers New secp256k1 addresses, strictly ascending.
+    /// @param pqKeyHashes New ML-DSA-65 key hashes.
+    /// @param threshold_ New threshold.
+    /// @param largeThreshold_ New large-transfer threshold.
+    /// @param attestation Signatures of the CURRENT set over the ValidatorSetRotation digest.
+    function rotateValidators(
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_,
+        Attestation calldata attestation
+    ) external {
+        uint64 newEpoch = _config.epoch + 1;
+        bytes32 structHash = BridgeMessages.rotationStructHash(
+            newEpoch,
+            BridgeMessages.signerSetHash(signers),
+            BridgeMessages.pqKeySetHash(pqKeyHashes),
+            threshold_,
+            largeThreshold_
+        );
+        _verify(_hashTypedDataV4(structHash), attestation);
+        _installSet(newEpoch, signers, pqKeyHashes, threshold_, largeThreshold_);
+    }
+
+    /// @notice Checks M valid distinct signatures of the current set over a message id.
+    /// @param messageId keccak256 of the ABI-encoded BridgeMessage.
+    /// @param attestation The current signer set and the signatures.
+    /// @return validSignatures Number of valid signatures (>= threshold, else it reverts).
+    function verifyMessage(bytes32 messageId, Attestation calldata attestation)
+        external
+        view
+        returns (uint256 validSignatures)
+    {
+        if (messageId == bytes32(0)) revert ZeroDigest();
+        return _verify(_hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch)), attestation);
+    }
+
+    /// @notice Verifies a batch root once and caches it, so each member is released by proof.
+    /// @param root Merkle root over the batch's message leaves.
+    /// @param attestation The current signer set and signatures over the BatchAttestation digest.
+    /// @return validSignatures Number of valid signatures.
+    function verifyBatchRoot(bytes32 root, Attestation calldata attestation) external returns (uint256 validSignatures) {
+        if (root == bytes32(0)) revert ZeroDigest();
+        uint64 current = _config.epoch;
+        validSignatures = _verify(_hashTypedDataV4(BridgeMessages.batchStructHash(root, current)), attestation);
+        BatchRoot memory cached = _batchRoots[root];
+        // Keep the strongest attestation seen in this epoch (it decides large transfers).
+        if (cached.epoch != current || cached.signatures < validSignatures) {
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _batchRoots[root] = BatchRoot({epoch: current, signatures: uint8(validSignatures)}); // <= N <= 255
+            emit BatchRootVerified(root, current, validSignatures);
+        }
+    }
+
+    /// @notice Signature count of a batch root verified in the CURRENT epoch.
+    /// @param root The batch root.
+    /// @return signatures Valid signatures it was attested with; reverts if unknown or stale.
+    function batchRootSignatures(bytes32 root) external view returns (uint256 signatures) {
+        BatchRoot memory cached = _batchRoots[root];
+        if (cached.signatures == 0) revert UnknownBatchRoot(root);
+        if (cached.epoch != _config.epoch) revert StaleEpoch(cached.epoch, _config.epoch);
+        return cached.signatures;
+    }
+
+    /// @notice The current epoch (0 before initialisation).
+    function epoch() external view returns (uint64) {
+        return _config.epoch;
+    }
+
+    /// @notice Signatures needed for a normal release.
+    function threshold() external view returns (uint256) {
+        return _config.threshold;
+    }
+
+    /// @notice Signatures needed for a transfer above a token's large amount.
+    function largeThreshold() external view returns (uint256) {
+        return _config.largeThreshold;
+    }
+
+    /// @notice Hash of the current signer set (what attestations must carry).
+    function signerSetHash() external view returns (bytes32) {
+        return _signerSetHash;
+    }
+
+    /// @notice Hash of the current ML-DSA-65 key-hash list.
+    function pqKeySetHash() external view returns (bytes32) {
+        return _pqKeySetHash;
+    }
+
+    /// @notice The current validator set, for daemons and watchers (not read on the hot path).
+    /// @return signers secp256k1 addresses; @return pqKeyHashes ML-DSA-65 key hashes.
+    function validators() external view returns (address[] memory signers, bytes32[] memory pqKeyHashes) {
+        return (_signers, _pqKeyHashes);
+    }
+
+    /// @notice The EIP-712 domain separator (destination chain, this contract).
+    function domainSeparator() external view returns (bytes32) {
+        return _domainSeparatorV4();
+    }
+
+    /// @notice The digest validators sign for one message in the current epoch.
+    /// @param messageId The message id.
+    function messageDigest(bytes32 messageId) external view returns (bytes32) {
+        return _hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch));
+    }
+
+    /// @notice The digest validators sign for a batch root in the current epoch.
+    /// @param root The batch root.
+    function batchDigest(bytes32 root) external view returns (bytes32) {
+        return _hashTypedDataV4(BridgeMessages.batchStructHash(root, _config.epoch));
+    }
+
+    /// @notice The digest the current set signs to rotate to the given set.
+    function rotationDigest(address[] calldata signers, bytes32[] calldata pqKeyHashes, uint8 threshold_, uint8 large)
+        external
+        view
+        returns (bytes32)
+    {
+        return _hashTypedDataV4(
+            BridgeMessages.rotationStructHash(
+                _config.epoch + 1,
+                BridgeMessages.signerSetHash(signers),
+                BridgeMessages.pqKeySetHash(pqKeyHashes),
+                threshold_,
+                large
+            )
+        );
+    }
+
+    /// @dev Counts valid distinct signatures of the stored set over `digest`; reverts on any
+    /// invalid, duplicate or out-of-set signature and below threshold.
+    function _verify(bytes32 digest, Attestation calldata attestation) private view returns (uint256 count) {
+        Config memory config = _config;
+        if (config.epoch == 0) revert NotInitialized();
+        address[] calldata signers = attestation.signers;
+        if (signers.length == 0) revert EmptySignerSet();
+        bytes32 provided = keccak256(abi.encodePacked(signers));
+        if (provided != _signerSetHash) revert SignerSetMismatch(provided, _signerSetHash);
+
+        Signature[] calldata signatures = attestation.signatures;
+        count = signatures.length;
+        uint256 nextAllowedIndex = 0;
+        for (uint256 i = 0; i < count; ++i) {
+            uint256 index = signatures[i].signerIndex;
+            if (index < nextAllowedIndex) revert DuplicateOrUnsortedSigner(i, index);
+            if (index >= signers.length) revert SignerIndexOutOfRange(i, index);
+            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
+            if (err != ECDSA.RecoverError.NoError || recovered != signers[index]) revert InvalidSignature(i, index);
+            nextAllowedIndex = index + 1;
+        }
+        if (count < config.threshold) revert InsufficientSignatures(count, config.threshold);
+    }
+
+    function _installSet(
+        uint64 newEpoch,
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_
+    ) private {
+        uint256 n = signers.length;
+        _checkSet(signers, pqKeyHashes);
+        uint256 minimum = (2 * n + 2) / 3; // ceil(2N/3)
+        if (threshold_ == 0 || (!allowWeakThreshold && threshold_ < minimum)) {
+            revert ThresholdTooLow(threshold_, allowWeakThreshold ? 1 : minimum);
+        }
+        if (threshold_ > n) revert ThresholdTooHigh(threshold_, n);
+        if (largeThreshold_ < threshold_ || largeThreshold_ > n) {
+            revert LargeThresholdOutOfRange(largeThreshold_, threshold_, n);
+        }
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _config = Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
+        _signerSetHash = keccak256(abi.encodePacked(signers));
+        _pqKeySetHash = keccak256(abi.encodePacked(pqKeyHashes));
+        _signers = signers;
+        _pqKeyHashes = pqKeyHashes;
+        emit ValidatorSetUpdated(newEpoch, signers, pqKeyHashes, threshold_, largeThreshold_);
+    }
+
+    function _checkSet(address[] calldata signers, bytes32[] calldata pqKeyHashes) private pure {
+        uint256 n = signers.length;
+        if (n == 0) revert EmptySignerSet();
+        if (n > type(uint8).max) revert TooManySigners(n);
+        if (pqKeyHashes.length != n) revert PqKeyCountMismatch(n, pqKeyHashes.length);
+        address previous = address(0);
+        for (uint256 i = 0; i < n; ++i) {
+            // Strictly ascending also rules out address(0) and duplicates.
+            if (signers[i] <= previous) revert SignerNotAscending(i, signers[i]);
+            if (pqKeyHashes[i] == bytes32(0)) revert ZeroPqKeyHash(i);
+            previous = signers[i];
+        }
+    }
+}
