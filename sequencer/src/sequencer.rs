@@ -333,6 +333,7 @@ async fn run(
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
+        let hashes: Vec<B256> = pending.iter().map(|q| q.decoded.hash).collect();
         let shared_exec = Arc::clone(&shared);
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
@@ -353,9 +354,31 @@ async fn run(
                     .unwrap_or_else(PoisonError::into_inner)
                     .extend(receipts);
             }
-            Ok(Err(e)) => tracing::error!(error = %e, "batch execution failed"),
-            Err(e) => tracing::error!(error = %e, "batch execution panicked"),
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, "batch execution failed");
+                reject_all(&shared, &hashes, &format!("batch execution failed: {e}"));
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "batch execution panicked");
+                reject_all(&shared, &hashes, &format!("batch execution panicked: {e}"));
+            }
         }
+    }
+}
+
+/// Marks every transaction of a failed batch rejected, so no receipt stays pending forever.
+fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
+    let mut receipts = shared
+        .receipts
+        .write()
+        .unwrap_or_else(PoisonError::into_inner);
+    for h in hashes {
+        receipts.insert(
+            *h,
+            Receipt::Rejected {
+                reason: reason.to_owned(),
+            },
+        );
     }
 }
 
