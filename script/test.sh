@@ -11,6 +11,9 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions)"
 forge test
 
+echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
+./script/test-deploy.sh
+
 echo "==> zig build test (GhostPlane engine)"
 (cd zig && "$ZIG" build test --summary all)
 
