@@ -8,6 +8,8 @@ cd "$GHOSTBRIDGE_ROOT"
 "$GHOSTBRIDGE_ROOT/script/ensure-postgres.sh"
 export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
+./script/export-abi.sh --check
+
 echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions)"
 forge test
 
