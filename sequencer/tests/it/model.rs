@@ -121,7 +121,8 @@ impl Model {
         if bal[0] < self.base_fee {
             return 8;
         }
-        if let Some(t) = ts {
+        // A self-transfer debits before it credits, so it never overflows (SPEC clarification).
+        if let Some(t) = ts.filter(|_| from != to) {
             if self.accounts[t].balances[token as usize]
                 .checked_add(value)
                 .is_none()
