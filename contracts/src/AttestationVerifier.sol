@@ -3,7 +3,6 @@ pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Initializable} from "@openzeppelin/contracts/proxy/utils/Initializable.sol";
-import {ECDSA} from "@openzeppelin/contracts/utils/cryptography/ECDSA.sol";
 import {EIP712} from "@openzeppelin/contracts/utils/cryptography/EIP712.sol";
 import {Attestation, BridgeMessages, Signature} from "./libraries/BridgeMessages.sol";
 
@@ -230,15 +229,65 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         Signature[] calldata signatures = attestation.signatures;
         count = signatures.length;
         uint256 nextAllowedIndex = 0;
-        for (uint256 i = 0; i < count; ++i) {
-            uint256 index = signatures[i].signerIndex;
-            if (index < nextAllowedIndex) revert DuplicateOrUnsortedSigner(i, index);
-            if (index >= signers.length) revert SignerIndexOutOfRange(i, index);
-            (address recovered, ECDSA.RecoverError err,) = ECDSA.tryRecover(digest, signatures[i].r, signatures[i].vs);
-            if (err != ECDSA.RecoverError.NoError || recovered != signers[index]) revert InvalidSignature(i, index);
-            nextAllowedIndex = index + 1;
+        for (uint256 i = 0; i < count;) {
+            nextAllowedIndex = _checkSignature(digest, signers, signatures, i, nextAllowedIndex);
+            unchecked {
+                ++i;
+            }
         }
         if (count < config.threshold) revert InsufficientSignatures(count, config.threshold);
+    }
+
+    /// @dev Checks signature `i` and returns the lowest signer index the next one may use.
+    /// Fields are read straight from calldata (Signature is 3 static words: index, r, vs);
+    /// `signers[index]` is read unchecked because `index < signers.length` is checked first.
+    function _checkSignature(
+        bytes32 digest,
+        address[] calldata signers,
+        Signature[] calldata signatures,
+        uint256 i,
+        uint256 nextAllowedIndex
+    ) private view returns (uint256) {
+        uint256 index;
+        bytes32 r;
+        bytes32 vs;
+        assembly ("memory-safe") {
+            let sig := add(signatures.offset, mul(i, 0x60))
+            index := calldataload(sig)
+            r := calldataload(add(sig, 0x20))
+            vs := calldataload(add(sig, 0x40))
+        }
+        if (index < nextAllowedIndex) revert DuplicateOrUnsortedSigner(i, index);
+        if (index >= signers.length) revert SignerIndexOutOfRange(i, index);
+        address expected;
+        assembly ("memory-safe") {
+            expected := calldataload(add(signers.offset, shl(5, index)))
+        }
+        if (_recoverCompact(digest, r, vs) != expected) revert InvalidSignature(i, index);
+        unchecked {
+            return index + 1;
+        }
+    }
+
+    /// @dev EIP-2098 compact signature recovery straight through the ecrecover precompile, as
+    /// Solady does: same rules as OpenZeppelin's ECDSA.tryRecover (high-s refused, failure yields
+    /// address(0), which never matches a set member since members are strictly ascending from
+    /// above zero), ~700 gas less per signature, which is what keeps 13 signatures in budget.
+    function _recoverCompact(bytes32 digest, bytes32 r, bytes32 vs) private view returns (address signer) {
+        uint256 s = uint256(vs) & (2 ** 255 - 1);
+        // Upper bound of s in the lower half order (EIP-2), as OpenZeppelin's ECDSA.
+        if (s > 0x7FFFFFFFFFFFFFFFFFFFFFFFFFFFFFFF5D576E7357A4501DDFE92F46681B20A0) return address(0);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            mstore(ptr, digest)
+            mstore(add(ptr, 0x20), add(shr(255, vs), 27))
+            mstore(add(ptr, 0x40), r)
+            mstore(add(ptr, 0x60), s)
+            mstore(0x00, 0)
+            // On failure the precompile returns no data and 0x00 stays zero.
+            pop(staticcall(gas(), 0x01, ptr, 0x80, 0x00, 0x20))
+            signer := mload(0x00)
+        }
     }
 
     function _installSet(

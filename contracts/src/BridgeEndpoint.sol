@@ -3,7 +3,7 @@ pragma solidity 0.8.37;
 
 import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 import {Pausable} from "@openzeppelin/contracts/utils/Pausable.sol";
-import {ReentrancyGuard} from "@openzeppelin/contracts/utils/ReentrancyGuard.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
 import {MerkleProof} from "@openzeppelin/contracts/utils/cryptography/MerkleProof.sol";
 import {AttestationVerifier} from "./AttestationVerifier.sol";
 import {FeeManager} from "./FeeManager.sol";
@@ -18,7 +18,8 @@ import {RateLimits} from "./libraries/RateLimits.sol";
 /// large transfers held for `largeTransferDelay` → inbound rate limit → `_release` moves tokens.
 /// Invariant: a (srcChainId, nonce) is released at most once; the mark is written before any
 /// token moves (checks-effects-interactions, plus nonReentrant on every entry point).
-abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuard {
+/// The reentrancy lock lives in transient storage (EIP-1153): ~5k gas less per call than a slot.
+abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTransient {
     using RateLimits for RateLimits.Bucket;
 
     bytes32 public constant PAUSER_ROLE = keccak256("PAUSER_ROLE");
@@ -189,8 +190,31 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuard {
     /// @dev Verifies a single-message attestation and releases (or holds) the message.
     function _acceptAttested(BridgeMessage calldata message, Attestation calldata attestation) internal {
         bytes32 messageId = BridgeMessages.id(message);
-        uint256 signatures = verifier.verifyMessage(messageId, attestation);
-        _accept(message, messageId, signatures);
+        _accept(message, messageId, _verifyForwarded(messageId, attestation));
+    }
+
+    /// @dev `verifier.verifyMessage(messageId, attestation)`, but the attestation's calldata bytes
+    /// are forwarded verbatim instead of being ABI-decoded and re-encoded in memory (~375 gas per
+    /// signature). Safe because the verifier decodes and checks whatever it receives; the
+    /// attestation's inner offsets are relative to its own start, so the bytes stay valid.
+    function _verifyForwarded(bytes32 messageId, Attestation calldata attestation) private view returns (uint256 valid) {
+        bytes4 selector = verifier.verifyMessage.selector;
+        address target = address(verifier);
+        assembly ("memory-safe") {
+            let ptr := mload(0x40)
+            let tailLength := sub(calldatasize(), attestation)
+            mstore(ptr, selector)
+            mstore(add(ptr, 0x04), messageId)
+            mstore(add(ptr, 0x24), 0x40)
+            calldatacopy(add(ptr, 0x44), attestation, tailLength)
+            let ok := staticcall(gas(), target, ptr, add(0x44, tailLength), 0x00, 0x20)
+            if iszero(ok) {
+                returndatacopy(ptr, 0, returndatasize())
+                revert(ptr, returndatasize())
+            }
+            if lt(returndatasize(), 0x20) { revert(0, 0) }
+            valid := mload(0x00)
+        }
     }
 
     /// @dev Releases a message by Merkle proof against a batch root the verifier cached.

@@ -16,7 +16,6 @@ contract BridgeMinter is BridgeEndpoint {
     uint64 private _lastNonce;
     mapping(uint64 originChainId => mapping(address originToken => WrappedToken)) private _wrapped;
     mapping(address wrapped => bool) private _isWrapped;
-    mapping(address wrapped => uint256) private _mintedTotal;
     mapping(address wrapped => uint256) private _burnedTotal;
 
     /// @notice A return leg; `message.token` is the origin token to unlock on `dstChainId`.
@@ -118,9 +117,10 @@ contract BridgeMinter is BridgeEndpoint {
         return _lastNonce;
     }
 
-    /// @notice Total minted of a wrapped token.
+    /// @notice Total minted of a wrapped token (== supply + burned: only this minter mints or
+    /// burns, so no separate counter is paid for on the hot path).
     function mintedTotal(address wrapped) external view returns (uint256) {
-        return _mintedTotal[wrapped];
+        return WrappedToken(wrapped).totalSupply() + _burnedTotal[wrapped];
     }
 
     /// @notice Total burned of a wrapped token.
@@ -135,7 +135,6 @@ contract BridgeMinter is BridgeEndpoint {
     }
 
     function _release(bytes32 messageId, uint64 srcChainId, address wrapped, address recipient, uint256 amount) internal override {
-        _mintedTotal[wrapped] += amount;
         emit Minted(messageId, srcChainId, recipient, wrapped, amount);
         WrappedToken(wrapped).mint(recipient, amount);
     }
