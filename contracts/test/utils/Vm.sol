@@ -59,6 +59,7 @@ interface Vm {
     function assertLe(uint256 left, uint256 right) external pure;
     function assertLe(uint256 left, uint256 right, string calldata err) external pure;
     function assertLt(uint256 left, uint256 right) external pure;
+    function assertLt(uint256 left, uint256 right, string calldata err) external pure;
     function assertGe(uint256 left, uint256 right) external pure;
     function assertGe(uint256 left, uint256 right, string calldata err) external pure;
     function assertGt(uint256 left, uint256 right) external pure;
