@@ -275,6 +275,25 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
         if (address(feeManager) != address(0)) feeManager.collect(msg.sender, dstChainId);
     }
 
+    /// @dev The one place an outbound message is built (lock and burn legs share the format).
+    function _outboundMessage(uint64 dstChainId, uint64 nonce, address token, uint256 amount, address recipient)
+        internal
+        view
+        returns (BridgeMessage memory)
+    {
+        return BridgeMessage({
+            version: BridgeMessages.VERSION,
+            srcChainId: uint64(block.chainid),
+            dstChainId: dstChainId,
+            srcContract: address(this),
+            nonce: nonce,
+            token: token,
+            amount: amount,
+            sender: msg.sender,
+            recipient: recipient
+        });
+    }
+
     /// @dev The local token a message releases (vault: itself; minter: the wrapped token).
     function _localToken(BridgeMessage calldata message) internal view virtual returns (address);
 

@@ -87,17 +87,7 @@ contract BridgeMinter is BridgeEndpoint {
         uint64 nonce = ++_lastNonce;
         _burnedTotal[address(wrapped)] += amount;
         wrapped.burn(msg.sender, amount);
-        BridgeMessage memory message = BridgeMessage({
-            version: BridgeMessages.VERSION,
-            srcChainId: uint64(block.chainid),
-            dstChainId: dstChainId,
-            srcContract: address(this),
-            nonce: nonce,
-            token: wrapped.originToken(),
-            amount: amount,
-            sender: msg.sender,
-            recipient: recipient
-        });
+        BridgeMessage memory message = _outboundMessage(dstChainId, nonce, wrapped.originToken(), amount, recipient);
         messageId = BridgeMessages.id(message);
         emit Burned(messageId, nonce, dstChainId, message);
     }

@@ -97,17 +97,7 @@ contract BridgeVault is BridgeEndpoint {
         _beforeSend(token, amount, dstChainId, recipient);
         uint64 nonce = ++_lastNonce;
         _lockedTotal[token] += amount;
-        BridgeMessage memory message = BridgeMessage({
-            version: BridgeMessages.VERSION,
-            srcChainId: uint64(block.chainid),
-            dstChainId: dstChainId,
-            srcContract: address(this),
-            nonce: nonce,
-            token: token,
-            amount: amount,
-            sender: msg.sender,
-            recipient: recipient
-        });
+        BridgeMessage memory message = _outboundMessage(dstChainId, nonce, token, amount, recipient);
         messageId = BridgeMessages.id(message);
         emit Locked(messageId, nonce, dstChainId, message);
     }
