@@ -19,5 +19,5 @@ echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
 echo "==> zig build test (GhostPlane engine)"
 (cd zig && "$ZIG" build test --summary all)
 
-echo "==> cargo test --workspace (Rust crates, FFI, end-to-end on anvil + PostgreSQL)"
+echo "==> cargo test --workspace (store on SQLite + PostgreSQL, engine FFI + sequencer)"
 cargo test --workspace --locked
