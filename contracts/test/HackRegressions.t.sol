@@ -90,9 +90,8 @@ contract HackRegressionsTest is BridgeFixture {
         bytes32[] memory oldPq = pqKeyHashes;
         // New set: 7 fresh keys (seeded differently), rotation signed by 5 of the old set.
         uint256[] memory newKeys = new uint256[](7);
-        address[] memory newSet = new address[](7);
         for (uint256 i = 0; i < 7; ++i) newKeys[i] = uint256(keccak256(abi.encode("rotated", i))) % (2 ** 250) + 1;
-        _sortKeys(newKeys, newSet);
+        address[] memory newSet = _sortKeysByAddress(newKeys);
         bytes32 digest = verifier.rotationDigest(newSet, oldPq, 5, 6);
         verifier.rotateValidators(newSet, oldPq, 5, 6, _attest(digest, 5));
 
@@ -158,17 +157,5 @@ contract HackRegressionsTest is BridgeFixture {
         vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.NotHeld.selector, id));
         minter.executeHeld(id);
         vm.assertEq(wGcc.balanceOf(address(0xBAD)), 0);
-    }
-
-    function _sortKeys(uint256[] memory keys, address[] memory addrs) internal pure {
-        for (uint256 i = 0; i < keys.length; ++i) addrs[i] = vm.addr(keys[i]);
-        for (uint256 i = 0; i < keys.length; ++i) {
-            for (uint256 j = i + 1; j < keys.length; ++j) {
-                if (addrs[j] < addrs[i]) {
-                    (addrs[i], addrs[j]) = (addrs[j], addrs[i]);
-                    (keys[i], keys[j]) = (keys[j], keys[i]);
-                }
-            }
-        }
     }
 }

@@ -96,24 +96,28 @@ abstract contract BridgeFixture is Test {
 
     /// @dev n deterministic validator keys, sorted ascending by address.
     function _makeValidators(uint256 n) internal {
-        delete validatorKeys;
-        delete validatorAddrs;
+        uint256[] memory keys = new uint256[](n);
+        for (uint256 i = 0; i < n; ++i) keys[i] = uint256(keccak256(abi.encode("ghostbridge validator", i))) % (2 ** 250) + 1;
+        address[] memory addrs = _sortKeysByAddress(keys);
+        validatorKeys = keys;
+        validatorAddrs = addrs;
         delete pqKeyHashes;
         for (uint256 i = 0; i < n; ++i) {
-            uint256 key = uint256(keccak256(abi.encode("ghostbridge validator", i))) % (2 ** 250) + 1;
-            validatorKeys.push(key);
-            validatorAddrs.push(vm.addr(key));
+            pqKeyHashes.push(keccak256(abi.encode("ml-dsa-65 public key", addrs[i])));
         }
-        for (uint256 i = 0; i < n; ++i) {
-            for (uint256 j = i + 1; j < n; ++j) {
-                if (validatorAddrs[j] < validatorAddrs[i]) {
-                    (validatorAddrs[i], validatorAddrs[j]) = (validatorAddrs[j], validatorAddrs[i]);
-                    (validatorKeys[i], validatorKeys[j]) = (validatorKeys[j], validatorKeys[i]);
+    }
+
+    /// @dev Sorts `keys` in place by their address (a signer set must be ascending); returns the addresses.
+    function _sortKeysByAddress(uint256[] memory keys) internal pure returns (address[] memory addrs) {
+        addrs = new address[](keys.length);
+        for (uint256 i = 0; i < keys.length; ++i) addrs[i] = vm.addr(keys[i]);
+        for (uint256 i = 0; i < keys.length; ++i) {
+            for (uint256 j = i + 1; j < keys.length; ++j) {
+                if (addrs[j] < addrs[i]) {
+                    (addrs[i], addrs[j]) = (addrs[j], addrs[i]);
+                    (keys[i], keys[j]) = (keys[j], keys[i]);
                 }
             }
-        }
-        for (uint256 i = 0; i < n; ++i) {
-            pqKeyHashes.push(keccak256(abi.encode("ml-dsa-65 public key", validatorAddrs[i])));
         }
     }
 
