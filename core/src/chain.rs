@@ -1,0 +1,128 @@
+//! RPC access: deployment files, providers, and log scans chunked to the RPC's range limit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::{Filter, Log};
+use serde::{Deserialize, Serialize};
+
+/// The deployment JSON written by `script/Deploy.s.sol`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Deployment {
+    /// Chain id the contracts live on.
+    pub chain_id: u64,
+    /// `AttestationVerifier`.
+    pub verifier: Address,
+    /// `FeeManager`.
+    pub fee_manager: Address,
+    /// `BridgeVault`.
+    pub vault: Address,
+    /// `BridgeMinter`.
+    pub minter: Address,
+    /// `BridgeGuardian`.
+    pub guardian: Address,
+    /// Block of the deployment (log scans start here).
+    pub deploy_block: u64,
+    /// GhostChain tokens by symbol (zero where not deployed).
+    #[serde(default)]
+    pub tokens: BTreeMap<String, Address>,
+}
+
+/// Why a deployment file was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum DeploymentError {
+    /// Unreadable.
+    #[error("cannot read {path}: {source}")]
+    Io {
+        /// File.
+        path: String,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Not the expected JSON.
+    #[error("{path} is not a deployment JSON: {source}")]
+    Json {
+        /// File.
+        path: String,
+        /// Cause.
+        source: serde_json::Error,
+    },
+}
+
+impl Deployment {
+    /// Reads a deployment JSON.
+    pub fn read(path: &Path) -> Result<Self, DeploymentError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|source| DeploymentError::Io { path: path.display().to_string(), source })?;
+        serde_json::from_str(&text)
+            .map_err(|source| DeploymentError::Json { path: path.display().to_string(), source })
+    }
+}
+
+/// A read-only HTTP provider with a request timeout (a dead endpoint fails fast and is retried
+/// by the caller's loop instead of hanging it).
+pub fn http_provider(url: &str) -> anyhow::Result<DynProvider> {
+    let url: reqwest::Url = url.parse().map_err(|e| anyhow::anyhow!("bad RPC URL {url:?}: {e}"))?;
+    let client = reqwest::Client::builder()
+        .timeout(Duration::from_secs(10))
+        .connect_timeout(Duration::from_secs(3))
+        .build()?;
+    let transport = alloy::transports::http::Http::with_client(client, url);
+    let rpc = alloy::rpc::client::RpcClient::new(transport, true);
+    Ok(ProviderBuilder::new()
+        .disable_recommended_fillers()
+        .connect_client(rpc)
+        .erased())
+}
+
+/// Fetches logs of `address` with topic0 in `events` over `[from, to]`, in chunks of at most
+/// `max_range` blocks; a chunk the RPC refuses as too large is halved and retried.
+pub async fn scan_logs(
+    provider: &DynProvider,
+    address: Address,
+    events: &[B256],
+    from: u64,
+    to: u64,
+    max_range: u64,
+) -> anyhow::Result<Vec<Log>> {
+    let mut logs = Vec::new();
+    let mut start = from;
+    let mut range = max_range.max(1);
+    while start <= to {
+        let end = to.min(start.saturating_add(range - 1));
+        let filter = Filter::new()
+            .address(address)
+            .event_signature(events.to_vec())
+            .from_block(start)
+            .to_block(end);
+        match provider.get_logs(&filter).await {
+            Ok(mut chunk) => {
+                logs.append(&mut chunk);
+                start = end.saturating_add(1);
+            }
+            Err(e) if range > 1 && looks_like_range_error(&e.to_string()) => {
+                range = (range / 2).max(1);
+                tracing::debug!(range, "RPC refused the log range, halving");
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(logs)
+}
+
+fn looks_like_range_error(msg: &str) -> bool {
+    let m = msg.to_ascii_lowercase();
+    ["range", "too many", "limit", "exceed", "10000 results"].iter().any(|s| m.contains(s))
+}
+
+/// The hash of the canonical block at `number`, if the chain has it.
+pub async fn block_hash(provider: &DynProvider, number: u64) -> anyhow::Result<Option<B256>> {
+    Ok(provider
+        .get_block_by_number(number.into())
+        .await?
+        .map(|b| b.header.hash))
+}

@@ -1,0 +1,162 @@
+//! What every daemon needs: tracing (JSON on request), Prometheus metrics, `/health`, graceful
+//! shutdown on SIGINT/SIGTERM, and jittered exponential backoff for RPC retries.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, OnceLock, RwLock};
+use std::time::Duration;
+
+use axum::{extract::State, http::StatusCode, routing::get, Json, Router};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use serde::Serialize;
+use tokio_util::sync::CancellationToken;
+
+/// Sets up `tracing` (env filter `RUST_LOG`, default `info`), JSON lines when `json`.
+pub fn init_tracing(json: bool) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    // A second init in the same process (tests) is harmless.
+    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+}
+
+static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Installs the Prometheus recorder once per process and returns its handle.
+pub fn metrics_handle() -> PrometheusHandle {
+    PROMETHEUS
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new().build_recorder();
+            let handle = recorder.handle();
+            // Another recorder can only exist if something else installed one first; then our
+            // handle simply renders nothing, which the ops endpoint shows.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Health shared between a daemon's loops and its `/health` endpoint.
+#[derive(Debug, Clone, Default)]
+pub struct Health(Arc<RwLock<HealthState>>);
+
+/// What `/health` reports.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HealthState {
+    /// Unhealthy reasons by component; empty = healthy.
+    pub problems: std::collections::BTreeMap<String, String>,
+    /// Free-form progress (heads, cursors, counts).
+    pub progress: std::collections::BTreeMap<String, serde_json::Value>,
+}
+
+impl Health {
+    /// Marks `component` unhealthy with `why`.
+    pub fn problem(&self, component: &str, why: impl Into<String>) {
+        if let Ok(mut s) = self.0.write() {
+            s.problems.insert(component.into(), why.into());
+        }
+    }
+    /// Clears `component`'s problem.
+    pub fn ok(&self, component: &str) {
+        if let Ok(mut s) = self.0.write() {
+            s.problems.remove(component);
+        }
+    }
+    /// Records a progress value.
+    pub fn progress(&self, key: &str, value: impl Serialize) {
+        if let (Ok(mut s), Ok(v)) = (self.0.write(), serde_json::to_value(value)) {
+            s.progress.insert(key.into(), v);
+        }
+    }
+    /// A copy of the state.
+    pub fn snapshot(&self) -> HealthState {
+        self.0.read().map(|s| s.clone()).unwrap_or_default()
+    }
+}
+
+/// Serves `/health` (200 or 503, JSON) and `/metrics` (Prometheus text) on plain HTTP.
+pub async fn serve_ops(addr: SocketAddr, health: Health, shutdown: CancellationToken) -> anyhow::Result<SocketAddr> {
+    let handle = metrics_handle();
+    let router = Router::new()
+        .route("/health", get(|State(h): State<Health>| async move {
+            let s = h.snapshot();
+            let code = if s.problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+            (code, Json(s))
+        }))
+        .route("/metrics", get(move || { let h = handle.clone(); async move { h.render() } }))
+        .with_state(health);
+    let listener = tokio::net::TcpListener::bind(addr).await
+        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
+    let bound = listener.local_addr()?;
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router)
+            .with_graceful_shutdown(async move { shutdown.cancelled().await })
+            .await;
+    });
+    Ok(bound)
+}
+
+/// A token cancelled on SIGINT or SIGTERM.
+pub fn shutdown_on_signals() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        let ctrl_c = tokio::signal::ctrl_c();
+        #[cfg(unix)]
+        {
+            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(s) => s,
+                Err(_) => { let _ = ctrl_c.await; t.cancel(); return; }
+            };
+            tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
+        }
+        #[cfg(not(unix))]
+        let _ = ctrl_c.await;
+        tracing::info!("shutdown requested, finishing in-flight work");
+        t.cancel();
+    });
+    token
+}
+
+/// Exponential backoff with full jitter, for loops that retry RPC or database errors.
+#[derive(Debug, Clone)]
+pub struct Backoff {
+    base: Duration,
+    max: Duration,
+    attempt: u32,
+}
+
+impl Backoff {
+    /// Starts at `base`, never above `max`.
+    pub fn new(base: Duration, max: Duration) -> Self {
+        Self { base, max, attempt: 0 }
+    }
+    /// The next delay (jittered in `[d/2, d]`).
+    pub fn next_delay(&mut self) -> Duration {
+        let exp = self.base.saturating_mul(1u32 << self.attempt.min(16)).min(self.max);
+        self.attempt = self.attempt.saturating_add(1);
+        let half = exp / 2;
+        let jitter = half.mul_f64(rand::random::<f64>());
+        half.saturating_add(jitter)
+    }
+    /// After a success.
+    pub fn reset(&mut self) {
+        self.attempt = 0;
+    }
+    /// Consecutive failures so far.
+    pub fn failures(&self) -> u32 {
+        self.attempt
+    }
+}
+
+/// Sleeps `d` unless shutdown fires first; returns false on shutdown.
+pub async fn sleep_or_shutdown(d: Duration, shutdown: &CancellationToken) -> bool {
+    tokio::select! { _ = tokio::time::sleep(d) => true, _ = shutdown.cancelled() => false }
+}
+
+/// Current unix time in ms.
+pub fn now_ms() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+        .unwrap_or(0)
+}

@@ -1,0 +1,105 @@
+//! TLS 1.3 for the validator API with the hybrid post-quantum key exchange X25519MLKEM768 as the
+//! ONLY group, on both sides (rustls with the aws-lc-rs provider). A peer that cannot do
+//! X25519MLKEM768 fails the handshake instead of silently falling back to a classical group.
+//! The relayer and watcher pin each validator's self-signed certificate as the only trust root.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use axum::Router;
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use hyper_util::service::TowerToHyperService;
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+
+/// The aws-lc-rs provider restricted to X25519MLKEM768.
+pub fn provider() -> Arc<CryptoProvider> {
+    let mut p = rustls::crypto::aws_lc_rs::default_provider();
+    p.kx_groups = vec![rustls::crypto::aws_lc_rs::kx_group::X25519MLKEM768];
+    Arc::new(p)
+}
+
+/// A self-signed certificate (PEM) and its key (PEM) for `names` (`ghostbridge keys tls`).
+pub fn self_signed(names: &[String]) -> anyhow::Result<(String, String)> {
+    let key = rcgen::KeyPair::generate_for(&rcgen::PKCS_ECDSA_P256_SHA256)?;
+    let params = rcgen::CertificateParams::new(names.to_vec())?;
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
+}
+
+/// Server config: TLS 1.3 only, X25519MLKEM768 only.
+pub fn server_config(cert_pem: &Path, key_pem: &Path) -> anyhow::Result<Arc<rustls::ServerConfig>> {
+    let certs = CertificateDer::pem_file_iter(cert_pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", cert_pem.display()))?
+        .collect::<Result<Vec<_>, _>>()?;
+    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| anyhow::anyhow!("{}: {e}", key_pem.display()))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_no_client_auth()
+        .with_single_cert(certs, key)?;
+    Ok(Arc::new(config))
+}
+
+/// Client config trusting only `pinned_cert_pem`; TLS 1.3 only, X25519MLKEM768 only.
+pub fn client_config(pinned_cert_pem: &Path) -> anyhow::Result<rustls::ClientConfig> {
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_file_iter(pinned_cert_pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", pinned_cert_pem.display()))?
+    {
+        roots.add(cert?)?;
+    }
+    Ok(rustls::ClientConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_root_certificates(roots)
+        .with_no_client_auth())
+}
+
+/// An HTTPS client for one validator (reqwest over the pinned, PQ-only rustls config).
+pub fn https_client(pinned_cert_pem: &Path) -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .tls_backend_preconfigured(client_config(pinned_cert_pem)?)
+        .timeout(std::time::Duration::from_secs(10))
+        .connect_timeout(std::time::Duration::from_secs(3))
+        .build()?)
+}
+
+/// Serves `router` over TLS on `listener` until `shutdown` fires.
+pub async fn serve_https(
+    listener: TcpListener,
+    config: Arc<rustls::ServerConfig>,
+    router: Router,
+    shutdown: CancellationToken,
+) {
+    let acceptor = tokio_rustls::TlsAcceptor::from(config);
+    loop {
+        let (tcp, peer) = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            accepted = listener.accept() => match accepted {
+                Ok(a) => a,
+                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
+            },
+        };
+        let acceptor = acceptor.clone();
+        let router = router.clone();
+        tokio::spawn(async move {
+            let tls = match acceptor.accept(tcp).await {
+                Ok(tls) => tls,
+                Err(e) => {
+                    tracing::debug!(%peer, error = %e, "TLS handshake refused");
+                    metrics::counter!("ghostbridge_tls_handshake_failures_total").increment(1);
+                    return;
+                }
+            };
+            let service = TowerToHyperService::new(router);
+            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
+                .serve_connection(TokioIo::new(tls), service)
+                .await
+            {
+                tracing::debug!(%peer, error = %e, "connection ended with an error");
+            }
+        });
+    }
+}
