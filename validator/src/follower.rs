@@ -1,0 +1,170 @@
+//! Follows one source contract on one chain and admits messages only after re-deriving them.
+
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256};
+use alloy::providers::{DynProvider, Provider};
+use alloy::rpc::types::Log;
+use alloy::sol_types::{SolEvent, SolValue};
+use anyhow::{bail, ensure, Context};
+use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
+use ghostbridge_core::chain::{block_hash, scan_logs};
+use ghostbridge_core::protocol::{from_minter, message_id, Message, MESSAGE_VERSION};
+use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
+use ghostbridge_store::{NewMessage, SignDecision, StoreError};
+use tokio_util::sync::CancellationToken;
+
+use crate::Validator;
+
+/// Which source contract: the vault emits `Locked`, the minter `Burned`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Source {
+    Vault,
+    Minter,
+}
+
+/// Blocks scanned per round at most (the scan itself is chunked to the RPC's range limit).
+const MAX_BLOCKS_PER_ROUND: u64 = 10_000;
+
+pub(crate) async fn run(v: Validator, chain_id: u64, source: Source, poll: Duration, shutdown: CancellationToken) {
+    let chain = &v.inner.chains[&chain_id];
+    let contract = match source {
+        Source::Vault => chain.deployment.vault,
+        Source::Minter => chain.deployment.minter,
+    };
+    let component = format!("follower/{}/{:?}", chain.name, source);
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    loop {
+        if v.halted().is_some() {
+            // Halted validators keep serving what they already signed but follow nothing more.
+            if !sleep_or_shutdown(poll, &shutdown).await { return; }
+            continue;
+        }
+        let delay = match round(&v, chain_id, source, contract).await {
+            Ok(()) => {
+                backoff.reset();
+                v.inner.health.ok(&component);
+                poll
+            }
+            Err(e) => {
+                let d = backoff.next_delay();
+                tracing::warn!(chain = chain_id, ?source, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "follower round failed");
+                metrics::counter!("ghostbridge_validator_rpc_errors_total", "chain" => chain_id.to_string()).increment(1);
+                if backoff.failures() > 3 {
+                    v.inner.health.problem(&component, format!("{e:#}"));
+                }
+                d
+            }
+        };
+        if !sleep_or_shutdown(delay, &shutdown).await { return; }
+    }
+}
+
+async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) -> anyhow::Result<()> {
+    let chain = &v.inner.chains[&chain_id];
+    let providers = &v.inner.providers[&chain_id];
+    let primary = &providers[0];
+    let head = primary.get_block_number().await.context("eth_blockNumber")?;
+    let Some(safe) = head.checked_sub(chain.confirmations) else { return Ok(()) };
+    let store = &v.inner.store;
+    let cursor = store.cursor(chain_id, &contract).await?;
+    if let Some(c) = &cursor {
+        // What we admitted was final by our depth; if that block changed, the chain disagrees
+        // with what we may already have signed.
+        match block_hash(primary, c.block_number).await? {
+            Some(h) if h == c.block_hash => {}
+            other => {
+                v.halt(format!(
+                    "chain {chain_id} reorganised past the confirmation depth: block {} was {} when admitted, now {:?}",
+                    c.block_number, c.block_hash, other
+                ));
+                return Ok(());
+            }
+        }
+    }
+    let from = cursor.as_ref().map_or(chain.deployment.deploy_block, |c| c.block_number + 1);
+    if from > safe {
+        return Ok(());
+    }
+    let to = safe.min(from + MAX_BLOCKS_PER_ROUND - 1);
+    let topic = match source {
+        Source::Vault => BridgeVault::Locked::SIGNATURE_HASH,
+        Source::Minter => BridgeMinter::Burned::SIGNATURE_HASH,
+    };
+    let logs = scan_logs(primary, contract, &[topic], from, to, chain.max_block_range).await?;
+    let mut admitted = Vec::with_capacity(logs.len());
+    for log in &logs {
+        let message = rederive(v, chain_id, source, contract, log, providers).await?;
+        admitted.push(message);
+    }
+    for (id, message) in &admitted {
+        match store.record_signed(chain_id, &contract, message.nonce, id).await {
+            Ok(SignDecision::First | SignDecision::AlreadySignedSame) => {}
+            Err(StoreError::ConflictingSignature { .. }) => {
+                v.halt(format!("chain {chain_id} contract {contract} nonce {} now carries {id}, but another message was signed under it", message.nonce));
+                return Ok(());
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let rows: Vec<NewMessage> = admitted
+        .iter()
+        .map(|(id, m)| NewMessage { id: *id, src_chain: chain_id, dst_chain: m.dstChainId, nonce: m.nonce, encoded: m.abi_encode().into() })
+        .collect();
+    store.insert_seen_batch(&rows).await?;
+    let to_hash = block_hash(primary, to).await?.context("the safe block vanished")?;
+    store.set_cursor(chain_id, &contract, to, &to_hash).await?;
+    metrics::counter!("ghostbridge_validator_messages_admitted_total", "chain" => chain_id.to_string()).increment(admitted.len() as u64);
+    metrics::gauge!("ghostbridge_validator_cursor_block", "chain" => chain_id.to_string()).set(to as f64);
+    v.inner.health.progress(&format!("cursor/{chain_id}/{contract}"), to);
+    Ok(())
+}
+
+/// Re-derives a message from the chain; errors mean "not (yet) admissible", never "sign anyway".
+async fn rederive(
+    v: &Validator,
+    chain_id: u64,
+    source: Source,
+    contract: Address,
+    log: &Log,
+    providers: &[DynProvider],
+) -> anyhow::Result<(B256, Message)> {
+    ensure!(!log.removed, "log was removed by a reorg");
+    ensure!(log.address() == contract, "log from {} instead of {contract}", log.address());
+    let (topic_id, message) = match source {
+        Source::Vault => {
+            let ev = BridgeVault::Locked::decode_log_data(log.data()).context("decoding Locked")?;
+            (ev.messageId, ev.message)
+        }
+        Source::Minter => {
+            let ev = BridgeMinter::Burned::decode_log_data(log.data()).context("decoding Burned")?;
+            (ev.messageId, from_minter(&ev.message))
+        }
+    };
+    let id = message_id(&message);
+    ensure!(id == topic_id, "event id {topic_id} is not keccak256(abi.encode(message)) = {id}");
+    ensure!(message.version == MESSAGE_VERSION, "unsupported message version {}", message.version);
+    ensure!(message.srcChainId == chain_id, "message says source chain {}, follower is on {chain_id}", message.srcChainId);
+    ensure!(message.srcContract == contract, "message says source contract {}, event came from {contract}", message.srcContract);
+    ensure!(v.inner.chains.contains_key(&message.dstChainId) && message.dstChainId != chain_id,
+        "destination chain {} is not a configured remote", message.dstChainId);
+    let tx_hash = log.transaction_hash.context("log without transaction hash")?;
+    let block = log.block_hash.context("log without block hash")?;
+    let number = log.block_number.context("log without block number")?;
+    let index = log.log_index.context("log without index")?;
+    for (i, p) in providers.iter().enumerate() {
+        let receipt = p.get_transaction_receipt(tx_hash).await
+            .with_context(|| format!("receipt from RPC #{i}"))?
+            .with_context(|| format!("RPC #{i} does not know transaction {tx_hash}"))?;
+        ensure!(receipt.status(), "transaction {tx_hash} reverted (RPC #{i})");
+        ensure!(receipt.block_hash == Some(block), "RPC #{i} puts {tx_hash} in another block");
+        let found = receipt.inner.logs().iter().any(|l| {
+            l.log_index == Some(index) && l.address() == contract && l.data() == log.data()
+        });
+        if !found {
+            bail!("RPC #{i}: receipt of {tx_hash} lacks the log at index {index}");
+        }
+        ensure!(block_hash(p, number).await? == Some(block), "RPC #{i}: block {number} is not canonical");
+    }
+    Ok((id, message))
+}

@@ -1,0 +1,121 @@
+//! The GhostBridge validator (attester).
+//!
+//! A follower task per (source chain, source contract) reads `Locked`/`Burned` events up to
+//! `head - confirmations`, and accepts a message only after re-deriving it from the chain: the
+//! message id is recomputed, the source contract and chain id must be the configured ones, the
+//! transaction receipt must succeed and contain the very log, the block must be canonical, and
+//! every secondary RPC endpoint must agree. Accepted messages go into the signing journal
+//! (one message per (chain, contract, nonce), forever) and the store.
+//!
+//! Signatures are made on request through the HTTPS API, for the destination verifier's current
+//! epoch, and persisted. A validator that finds the chain contradicting what it accepted (a reorg
+//! deeper than its confirmation depth, or a second message under a signed nonce) halts: it stops
+//! signing, reports unhealthy and raises `ghostbridge_validator_halted`.
+
+mod api;
+mod follower;
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use alloy::primitives::Address;
+use alloy::providers::DynProvider;
+use anyhow::Context;
+use ghostbridge_core::config::{Chain, Config, Role};
+use ghostbridge_core::keys::ValidatorKey;
+use ghostbridge_core::runtime::{self, Health};
+use ghostbridge_store::Store;
+use tokio_util::sync::CancellationToken;
+
+pub use api::router;
+
+/// Shared state of one validator process.
+#[derive(Debug, Clone)]
+pub struct Validator {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    key: ValidatorKey,
+    chains: HashMap<u64, Chain>,
+    /// Primary + cross-check providers per chain.
+    providers: HashMap<u64, Vec<DynProvider>>,
+    store: Store,
+    halted: RwLock<Option<String>>,
+    health: Health,
+}
+
+impl Validator {
+    /// Builds a validator from its parts.
+    pub fn new(key: ValidatorKey, chains: Vec<Chain>, store: Store, health: Health) -> anyhow::Result<Self> {
+        let mut providers = HashMap::new();
+        for c in &chains {
+            let ps = c.rpc_urls.iter().map(|u| ghostbridge_core::chain::http_provider(u)).collect::<anyhow::Result<Vec<_>>>()?;
+            providers.insert(c.chain_id, ps);
+        }
+        let chains = chains.into_iter().map(|c| (c.chain_id, c)).collect();
+        Ok(Self { inner: Arc::new(Inner { key, chains, providers, store, halted: RwLock::new(None), health }) })
+    }
+
+    /// The validator's address.
+    pub fn address(&self) -> Address {
+        self.inner.key.address()
+    }
+
+    /// Stops all signing for good (until an operator restarts it after investigating).
+    pub fn halt(&self, reason: String) {
+        tracing::error!(alarm = true, %reason, "VALIDATOR HALTED: stopped signing");
+        metrics::gauge!("ghostbridge_validator_halted").set(1.0);
+        self.inner.health.problem("signing", format!("halted: {reason}"));
+        if let Ok(mut h) = self.inner.halted.write() {
+            h.get_or_insert(reason);
+        }
+    }
+
+    /// Why it halted, if it did.
+    pub fn halted(&self) -> Option<String> {
+        self.inner.halted.read().ok().and_then(|h| h.clone())
+    }
+
+    /// Starts one follower per (chain, vault|minter) and returns their handles.
+    pub fn spawn_followers(&self, shutdown: &CancellationToken, poll: std::time::Duration) -> Vec<tokio::task::JoinHandle<()>> {
+        let mut handles = Vec::new();
+        for chain in self.inner.chains.values() {
+            for source in [follower::Source::Vault, follower::Source::Minter] {
+                let v = self.clone();
+                let s = shutdown.clone();
+                let chain_id = chain.chain_id;
+                handles.push(tokio::spawn(async move { follower::run(v, chain_id, source, poll, s).await }));
+            }
+        }
+        handles
+    }
+}
+
+/// `ghostbridge validator --config FILE`: runs until SIGINT/SIGTERM.
+pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+    let (config, chains) = Config::load(config_path, Role::Validator)?;
+    let section = config.validator.clone().context("validator section")?;
+    let password = std::env::var(&section.password_env)
+        .with_context(|| format!("keystore password: set {}", section.password_env))?;
+    let key = ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())?;
+    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    store.migrate().await?;
+    let health = Health::default();
+    let shutdown = runtime::shutdown_on_signals();
+    let validator = Validator::new(key, chains, store.clone(), health.clone())?;
+    let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
+    let tls = ghostbridge_core::tls::server_config(&config.resolve(&section.tls_cert), &config.resolve(&section.tls_key))?;
+    let listener = tokio::net::TcpListener::bind(&section.listen).await
+        .with_context(|| format!("cannot listen on {}", section.listen))?;
+    tracing::info!(address = %validator.address(), api = %listener.local_addr()?, %ops, "validator started");
+    let followers = validator.spawn_followers(&shutdown, std::time::Duration::from_millis(section.poll_interval_ms));
+    ghostbridge_core::tls::serve_https(listener, tls, api::router(validator.clone()), shutdown.clone()).await;
+    for f in followers {
+        let _ = f.await;
+    }
+    store.close().await;
+    tracing::info!("validator stopped");
+    Ok(())
+}
