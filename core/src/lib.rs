@@ -12,6 +12,7 @@
 //! - [`api`]: the JSON types of the validator HTTP API.
 
 pub mod api;
+pub mod attest;
 pub mod bindings;
 pub mod chain;
 pub mod config;

@@ -1,0 +1,245 @@
+//! Delivery to one destination chain: claim due messages (leases; `FOR UPDATE SKIP LOCKED` on
+//! PostgreSQL), drop those already delivered by anyone (the contract's consumed mark), gather and
+//! check attestations, send single or batched releases, confirm against the consumed mark.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use alloy::primitives::B256;
+use alloy::providers::Provider;
+use alloy::sol_types::{SolCall, SolValue};
+use anyhow::Context;
+use ghostbridge_core::api::BatchRequest;
+use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
+use ghostbridge_core::protocol::{merkle_proofs, merkle_root, to_minter, Domain, Message};
+use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
+use ghostbridge_store::{AttestationRecord, AttestationSubject, MessageRecord, Status};
+use tokio_util::sync::CancellationToken;
+
+use crate::submit::{Call, Submitter};
+use crate::Relayer;
+
+/// Release kind on the destination.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Kind {
+    /// Lock leg: mint wrapped tokens on the minter.
+    Mint,
+    /// Burn leg: unlock canonical tokens from the vault.
+    Unlock,
+}
+
+struct Pending {
+    record: MessageRecord,
+    message: Message,
+}
+
+pub(crate) async fn run(r: Relayer, dst: u64, mut submitter: Submitter, shutdown: CancellationToken) {
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    let component = format!("deliver/{dst}");
+    loop {
+        if shutdown.is_cancelled() { return; }
+        let delay = match round(&r, dst, &mut submitter).await {
+            Ok(0) => { backoff.reset(); r.inner.health.ok(&component); r.inner.poll }
+            Ok(_) => { backoff.reset(); r.inner.health.ok(&component); Duration::ZERO }
+            Err(e) => {
+                submitter.resync();
+                let d = backoff.next_delay();
+                tracing::warn!(chain = dst, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "delivery round failed");
+                if backoff.failures() > 3 { r.inner.health.problem(&component, format!("{e:#}")); }
+                d
+            }
+        };
+        if !sleep_or_shutdown(delay, &shutdown).await { return; }
+    }
+}
+
+fn kind_of(r: &Relayer, m: &Message) -> Option<Kind> {
+    let src = r.inner.chains.get(&m.srcChainId)?;
+    if m.srcContract == src.deployment.vault { Some(Kind::Mint) }
+    else if m.srcContract == src.deployment.minter { Some(Kind::Unlock) }
+    else { None }
+}
+
+/// Returns how many messages it handled.
+async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Result<usize> {
+    let inner = &r.inner;
+    let claimed = inner.store.claim_batch(&inner.id, dst, inner.batch_max, inner.lease).await?;
+    if claimed.is_empty() {
+        return Ok(0);
+    }
+    let count = claimed.len();
+    let provider = &inner.providers[&dst];
+    let deployment = &inner.chains[&dst].deployment;
+    let mut groups: BTreeMap<Kind, Vec<Pending>> = BTreeMap::new();
+    for record in claimed {
+        let message = match Message::abi_decode(&record.encoded) {
+            Ok(m) => m,
+            Err(e) => { inner.store.fail_permanently(&record.id, &inner.id, &format!("undecodable message: {e}")).await?; continue; }
+        };
+        let Some(kind) = kind_of(r, &message) else {
+            inner.store.fail_permanently(&record.id, &inner.id, "source contract is not a configured vault or minter").await?;
+            continue;
+        };
+        // Anyone may have delivered it (another relayer, a user, our own earlier attempt).
+        if consumed(r, dst, kind, &message).await? {
+            confirm(r, &record.id).await?;
+            continue;
+        }
+        if record.status == Status::Submitted {
+            if let Some(sub) = &record.submission {
+                // Our earlier transaction may still be in the mempool: wait for it rather than
+                // sending a second one.
+                if provider.get_transaction_by_hash(sub.tx_hash).await?.is_some()
+                    && provider.get_transaction_receipt(sub.tx_hash).await?.is_none()
+                {
+                    inner.store.release(&record.id, &inner.id, Duration::from_secs(2)).await?;
+                    continue;
+                }
+            }
+        }
+        groups.entry(kind).or_default().push(Pending { record, message });
+    }
+    let set = ValidatorSet::read(provider, deployment.verifier).await.context("reading the destination validator set")?;
+    let domain = Domain { chain_id: dst, verifier: deployment.verifier };
+    for (kind, group) in groups {
+        let result = if group.len() >= inner.batch_min as usize {
+            deliver_batch(r, dst, kind, &group, &set, &domain, submitter).await
+        } else {
+            let mut res = Ok(());
+            for p in &group {
+                if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
+                    fail(r, std::slice::from_ref(p), &e).await?;
+                    submitter.resync();
+                    res = Ok(());
+                }
+            }
+            res
+        };
+        if let Err(e) = result {
+            submitter.resync();
+            fail(r, &group, &e).await?;
+        }
+    }
+    Ok(count)
+}
+
+async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Result<()> {
+    tracing::warn!(error = %format!("{e:#}"), messages = group.len(), "delivery attempt failed; backing off");
+    metrics::counter!("ghostbridge_relayer_delivery_failures_total").increment(group.len() as u64);
+    for p in group {
+        let rec = r.inner.store.record_failure(&p.record.id, &r.inner.id, &format!("{e:#}"), &r.inner.backoff).await?;
+        if rec.status == Status::FailedPermanently {
+            metrics::counter!("ghostbridge_relayer_failed_permanently_total").increment(1);
+            tracing::error!(id = %p.record.id, reason = ?rec.failure_reason, "message failed permanently; see `ghostbridge status`");
+        }
+    }
+    Ok(())
+}
+
+async fn consumed(r: &Relayer, dst: u64, kind: Kind, m: &Message) -> anyhow::Result<bool> {
+    let provider = r.inner.providers[&dst].clone();
+    let d = &r.inner.chains[&dst].deployment;
+    Ok(match kind {
+        Kind::Mint => BridgeMinter::new(d.minter, provider).isConsumed(m.srcChainId, m.nonce).call().await?,
+        Kind::Unlock => BridgeVault::new(d.vault, provider).isConsumed(m.srcChainId, m.nonce).call().await?,
+    })
+}
+
+async fn confirm(r: &Relayer, id: &B256) -> anyhow::Result<()> {
+    r.inner.store.mark_confirmed(id, &r.inner.id).await?;
+    metrics::counter!("ghostbridge_relayer_messages_confirmed_total").increment(1);
+    Ok(())
+}
+
+async fn save_attestations(r: &Relayer, subject: AttestationSubject, epoch: u64, answers: &[ghostbridge_core::api::SignedDigest]) -> anyhow::Result<()> {
+    for a in answers {
+        r.inner.store.put_attestation(&AttestationRecord { subject, epoch, validator: a.signer, ecdsa_sig: a.ecdsa.clone(), mldsa_sig: a.mldsa.clone() }).await?;
+    }
+    Ok(())
+}
+
+async fn mark_attested(r: &Relayer, p: &Pending) -> anyhow::Result<()> {
+    if p.record.status == Status::Seen {
+        r.inner.store.mark_attested(&p.record.id, &r.inner.id).await?;
+    }
+    Ok(())
+}
+
+/// After the receipts: the consumed mark decides, not the receipt alone.
+async fn settle(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], gas_used: u64) -> anyhow::Result<()> {
+    let mut undelivered = Vec::new();
+    for p in group {
+        if consumed(r, dst, kind, &p.message).await? {
+            confirm(r, &p.record.id).await?;
+        } else {
+            undelivered.push(p);
+        }
+    }
+    metrics::histogram!("ghostbridge_relayer_gas_per_message", "kind" => format!("{kind:?}")).record(gas_used as f64 / group.len().max(1) as f64);
+    if !undelivered.is_empty() {
+        anyhow::bail!("{} message(s) not consumed after their transaction was mined", undelivered.len());
+    }
+    Ok(())
+}
+
+async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+    let id = p.record.id;
+    let digest = domain.message_digest(id, set.epoch);
+    let (att, answers) = r.inner.validators.attestation(set, digest, &ValidatorClients::message_path(dst, id), None).await?;
+    save_attestations(r, AttestationSubject::Message(id), set.epoch, &answers).await?;
+    mark_attested(r, p).await?;
+    let d = &r.inner.chains[&dst].deployment;
+    let (to, data) = match kind {
+        Kind::Mint => (d.minter, BridgeMinter::mintCall { message: to_minter(&p.message), attestation: att.to_minter() }.abi_encode()),
+        Kind::Unlock => (d.vault, BridgeVault::unlockCall { message: p.message.clone(), attestation: att.to_vault() }.abi_encode()),
+    };
+    let receipts = submitter.send_all(&[Call { to, data: data.into(), message_ids: vec![id] }], &r.inner.store, &r.inner.id, r.inner.lease).await?;
+    let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
+    settle(r, dst, kind, std::slice::from_ref(p), gas).await
+}
+
+async fn deliver_batch(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+    let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
+    let root = merkle_root(&ids)?;
+    let proofs = merkle_proofs(&ids)?;
+    let digest = domain.batch_digest(root, set.epoch);
+    let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
+    let (att, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
+    r.inner.store.put_batch(&root, dst, &ids).await?;
+    save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
+    for p in group { mark_attested(r, p).await?; }
+    let d = &r.inner.chains[&dst].deployment;
+    let calls: Vec<Call> = match kind {
+        Kind::Mint => vec![Call {
+            to: d.minter,
+            data: BridgeMinter::mintBatchCall {
+                messages: group.iter().map(|p| to_minter(&p.message)).collect(),
+                root,
+                proofs,
+                attestation: att.to_minter(),
+            }.abi_encode().into(),
+            message_ids: ids.clone(),
+        }],
+        Kind::Unlock => {
+            // The vault has no multi-release call: cache the root once in the verifier, then
+            // one cheap unlockFromBatch per message, pipelined with consecutive nonces.
+            let mut calls = Vec::with_capacity(group.len() + 1);
+            let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());
+            if verifier.batchRootSignatures(root).call().await?.is_zero() {
+                calls.push(Call { to: d.verifier, data: AttestationVerifier::verifyBatchRootCall { root, attestation: att.to_verifier() }.abi_encode().into(), message_ids: Vec::new() });
+                let receipts = submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await?;
+                anyhow::ensure!(receipts.iter().all(|x| x.status()), "verifyBatchRoot reverted");
+                calls.clear();
+            }
+            for (p, proof) in group.iter().zip(proofs) {
+                calls.push(Call { to: d.vault, data: BridgeVault::unlockFromBatchCall { message: p.message.clone(), root, proof }.abi_encode().into(), message_ids: vec![p.record.id] });
+            }
+            calls
+        }
+    };
+    let receipts = submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await?;
+    let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
+    tracing::info!(chain = dst, messages = group.len(), %root, gas, "batch delivered");
+    settle(r, dst, kind, group, gas).await
+}

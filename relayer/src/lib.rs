@@ -1,0 +1,124 @@
+//! The GhostBridge relayer.
+//!
+//! - a scanner per source contract records `Locked`/`Burned` events as `seen`;
+//! - a deliverer per destination chain claims due messages under a lease, gathers validator
+//!   attestations over TLS and checks every secp256k1 and ML-DSA-65 signature against the
+//!   destination verifier's set, then sends `mint`/`unlock` (or `mintBatch` / `verifyBatchRoot`
+//!   + `unlockFromBatch` when `batch_min` or more are pending), and confirms by the contract's
+//!   consumed mark. State: seen → attested → submitted → confirmed (or failed_permanently with
+//!   its reason), in SQLite or PostgreSQL (several relayers may share one PostgreSQL).
+
+mod deliver;
+mod scanner;
+mod submit;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::providers::DynProvider;
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use ghostbridge_core::attest::ValidatorClients;
+use ghostbridge_core::config::{Chain, Config, Role};
+use ghostbridge_core::runtime::{self, Health};
+use ghostbridge_store::{BackoffPolicy, Store};
+use tokio_util::sync::CancellationToken;
+
+/// Shared state of one relayer process.
+#[derive(Debug, Clone)]
+pub struct Relayer {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    id: String,
+    store: Store,
+    chains: HashMap<u64, Chain>,
+    providers: HashMap<u64, DynProvider>,
+    validators: ValidatorClients,
+    health: Health,
+    poll: Duration,
+    lease: Duration,
+    batch_min: u32,
+    batch_max: u32,
+    backoff: BackoffPolicy,
+}
+
+/// Publishes the store's status counts as gauges (and in `/health`) every few seconds, so a
+/// message that keeps failing is visible, never silently parked.
+async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
+    loop {
+        if let Ok(c) = r.inner.store.status_counts().await {
+            for (name, v) in [("seen", c.seen), ("attested", c.attested), ("submitted", c.submitted), ("confirmed", c.confirmed), ("failed_permanently", c.failed_permanently)] {
+                metrics::gauge!("ghostbridge_relayer_messages", "status" => name).set(v as f64);
+            }
+            metrics::gauge!("ghostbridge_relayer_messages_retrying").set(c.retrying as f64);
+            let age = c.oldest_pending_age(runtime::now_ms()).map_or(0.0, |d| d.as_secs_f64());
+            metrics::gauge!("ghostbridge_relayer_oldest_pending_seconds").set(age);
+            r.inner.health.progress("messages", serde_json::json!({
+                "seen": c.seen, "attested": c.attested, "submitted": c.submitted, "confirmed": c.confirmed,
+                "failed_permanently": c.failed_permanently, "retrying": c.retrying, "oldest_pending_seconds": age,
+            }));
+            if c.failed_permanently > 0 {
+                r.inner.health.problem("messages", format!("{} message(s) failed permanently; see `ghostbridge status`", c.failed_permanently));
+            }
+        }
+        if !runtime::sleep_or_shutdown(Duration::from_secs(2), &shutdown).await { return; }
+    }
+}
+
+/// `ghostbridge relay --config FILE`: runs until SIGINT/SIGTERM.
+pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (config, chains) = Config::load(config_path, Role::Relayer)?;
+    let section = config.relayer.clone().context("relayer section")?;
+    let key = std::env::var(&section.key_env).with_context(|| format!("relayer key: set {}", section.key_env))?;
+    let signer: PrivateKeySigner = key.trim().parse().with_context(|| format!("{} is not a private key", section.key_env))?;
+    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    store.migrate().await?;
+    let health = Health::default();
+    let shutdown = runtime::shutdown_on_signals();
+    let mut providers = HashMap::new();
+    for c in &chains {
+        providers.insert(c.chain_id, ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?);
+    }
+    let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
+    let relayer = Relayer {
+        inner: Arc::new(Inner {
+            id: section.id.clone(),
+            store: store.clone(),
+            chains: chains.iter().map(|c| (c.chain_id, c.clone())).collect(),
+            providers,
+            validators,
+            health: health.clone(),
+            poll: Duration::from_millis(section.poll_interval_ms),
+            lease: Duration::from_secs(section.lease_secs),
+            batch_min: section.batch_min,
+            batch_max: section.batch_max,
+            backoff: BackoffPolicy { base: Duration::from_millis(500), max: Duration::from_secs(120), max_attempts: section.max_attempts },
+        }),
+    };
+    let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
+    let mut tasks = Vec::new();
+    let wallet = EthereumWallet::from(signer.clone());
+    for c in &chains {
+        for contract in [c.deployment.vault, c.deployment.minter] {
+            tasks.push(tokio::spawn(scanner::run(relayer.clone(), c.chain_id, contract, shutdown.clone())));
+        }
+        let submitter = submit::Submitter::new(c.chain_id, relayer.inner.providers[&c.chain_id].clone(), wallet.clone(), c.gas.clone());
+        tasks.push(tokio::spawn(deliver::run(relayer.clone(), c.chain_id, submitter, shutdown.clone())));
+    }
+    tasks.push(tokio::spawn(publish_counts(relayer.clone(), shutdown.clone())));
+    let cold_start_ms = started.elapsed().as_millis() as u64;
+    metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
+    tracing::info!(id = %section.id, account = %signer.address(), %ops, cold_start_ms, "relayer started");
+    for t in tasks {
+        let _ = t.await;
+    }
+    store.close().await;
+    tracing::info!("relayer stopped");
+    Ok(())
+}
