@@ -1,0 +1,357 @@
+//! A local GhostBridge: two anvil chains, the contracts deployed by the forge scripts, N
+//! validators, a relayer and a watcher, each a real `ghostbridge` process with its own config.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::{bail, Context};
+use ghostbridge_core::bindings::ghost_token::GhostToken;
+use ghostbridge_core::chain::Deployment;
+use ghostbridge_core::keys::ValidatorKey;
+use tokio::process::{Child, Command};
+
+/// anvil account 0: deploys and owns the contracts.
+pub const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+/// anvil account 1: the demo user that transfers.
+pub const USER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// anvil account 2: relayer #1.
+pub const RELAYER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
+/// anvil account 3: the watcher's pause-guardian key.
+pub const GUARDIAN_KEY: &str = "0x7c852118294e51e653712a81e05800f419141751be58f605c371e15141b007a6";
+/// anvil account 4: relayer #2 (multi-relayer tests).
+pub const RELAYER2_KEY: &str = "0x47e179ec197488593b187f80a00eb0da91f1b9d0b13f8733639f19c30a34926a";
+/// Devnet validators (anvil accounts 7, 8, 5, 9), ascending by address as the signer set wants.
+pub const VALIDATOR_KEYS: [&str; 4] = [
+    "0x4bbbf85ce3377467afe5d46f804f221813b2bb87f24d81f60f1fcdbf7cbf4356",
+    "0xdbda1821b80551c9d65939329250298aa3472ba22feea921c0cf5d620ea67b97",
+    "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
+    "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
+];
+/// Keystore password of the devnet validators (public, like the anvil keys).
+pub const DEVNET_PASSWORD: &str = "devnet";
+/// Chain ids of the two anvil chains.
+pub const CHAIN_IDS: [u64; 2] = [31_337, 31_338];
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct DevnetOptions {
+    /// Where configs, keys, deployments, databases and logs go.
+    pub dir: PathBuf,
+    /// Repository root (forge scripts, node_modules/.bin).
+    pub root: PathBuf,
+    /// First port; anvil A/B take base, base+1; validators base+10.., relayer ops base+20,
+    /// watcher ops base+21.
+    pub port_base: u16,
+    /// Seconds per block; 0 = a block per transaction.
+    pub block_time: u64,
+    /// Confirmation depth the daemons use.
+    pub confirmations: u64,
+    /// Start the relayer.
+    pub relayer: bool,
+    /// Start the watcher.
+    pub watcher: bool,
+    /// Relayer store URL (default: SQLite in `dir`).
+    pub relayer_store: Option<String>,
+    /// Batch threshold of the relayer.
+    pub batch_min: u32,
+    /// Print progress lines.
+    pub verbose: bool,
+}
+
+impl DevnetOptions {
+    /// Defaults for `dir` and the repo `root`.
+    pub fn new(root: PathBuf, dir: PathBuf) -> Self {
+        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true }
+    }
+}
+
+/// One chain of the devnet.
+#[derive(Debug, Clone)]
+pub struct DevChain {
+    /// Chain id.
+    pub chain_id: u64,
+    /// RPC URL.
+    pub rpc: String,
+    /// Deployed contracts.
+    pub deployment: Deployment,
+}
+
+/// A running devnet; dropping it kills every process it started.
+#[derive(Debug)]
+pub struct Devnet {
+    /// Options it was started with.
+    pub opts: DevnetOptions,
+    /// The two chains.
+    pub chains: [DevChain; 2],
+    /// Validator API URLs.
+    pub validator_urls: Vec<String>,
+    anvils: Vec<Child>,
+    daemons: BTreeMap<String, Child>,
+}
+
+fn tool(root: &Path, name: &str) -> PathBuf {
+    let local = root.join("node_modules/.bin").join(name);
+    if local.exists() { local } else { PathBuf::from(name) }
+}
+
+fn say(opts: &DevnetOptions, step: usize, total: usize, msg: &str) {
+    if opts.verbose {
+        eprintln!("==> [{step}/{total}] {msg}");
+    }
+}
+
+/// The `ghostbridge` binary (the running one, or the test harness's).
+pub fn ghostbridge_exe() -> PathBuf {
+    if let Ok(p) = std::env::var("GHOSTBRIDGE_BIN") { return p.into(); }
+    std::env::current_exe().unwrap_or_else(|_| "ghostbridge".into())
+}
+
+async fn wait_rpc(url: &str) -> anyhow::Result<()> {
+    let p = ghostbridge_core::chain::http_provider(url)?;
+    for _ in 0..200 {
+        if p.get_chain_id().await.is_ok() { return Ok(()); }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    bail!("{url} did not answer")
+}
+
+/// Starts anvil on `port` for `chain_id`.
+pub async fn start_anvil(root: &Path, port: u16, chain_id: u64, block_time: u64, log: &Path) -> anyhow::Result<Child> {
+    let mut cmd = Command::new(tool(root, "anvil"));
+    cmd.args(["--port", &port.to_string(), "--chain-id", &chain_id.to_string(), "--silent"]);
+    if block_time > 0 { cmd.args(["--block-time", &block_time.to_string()]); }
+    let child = cmd.stdout(std::fs::File::create(log)?).stderr(Stdio::null()).kill_on_drop(true).spawn()
+        .context("starting anvil (run ./script/setup.sh first, or put anvil on PATH)")?;
+    wait_rpc(&format!("http://127.0.0.1:{port}")).await?;
+    Ok(child)
+}
+
+async fn forge_script(root: &Path, script: &str, rpc: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
+    let mut cmd = Command::new(tool(root, "forge"));
+    cmd.current_dir(root).args(["script", script, "--rpc-url", rpc, "--private-key", DEPLOYER_KEY, "--broadcast", "--slow", "-q"]);
+    for (k, v) in env { cmd.env(k, v); }
+    let out = cmd.output().await.context("running forge (run ./script/setup.sh first)")?;
+    if !out.status.success() {
+        bail!("forge script {script} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    }
+    Ok(())
+}
+
+/// Validator keys of the devnet.
+pub fn validator_keys() -> anyhow::Result<Vec<ValidatorKey>> {
+    VALIDATOR_KEYS.iter().map(|k| {
+        let bytes: [u8; 32] = alloy::primitives::hex::decode(k)?.try_into().map_err(|_| anyhow::anyhow!("key length"))?;
+        Ok(ValidatorKey::devnet(&bytes)?)
+    }).collect()
+}
+
+impl Devnet {
+    /// Starts everything; returns when the daemons are launched.
+    pub async fn start(opts: DevnetOptions) -> anyhow::Result<Self> {
+        let total = 6;
+        let dir = &opts.dir;
+        std::fs::create_dir_all(dir)?;
+        for stale in ["relayer.db", "relayer.db-wal", "relayer.db-shm"] { let _ = std::fs::remove_file(dir.join(stale)); }
+        for i in 0..VALIDATOR_KEYS.len() { for s in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(dir.join(format!("validator-{i}.db{s}"))); } }
+        let ports = [opts.port_base, opts.port_base + 1];
+        say(&opts, 1, total, &format!("starting anvil chains {} (:{}) and {} (:{})", CHAIN_IDS[0], ports[0], CHAIN_IDS[1], ports[1]));
+        let mut anvils = Vec::new();
+        for (port, id) in ports.iter().zip(CHAIN_IDS) {
+            anvils.push(start_anvil(&opts.root, *port, id, opts.block_time, &dir.join(format!("anvil-{id}.log"))).await?);
+        }
+        say(&opts, 2, total, "validator keys (secp256k1 + ML-DSA-65) into encrypted keystores, TLS certificates");
+        let keys = validator_keys()?;
+        for (i, k) in keys.iter().enumerate() {
+            let ks = ghostbridge_core::keystore::encrypt(k, DEVNET_PASSWORD.as_bytes())?;
+            ghostbridge_core::keystore::write(&dir.join(format!("validator-{i}.keystore.json")), &ks)?;
+            let (cert, key) = ghostbridge_core::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
+            std::fs::write(dir.join(format!("validator-{i}.cert.pem")), cert)?;
+            std::fs::write(dir.join(format!("validator-{i}.key.pem")), key)?;
+        }
+        let template: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(opts.root.join("script/config/devnet.json"))?)?;
+        let mut deploy_config = template.clone();
+        deploy_config["validators"] = serde_json::json!(keys.iter().map(|k| k.address().to_string()).collect::<Vec<_>>());
+        deploy_config["pqKeyHashes"] = serde_json::json!(keys.iter().map(|k| k.pq_key_hash().to_string()).collect::<Vec<_>>());
+        deploy_config["comment"] = serde_json::json!("Written by `ghostbridge devnet`: the devnet validators' real ML-DSA-65 key hashes.");
+        let deploy_config_path = dir.join("deploy-config.json");
+        std::fs::write(&deploy_config_path, serde_json::to_string_pretty(&deploy_config)?)?;
+        say(&opts, 3, total, "deploying the contracts on both chains (forge script script/Deploy.s.sol --broadcast)");
+        let guardian: PrivateKeySigner = GUARDIAN_KEY.parse()?;
+        let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let dir_abs = abs(dir);
+        let rpcs: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+        for (rpc, id) in rpcs.iter().zip(CHAIN_IDS) {
+            forge_script(&opts.root, "script/Deploy.s.sol:Deploy", rpc, &[
+                ("DEPLOY_CONFIG", abs(&deploy_config_path).display().to_string()),
+                ("DEPLOY_OUT", dir_abs.join(format!("{id}.json")).display().to_string()),
+                ("GUARDIAN", guardian.address().to_string()),
+            ]).await?;
+        }
+        say(&opts, 4, total, "connecting the routes both ways (script/Connect.s.sol), funding the demo account");
+        for (i, rpc) in rpcs.iter().enumerate() {
+            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[1 - i]);
+            forge_script(&opts.root, "script/Connect.s.sol:Connect", rpc, &[
+                ("LOCAL_DEPLOYMENT", dir_abs.join(format!("{local}.json")).display().to_string()),
+                ("REMOTE_DEPLOYMENT", dir_abs.join(format!("{remote}.json")).display().to_string()),
+                ("DEPLOY_CONFIG", abs(&deploy_config_path).display().to_string()),
+            ]).await?;
+        }
+        let chains: [DevChain; 2] = [0, 1].map(|i| DevChain {
+            chain_id: CHAIN_IDS[i],
+            rpc: rpcs[i].clone(),
+            deployment: Deployment::read(&dir.join(format!("{}.json", CHAIN_IDS[i]))).expect("deployment written by forge"),
+        });
+        let user: PrivateKeySigner = USER_KEY.parse()?;
+        for c in &chains {
+            fund_user(c, user.address()).await?;
+        }
+        let mut devnet = Self { opts: opts.clone(), chains, validator_urls: Vec::new(), anvils, daemons: BTreeMap::new() };
+        devnet.write_configs(&rpcs)?;
+        say(&opts, 5, total, &format!("starting {} validators (HTTPS, TLS 1.3 X25519MLKEM768)", keys.len()));
+        for i in 0..keys.len() {
+            devnet.spawn_daemon(&format!("validator-{i}"), "validator", &[("GHOSTBRIDGE_KEYSTORE_PASSWORD", DEVNET_PASSWORD.into())])?;
+        }
+        say(&opts, 6, total, "starting the relayer and the watcher");
+        if opts.relayer { devnet.spawn_daemon("relayer", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())])?; }
+        if opts.watcher { devnet.spawn_daemon("watcher", "watch", &[("GHOSTBRIDGE_GUARDIAN_KEY", GUARDIAN_KEY.into())])?; }
+        devnet.wait_healthy(Duration::from_secs(60)).await?;
+        Ok(devnet)
+    }
+
+    /// Config file of a daemon.
+    pub fn config_path(&self, name: &str) -> PathBuf {
+        self.opts.dir.join(format!("{name}.toml"))
+    }
+
+    /// Ops (metrics/health) address of a daemon.
+    pub fn ops_addr(&self, name: &str) -> String {
+        let b = self.opts.port_base;
+        let port = match name {
+            "relayer" => b + 20,
+            "relayer-2" => b + 22,
+            "watcher" => b + 21,
+            v => b + 30 + v.trim_start_matches("validator-").parse::<u16>().unwrap_or(0),
+        };
+        format!("127.0.0.1:{port}")
+    }
+
+    fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
+        let dir = &self.opts.dir;
+        let chains: String = (0..2).map(|i| format!(
+            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = 15\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
+            ["a", "b"][i], CHAIN_IDS[i], rpcs[i], self.opts.confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect();
+        let b = self.opts.port_base;
+        let mut validators = String::new();
+        for i in 0..VALIDATOR_KEYS.len() {
+            let url = format!("https://127.0.0.1:{}", b + 10 + i as u16);
+            validators.push_str(&format!("[[validators]]\nurl = \"{url}\"\ntls_cert = \"validator-{i}.cert.pem\"\nserver_name = \"localhost\"\n\n"));
+            self.validator_urls.push(url);
+        }
+        for i in 0..VALIDATOR_KEYS.len() {
+            let text = format!("# ghostbridge validator #{i} (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{chains}[validator]\nkeystore = \"validator-{i}.keystore.json\"\nlisten = \"127.0.0.1:{}\"\ntls_cert = \"validator-{i}.cert.pem\"\ntls_key = \"validator-{i}.key.pem\"\nops_listen = \"{}\"\npoll_interval_ms = 250\n",
+                dir.join(format!("validator-{i}.db")).display(), b + 10 + i as u16, self.ops_addr(&format!("validator-{i}")));
+            std::fs::write(self.config_path(&format!("validator-{i}")), text)?;
+        }
+        let store = self.opts.relayer_store.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display()));
+        for (name, id) in [("relayer", "relayer-1"), ("relayer-2", "relayer-2")] {
+            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npoll_interval_ms = 250\nlease_secs = 30\n",
+                self.ops_addr(name), self.opts.batch_min);
+            std::fs::write(self.config_path(name), text)?;
+        }
+        let text = format!("# ghostbridge watcher (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{chains}{validators}[watcher]\nops_listen = \"{}\"\nguardian_key_env = \"GHOSTBRIDGE_GUARDIAN_KEY\"\npoll_interval_ms = 500\n",
+            dir.join("watcher.db").display(), self.ops_addr("watcher"));
+        std::fs::write(self.config_path("watcher"), text)?;
+        Ok(())
+    }
+
+    /// Starts `ghostbridge <subcommand> --config <name>.toml` with its log in `<name>.log`.
+    pub fn spawn_daemon(&mut self, name: &str, subcommand: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.opts.dir.join(format!("{name}.log")))?;
+        let mut cmd = Command::new(ghostbridge_exe());
+        cmd.args([subcommand, "--config"]).arg(self.config_path(name))
+            .stdout(log.try_clone()?).stderr(log).kill_on_drop(true);
+        for (k, v) in env { cmd.env(k, v); }
+        let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
+        self.daemons.insert(name.to_owned(), child);
+        Ok(())
+    }
+
+    /// `kill -9` a daemon (no graceful shutdown).
+    pub async fn kill9(&mut self, name: &str) -> anyhow::Result<()> {
+        if let Some(mut c) = self.daemons.remove(name) {
+            c.start_kill()?;
+            c.wait().await?;
+        }
+        Ok(())
+    }
+
+    /// SIGTERM a daemon and wait for it to exit.
+    pub async fn terminate(&mut self, name: &str) -> anyhow::Result<std::process::ExitStatus> {
+        let mut c = self.daemons.remove(name).context("no such daemon")?;
+        if let Some(pid) = c.id() {
+            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        }
+        Ok(tokio::time::timeout(Duration::from_secs(20), c.wait()).await??)
+    }
+
+    /// Waits until every started daemon answers `/health` (any status: up, not necessarily
+    /// healthy), or fails if one exited.
+    pub async fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
+        let deadline = tokio::time::Instant::now() + timeout;
+        let names: Vec<String> = self.daemons.keys().cloned().collect();
+        for name in names {
+            let url = format!("http://{}/health", self.ops_addr(&name));
+            loop {
+                if let Some(c) = self.daemons.get_mut(&name) {
+                    if let Some(status) = c.try_wait()? {
+                        bail!("{name} exited with {status}; see {}", self.opts.dir.join(format!("{name}.log")).display());
+                    }
+                }
+                if reqwest::get(&url).await.is_ok() { break; }
+                if tokio::time::Instant::now() > deadline { bail!("{name} did not come up"); }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+
+    /// Prints where everything listens.
+    pub fn print_endpoints(&self) {
+        for c in &self.chains {
+            println!("chain {}: {}  vault {}  minter {}  verifier {}", c.chain_id, c.rpc, c.deployment.vault, c.deployment.minter, c.deployment.verifier);
+        }
+        for (i, u) in self.validator_urls.iter().enumerate() {
+            println!("validator-{i}: {u}/v1/info  (ops http://{})", self.ops_addr(&format!("validator-{i}")));
+        }
+        for n in ["relayer", "watcher"] {
+            if self.daemons.contains_key(n) { println!("{n}: metrics http://{0}/metrics  health http://{0}/health", self.ops_addr(n)); }
+        }
+        println!("configs, keys, logs: {}", self.opts.dir.display());
+        println!("try: ghostbridge transfer --config {} --from {} --to {} --token GCC --amount 1.5", self.config_path("relayer").display(), CHAIN_IDS[0], CHAIN_IDS[1]);
+    }
+
+    /// Kills everything (also done on drop).
+    pub async fn stop(mut self) {
+        let names: Vec<String> = self.daemons.keys().cloned().collect();
+        for n in names { let _ = self.terminate(&n).await; }
+        for a in &mut self.anvils { let _ = a.start_kill(); }
+    }
+}
+
+/// Mints GhostChain tokens (and GHOST for fees) to `user` on a devnet chain.
+pub async fn fund_user(c: &DevChain, user: Address) -> anyhow::Result<()> {
+    let deployer: PrivateKeySigner = DEPLOYER_KEY.parse()?;
+    let p = ProviderBuilder::new().wallet(EthereumWallet::from(deployer)).connect_http(c.rpc.parse()?);
+    for (_, token) in &c.deployment.tokens {
+        if token.is_zero() { continue; }
+        let amount = U256::from(10u64).pow(U256::from(27u64)); // 1e9 tokens
+        GhostToken::new(*token, &p).mint(user, amount).send().await?.get_receipt().await?;
+    }
+    Ok(())
+}

@@ -1,0 +1,196 @@
+//! `ghostbridge`: one binary for the whole off-chain half of GhostBridge.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use alloy::primitives::{Address, B256, U256};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use ghostbridge_cli::devnet::{Devnet, DevnetOptions, USER_KEY};
+use ghostbridge_cli::transfer::{self, End};
+use ghostbridge_core::config::{Config, Role};
+
+#[derive(Parser)]
+#[command(name = "ghostbridge", version, about = "GhostBridge: validators, relayer, watcher and tools")]
+struct Cli {
+    /// Log as JSON lines.
+    #[arg(long, global = true, env = "GHOSTBRIDGE_LOG_JSON")]
+    log_json: bool,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Two local anvil chains with everything deployed, 4 validators, a relayer and a watcher.
+    Devnet {
+        /// Working directory for configs, keys, databases and logs.
+        #[arg(long, default_value = "deployments/devnet")]
+        dir: PathBuf,
+        /// First port (anvil A; B is +1, validators +10.., relayer ops +20, watcher ops +21).
+        #[arg(long, default_value_t = 8545)]
+        port_base: u16,
+        /// Seconds per block (0 = a block per transaction).
+        #[arg(long, default_value_t = 1)]
+        block_time: u64,
+        /// Exit once everything is up (for scripts), instead of running until Ctrl-C.
+        #[arg(long)]
+        exit_when_ready: bool,
+        /// Send one ERC20 transfer each way and one native lock through the bridge, then keep running.
+        #[arg(long)]
+        demo: bool,
+    },
+    /// Run a validator.
+    Validator { #[arg(long)] config: PathBuf },
+    /// Run a relayer.
+    Relay { #[arg(long)] config: PathBuf },
+    /// Run a watcher.
+    Watch { #[arg(long)] config: PathBuf },
+    /// Lock or burn, then follow the message to delivery.
+    Transfer {
+        /// Any daemon config listing both chains.
+        #[arg(long)]
+        config: PathBuf,
+        /// Source chain id.
+        #[arg(long)]
+        from: u64,
+        /// Destination chain id.
+        #[arg(long)]
+        to: u64,
+        /// `ETH`, a token symbol (`GCC`), a wrapped symbol (`wGCC`, burns) or an address.
+        #[arg(long)]
+        token: String,
+        /// Amount in whole tokens (18 decimals), e.g. 1.5.
+        #[arg(long)]
+        amount: String,
+        /// Recipient (default: the sender).
+        #[arg(long)]
+        recipient: Option<Address>,
+        /// Env var with the sender's private key (default: the devnet demo account).
+        #[arg(long, default_value = "GHOSTBRIDGE_USER_KEY")]
+        key_env: String,
+        /// Give up following after this many seconds.
+        #[arg(long, default_value_t = 120)]
+        timeout: u64,
+    },
+    /// A message's state by message id or transaction hash; without one, counts by state and
+    /// every message that failed permanently.
+    Status {
+        #[arg(long)]
+        config: PathBuf,
+        /// Message id or delivery transaction hash.
+        hash: Option<B256>,
+    },
+    /// Key management.
+    Keys {
+        #[command(subcommand)]
+        command: KeysCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum KeysCommand {
+    /// New secp256k1 + ML-DSA-65 keys in an encrypted keystore (password from
+    /// GHOSTBRIDGE_KEYSTORE_PASSWORD), a TLS certificate beside it.
+    Generate {
+        /// Keystore file to write.
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+fn parse_amount(s: &str) -> anyhow::Result<U256> {
+    Ok(alloy::primitives::utils::parse_units(s, 18).with_context(|| format!("bad amount {s:?}"))?.into())
+}
+
+fn ends(config: &PathBuf, from: u64, to: u64) -> anyhow::Result<(End, End)> {
+    let (_, chains) = Config::load(config, Role::Client)?;
+    let end = |id: u64| -> anyhow::Result<End> {
+        let c = chains.iter().find(|c| c.chain_id == id).with_context(|| format!("chain {id} is not in {}", config.display()))?;
+        Ok(End { chain_id: id, rpc: c.rpc_urls[0].clone(), deployment: c.deployment.clone() })
+    };
+    Ok((end(from)?, end(to)?))
+}
+
+async fn demo(devnet: &Devnet) -> anyhow::Result<()> {
+    let key: PrivateKeySigner = USER_KEY.parse()?;
+    let [a, b] = &devnet.chains;
+    let a = End { chain_id: a.chain_id, rpc: a.rpc.clone(), deployment: a.deployment.clone() };
+    let b = End { chain_id: b.chain_id, rpc: b.rpc.clone(), deployment: b.deployment.clone() };
+    for (from, to, token, amount) in [(&a, &b, "GCC", "25"), (&a, &b, "ETH", "1"), (&b, &a, "wGCC", "10")] {
+        let leg = transfer::resolve_leg(from, to, token).await?;
+        let sent = transfer::send(from, to, leg, parse_amount(amount)?, key.address(), &key).await?;
+        println!("demo: {amount} {token} {} -> {} message {}", from.chain_id, to.chain_id, sent.id);
+        let took = transfer::follow(from, to, &sent, Duration::from_secs(120), true).await?;
+        println!("demo: delivered in {:.1}s", took.as_secs_f64());
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    ghostbridge_core::runtime::init_tracing(cli.log_json);
+    match cli.command {
+        Command::Devnet { dir, port_base, block_time, exit_when_ready, demo: run_demo } => {
+            let root = std::env::var("GHOSTBRIDGE_ROOT").map(PathBuf::from).unwrap_or(std::env::current_dir()?);
+            let mut opts = DevnetOptions::new(root, dir);
+            opts.port_base = port_base;
+            opts.block_time = block_time;
+            let devnet = Devnet::start(opts).await?;
+            devnet.print_endpoints();
+            if run_demo { demo(&devnet).await?; }
+            if !exit_when_ready {
+                println!("running; Ctrl-C stops everything");
+                tokio::signal::ctrl_c().await?;
+            }
+            devnet.stop().await;
+        }
+        Command::Validator { config } => ghostbridge_validator::run(&config).await?,
+        Command::Relay { config } => ghostbridge_relayer::run(&config).await?,
+        Command::Watch { config } => ghostbridge_watcher::run(&config).await?,
+        Command::Transfer { config, from, to, token, amount, recipient, key_env, timeout } => {
+            let (from, to) = ends(&config, from, to)?;
+            let key: PrivateKeySigner = std::env::var(&key_env).unwrap_or_else(|_| USER_KEY.into()).trim().parse()
+                .with_context(|| format!("{key_env} is not a private key"))?;
+            let leg = transfer::resolve_leg(&from, &to, &token).await?;
+            let sent = transfer::send(&from, &to, leg, parse_amount(&amount)?, recipient.unwrap_or(key.address()), &key).await?;
+            println!("message {} (nonce {}) sent in tx {}", sent.id, sent.nonce, sent.receipt.transaction_hash);
+            let took = transfer::follow(&from, &to, &sent, Duration::from_secs(timeout), true).await?;
+            println!("delivered after {:.1}s", took.as_secs_f64());
+        }
+        Command::Status { config, hash } => {
+            let (config, _) = Config::load(&config, Role::Client)?;
+            let store = ghostbridge_store::Store::open(&config.store.url).await?;
+            match hash {
+                Some(h) => {
+                    let records = store.lookup(&h).await?;
+                    if records.is_empty() { anyhow::bail!("no message or transaction {h} in {}", config.store.url); }
+                    for r in records {
+                        println!("message {}\n  route      {} -> {} nonce {}\n  status     {}\n  attempts   {}", r.id, r.src_chain, r.dst_chain, r.nonce, r.status, r.attempts);
+                        if let Some(e) = &r.last_error { println!("  last error {e}"); }
+                        if let Some(f) = &r.failure_reason { println!("  FAILED     {f}"); }
+                        if let Some(s) = &r.submission { println!("  tx         {} (account nonce {})", s.tx_hash, s.account_nonce); }
+                    }
+                }
+                None => {
+                    let c = store.status_counts().await?;
+                    println!("seen {}  attested {}  submitted {}  confirmed {}  failed_permanently {}  retrying {}", c.seen, c.attested, c.submitted, c.confirmed, c.failed_permanently, c.retrying);
+                }
+            }
+        }
+        Command::Keys { command: KeysCommand::Generate { out } } => {
+            let password = std::env::var("GHOSTBRIDGE_KEYSTORE_PASSWORD").context("set GHOSTBRIDGE_KEYSTORE_PASSWORD")?;
+            anyhow::ensure!(password.len() >= 8, "the keystore password must have at least 8 characters");
+            let key = ghostbridge_core::keys::ValidatorKey::generate()?;
+            let file = ghostbridge_core::keystore::encrypt(&key, password.as_bytes())?;
+            ghostbridge_core::keystore::write(&out, &file)?;
+            let (cert, tls_key) = ghostbridge_core::tls::self_signed(&["localhost".into()])?;
+            std::fs::write(out.with_extension("cert.pem"), cert)?;
+            std::fs::write(out.with_extension("key.pem"), tls_key)?;
+            println!("address      {}\npq_key_hash  {}\nkeystore     {}", key.address(), key.pq_key_hash(), out.display());
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,137 @@
+//! `ghostbridge transfer`: lock (canonical token or native) or burn (wrapped token) from the
+//! command line, then follow the message to delivery.
+
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionReceipt;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use anyhow::{bail, Context};
+use ghostbridge_core::bindings::{fee_manager::FeeManager, ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault};
+use ghostbridge_core::chain::Deployment;
+
+/// What leaves the source chain.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leg {
+    /// Lock a canonical token (zero = native) in the vault; the destination mints.
+    Lock(Address),
+    /// Burn a wrapped token at the minter; the destination vault unlocks.
+    Burn(Address),
+}
+
+/// One end of a transfer.
+#[derive(Debug, Clone)]
+pub struct End {
+    /// Chain id.
+    pub chain_id: u64,
+    /// RPC URL.
+    pub rpc: String,
+    /// Contracts.
+    pub deployment: Deployment,
+}
+
+/// A sent transfer.
+#[derive(Debug, Clone)]
+pub struct Sent {
+    /// Message id.
+    pub id: B256,
+    /// Source nonce.
+    pub nonce: u64,
+    /// The lock/burn receipt.
+    pub receipt: TransactionReceipt,
+    /// Lock or burn.
+    pub leg: Leg,
+}
+
+/// Resolves `ETH`/`native`, a symbol (`GCC`, `wGCC`) or an address into a leg.
+pub async fn resolve_leg(from: &End, to: &End, token: &str) -> anyhow::Result<Leg> {
+    let p = ghostbridge_core::chain::http_provider(&from.rpc)?;
+    let minter = BridgeMinter::new(from.deployment.minter, p);
+    if token.eq_ignore_ascii_case("eth") || token.eq_ignore_ascii_case("native") {
+        return Ok(Leg::Lock(Address::ZERO));
+    }
+    if let Some(t) = from.deployment.tokens.get(token) {
+        return Ok(Leg::Lock(*t));
+    }
+    if let Some(sym) = token.strip_prefix('w') {
+        let origin = if sym.eq_ignore_ascii_case("eth") { Some(Address::ZERO) } else { to.deployment.tokens.get(sym).copied() };
+        if let Some(origin) = origin {
+            let wrapped = minter.wrappedTokenOf(to.chain_id, origin).call().await?;
+            if wrapped.is_zero() { bail!("no wrapped {token} for chain {} on chain {}", to.chain_id, from.chain_id); }
+            return Ok(Leg::Burn(wrapped));
+        }
+    }
+    let addr: Address = token.parse().with_context(|| format!("{token:?} is neither ETH, a token symbol of chain {} nor an address", from.chain_id))?;
+    if minter.isWrappedToken(addr).call().await? { Ok(Leg::Burn(addr)) } else { Ok(Leg::Lock(addr)) }
+}
+
+/// Sends the lock/burn with `key` and returns the message it emitted.
+pub async fn send(from: &End, to: &End, leg: Leg, amount: U256, recipient: Address, key: &PrivateKeySigner) -> anyhow::Result<Sent> {
+    let p = ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(from.rpc.parse()?);
+    let me = key.address();
+    let fee = FeeManager::new(from.deployment.fee_manager, &p).feeFor(to.chain_id).call().await?;
+    if !fee.token.is_zero() && fee.amount > alloy::primitives::Uint::<96, 2>::ZERO {
+        let t = GhostToken::new(fee.token, &p);
+        if t.allowance(me, from.deployment.fee_manager).call().await? < U256::from(fee.amount) {
+            t.approve(from.deployment.fee_manager, U256::MAX).send().await?.get_receipt().await?;
+        }
+    }
+    let receipt = match leg {
+        Leg::Lock(token) if token.is_zero() => {
+            BridgeVault::new(from.deployment.vault, &p).lockNative(to.chain_id, recipient).value(amount).send().await?.get_receipt().await?
+        }
+        Leg::Lock(token) => {
+            let t = GhostToken::new(token, &p);
+            if t.allowance(me, from.deployment.vault).call().await? < amount {
+                t.approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+            }
+            BridgeVault::new(from.deployment.vault, &p).lock(token, amount, to.chain_id, recipient).send().await?.get_receipt().await?
+        }
+        Leg::Burn(wrapped) => BridgeMinter::new(from.deployment.minter, &p).burn(wrapped, amount, recipient).send().await?.get_receipt().await?,
+    };
+    if !receipt.status() { bail!("the {leg:?} transaction {} reverted", receipt.transaction_hash); }
+    for log in receipt.inner.logs() {
+        if let Ok(e) = BridgeVault::Locked::decode_log_data(log.data()) {
+            return Ok(Sent { id: e.messageId, nonce: e.nonce, receipt, leg });
+        }
+        if let Ok(e) = BridgeMinter::Burned::decode_log_data(log.data()) {
+            return Ok(Sent { id: e.messageId, nonce: e.nonce, receipt, leg });
+        }
+    }
+    bail!("no Locked/Burned event in {}", receipt.transaction_hash)
+}
+
+/// True once the destination consumed the message.
+pub async fn delivered(to: &End, p: &DynProvider, src_chain: u64, leg: Leg, nonce: u64) -> anyhow::Result<bool> {
+    Ok(match leg {
+        Leg::Lock(_) => BridgeMinter::new(to.deployment.minter, p.clone()).isConsumed(src_chain, nonce).call().await?,
+        Leg::Burn(_) => BridgeVault::new(to.deployment.vault, p.clone()).isConsumed(src_chain, nonce).call().await?,
+    })
+}
+
+/// Follows a sent transfer until delivered, printing progress when `show`.
+pub async fn follow(from: &End, to: &End, sent: &Sent, timeout: Duration, show: bool) -> anyhow::Result<Duration> {
+    let start = Instant::now();
+    let src = ghostbridge_core::chain::http_provider(&from.rpc)?;
+    let dst = ghostbridge_core::chain::http_provider(&to.rpc)?;
+    let lock_block = sent.receipt.block_number.unwrap_or_default();
+    let mut last = String::new();
+    loop {
+        let head = src.get_block_number().await.unwrap_or(lock_block);
+        let stage = if delivered(to, &dst, from.chain_id, sent.leg, sent.nonce).await? {
+            "delivered".to_string()
+        } else {
+            format!("waiting for confirmations and delivery ({} block(s) on top of the lock)", head.saturating_sub(lock_block))
+        };
+        if show && stage != last {
+            eprintln!("  [{:>5.1}s] {stage}", start.elapsed().as_secs_f64());
+            last = stage.clone();
+        }
+        if stage == "delivered" { return Ok(start.elapsed()); }
+        if start.elapsed() > timeout { bail!("message {} not delivered within {timeout:?}", sent.id); }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
