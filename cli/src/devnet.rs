@@ -62,12 +62,16 @@ pub struct DevnetOptions {
     pub batch_min: u32,
     /// Print progress lines.
     pub verbose: bool,
+    /// RPC URLs the daemons use instead of the anvils' own (e.g. through a fault-injecting proxy).
+    pub daemon_rpcs: Option<[String; 2]>,
+    /// Confirmation depth override for the validators only (reorg tests).
+    pub validator_confirmations: Option<u64>,
 }
 
 impl DevnetOptions {
     /// Defaults for `dir` and the repo `root`.
     pub fn new(root: PathBuf, dir: PathBuf) -> Self {
-        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true }
+        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None }
     }
 }
 
@@ -212,7 +216,8 @@ impl Devnet {
             fund_user(c, user.address()).await?;
         }
         let mut devnet = Self { opts: opts.clone(), chains, validator_urls: Vec::new(), anvils, daemons: BTreeMap::new() };
-        devnet.write_configs(&rpcs)?;
+        let daemon_rpcs = opts.daemon_rpcs.clone().map_or(rpcs.clone(), |r| r.to_vec());
+        devnet.write_configs(&daemon_rpcs)?;
         say(&opts, 5, total, &format!("starting {} validators (HTTPS, TLS 1.3 X25519MLKEM768)", keys.len()));
         for i in 0..keys.len() {
             devnet.spawn_daemon(&format!("validator-{i}"), "validator", &[("GHOSTBRIDGE_KEYSTORE_PASSWORD", DEVNET_PASSWORD.into())])?;
@@ -243,9 +248,11 @@ impl Devnet {
 
     fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
         let dir = &self.opts.dir;
-        let chains: String = (0..2).map(|i| format!(
+        let chains_with = |confirmations: u64| -> String { (0..2).map(|i| format!(
             "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = 15\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
-            ["a", "b"][i], CHAIN_IDS[i], rpcs[i], self.opts.confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect();
+            ["a", "b"][i], CHAIN_IDS[i], rpcs[i], confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect() };
+        let chains = chains_with(self.opts.confirmations);
+        let validator_chains = chains_with(self.opts.validator_confirmations.unwrap_or(self.opts.confirmations));
         let b = self.opts.port_base;
         let mut validators = String::new();
         for i in 0..VALIDATOR_KEYS.len() {
@@ -254,7 +261,7 @@ impl Devnet {
             self.validator_urls.push(url);
         }
         for i in 0..VALIDATOR_KEYS.len() {
-            let text = format!("# ghostbridge validator #{i} (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{chains}[validator]\nkeystore = \"validator-{i}.keystore.json\"\nlisten = \"127.0.0.1:{}\"\ntls_cert = \"validator-{i}.cert.pem\"\ntls_key = \"validator-{i}.key.pem\"\nops_listen = \"{}\"\npoll_interval_ms = 250\n",
+            let text = format!("# ghostbridge validator #{i} (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{validator_chains}[validator]\nkeystore = \"validator-{i}.keystore.json\"\nlisten = \"127.0.0.1:{}\"\ntls_cert = \"validator-{i}.cert.pem\"\ntls_key = \"validator-{i}.key.pem\"\nops_listen = \"{}\"\npoll_interval_ms = 250\n",
                 dir.join(format!("validator-{i}.db")).display(), b + 10 + i as u16, self.ops_addr(&format!("validator-{i}")));
             std::fs::write(self.config_path(&format!("validator-{i}")), text)?;
         }

@@ -135,3 +135,33 @@ pub async fn follow(from: &End, to: &End, sent: &Sent, timeout: Duration, show: 
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
+
+/// Sends `n` ERC20 locks back to back (consecutive nonces, no waiting in between) and returns
+/// each message with its lock block; for load tests and benchmarks.
+pub async fn send_many_locks(from: &End, to: &End, token: Address, amount: U256, recipient: Address, key: &PrivateKeySigner, n: usize) -> anyhow::Result<Vec<Sent>> {
+    let p = ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(from.rpc.parse()?);
+    let me = key.address();
+    let fee = FeeManager::new(from.deployment.fee_manager, &p).feeFor(to.chain_id).call().await?;
+    if !fee.token.is_zero() {
+        GhostToken::new(fee.token, &p).approve(from.deployment.fee_manager, U256::MAX).send().await?.get_receipt().await?;
+    }
+    GhostToken::new(token, &p).approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+    let nonce = p.get_transaction_count(me).pending().await?;
+    let vault = BridgeVault::new(from.deployment.vault, &p);
+    let mut hashes = Vec::with_capacity(n);
+    for i in 0..n {
+        let pending = vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?;
+        hashes.push(*pending.tx_hash());
+    }
+    let mut out = Vec::with_capacity(n);
+    for h in hashes {
+        let receipt = loop {
+            if let Some(r) = p.get_transaction_receipt(h).await? { break r; }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        };
+        if !receipt.status() { bail!("lock {h} reverted"); }
+        let e = receipt.inner.logs().iter().find_map(|l| BridgeVault::Locked::decode_log_data(l.data()).ok()).context("no Locked event")?;
+        out.push(Sent { id: e.messageId, nonce: e.nonce, receipt, leg: Leg::Lock(token) });
+    }
+    Ok(out)
+}

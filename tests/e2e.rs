@@ -1,0 +1,417 @@
+//! End-to-end tests of GhostBridge on two real anvil chains, with the real `ghostbridge` daemons
+//! (4 validators, relayer, watcher) as separate processes, real signatures, and (for the
+//! multi-relayer test) a real PostgreSQL. Each test runs its own devnet on its own ports under
+//! `deployments/e2e-<name>/` (forge may only write below `deployments/`).
+
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, B256, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol_types::SolEvent;
+use ghostbridge_cli::devnet::{self, Devnet, DevnetOptions, USER_KEY};
+use ghostbridge_cli::transfer::{self, End, Leg, Sent};
+use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_core::bindings::{ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
+use ghostbridge_core::chain::scan_logs;
+use ghostbridge_core::protocol::{message_id, to_compact, to_minter, Attestation, CompactSignature, Domain, Message};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
+}
+
+fn options(name: &str, port_base: u16) -> DevnetOptions {
+    // The daemons are this package's binary.
+    std::env::set_var("GHOSTBRIDGE_BIN", env!("CARGO_BIN_EXE_ghostbridge"));
+    let mut o = DevnetOptions::new(root(), root().join("deployments").join(format!("e2e-{name}")));
+    o.port_base = port_base;
+    o.verbose = false;
+    o
+}
+
+fn ends(d: &Devnet) -> (End, End) {
+    let e = |i: usize| End { chain_id: d.chains[i].chain_id, rpc: d.chains[i].rpc.clone(), deployment: d.chains[i].deployment.clone() };
+    (e(0), e(1))
+}
+
+fn provider(url: &str) -> DynProvider {
+    ghostbridge_core::chain::http_provider(url).expect("provider")
+}
+
+fn user() -> PrivateKeySigner {
+    USER_KEY.parse().expect("key")
+}
+
+fn ether(n: u64) -> U256 {
+    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
+}
+
+/// Every `Minted` on `chain` (message id → release tx).
+async fn minted(end: &End) -> Vec<(B256, B256)> {
+    let p = provider(&end.rpc);
+    let head = p.get_block_number().await.expect("head");
+    scan_logs(&p, end.deployment.minter, &[BridgeMinter::Minted::SIGNATURE_HASH], end.deployment.deploy_block, head, 1000).await.expect("logs")
+        .iter().map(|l| (BridgeMinter::Minted::decode_log_data(l.data()).expect("Minted").messageId, l.transaction_hash.unwrap_or_default())).collect()
+}
+
+/// Waits until every sent message is consumed on `to`.
+async fn wait_all_delivered(from: &End, to: &End, sent: &[Sent], timeout: Duration) -> Duration {
+    let start = Instant::now();
+    let p = provider(&to.rpc);
+    let mut pending: Vec<&Sent> = sent.iter().collect();
+    while !pending.is_empty() {
+        assert!(start.elapsed() < timeout, "{} of {} transfers not delivered within {timeout:?}", pending.len(), sent.len());
+        let mut still = Vec::new();
+        for s in pending {
+            if !transfer::delivered(to, &p, from.chain_id, s.leg, s.nonce).await.unwrap_or(false) { still.push(s); }
+        }
+        pending = still;
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    start.elapsed()
+}
+
+/// Each sent message minted exactly once, and nothing else minted.
+async fn assert_minted_exactly_once(to: &End, sent: &[Sent]) {
+    let minted = minted(to).await;
+    let mut counts: HashMap<B256, usize> = HashMap::new();
+    for (id, _) in &minted { *counts.entry(*id).or_default() += 1; }
+    for s in sent {
+        assert_eq!(counts.get(&s.id).copied().unwrap_or(0), 1, "message {} minted {:?} times", s.id, counts.get(&s.id));
+    }
+    assert!(counts.values().all(|c| *c == 1), "a message was minted twice");
+}
+
+async fn balance(rpc: &str, token: Address, who: Address) -> U256 {
+    GhostToken::new(token, provider(rpc)).balanceOf(who).call().await.expect("balanceOf")
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn transfers_both_ways_then_a_batch_of_200() {
+    let d = Devnet::start(options("roundtrip", 20545)).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let recipient = Address::repeat_byte(0x51);
+    let pb = provider(&b.rpc);
+    let minter_b = BridgeMinter::new(b.deployment.minter, pb.clone());
+    let w_gcc = minter_b.wrappedTokenOf(a.chain_id, a.deployment.tokens["GCC"]).call().await.unwrap();
+    let w_eth = minter_b.wrappedTokenOf(a.chain_id, Address::ZERO).call().await.unwrap();
+
+    // ERC20 and native, lock -> mint.
+    for (token, amount, wrapped) in [("GCC", 25u64, w_gcc), ("ETH", 2, w_eth)] {
+        let leg = transfer::resolve_leg(&a, &b, token).await.unwrap();
+        let sent = transfer::send(&a, &b, leg, ether(amount), recipient, &key).await.unwrap();
+        transfer::follow(&a, &b, &sent, Duration::from_secs(60), false).await.unwrap();
+        assert_eq!(balance(&b.rpc, wrapped, recipient).await, ether(amount), "{token} minted on B");
+    }
+    // Burn -> unlock, ERC20 and native (the user first receives wrapped tokens).
+    for token in ["GCC", "ETH"] {
+        let leg = transfer::resolve_leg(&a, &b, token).await.unwrap();
+        let sent = transfer::send(&a, &b, leg, ether(5), key.address(), &key).await.unwrap();
+        transfer::follow(&a, &b, &sent, Duration::from_secs(60), false).await.unwrap();
+    }
+    let back_to = Address::repeat_byte(0x52);
+    let sent = transfer::send(&b, &a, transfer::resolve_leg(&b, &a, "wGCC").await.unwrap(), ether(3), back_to, &key).await.unwrap();
+    assert!(matches!(sent.leg, Leg::Burn(_)));
+    transfer::follow(&b, &a, &sent, Duration::from_secs(60), false).await.unwrap();
+    assert_eq!(balance(&a.rpc, a.deployment.tokens["GCC"], back_to).await, ether(3), "GCC unlocked on A");
+    let sent = transfer::send(&b, &a, transfer::resolve_leg(&b, &a, "wETH").await.unwrap(), ether(1), back_to, &key).await.unwrap();
+    transfer::follow(&b, &a, &sent, Duration::from_secs(60), false).await.unwrap();
+    assert_eq!(provider(&a.rpc).get_balance(back_to).await.unwrap(), ether(1), "ETH unlocked on A");
+
+    // 200 locks at once: delivered through batch attestations.
+    let many_to = Address::repeat_byte(0x53);
+    let started = Instant::now();
+    let batch = transfer::send_many_locks(&a, &b, a.deployment.tokens["GCC"], ether(1), many_to, &key, 200).await.unwrap();
+    let took = wait_all_delivered(&a, &b, &batch, Duration::from_secs(180)).await;
+    assert_minted_exactly_once(&b, &batch).await;
+    assert_eq!(balance(&b.rpc, w_gcc, many_to).await, ether(200));
+    let ids: HashSet<B256> = batch.iter().map(|s| s.id).collect();
+    let release_txs: HashSet<B256> = minted(&b).await.into_iter().filter(|(id, _)| ids.contains(id)).map(|(_, tx)| tx).collect();
+    eprintln!("200 transfers: sent+delivered in {:.1}s ({:.1}s after the last lock) in {} release transactions", started.elapsed().as_secs_f64(), took.as_secs_f64(), release_txs.len());
+    assert!(release_txs.len() <= 40, "200 transfers took {} release transactions: batching did not happen", release_txs.len());
+
+    // The watcher saw every release backed and every PQ signature valid.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let health = reqwest::get(format!("http://{}/health", d.ops_addr("watcher"))).await.unwrap();
+    let status = health.status();
+    let body = health.text().await.unwrap();
+    assert!(status.is_success(), "watcher unhealthy: {body}");
+    assert!(!minter_b.paused().call().await.unwrap());
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn relayer_killed_twenty_times_delivers_each_transfer_exactly_once() {
+    let mut d = Devnet::start(options("kill9", 20645)).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let to = Address::repeat_byte(0x61);
+    let (a2, b2, key2) = (a.clone(), b.clone(), key.clone());
+    let sender = tokio::spawn(async move {
+        let mut all = Vec::new();
+        // Four waves so kills land during scanning, attestation, submission and confirmation.
+        for _ in 0..4 {
+            all.extend(transfer::send_many_locks(&a2, &b2, a2.deployment.tokens["GCC"], ether(1), to, &key2, 50).await.unwrap());
+            tokio::time::sleep(Duration::from_millis(1500)).await;
+        }
+        all
+    });
+    let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+    for kill in 0..20 {
+        seed ^= seed << 13; seed ^= seed >> 7; seed ^= seed << 17;
+        tokio::time::sleep(Duration::from_millis(300 + seed % 900)).await;
+        d.kill9("relayer").await.unwrap();
+        d.spawn_daemon("relayer", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", devnet::RELAYER_KEY.into())]).unwrap();
+        eprintln!("kill -9 #{} done", kill + 1);
+    }
+    let sent = sender.await.unwrap();
+    assert_eq!(sent.len(), 200);
+    wait_all_delivered(&a, &b, &sent, Duration::from_secs(240)).await;
+    assert_minted_exactly_once(&b, &sent).await;
+    let w_gcc = BridgeMinter::new(b.deployment.minter, provider(&b.rpc)).wrappedTokenOf(a.chain_id, a.deployment.tokens["GCC"]).call().await.unwrap();
+    assert_eq!(balance(&b.rpc, w_gcc, to).await, ether(200), "exactly 200 minted");
+    d.stop().await;
+}
+
+/// Transactions from `accounts` on `end` since deployment: (count, reverted).
+async fn transactions_from(end: &End, accounts: &[Address]) -> HashMap<Address, (usize, usize)> {
+    let p = provider(&end.rpc);
+    let head = p.get_block_number().await.unwrap();
+    let mut out: HashMap<Address, (usize, usize)> = HashMap::new();
+    for n in end.deployment.deploy_block..=head {
+        let block = p.get_block_by_number(n.into()).full().await.unwrap().unwrap();
+        for tx in block.transactions.txns() {
+            let from = tx.inner.signer();
+            if accounts.contains(&from) {
+                let r = p.get_transaction_receipt(*tx.inner.tx_hash()).await.unwrap().unwrap();
+                let e = out.entry(from).or_default();
+                e.0 += 1;
+                if !r.status() { e.1 += 1; }
+            }
+        }
+    }
+    out
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn two_relayers_on_one_postgres_never_submit_twice() {
+    let base = std::env::var("DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".into());
+    let db = format!("gb_e2e_{}", std::process::id());
+    let admin = sqlx::PgPool::connect(&base).await.expect("DATABASE_URL must point at a running PostgreSQL");
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db}")).execute(&admin).await.unwrap();
+    sqlx::query(&format!("CREATE DATABASE {db}")).execute(&admin).await.unwrap();
+    let url = match base.rfind('/') { Some(i) => format!("{}/{db}", &base[..i]), None => unreachable!() };
+    let mut o = options("two-relayers", 20745);
+    o.relayer_store = Some(url);
+    let mut d = Devnet::start(o).await.expect("devnet");
+    d.spawn_daemon("relayer-2", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", devnet::RELAYER2_KEY.into())]).unwrap();
+    let (a, b) = ends(&d);
+    let key = user();
+    let mut sent = Vec::new();
+    for _ in 0..3 {
+        sent.extend(transfer::send_many_locks(&a, &b, a.deployment.tokens["GCC"], ether(1), Address::repeat_byte(0x71), &key, 40).await.unwrap());
+        // Trickle: small groups go as single mints, so both relayers race for many claims.
+        for _ in 0..10 {
+            let leg = transfer::resolve_leg(&a, &b, "GCC").await.unwrap();
+            sent.push(transfer::send(&a, &b, leg, ether(1), Address::repeat_byte(0x71), &key).await.unwrap());
+        }
+    }
+    wait_all_delivered(&a, &b, &sent, Duration::from_secs(180)).await;
+    assert_minted_exactly_once(&b, &sent).await;
+    let r1: PrivateKeySigner = devnet::RELAYER_KEY.parse().unwrap();
+    let r2: PrivateKeySigner = devnet::RELAYER2_KEY.parse().unwrap();
+    let txs = transactions_from(&b, &[r1.address(), r2.address()]).await;
+    eprintln!("relayer transactions on B (sent, reverted): {txs:?}");
+    for (who, (_, reverted)) in &txs {
+        assert_eq!(*reverted, 0, "relayer {who} sent a transaction that reverted (a double submission)");
+    }
+    d.stop().await;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&admin).await.ok();
+}
+
+/// A TCP proxy that can cut every connection and refuse new ones while down.
+async fn proxy(listen: u16, target: u16, up: Arc<AtomicBool>) {
+    let listener = tokio::net::TcpListener::bind(("127.0.0.1", listen)).await.unwrap();
+    let generation = Arc::new(tokio::sync::watch::channel(0u64).0);
+    let g2 = generation.clone();
+    let up2 = up.clone();
+    tokio::spawn(async move {
+        let mut was_up = true;
+        loop {
+            let now = up2.load(Ordering::SeqCst);
+            if was_up && !now { g2.send_modify(|g| *g += 1); }
+            was_up = now;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    });
+    loop {
+        let (mut inbound, _) = listener.accept().await.unwrap();
+        if !up.load(Ordering::SeqCst) { drop(inbound); continue; }
+        let mut cut = generation.subscribe();
+        tokio::spawn(async move {
+            let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { return };
+            tokio::select! {
+                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                _ = cut.changed() => {}
+            }
+        });
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn rpc_outage_is_retried_and_nothing_is_lost() {
+    let base = 20845u16;
+    let up = Arc::new(AtomicBool::new(true));
+    for i in 0..2u16 { tokio::spawn(proxy(base + 40 + i, base + i, up.clone())); }
+    let mut o = options("rpc-outage", base);
+    o.daemon_rpcs = Some([format!("http://127.0.0.1:{}", base + 40), format!("http://127.0.0.1:{}", base + 41)]);
+    let d = Devnet::start(o).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let mut sent = transfer::send_many_locks(&a, &b, a.deployment.tokens["GCC"], ether(1), Address::repeat_byte(0x81), &key, 10).await.unwrap();
+    up.store(false, Ordering::SeqCst);
+    // Transfers made while every daemon is cut off from both chains.
+    sent.extend(transfer::send_many_locks(&a, &b, a.deployment.tokens["GCC"], ether(1), Address::repeat_byte(0x81), &key, 10).await.unwrap());
+    tokio::time::sleep(Duration::from_secs(8)).await;
+    let metrics = reqwest::get(format!("http://{}/metrics", d.ops_addr("relayer"))).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ghostbridge_relayer_rpc_errors_total"), "the relayer should have counted RPC errors during the outage");
+    up.store(true, Ordering::SeqCst);
+    wait_all_delivered(&a, &b, &sent, Duration::from_secs(120)).await;
+    assert_minted_exactly_once(&b, &sent).await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn lock_reorganised_away_before_its_depth_is_never_minted() {
+    let mut o = options("reorg", 20945);
+    o.confirmations = 4;
+    let d = Devnet::start(o).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let pa = provider(&a.rpc);
+    let snapshot: U256 = pa.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let doomed = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(7), Address::repeat_byte(0x91), &key).await.unwrap();
+    let reverted: bool = pa.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted, "anvil reverted to the snapshot");
+    // The same nonce now carries another message.
+    let kept = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(3), Address::repeat_byte(0x92), &key).await.unwrap();
+    assert_eq!(doomed.nonce, kept.nonce);
+    assert_ne!(doomed.id, kept.id);
+    transfer::follow(&a, &b, &kept, Duration::from_secs(60), false).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ids: Vec<B256> = minted(&b).await.into_iter().map(|(id, _)| id).collect();
+    assert!(ids.contains(&kept.id));
+    assert!(!ids.contains(&doomed.id), "a reorganised-away lock was minted");
+    let w = BridgeMinter::new(b.deployment.minter, provider(&b.rpc)).wrappedTokenOf(a.chain_id, a.deployment.tokens["GCC"]).call().await.unwrap();
+    assert_eq!(balance(&b.rpc, w, Address::repeat_byte(0x91)).await, U256::ZERO);
+    d.stop().await;
+}
+
+fn sign_with(keys: &[ghostbridge_core::keys::ValidatorKey], set: &[Address], digest: B256) -> Attestation {
+    let mut signatures: Vec<CompactSignature> = keys.iter().map(|k| {
+        let sig = k.sign_digest(digest).unwrap();
+        let (r, vs) = to_compact(&sig.ecdsa);
+        CompactSignature { signer_index: set.iter().position(|a| *a == k.address()).map_or(0, |i| i as u8), r, vs }
+    }).collect();
+    signatures.sort_by_key(|s| s.signer_index);
+    Attestation { signers: set.to_vec(), signatures }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
+    let d = Devnet::start(options("bad-input", 21045)).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let pb = provider(&b.rpc);
+    let real = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(2), key.address(), &key).await.unwrap();
+    transfer::follow(&a, &b, &real, Duration::from_secs(60), false).await.unwrap();
+
+    let set = ValidatorSet::read(&pb, b.deployment.verifier).await.unwrap();
+    let domain = Domain { chain_id: b.chain_id, verifier: b.deployment.verifier };
+    let attacker: PrivateKeySigner = "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e".parse().unwrap(); // anvil #5? no: #6
+    let wallet = ProviderBuilder::new().wallet(EthereumWallet::from(attacker.clone())).connect_http(b.rpc.parse().unwrap());
+    let minter = BridgeMinter::new(b.deployment.minter, &wallet);
+    let keys = devnet::validator_keys().unwrap();
+    let fake = Message {
+        version: 1, srcChainId: a.chain_id, dstChainId: b.chain_id, srcContract: a.deployment.vault, nonce: 9_999,
+        token: a.deployment.tokens["GCC"], amount: ether(1_000), sender: attacker.address(), recipient: attacker.address(),
+    };
+    let fake_id = message_id(&fake);
+    let digest = domain.message_digest(fake_id, set.epoch);
+
+    // Forged: signed by keys that are not validators.
+    let outsiders: Vec<_> = (1u8..=3).map(|i| ghostbridge_core::keys::ValidatorKey::devnet(&[i; 32]).unwrap()).collect();
+    let mut forged = sign_with(&outsiders, &set.signers, digest);
+    for (i, s) in forged.signatures.iter_mut().enumerate() { s.signer_index = i as u8; }
+    let e = minter.mint(to_minter(&fake), forged.to_minter()).call().await.expect_err("forged attestation accepted");
+    eprintln!("forged: {e}");
+    // Under threshold: 2 real validators of 4 (threshold 3).
+    let two = sign_with(&keys[..2], &set.signers, digest);
+    let e = minter.mint(to_minter(&fake), two.to_minter()).call().await.expect_err("2-of-4 accepted");
+    eprintln!("under threshold: {e}");
+    // Replay of a delivered message with a valid attestation.
+    let real_msg = BridgeVault::Locked::decode_log_data(real.receipt.inner.logs().iter().find(|l| l.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH)).unwrap().data()).unwrap().message;
+    let replay = sign_with(&keys[..3], &set.signers, domain.message_digest(real.id, set.epoch));
+    let e = minter.mint(to_minter(&real_msg), replay.to_minter()).call().await.expect_err("replay accepted");
+    assert!(format!("{e:?}").contains("AlreadyConsumed") || format!("{e}").contains("revert"), "{e}");
+    // Wrong chain: a message for chain A presented on chain B.
+    let mut wrong = fake.clone();
+    wrong.dstChainId = a.chain_id;
+    let wrong_att = sign_with(&keys[..3], &set.signers, domain.message_digest(message_id(&wrong), set.epoch));
+    minter.mint(to_minter(&wrong), wrong_att.to_minter()).call().await.expect_err("wrong-chain message accepted");
+    // A validator answer whose ML-DSA signature fails is refused by the relayer's check.
+    let (config, _) = ghostbridge_core::config::Config::load(&d.config_path("relayer"), ghostbridge_core::config::Role::Relayer).unwrap();
+    let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    let answers = clients.ask(&ValidatorClients::message_path(b.chain_id, real.id), None).await;
+    let good = answers.into_iter().find_map(Result::ok).expect("a validator answered");
+    let expected = domain.message_digest(real.id, set.epoch);
+    clients.check(&set, expected, &good, true).await.expect("genuine answer passes");
+    let mut bad_pq = good.clone();
+    let mut m = bad_pq.mldsa.to_vec(); m[10] ^= 0x40; bad_pq.mldsa = m.into();
+    let e = clients.check(&set, expected, &bad_pq, true).await.expect_err("bad ML-DSA accepted");
+    assert!(e.to_string().contains("ML-DSA"), "{e}");
+    let mut bad_ec = good.clone();
+    let mut m = bad_ec.ecdsa.to_vec(); m[5] ^= 1; bad_ec.ecdsa = m.into();
+    clients.check(&set, expected, &bad_ec, true).await.expect_err("bad secp256k1 accepted");
+
+    // Three compromised validator keys mint without any lock: the chain accepts it, the watcher
+    // must not.
+    let compromised = sign_with(&keys[..3], &set.signers, digest);
+    let receipt = minter.mint(to_minter(&fake), compromised.to_minter()).send().await.unwrap().get_receipt().await.unwrap();
+    assert!(receipt.status(), "the fake mint itself goes through on chain");
+    let start = Instant::now();
+    let minter_read = BridgeMinter::new(b.deployment.minter, pb.clone());
+    while !minter_read.paused().call().await.unwrap() {
+        assert!(start.elapsed() < Duration::from_secs(30), "watcher did not pause the minter after a fake mint");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    eprintln!("watcher paused the bridge {:.1}s after the fake mint", start.elapsed().as_secs_f64());
+    let health = reqwest::get(format!("http://{}/health", d.ops_addr("watcher"))).await.unwrap();
+    assert_eq!(health.status(), reqwest::StatusCode::SERVICE_UNAVAILABLE);
+    assert!(health.text().await.unwrap().contains("unbacked_release"));
+    let metrics = reqwest::get(format!("http://{}/metrics", d.ops_addr("watcher"))).await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("ghostbridge_watcher_violations_total"));
+    assert!(BridgeVault::new(a.deployment.vault, provider(&a.rpc)).paused().call().await.unwrap(), "chain A paused too");
+    let _ = AttestationVerifier::new(b.deployment.verifier, pb);
+    d.stop().await;
+}
+
+#[test]
+fn malformed_config_is_refused_naming_every_key() {
+    let dir = root().join("deployments").join("e2e-bad-config");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("bad.toml");
+    std::fs::write(&path, "[store]\nurl = \"mysql://x\"\n\n[[chains]]\npreset = \"ethereum\"\nchain_id = 5\nrpc_urls = [\"ftp://x\"]\n\n[relayer]\nid = \"\"\nops_listen = \"nowhere\"\nbatch_min = 1\n").unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ghostbridge")).args(["relay", "--config"]).arg(&path).output().unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    for key in ["store.url", "chains[0].chain_id", "chains[0].rpc_urls[0]", "chains[0].deployment", "chains", "relayer.id", "relayer.ops_listen", "relayer.batch_min", "validators"] {
+        assert!(err.contains(key), "error output does not name {key}:\n{err}");
+    }
+}
