@@ -16,5 +16,7 @@ echo "==> cargo build --workspace"
 cargo build --workspace --locked --all-targets
 
 if [ "${1:-}" != "--no-demo" ]; then
-  exec ./script/devnet.sh
+  # The whole bridge on two local chains: anvil x2, contracts, 4 validators, relayer, watcher;
+  # three demo transfers (ERC20 and native lock->mint, burn->unlock), then it runs until Ctrl-C.
+  exec ./target/debug/ghostbridge devnet --demo
 fi

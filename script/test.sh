@@ -19,5 +19,6 @@ echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
 echo "==> zig build test (GhostPlane engine)"
 (cd zig && "$ZIG" build test --summary all)
 
-echo "==> cargo test --workspace (store on SQLite + PostgreSQL, engine FFI + sequencer)"
+echo "==> cargo test --workspace (core incl. Wycheproof ML-DSA-65/ML-KEM-768 and TLS X25519MLKEM768; store on"
+echo "    SQLite + PostgreSQL; engine FFI + sequencer; tests/e2e.rs: the daemons on two anvil chains)"
 cargo test --workspace --locked

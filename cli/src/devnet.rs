@@ -328,6 +328,11 @@ impl Devnet {
         Ok(())
     }
 
+    /// Process ids of the running daemons.
+    pub fn pids(&self) -> Vec<(String, u32)> {
+        self.daemons.iter().filter_map(|(n, c)| c.id().map(|p| (n.clone(), p))).collect()
+    }
+
     /// Prints where everything listens.
     pub fn print_endpoints(&self) {
         for c in &self.chains {

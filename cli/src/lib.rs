@@ -2,4 +2,5 @@
 //! benchmark: the local two-chain devnet, transfers, and status.
 
 pub mod devnet;
+pub mod load;
 pub mod transfer;

@@ -82,6 +82,19 @@ enum Command {
         /// Message id or delivery transaction hash.
         hash: Option<B256>,
     },
+    /// Benchmark: N transfers through a fresh devnet; prints throughput, latency, gas, RSS and
+    /// the relayer's cold start over a database of past messages.
+    Load {
+        /// Transfers to push.
+        #[arg(long, default_value_t = 1000)]
+        count: usize,
+        /// Past messages in the cold-start database.
+        #[arg(long, default_value_t = 1_000_000)]
+        past_messages: u64,
+        /// First port.
+        #[arg(long, default_value_t = 28545)]
+        port_base: u16,
+    },
     /// Key management.
     Keys {
         #[command(subcommand)]
@@ -146,6 +159,12 @@ async fn main() -> anyhow::Result<()> {
                 tokio::signal::ctrl_c().await?;
             }
             devnet.stop().await;
+        }
+        Command::Load { count, past_messages, port_base } => {
+            let root = std::env::var("GHOSTBRIDGE_ROOT").map(PathBuf::from).unwrap_or(std::env::current_dir()?);
+            let mut opts = DevnetOptions::new(root.clone(), root.join("deployments/load"));
+            opts.port_base = port_base;
+            ghostbridge_cli::load::run(opts, count, past_messages).await?;
         }
         Command::Validator { config } => ghostbridge_validator::run(&config).await?,
         Command::Relay { config } => ghostbridge_relayer::run(&config).await?,

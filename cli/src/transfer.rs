@@ -13,6 +13,10 @@ use anyhow::{bail, Context};
 use ghostbridge_core::bindings::{fee_manager::FeeManager, ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::chain::Deployment;
 
+/// Gas limit of a lock/burn: well above the ~100k they use, so an estimate taken against a
+/// state that changes before inclusion (other pending transfers) cannot make them run out.
+const SEND_GAS: u64 = 400_000;
+
 /// What leaves the source chain.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Leg {
@@ -81,16 +85,16 @@ pub async fn send(from: &End, to: &End, leg: Leg, amount: U256, recipient: Addre
     }
     let receipt = match leg {
         Leg::Lock(token) if token.is_zero() => {
-            BridgeVault::new(from.deployment.vault, &p).lockNative(to.chain_id, recipient).value(amount).send().await?.get_receipt().await?
+            BridgeVault::new(from.deployment.vault, &p).lockNative(to.chain_id, recipient).value(amount).gas(SEND_GAS).send().await?.get_receipt().await?
         }
         Leg::Lock(token) => {
             let t = GhostToken::new(token, &p);
             if t.allowance(me, from.deployment.vault).call().await? < amount {
                 t.approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
             }
-            BridgeVault::new(from.deployment.vault, &p).lock(token, amount, to.chain_id, recipient).send().await?.get_receipt().await?
+            BridgeVault::new(from.deployment.vault, &p).lock(token, amount, to.chain_id, recipient).gas(SEND_GAS).send().await?.get_receipt().await?
         }
-        Leg::Burn(wrapped) => BridgeMinter::new(from.deployment.minter, &p).burn(wrapped, amount, recipient).send().await?.get_receipt().await?,
+        Leg::Burn(wrapped) => BridgeMinter::new(from.deployment.minter, &p).burn(wrapped, amount, recipient).gas(SEND_GAS).send().await?.get_receipt().await?,
     };
     if !receipt.status() { bail!("the {leg:?} transaction {} reverted", receipt.transaction_hash); }
     for log in receipt.inner.logs() {
