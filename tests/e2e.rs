@@ -313,6 +313,60 @@ async fn lock_reorganised_away_before_its_depth_is_never_minted() {
     d.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn validators_cross_check_a_second_rpc_before_signing() {
+    let base = 21145u16;
+    let up = Arc::new(AtomicBool::new(false));
+    for i in 0..2u16 { tokio::spawn(proxy(base + 40 + i, base + i, up.clone())); }
+    let mut o = options("cross-check", base);
+    o.validator_cross_check_rpcs = Some([format!("http://127.0.0.1:{}", base + 40), format!("http://127.0.0.1:{}", base + 41)]);
+    let d = Devnet::start(o).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    // The second RPC is unreachable: validators must not admit (so nobody can deliver).
+    let sent = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(4), Address::repeat_byte(0xb1), &key).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    let pb = provider(&b.rpc);
+    assert!(!transfer::delivered(&b, &pb, a.chain_id, sent.leg, sent.nonce).await.unwrap(), "delivered without the cross-check RPC agreeing");
+    up.store(true, Ordering::SeqCst);
+    transfer::follow(&a, &b, &sent, Duration::from_secs(60), false).await.unwrap();
+    assert_minted_exactly_once(&b, std::slice::from_ref(&sent)).await;
+    d.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn validators_halt_when_the_chain_rewrites_what_they_signed() {
+    let d = Devnet::start(options("deep-reorg", 21245)).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let pa = provider(&a.rpc);
+    let snapshot: U256 = pa.raw_request("evm_snapshot".into(), ()).await.unwrap();
+    let sent = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(6), Address::repeat_byte(0xc1), &key).await.unwrap();
+    transfer::follow(&a, &b, &sent, Duration::from_secs(60), false).await.unwrap();
+    // A reorg deeper than the confirmation depth: the signed lock is gone.
+    let reverted: bool = pa.raw_request("evm_revert".into(), (snapshot,)).await.unwrap();
+    assert!(reverted);
+    let start = Instant::now();
+    for i in 0..devnet::VALIDATOR_KEYS.len() {
+        let url = format!("http://{}/health", d.ops_addr(&format!("validator-{i}")));
+        loop {
+            let resp = reqwest::get(&url).await.unwrap();
+            if resp.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE {
+                let body = resp.text().await.unwrap();
+                assert!(body.contains("halted") && body.contains("reorganised"), "{body}");
+                break;
+            }
+            assert!(start.elapsed() < Duration::from_secs(30), "validator-{i} did not halt after a deep reorg");
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+    // Halted validators sign nothing new: a fresh lock on the rewritten chain is not delivered.
+    let after = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(1), Address::repeat_byte(0xc2), &key).await.unwrap();
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    assert!(!transfer::delivered(&b, &provider(&b.rpc), a.chain_id, after.leg, after.nonce).await.unwrap(), "a halted validator set still signed");
+    d.stop().await;
+}
+
 fn sign_with(keys: &[ghostbridge_core::keys::ValidatorKey], set: &[Address], digest: B256) -> Attestation {
     let mut signatures: Vec<CompactSignature> = keys.iter().map(|k| {
         let sig = k.sign_digest(digest).unwrap();

@@ -66,12 +66,14 @@ pub struct DevnetOptions {
     pub daemon_rpcs: Option<[String; 2]>,
     /// Confirmation depth override for the validators only (reorg tests).
     pub validator_confirmations: Option<u64>,
+    /// A second RPC URL per chain that validators must agree with before admitting a message.
+    pub validator_cross_check_rpcs: Option<[String; 2]>,
 }
 
 impl DevnetOptions {
     /// Defaults for `dir` and the repo `root`.
     pub fn new(root: PathBuf, dir: PathBuf) -> Self {
-        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None }
+        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None, validator_cross_check_rpcs: None }
     }
 }
 
@@ -248,11 +250,14 @@ impl Devnet {
 
     fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
         let dir = &self.opts.dir;
-        let chains_with = |confirmations: u64| -> String { (0..2).map(|i| format!(
-            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [\"{}\"]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = 15\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
-            ["a", "b"][i], CHAIN_IDS[i], rpcs[i], confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect() };
-        let chains = chains_with(self.opts.confirmations);
-        let validator_chains = chains_with(self.opts.validator_confirmations.unwrap_or(self.opts.confirmations));
+        let cross = self.opts.validator_cross_check_rpcs.clone();
+        let chains_with = |confirmations: u64, extra: bool| -> String { (0..2).map(|i| format!(
+            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [{}]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = 15\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
+            ["a", "b"][i], CHAIN_IDS[i],
+            match (&cross, extra) { (Some(c), true) => format!("\"{}\", \"{}\"", rpcs[i], c[i]), _ => format!("\"{}\"", rpcs[i]) },
+            confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect() };
+        let chains = chains_with(self.opts.confirmations, false);
+        let validator_chains = chains_with(self.opts.validator_confirmations.unwrap_or(self.opts.confirmations), true);
         let b = self.opts.port_base;
         let mut validators = String::new();
         for i in 0..VALIDATOR_KEYS.len() {
@@ -267,7 +272,7 @@ impl Devnet {
         }
         let store = self.opts.relayer_store.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display()));
         for (name, id) in [("relayer", "relayer-1"), ("relayer-2", "relayer-2")] {
-            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npoll_interval_ms = 250\nlease_secs = 30\n",
+            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npipeline_batches = 5\npoll_interval_ms = 250\nlease_secs = 30\n",
                 self.ops_addr(name), self.opts.batch_min);
             std::fs::write(self.config_path(name), text)?;
         }

@@ -20,6 +20,23 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+async fn wait_consumed(minter: &BridgeMinter::BridgeMinterInstance<alloy::providers::DynProvider>, src: u64, sent: &[Sent]) -> anyhow::Result<()> {
+    let start = Instant::now();
+    let mut pending: Vec<u64> = sent.iter().map(|s| s.nonce).collect();
+    while let Some(&n) = pending.last() {
+        if minter.isConsumed(src, n).call().await? { pending.pop(); continue; }
+        anyhow::ensure!(start.elapsed() < Duration::from_secs(600), "{} transfers not delivered in 10 minutes", pending.len());
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    Ok(())
+}
+
+fn current_rss_mb(pid: u32) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let kb: f64 = status.lines().find(|l| l.starts_with("VmRSS:"))?.split_whitespace().nth(1)?.parse().ok()?;
+    Some(kb / 1024.0)
+}
+
 fn peak_rss_mb(pid: u32) -> Option<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
@@ -61,7 +78,7 @@ async fn measure(a: &End, b: &End, sent: &[Sent]) -> anyhow::Result<(Vec<f64>, f
 }
 
 /// Runs the benchmark.
-pub async fn run(mut opts: DevnetOptions, count: usize, past_messages: u64) -> anyhow::Result<()> {
+pub async fn run(mut opts: DevnetOptions, count: usize, backlog: usize, sustain_secs: u64, past_messages: u64) -> anyhow::Result<()> {
     opts.verbose = true;
     let mut devnet = Devnet::start(opts.clone()).await?;
     let e = |i: usize| End { chain_id: devnet.chains[i].chain_id, rpc: devnet.chains[i].rpc.clone(), deployment: devnet.chains[i].deployment.clone() };
@@ -98,6 +115,38 @@ pub async fn run(mut opts: DevnetOptions, count: usize, past_messages: u64) -> a
     }
     let delivered = start.elapsed();
     let (lat, batch_gas) = measure(&a, &b, &sent).await?;
+
+    eprintln!("==> delivery throughput: {backlog} transfers locked while the relayer is stopped, then drained");
+    devnet.terminate("relayer").await?;
+    let queued = transfer::send_many_locks(&a, &b, gcc, one, Address::repeat_byte(0xa3), &key, backlog).await?;
+    let last_block = queued.iter().filter_map(|s| s.receipt.block_number).max().unwrap_or(0);
+    let pa = ghostbridge_core::chain::http_provider(&a.rpc)?;
+    // Let the validators admit the backlog first: this phase measures delivery alone.
+    while pa.get_block_number().await? < last_block + opts.confirmations + 2 { tokio::time::sleep(Duration::from_millis(200)).await; }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let drain_start = Instant::now();
+    devnet.spawn_daemon("relayer", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", crate::devnet::RELAYER_KEY.into())])?;
+    wait_consumed(&minter, a.chain_id, &queued).await?;
+    let drained = drain_start.elapsed();
+    let (_, drain_gas) = measure(&a, &b, &queued).await?;
+
+    let mut rss_samples: Vec<(String, Vec<f64>)> = Vec::new();
+    if sustain_secs > 0 {
+        eprintln!("==> sustained load for {sustain_secs} s (50 transfers every 2 s), sampling RSS every 30 s");
+        let until = Instant::now() + Duration::from_secs(sustain_secs);
+        let mut next_sample = Instant::now();
+        while Instant::now() < until {
+            if Instant::now() >= next_sample {
+                for (n, p) in devnet.pids() {
+                    let r = current_rss_mb(p).unwrap_or(f64::NAN);
+                    match rss_samples.iter_mut().find(|(m, _)| *m == n) { Some((_, v)) => v.push(r), None => rss_samples.push((n, vec![r])) }
+                }
+                next_sample += Duration::from_secs(30);
+            }
+            transfer::send_many_locks(&a, &b, gcc, one, Address::repeat_byte(0xa4), &key, 50).await?;
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    }
     let rss: Vec<(String, f64)> = devnet.pids().into_iter().filter_map(|(n, p)| peak_rss_mb(p).map(|r| (n, r))).collect();
 
     eprintln!("==> relayer cold start over {past_messages} past messages");
@@ -110,9 +159,14 @@ pub async fn run(mut opts: DevnetOptions, count: usize, past_messages: u64) -> a
     println!("| delivered throughput (end to end) | {:.0} transfers/s |", count as f64 / delivered.as_secs_f64());
     println!("| lock→mint latency, single transfers p50 / p99 | {:.0} s / {:.0} s |", percentile(&single_lat, 0.5), percentile(&single_lat, 0.99));
     println!("| lock→mint latency under load p50 / p99 | {:.0} s / {:.0} s |", percentile(&lat, 0.5), percentile(&lat, 0.99));
+    println!("| delivery throughput, backlog of {backlog} drained (relayer start → last mint) | {:.0} transfers/s ({:.1} s) |", backlog as f64 / drained.as_secs_f64(), drained.as_secs_f64());
+    println!("| gas per delivered transfer, backlog | {drain_gas:.0} |");
     println!("| gas per delivered transfer, single mint | {single_gas:.0} |");
     println!("| gas per delivered transfer, batched | {batch_gas:.0} |");
     for (n, r) in &rss { println!("| peak RSS {n} | {r:.0} MB |"); }
+    for (n, v) in &rss_samples {
+        println!("| RSS {n} over the sustained load (every 30 s) | {} MB |", v.iter().map(|x| format!("{x:.0}")).collect::<Vec<_>>().join(" → "));
+    }
     println!("| relayer cold start, {past_messages} past messages | {:.2} s |", cold.as_secs_f64());
     devnet.stop().await;
     Ok(())

@@ -88,6 +88,12 @@ enum Command {
         /// Transfers to push.
         #[arg(long, default_value_t = 1000)]
         count: usize,
+        /// Transfers locked while the relayer is stopped, then drained (delivery throughput).
+        #[arg(long, default_value_t = 2000)]
+        backlog: usize,
+        /// Seconds of sustained load with RSS sampled every 30 s (0 = skip).
+        #[arg(long, default_value_t = 0)]
+        sustain_secs: u64,
         /// Past messages in the cold-start database.
         #[arg(long, default_value_t = 1_000_000)]
         past_messages: u64,
@@ -160,11 +166,11 @@ async fn main() -> anyhow::Result<()> {
             }
             devnet.stop().await;
         }
-        Command::Load { count, past_messages, port_base } => {
+        Command::Load { count, backlog, sustain_secs, past_messages, port_base } => {
             let root = std::env::var("GHOSTBRIDGE_ROOT").map(PathBuf::from).unwrap_or(std::env::current_dir()?);
             let mut opts = DevnetOptions::new(root.clone(), root.join("deployments/load"));
             opts.port_base = port_base;
-            ghostbridge_cli::load::run(opts, count, past_messages).await?;
+            ghostbridge_cli::load::run(opts, count, backlog, sustain_secs, past_messages).await?;
         }
         Command::Validator { config } => ghostbridge_validator::run(&config).await?,
         Command::Relay { config } => ghostbridge_relayer::run(&config).await?,

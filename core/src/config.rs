@@ -196,6 +196,9 @@ pub struct RelayerSection {
     /// Largest batch.
     #[serde(default = "default_batch_max")]
     pub batch_max: u32,
+    /// Batches in flight at once per destination (consecutive nonces, same block).
+    #[serde(default = "default_pipeline_batches")]
+    pub pipeline_batches: u32,
     /// Poll interval.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
@@ -215,6 +218,9 @@ fn default_batch_min() -> u32 {
 }
 fn default_batch_max() -> u32 {
     200
+}
+fn default_pipeline_batches() -> u32 {
+    4
 }
 fn default_lease_secs() -> u64 {
     60
@@ -421,6 +427,7 @@ impl Config {
                         if r.batch_min < 2 { bad("relayer.batch_min".into(), "must be >= 2"); }
                         if r.batch_max < r.batch_min { bad("relayer.batch_max".into(), "must be >= batch_min"); }
                         if r.batch_max > 256 { bad("relayer.batch_max".into(), "must be <= 256 (block gas)"); }
+                        if r.pipeline_batches == 0 || r.pipeline_batches > 16 { bad("relayer.pipeline_batches".into(), "must be between 1 and 16"); }
                         if r.lease_secs < 5 { bad("relayer.lease_secs".into(), "must be >= 5"); }
                         if r.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("relayer.ops_listen".into(), "must be host:port (an IP address)"); }
                     }

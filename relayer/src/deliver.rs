@@ -64,7 +64,7 @@ fn kind_of(r: &Relayer, m: &Message) -> Option<Kind> {
 /// Returns how many messages it handled.
 async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Result<usize> {
     let inner = &r.inner;
-    let claimed = inner.store.claim_batch(&inner.id, dst, inner.batch_max, inner.lease).await?;
+    let claimed = inner.store.claim_batch(&inner.id, dst, inner.batch_max.saturating_mul(inner.pipeline_batches), inner.lease).await?;
     if claimed.is_empty() {
         return Ok(0);
     }
@@ -103,18 +103,24 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
     let set = ValidatorSet::read(provider, deployment.verifier).await.context("reading the destination validator set")?;
     let domain = Domain { chain_id: dst, verifier: deployment.verifier };
     for (kind, group) in groups {
-        let result = if group.len() >= inner.batch_min as usize {
-            deliver_batch(r, dst, kind, &group, &set, &domain, submitter).await
+        let result = if group.len() >= inner.batch_min as usize && kind == Kind::Mint {
+            deliver_mint_batches(r, dst, &group, &set, &domain, submitter).await
+        } else if group.len() >= inner.batch_min as usize {
+            for chunk in group.chunks(inner.batch_max as usize) {
+                if let Err(e) = deliver_batch(r, dst, kind, chunk, &set, &domain, submitter).await {
+                    submitter.resync();
+                    fail(r, chunk, &e).await?;
+                }
+            }
+            Ok(())
         } else {
-            let mut res = Ok(());
             for p in &group {
                 if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
                     fail(r, std::slice::from_ref(p), &e).await?;
                     submitter.resync();
-                    res = Ok(());
                 }
             }
-            res
+            Ok(())
         };
         if let Err(e) = result {
             submitter.resync();
@@ -197,6 +203,60 @@ async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &Va
     let receipts = submitter.send_all(&[Call { to, data: data.into(), message_ids: vec![id] }], &r.inner.store, &r.inner.id, r.inner.lease).await?;
     let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
     settle(r, dst, kind, std::slice::from_ref(p), gas).await
+}
+
+/// Up to `pipeline_batches` batches of `batch_max` at once: their attestations are gathered
+/// concurrently and their `mintBatch` transactions go out with consecutive nonces, so several
+/// land in the same block.
+async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+    let chunks: Vec<&[Pending]> = group.chunks(r.inner.batch_max as usize).collect();
+    let prepared = futures::future::join_all(chunks.iter().map(|c| prepare_mint_batch(r, dst, c, set, domain))).await;
+    let mut calls = Vec::new();
+    let mut ready = Vec::new();
+    for (chunk, call) in chunks.into_iter().zip(prepared) {
+        match call {
+            Ok(call) => { calls.push(call); ready.push(chunk); }
+            Err(e) => fail(r, chunk, &e).await?,
+        }
+    }
+    let receipts = match submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await {
+        Ok(receipts) => receipts,
+        Err(e) => {
+            submitter.resync();
+            for chunk in ready { fail(r, chunk, &e).await?; }
+            return Ok(());
+        }
+    };
+    for (chunk, receipt) in ready.into_iter().zip(receipts) {
+        tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, tx = %receipt.transaction_hash, "batch delivered");
+        if let Err(e) = settle(r, dst, Kind::Mint, chunk, receipt.gas_used).await {
+            fail(r, chunk, &e).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Batch attestation (checked), persisted, and the `mintBatch` call for one chunk.
+async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<Call> {
+    let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
+    let root = merkle_root(&ids)?;
+    let proofs = merkle_proofs(&ids)?;
+    let digest = domain.batch_digest(root, set.epoch);
+    let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
+    let (att, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
+    r.inner.store.put_batch(&root, dst, &ids).await?;
+    save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
+    for p in group { mark_attested(r, p).await?; }
+    Ok(Call {
+        to: r.inner.chains[&dst].deployment.minter,
+        data: BridgeMinter::mintBatchCall {
+            messages: group.iter().map(|p| to_minter(&p.message)).collect(),
+            root,
+            proofs,
+            attestation: att.to_minter(),
+        }.abi_encode().into(),
+        message_ids: ids,
+    })
 }
 
 async fn deliver_batch(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {

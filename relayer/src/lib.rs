@@ -44,6 +44,7 @@ struct Inner {
     lease: Duration,
     batch_min: u32,
     batch_max: u32,
+    pipeline_batches: u32,
     backoff: BackoffPolicy,
 }
 
@@ -98,6 +99,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             lease: Duration::from_secs(section.lease_secs),
             batch_min: section.batch_min,
             batch_max: section.batch_max,
+            pipeline_batches: section.pipeline_batches,
             backoff: BackoffPolicy { base: Duration::from_millis(500), max: Duration::from_secs(120), max_attempts: section.max_attempts },
         }),
     };

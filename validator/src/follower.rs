@@ -93,8 +93,11 @@ async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) 
     };
     let logs = scan_logs(primary, contract, &[topic], from, to, chain.max_block_range).await?;
     let mut admitted = Vec::with_capacity(logs.len());
+    // One receipts call and one canonical-hash check per block and RPC, not per log: under load
+    // a block carries hundreds of locks.
+    let mut blocks = BlockCache::default();
     for log in &logs {
-        let message = rederive(v, chain_id, source, contract, log, providers).await?;
+        let message = rederive(v, chain_id, source, contract, log, providers, &mut blocks).await?;
         admitted.push(message);
     }
     for (id, message) in &admitted {
@@ -128,6 +131,7 @@ async fn rederive(
     contract: Address,
     log: &Log,
     providers: &[DynProvider],
+    blocks: &mut BlockCache,
 ) -> anyhow::Result<(B256, Message)> {
     ensure!(!log.removed, "log was removed by a reorg");
     ensure!(log.address() == contract, "log from {} instead of {contract}", log.address());
@@ -153,9 +157,9 @@ async fn rederive(
     let number = log.block_number.context("log without block number")?;
     let index = log.log_index.context("log without index")?;
     for (i, p) in providers.iter().enumerate() {
-        let receipt = p.get_transaction_receipt(tx_hash).await
-            .with_context(|| format!("receipt from RPC #{i}"))?
-            .with_context(|| format!("RPC #{i} does not know transaction {tx_hash}"))?;
+        let receipts = blocks.receipts(i, p, number, block).await?;
+        let receipt = receipts.iter().find(|r| r.transaction_hash == tx_hash)
+            .with_context(|| format!("RPC #{i}: transaction {tx_hash} is not in block {block}"))?;
         ensure!(receipt.status(), "transaction {tx_hash} reverted (RPC #{i})");
         ensure!(receipt.block_hash == Some(block), "RPC #{i} puts {tx_hash} in another block");
         let found = receipt.inner.logs().iter().any(|l| {
@@ -164,7 +168,25 @@ async fn rederive(
         if !found {
             bail!("RPC #{i}: receipt of {tx_hash} lacks the log at index {index}");
         }
-        ensure!(block_hash(p, number).await? == Some(block), "RPC #{i}: block {number} is not canonical");
     }
     Ok((id, message))
+}
+
+/// Receipts of a block per RPC, fetched once the block is confirmed canonical on that RPC.
+#[derive(Default)]
+pub(crate) struct BlockCache {
+    receipts: std::collections::HashMap<(usize, u64), Vec<alloy::rpc::types::TransactionReceipt>>,
+}
+
+impl BlockCache {
+    async fn receipts(&mut self, rpc: usize, p: &DynProvider, number: u64, hash: B256) -> anyhow::Result<&Vec<alloy::rpc::types::TransactionReceipt>> {
+        if !self.receipts.contains_key(&(rpc, number)) {
+            ensure!(block_hash(p, number).await? == Some(hash), "RPC #{rpc}: block {number} is not canonical (or not known yet)");
+            let receipts = p.get_block_receipts(hash.into()).await
+                .with_context(|| format!("eth_getBlockReceipts from RPC #{rpc}"))?
+                .with_context(|| format!("RPC #{rpc} does not know block {hash}"))?;
+            self.receipts.insert((rpc, number), receipts);
+        }
+        Ok(&self.receipts[&(rpc, number)])
+    }
 }
