@@ -72,6 +72,7 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
     let provider = &inner.providers[&dst];
     let deployment = &inner.chains[&dst].deployment;
     let mut groups: BTreeMap<Kind, Vec<Pending>> = BTreeMap::new();
+    let mut decoded = Vec::with_capacity(claimed.len());
     for record in claimed {
         let message = match Message::abi_decode(&record.encoded) {
             Ok(m) => m,
@@ -81,8 +82,13 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
             inner.store.fail_permanently(&record.id, &inner.id, "source contract is not a configured vault or minter").await?;
             continue;
         };
-        // Anyone may have delivered it (another relayer, a user, our own earlier attempt).
-        if consumed(r, dst, kind, &message).await? {
+        decoded.push((record, message, kind));
+    }
+    // Anyone may have delivered a message (another relayer, a user, our own earlier attempt):
+    // read every consumed mark first, concurrently.
+    let marks = consumed_many(r, dst, decoded.iter().map(|(_, m, k)| (*k, m.srcChainId, m.nonce)).collect()).await?;
+    for ((record, message, kind), already) in decoded.into_iter().zip(marks) {
+        if already {
             confirm(r, &record.id).await?;
             continue;
         }
@@ -143,13 +149,21 @@ async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Resu
     Ok(())
 }
 
-async fn consumed(r: &Relayer, dst: u64, kind: Kind, m: &Message) -> anyhow::Result<bool> {
+/// Consumed marks of many `(kind, source chain, nonce)`, 32 calls in flight.
+async fn consumed_many(r: &Relayer, dst: u64, items: Vec<(Kind, u64, u64)>) -> anyhow::Result<Vec<bool>> {
+    use futures::StreamExt;
     let provider = r.inner.providers[&dst].clone();
-    let d = &r.inner.chains[&dst].deployment;
-    Ok(match kind {
-        Kind::Mint => BridgeMinter::new(d.minter, provider).isConsumed(m.srcChainId, m.nonce).call().await?,
-        Kind::Unlock => BridgeVault::new(d.vault, provider).isConsumed(m.srcChainId, m.nonce).call().await?,
-    })
+    let (minter, vault) = (r.inner.chains[&dst].deployment.minter, r.inner.chains[&dst].deployment.vault);
+    let calls = items.into_iter().map(move |(kind, src, nonce)| {
+        let p = provider.clone();
+        async move {
+            anyhow::Ok(match kind {
+                Kind::Mint => BridgeMinter::new(minter, p).isConsumed(src, nonce).call().await?,
+                Kind::Unlock => BridgeVault::new(vault, p).isConsumed(src, nonce).call().await?,
+            })
+        }
+    });
+    futures::stream::iter(calls).buffered(32).collect::<Vec<_>>().await.into_iter().collect()
 }
 
 async fn confirm(r: &Relayer, id: &B256) -> anyhow::Result<()> {
@@ -175,8 +189,9 @@ async fn mark_attested(r: &Relayer, p: &Pending) -> anyhow::Result<()> {
 /// After the receipts: the consumed mark decides, not the receipt alone.
 async fn settle(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], gas_used: u64) -> anyhow::Result<()> {
     let mut undelivered = Vec::new();
-    for p in group {
-        if consumed(r, dst, kind, &p.message).await? {
+    let marks = consumed_many(r, dst, group.iter().map(|p| (kind, p.message.srcChainId, p.message.nonce)).collect()).await?;
+    for (p, done) in group.iter().zip(marks) {
+        if done {
             confirm(r, &p.record.id).await?;
         } else {
             undelivered.push(p);
