@@ -360,10 +360,21 @@ async fn validators_halt_when_the_chain_rewrites_what_they_signed() {
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
     }
-    // Halted validators sign nothing new: a fresh lock on the rewritten chain is not delivered.
-    let after = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(1), Address::repeat_byte(0xc2), &key).await.unwrap();
-    tokio::time::sleep(Duration::from_secs(6)).await;
-    assert!(!transfer::delivered(&b, &provider(&b.rpc), a.chain_id, after.leg, after.nonce).await.unwrap(), "a halted validator set still signed");
+    // Halted validators sign nothing, not even what they admitted before.
+    let (config, _) = ghostbridge_core::config::Config::load(&d.config_path("relayer"), ghostbridge_core::config::Role::Relayer).unwrap();
+    let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    for answer in clients.ask(&ValidatorClients::message_path(b.chain_id, sent.id), None).await {
+        let e = answer.expect_err("a halted validator signed");
+        assert!(e.to_string().contains("halted"), "{e}");
+    }
+    // The watcher sees wrapped supply on B that no lock on A backs any more, and pauses.
+    let vault_a = BridgeVault::new(a.deployment.vault, provider(&a.rpc));
+    while !vault_a.paused().call().await.unwrap() {
+        assert!(start.elapsed() < Duration::from_secs(60), "watcher did not pause after the deep reorg");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let body = reqwest::get(format!("http://{}/health", d.ops_addr("watcher"))).await.unwrap().text().await.unwrap();
+    assert!(body.contains("supply_exceeds_backing"), "{body}");
     d.stop().await;
 }
 

@@ -85,16 +85,29 @@ pub async fn send(from: &End, to: &End, leg: Leg, amount: U256, recipient: Addre
     }
     let receipt = match leg {
         Leg::Lock(token) if token.is_zero() => {
-            BridgeVault::new(from.deployment.vault, &p).lockNative(to.chain_id, recipient).value(amount).gas(SEND_GAS).send().await?.get_receipt().await?
+            let vault = BridgeVault::new(from.deployment.vault, &p);
+            let call = vault.lockNative(to.chain_id, recipient).value(amount).gas(SEND_GAS);
+            // Simulate first: a paused bridge or an exhausted rate limit is reported by name
+            // before any gas is spent.
+            call.call().await.map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
+            call.send().await?.get_receipt().await?
         }
         Leg::Lock(token) => {
             let t = GhostToken::new(token, &p);
             if t.allowance(me, from.deployment.vault).call().await? < amount {
                 t.approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
             }
-            BridgeVault::new(from.deployment.vault, &p).lock(token, amount, to.chain_id, recipient).gas(SEND_GAS).send().await?.get_receipt().await?
+            let vault = BridgeVault::new(from.deployment.vault, &p);
+            let call = vault.lock(token, amount, to.chain_id, recipient).gas(SEND_GAS);
+            call.call().await.map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
+            call.send().await?.get_receipt().await?
         }
-        Leg::Burn(wrapped) => BridgeMinter::new(from.deployment.minter, &p).burn(wrapped, amount, recipient).gas(SEND_GAS).send().await?.get_receipt().await?,
+        Leg::Burn(wrapped) => {
+            let minter = BridgeMinter::new(from.deployment.minter, &p);
+            let call = minter.burn(wrapped, amount, recipient).gas(SEND_GAS);
+            call.call().await.map_err(|e| anyhow::anyhow!("the burn would revert: {}", revert_reason(&e)))?;
+            call.send().await?.get_receipt().await?
+        }
     };
     if !receipt.status() { bail!("the {leg:?} transaction {} reverted", receipt.transaction_hash); }
     for log in receipt.inner.logs() {
@@ -106,6 +119,17 @@ pub async fn send(from: &End, to: &End, leg: Leg, amount: U256, recipient: Addre
         }
     }
     bail!("no Locked/Burned event in {}", receipt.transaction_hash)
+}
+
+/// The contract error's name when the ABI knows it, else the RPC's message.
+fn revert_reason(e: &alloy::contract::Error) -> String {
+    if let Some(err) = e.as_decoded_interface_error::<BridgeVault::BridgeVaultErrors>() {
+        return format!("{err:?}");
+    }
+    if let Some(err) = e.as_decoded_interface_error::<BridgeMinter::BridgeMinterErrors>() {
+        return format!("{err:?}");
+    }
+    e.to_string()
 }
 
 /// True once the destination consumed the message.
