@@ -124,6 +124,25 @@ async fn transfers_both_ways_then_a_batch_of_200() {
     transfer::follow(&b, &a, &sent, Duration::from_secs(60), false).await.unwrap();
     assert_eq!(provider(&a.rpc).get_balance(back_to).await.unwrap(), ether(1), "ETH unlocked on A");
 
+    // 16 burns at once: one batch root cached in A's verifier, then unlockFromBatch for each.
+    let burns_to = Address::repeat_byte(0x54);
+    let tenth = ether(1) / U256::from(10u64);
+    let burns = transfer::send_many(&b, &a, Leg::Burn(w_gcc), tenth, burns_to, &key, 16).await.unwrap();
+    wait_all_delivered(&b, &a, &burns, Duration::from_secs(90)).await;
+    assert_eq!(balance(&a.rpc, a.deployment.tokens["GCC"], burns_to).await, tenth * U256::from(16u64));
+    let verifier_a = AttestationVerifier::new(a.deployment.verifier, provider(&a.rpc));
+    let unlock_logs = scan_logs(&provider(&a.rpc), a.deployment.vault, &[BridgeVault::Unlocked::SIGNATURE_HASH], a.deployment.deploy_block, provider(&a.rpc).get_block_number().await.unwrap(), 1000).await.unwrap();
+    let mut batched = 0;
+    for l in &unlock_logs {
+        let tx = provider(&a.rpc).get_transaction_by_hash(l.transaction_hash.unwrap()).await.unwrap().unwrap();
+        let input = alloy::consensus::Transaction::input(tx.inner.inner()).clone();
+        if let Ok(BridgeVault::BridgeVaultCalls::unlockFromBatch(c)) = <BridgeVault::BridgeVaultCalls as alloy::sol_types::SolInterface>::abi_decode(&input) {
+            assert!(verifier_a.batchRootSignatures(c.root).call().await.unwrap() >= U256::from(3u64));
+            batched += 1;
+        }
+    }
+    assert!(batched >= 8, "only {batched} of 16 burns were unlocked from a batch root");
+
     // 200 locks at once: delivered through batch attestations.
     let many_to = Address::repeat_byte(0x53);
     let started = Instant::now();

@@ -164,21 +164,33 @@ pub async fn follow(from: &End, to: &End, sent: &Sent, timeout: Duration, show: 
     }
 }
 
-/// Sends `n` ERC20 locks back to back (consecutive nonces, no waiting in between) and returns
-/// each message with its lock block; for load tests and benchmarks.
+/// Sends `n` ERC20 locks back to back; see [`send_many`].
 pub async fn send_many_locks(from: &End, to: &End, token: Address, amount: U256, recipient: Address, key: &PrivateKeySigner, n: usize) -> anyhow::Result<Vec<Sent>> {
+    send_many(from, to, Leg::Lock(token), amount, recipient, key, n).await
+}
+
+/// Sends `n` ERC20 locks or wrapped-token burns back to back (consecutive nonces, no waiting in
+/// between) and returns each message with its receipt; for load tests and benchmarks.
+pub async fn send_many(from: &End, to: &End, leg: Leg, amount: U256, recipient: Address, key: &PrivateKeySigner, n: usize) -> anyhow::Result<Vec<Sent>> {
     let p = ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(from.rpc.parse()?);
     let me = key.address();
     let fee = FeeManager::new(from.deployment.fee_manager, &p).feeFor(to.chain_id).call().await?;
     if !fee.token.is_zero() {
         GhostToken::new(fee.token, &p).approve(from.deployment.fee_manager, U256::MAX).send().await?.get_receipt().await?;
     }
-    GhostToken::new(token, &p).approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+    if let Leg::Lock(token) = leg {
+        anyhow::ensure!(!token.is_zero(), "send_many sends ERC20 locks; use send for native");
+        GhostToken::new(token, &p).approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+    }
     let nonce = p.get_transaction_count(me).pending().await?;
     let vault = BridgeVault::new(from.deployment.vault, &p);
+    let minter = BridgeMinter::new(from.deployment.minter, &p);
     let mut hashes = Vec::with_capacity(n);
     for i in 0..n {
-        let pending = vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?;
+        let pending = match leg {
+            Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
+            Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
+        };
         hashes.push(*pending.tx_hash());
     }
     let mut out = Vec::with_capacity(n);
@@ -187,9 +199,12 @@ pub async fn send_many_locks(from: &End, to: &End, token: Address, amount: U256,
             if let Some(r) = p.get_transaction_receipt(h).await? { break r; }
             tokio::time::sleep(Duration::from_millis(100)).await;
         };
-        if !receipt.status() { bail!("lock {h} reverted"); }
-        let e = receipt.inner.logs().iter().find_map(|l| BridgeVault::Locked::decode_log_data(l.data()).ok()).context("no Locked event")?;
-        out.push(Sent { id: e.messageId, nonce: e.nonce, receipt, leg: Leg::Lock(token) });
+        if !receipt.status() { bail!("{leg:?} {h} reverted"); }
+        let (id, msg_nonce) = receipt.inner.logs().iter().find_map(|l| {
+            BridgeVault::Locked::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))
+                .or_else(|_| BridgeMinter::Burned::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))).ok()
+        }).context("no Locked/Burned event")?;
+        out.push(Sent { id, nonce: msg_nonce, receipt, leg });
     }
     Ok(out)
 }

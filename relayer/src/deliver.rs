@@ -113,7 +113,7 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
             deliver_mint_batches(r, dst, &group, &set, &domain, submitter).await
         } else if group.len() >= inner.batch_min as usize {
             for chunk in group.chunks(inner.batch_max as usize) {
-                if let Err(e) = deliver_batch(r, dst, kind, chunk, &set, &domain, submitter).await {
+                if let Err(e) = deliver_unlock_batch(r, dst, chunk, &set, &domain, submitter).await {
                     submitter.resync();
                     fail(r, chunk, &e).await?;
                 }
@@ -251,70 +251,65 @@ async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &Va
     Ok(())
 }
 
-/// Batch attestation (checked), persisted, and the `mintBatch` call for one chunk.
-async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<Call> {
+/// A checked batch attestation for one chunk, persisted with its members.
+struct AttestedBatch {
+    root: B256,
+    proofs: Vec<Vec<B256>>,
+    attestation: ghostbridge_core::protocol::Attestation,
+}
+
+async fn attest_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<AttestedBatch> {
     let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
     let root = merkle_root(&ids)?;
     let proofs = merkle_proofs(&ids)?;
     let digest = domain.batch_digest(root, set.epoch);
     let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
-    let (att, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
+    let (attestation, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
     r.inner.store.put_batch(&root, dst, &ids).await?;
     save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
     for p in group { mark_attested(r, p).await?; }
+    Ok(AttestedBatch { root, proofs, attestation })
+}
+
+/// The `mintBatch` call for one attested chunk.
+async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<Call> {
+    let AttestedBatch { root, proofs, attestation } = attest_batch(r, dst, group, set, domain).await?;
     Ok(Call {
         to: r.inner.chains[&dst].deployment.minter,
         data: BridgeMinter::mintBatchCall {
             messages: group.iter().map(|p| to_minter(&p.message)).collect(),
             root,
             proofs,
-            attestation: att.to_minter(),
+            attestation: attestation.to_minter(),
         }.abi_encode().into(),
-        message_ids: ids,
+        message_ids: group.iter().map(|p| p.record.id).collect(),
     })
 }
 
-async fn deliver_batch(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
-    let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
-    let root = merkle_root(&ids)?;
-    let proofs = merkle_proofs(&ids)?;
-    let digest = domain.batch_digest(root, set.epoch);
-    let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
-    let (att, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
-    r.inner.store.put_batch(&root, dst, &ids).await?;
-    save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
-    for p in group { mark_attested(r, p).await?; }
+/// The vault has no multi-release call: cache the root once in the verifier, then one cheap
+/// `unlockFromBatch` per message, pipelined with consecutive nonces.
+async fn deliver_unlock_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+    let AttestedBatch { root, proofs, attestation } = attest_batch(r, dst, group, set, domain).await?;
     let d = &r.inner.chains[&dst].deployment;
-    let calls: Vec<Call> = match kind {
-        Kind::Mint => vec![Call {
-            to: d.minter,
-            data: BridgeMinter::mintBatchCall {
-                messages: group.iter().map(|p| to_minter(&p.message)).collect(),
-                root,
-                proofs,
-                attestation: att.to_minter(),
-            }.abi_encode().into(),
-            message_ids: ids.clone(),
-        }],
-        Kind::Unlock => {
-            // The vault has no multi-release call: cache the root once in the verifier, then
-            // one cheap unlockFromBatch per message, pipelined with consecutive nonces.
-            let mut calls = Vec::with_capacity(group.len() + 1);
-            let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());
-            if verifier.batchRootSignatures(root).call().await?.is_zero() {
-                calls.push(Call { to: d.verifier, data: AttestationVerifier::verifyBatchRootCall { root, attestation: att.to_verifier() }.abi_encode().into(), message_ids: Vec::new() });
-                let receipts = submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await?;
-                anyhow::ensure!(receipts.iter().all(|x| x.status()), "verifyBatchRoot reverted");
-                calls.clear();
-            }
-            for (p, proof) in group.iter().zip(proofs) {
-                calls.push(Call { to: d.vault, data: BridgeVault::unlockFromBatchCall { message: p.message.clone(), root, proof }.abi_encode().into(), message_ids: vec![p.record.id] });
-            }
-            calls
-        }
+    let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());
+    // The view reverts (UnknownBatchRoot / StaleEpoch) until the root is cached for this epoch.
+    let cached = match verifier.batchRootSignatures(root).call().await {
+        Ok(n) => !n.is_zero(),
+        Err(e) if e.as_decoded_interface_error::<AttestationVerifier::AttestationVerifierErrors>().is_some() => false,
+        Err(e) => return Err(e.into()),
     };
+    if !cached {
+        let cache = Call { to: d.verifier, data: AttestationVerifier::verifyBatchRootCall { root, attestation: attestation.to_verifier() }.abi_encode().into(), message_ids: Vec::new() };
+        let receipts = submitter.send_all(&[cache], &r.inner.store, &r.inner.id, r.inner.lease).await?;
+        anyhow::ensure!(receipts.iter().all(|x| x.status()), "verifyBatchRoot reverted");
+    }
+    let calls: Vec<Call> = group.iter().zip(proofs).map(|(p, proof)| Call {
+        to: d.vault,
+        data: BridgeVault::unlockFromBatchCall { message: p.message.clone(), root, proof }.abi_encode().into(),
+        message_ids: vec![p.record.id],
+    }).collect();
     let receipts = submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await?;
     let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
     tracing::info!(chain = dst, messages = group.len(), %root, gas, "batch delivered");
-    settle(r, dst, kind, group, gas).await
+    settle(r, dst, Kind::Unlock, group, gas).await
 }
