@@ -87,9 +87,10 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
     // Anyone may have delivered a message (another relayer, a user, our own earlier attempt):
     // read every consumed mark first, concurrently.
     let marks = consumed_many(r, dst, decoded.iter().map(|(_, m, k)| (*k, m.srcChainId, m.nonce)).collect()).await?;
+    let mut delivered_elsewhere = Vec::new();
     for ((record, message, kind), already) in decoded.into_iter().zip(marks) {
         if already {
-            confirm(r, &record.id).await?;
+            delivered_elsewhere.push(record.id);
             continue;
         }
         if record.status == Status::Submitted {
@@ -106,6 +107,7 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
         }
         groups.entry(kind).or_default().push(Pending { record, message });
     }
+    confirm(r, &delivered_elsewhere).await?;
     let set = ValidatorSet::read(provider, deployment.verifier).await.context("reading the destination validator set")?;
     let domain = Domain { chain_id: dst, verifier: deployment.verifier };
     for (kind, group) in groups {
@@ -166,9 +168,17 @@ async fn consumed_many(r: &Relayer, dst: u64, items: Vec<(Kind, u64, u64)>) -> a
     futures::stream::iter(calls).buffered(32).collect::<Vec<_>>().await.into_iter().collect()
 }
 
-async fn confirm(r: &Relayer, id: &B256) -> anyhow::Result<()> {
-    r.inner.store.mark_confirmed(id, &r.inner.id).await?;
-    metrics::counter!("ghostbridge_relayer_messages_confirmed_total").increment(1);
+/// Confirms messages whose consumed mark is set (one database transaction).
+async fn confirm(r: &Relayer, ids: &[B256]) -> anyhow::Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let missed = r.inner.store.mark_confirmed_many(ids, &r.inner.id).await?;
+    if !missed.is_empty() {
+        // Our lease ran out: whoever holds them now sees the consumed mark and confirms them.
+        tracing::warn!(count = missed.len(), "lease lost before confirmation");
+    }
+    metrics::counter!("ghostbridge_relayer_messages_confirmed_total").increment((ids.len() - missed.len()) as u64);
     Ok(())
 }
 
@@ -179,24 +189,27 @@ async fn save_attestations(r: &Relayer, subject: AttestationSubject, epoch: u64,
     Ok(())
 }
 
-async fn mark_attested(r: &Relayer, p: &Pending) -> anyhow::Result<()> {
-    if p.record.status == Status::Seen {
-        r.inner.store.mark_attested(&p.record.id, &r.inner.id).await?;
-    }
+/// `seen → attested` for the group's `seen` members, in one database transaction.
+async fn mark_attested(r: &Relayer, group: &[Pending]) -> anyhow::Result<()> {
+    let seen: Vec<B256> = group.iter().filter(|p| p.record.status == Status::Seen).map(|p| p.record.id).collect();
+    let missed = r.inner.store.mark_attested_many(&seen, &r.inner.id).await?;
+    anyhow::ensure!(missed.is_empty(), "lease lost on {} message(s) before attestation was recorded", missed.len());
     Ok(())
 }
 
 /// After the receipts: the consumed mark decides, not the receipt alone.
 async fn settle(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], gas_used: u64) -> anyhow::Result<()> {
     let mut undelivered = Vec::new();
+    let mut done_ids = Vec::new();
     let marks = consumed_many(r, dst, group.iter().map(|p| (kind, p.message.srcChainId, p.message.nonce)).collect()).await?;
     for (p, done) in group.iter().zip(marks) {
         if done {
-            confirm(r, &p.record.id).await?;
+            done_ids.push(p.record.id);
         } else {
             undelivered.push(p);
         }
     }
+    confirm(r, &done_ids).await?;
     metrics::histogram!("ghostbridge_relayer_gas_per_message", "kind" => format!("{kind:?}")).record(gas_used as f64 / group.len().max(1) as f64);
     if !undelivered.is_empty() {
         anyhow::bail!("{} message(s) not consumed after their transaction was mined", undelivered.len());
@@ -209,7 +222,7 @@ async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &Va
     let digest = domain.message_digest(id, set.epoch);
     let (att, answers) = r.inner.validators.attestation(set, digest, &ValidatorClients::message_path(dst, id), None).await?;
     save_attestations(r, AttestationSubject::Message(id), set.epoch, &answers).await?;
-    mark_attested(r, p).await?;
+    mark_attested(r, std::slice::from_ref(p)).await?;
     let d = &r.inner.chains[&dst].deployment;
     let (to, data) = match kind {
         Kind::Mint => (d.minter, BridgeMinter::mintCall { message: to_minter(&p.message), attestation: att.to_minter() }.abi_encode()),
@@ -267,7 +280,7 @@ async fn attest_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorS
     let (attestation, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
     r.inner.store.put_batch(&root, dst, &ids).await?;
     save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
-    for p in group { mark_attested(r, p).await?; }
+    mark_attested(r, group).await?;
     Ok(AttestedBatch { root, proofs, attestation })
 }
 

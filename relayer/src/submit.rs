@@ -92,8 +92,11 @@ impl Submitter {
                     .with_max_fee_per_gas(max_fee).with_max_priority_fee_per_gas(priority);
                 let envelope = tx.build(&self.wallet).await.context("signing")?;
                 let hash = *envelope.tx_hash();
-                for id in &call.message_ids {
-                    store.mark_submitted(id, relayer_id, &hash, nonce + i as u64, U256::from(max_fee)).await?;
+                // Recorded before the broadcast, in one database transaction per transaction.
+                let missed = store.mark_submitted_many(&call.message_ids, relayer_id, &hash, nonce + i as u64, U256::from(max_fee)).await?;
+                if !missed.is_empty() {
+                    self.resync();
+                    bail!("lease lost on {} message(s); not broadcasting", missed.len());
                 }
                 sent[i].push(hash);
                 match self.provider.send_raw_transaction(&envelope.encoded_2718()).await {

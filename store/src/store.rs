@@ -72,6 +72,26 @@ macro_rules! begin_write {
     };
 }
 
+/// Runs the guarded `UPDATE` `$sql` (`$1` = id, further binds by `$bind`) for every id inside
+/// one write transaction; evaluates to the ids whose row did not match the guard.
+macro_rules! update_each {
+    ($store:expr, $ids:expr, $sql:expr, |$q:ident| $bind:expr) => {{
+        let mut missed = Vec::new();
+        on_pool!($store, pool => {
+            let mut tx = begin_write!($store, pool);
+            for id in $ids {
+                let $q = sqlx::query($sql).bind(id.as_slice());
+                let done = $bind.execute(&mut *tx).await?;
+                if done.rows_affected() != 1 {
+                    missed.push(*id);
+                }
+            }
+            tx.commit().await?;
+        });
+        Ok(missed)
+    }};
+}
+
 /// How to reach the database.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
@@ -394,6 +414,61 @@ impl Store {
             .fetch_optional(pool).await?);
         self.finish_transition(row, id, relayer_id, Some(Status::Confirmed))
             .await
+    }
+
+    /// [`Self::mark_attested`] for many messages in ONE transaction (one commit instead of one
+    /// per message: at batch sizes the per-commit sync dominates). Returns the ids it could not
+    /// move (lease lost, or not `seen`); the others moved.
+    pub async fn mark_attested_many(&self, ids: &[B256], relayer_id: &str) -> Result<Vec<B256>> {
+        let sql = concat!(
+            "UPDATE messages SET status = 'attested', attempts = 0, last_error = NULL, \
+             updated_at = $3",
+            leased_pending!(),
+            " AND status = 'seen'"
+        );
+        let now = now_ms();
+        update_each!(self, ids, sql, |q| q.bind(relayer_id).bind(now))
+    }
+
+    /// [`Self::mark_submitted`] for the messages of one transaction (a batch release), in one
+    /// database transaction. Returns the ids it could not move; the caller must not broadcast
+    /// unless that is empty.
+    pub async fn mark_submitted_many(
+        &self,
+        ids: &[B256],
+        relayer_id: &str,
+        tx_hash: &B256,
+        account_nonce: u64,
+        fee: U256,
+    ) -> Result<Vec<B256>> {
+        let sql = concat!(
+            "UPDATE messages SET \
+             attempts = CASE WHEN status = 'submitted' THEN attempts ELSE 0 END, \
+             status = 'submitted', tx_hash = $4, submitted_nonce = $5, submitted_fee = $6, \
+             submitted_at = $3, last_error = NULL, updated_at = $3",
+            leased_pending!(),
+            " AND status IN ('attested', 'submitted')"
+        );
+        let now = now_ms();
+        let fee = fee.to_be_bytes::<32>();
+        update_each!(self, ids, sql, |q| q
+            .bind(relayer_id)
+            .bind(now)
+            .bind(tx_hash.as_slice())
+            .bind(to_db(account_nonce))
+            .bind(fee.as_slice()))
+    }
+
+    /// [`Self::mark_confirmed`] for many messages in one transaction. Returns the ids it could
+    /// not move (lease lost: another relayer holds them and will confirm them itself).
+    pub async fn mark_confirmed_many(&self, ids: &[B256], relayer_id: &str) -> Result<Vec<B256>> {
+        let sql = concat!(
+            "UPDATE messages SET status = 'confirmed', last_error = NULL, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $3",
+            leased_pending!()
+        );
+        let now = now_ms();
+        update_each!(self, ids, sql, |q| q.bind(relayer_id).bind(now))
     }
 
     /// Any pending status → `failed_permanently` with `reason` (must be non-empty).

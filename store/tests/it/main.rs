@@ -12,6 +12,7 @@
 
 mod common;
 
+mod bulk;
 mod cold_start;
 mod concurrency;
 mod journal;
