@@ -155,6 +155,24 @@ async fn transfers_both_ways_then_a_batch_of_200() {
     eprintln!("200 transfers: sent+delivered in {:.1}s ({:.1}s after the last lock) in {} release transactions", started.elapsed().as_secs_f64(), took.as_secs_f64(), release_txs.len());
     assert!(release_txs.len() <= 40, "200 transfers took {} release transactions: batching did not happen", release_txs.len());
 
+    // The command line: transfer with progress, then status by message id.
+    let exe = env!("CARGO_BIN_EXE_ghostbridge");
+    let cfg = d.config_path("relayer");
+    let out = std::process::Command::new(exe)
+        .args(["transfer", "--config"]).arg(&cfg)
+        .args(["--from", "31337", "--to", "31338", "--token", "GCC", "--amount", "1.25", "--timeout", "60"])
+        .env("GHOSTBRIDGE_USER_KEY", USER_KEY).output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "transfer failed: {stdout}{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("delivered"), "no progress display");
+    let id = stdout.split_whitespace().nth(1).expect("message id printed").to_owned();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let out = std::process::Command::new(exe).args(["status", "--config"]).arg(&cfg).arg(&id).output().unwrap();
+    let status = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && status.contains("confirmed"), "status of {id}: {status}{}", String::from_utf8_lossy(&out.stderr));
+    let out = std::process::Command::new(exe).args(["status", "--config"]).arg(&cfg).output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("failed_permanently 0"), "{}", String::from_utf8_lossy(&out.stdout));
+
     // The watcher saw every release backed and every PQ signature valid.
     tokio::time::sleep(Duration::from_secs(3)).await;
     let health = reqwest::get(format!("http://{}/health", d.ops_addr("watcher"))).await.unwrap();
@@ -397,6 +415,39 @@ async fn validators_halt_when_the_chain_rewrites_what_they_signed() {
     d.stop().await;
 }
 
+#[tokio::test(flavor = "multi_thread")]
+async fn stuck_release_is_replaced_with_bumped_fees() {
+    let mut o = options("fee-bump", 21345);
+    o.resubmit_after_secs = 2;
+    let d = Devnet::start(o).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let pb = provider(&b.rpc);
+    // Chain B stops producing blocks: the relayer's mint stays in the mempool.
+    let _: serde_json::Value = pb.raw_request("evm_setIntervalMining".into(), (0,)).await.unwrap();
+    let sent = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(2), Address::repeat_byte(0xd1), &key).await.unwrap();
+    let start = Instant::now();
+    loop {
+        let m = reqwest::get(format!("http://{}/metrics", d.ops_addr("relayer"))).await.unwrap().text().await.unwrap();
+        if m.lines().any(|l| l.starts_with("ghostbridge_relayer_transactions_sent_total") && l.contains("bump=\"2\"")) { break; }
+        assert!(start.elapsed() < Duration::from_secs(60), "the relayer never replaced its stuck transaction:\n{m}");
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    }
+    let _: serde_json::Value = pb.raw_request("evm_setIntervalMining".into(), (1,)).await.unwrap();
+    transfer::follow(&a, &b, &sent, Duration::from_secs(60), false).await.unwrap();
+    assert_minted_exactly_once(&b, std::slice::from_ref(&sent)).await;
+    // The mined release is a replacement: it pays more than the base fee estimate would.
+    let (_, release_tx) = minted(&b).await.into_iter().find(|(id, _)| *id == sent.id).unwrap();
+    let tx = pb.get_transaction_by_hash(release_tx).await.unwrap().unwrap();
+    let relayer: PrivateKeySigner = devnet::RELAYER_KEY.parse().unwrap();
+    assert_eq!(tx.inner.signer(), relayer.address());
+    let offered = alloy::consensus::Transaction::max_fee_per_gas(tx.inner.inner());
+    let first = pb.estimate_eip1559_fees().await.unwrap().max_fee_per_gas;
+    eprintln!("mined replacement pays maxFeePerGas {offered} vs a fresh estimate {first}");
+    assert!(offered > first, "the mined transaction was not a fee-bumped replacement");
+    d.stop().await;
+}
+
 fn sign_with(keys: &[ghostbridge_core::keys::ValidatorKey], set: &[Address], digest: B256) -> Attestation {
     let mut signatures: Vec<CompactSignature> = keys.iter().map(|k| {
         let sig = k.sign_digest(digest).unwrap();
@@ -491,6 +542,22 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
     }
     let _ = AttestationVerifier::new(b.deployment.verifier, pb);
     d.stop().await;
+}
+
+#[test]
+fn keys_generate_writes_an_encrypted_keystore() {
+    let dir = root().join("deployments").join("e2e-keys");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("v.keystore.json");
+    let _ = std::fs::remove_file(&path);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ghostbridge")).args(["keys", "generate", "--out"]).arg(&path)
+        .env("GHOSTBRIDGE_KEYSTORE_PASSWORD", "correct horse battery").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let key = ghostbridge_core::keystore::load(&path, b"correct horse battery").unwrap();
+    assert!(stdout.contains(&key.address().to_string()) && stdout.contains(&key.pq_key_hash().to_string()), "{stdout}");
+    assert!(ghostbridge_core::keystore::load(&path, b"wrong").is_err());
+    assert!(!std::fs::read_to_string(&path).unwrap().contains(&alloy::primitives::hex::encode(key.secp_secret().as_slice())), "secret stored in clear");
 }
 
 #[test]

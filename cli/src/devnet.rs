@@ -68,12 +68,14 @@ pub struct DevnetOptions {
     pub validator_confirmations: Option<u64>,
     /// A second RPC URL per chain that validators must agree with before admitting a message.
     pub validator_cross_check_rpcs: Option<[String; 2]>,
+    /// The relayer replaces a transaction not mined within this many seconds.
+    pub resubmit_after_secs: u64,
 }
 
 impl DevnetOptions {
     /// Defaults for `dir` and the repo `root`.
     pub fn new(root: PathBuf, dir: PathBuf) -> Self {
-        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None, validator_cross_check_rpcs: None }
+        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None, validator_cross_check_rpcs: None, resubmit_after_secs: 15 }
     }
 }
 
@@ -252,10 +254,10 @@ impl Devnet {
         let dir = &self.opts.dir;
         let cross = self.opts.validator_cross_check_rpcs.clone();
         let chains_with = |confirmations: u64, extra: bool| -> String { (0..2).map(|i| format!(
-            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [{}]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = 15\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
+            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [{}]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = {}\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
             ["a", "b"][i], CHAIN_IDS[i],
             match (&cross, extra) { (Some(c), true) => format!("\"{}\", \"{}\"", rpcs[i], c[i]), _ => format!("\"{}\"", rpcs[i]) },
-            confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i])).collect() };
+            confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i], self.opts.resubmit_after_secs)).collect() };
         let chains = chains_with(self.opts.confirmations, false);
         let validator_chains = chains_with(self.opts.validator_confirmations.unwrap_or(self.opts.confirmations), true);
         let b = self.opts.port_base;

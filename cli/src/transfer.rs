@@ -182,29 +182,37 @@ pub async fn send_many(from: &End, to: &End, leg: Leg, amount: U256, recipient: 
         anyhow::ensure!(!token.is_zero(), "send_many sends ERC20 locks; use send for native");
         GhostToken::new(token, &p).approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
     }
-    let nonce = p.get_transaction_count(me).pending().await?;
     let vault = BridgeVault::new(from.deployment.vault, &p);
     let minter = BridgeMinter::new(from.deployment.minter, &p);
-    let mut hashes = Vec::with_capacity(n);
-    for i in 0..n {
-        let pending = match leg {
-            Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
-            Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
-        };
-        hashes.push(*pending.tx_hash());
-    }
     let mut out = Vec::with_capacity(n);
-    for h in hashes {
-        let receipt = loop {
-            if let Some(r) = p.get_transaction_receipt(h).await? { break r; }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        };
-        if !receipt.status() { bail!("{leg:?} {h} reverted"); }
-        let (id, msg_nonce) = receipt.inner.logs().iter().find_map(|l| {
-            BridgeVault::Locked::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))
-                .or_else(|_| BridgeMinter::Burned::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))).ok()
-        }).context("no Locked/Burned event")?;
-        out.push(Sent { id, nonce: msg_nonce, receipt, leg });
+    // Waves of at most 400: a node's pool need not hold thousands of one sender's transactions.
+    let mut left = n;
+    while left > 0 {
+        let wave = left.min(400);
+        left -= wave;
+        let nonce = p.get_transaction_count(me).pending().await?;
+        let mut hashes = Vec::with_capacity(wave);
+        for i in 0..wave {
+            let pending = match leg {
+                Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
+                Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
+            };
+            hashes.push(*pending.tx_hash());
+        }
+        let deadline = Instant::now() + Duration::from_secs(120);
+        for h in hashes {
+            let receipt = loop {
+                if let Some(r) = p.get_transaction_receipt(h).await? { break r; }
+                if Instant::now() > deadline { bail!("{leg:?} transaction {h} not mined within 120 s (dropped by the node?)"); }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            };
+            if !receipt.status() { bail!("{leg:?} {h} reverted"); }
+            let (id, msg_nonce) = receipt.inner.logs().iter().find_map(|l| {
+                BridgeVault::Locked::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))
+                    .or_else(|_| BridgeMinter::Burned::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))).ok()
+            }).context("no Locked/Burned event")?;
+            out.push(Sent { id, nonce: msg_nonce, receipt, leg });
+        }
     }
     Ok(out)
 }
