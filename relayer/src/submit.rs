@@ -69,13 +69,18 @@ impl Submitter {
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         let mut max_fee = fees.max_fee_per_gas.min(cap);
         let mut priority = fees.max_priority_fee_per_gas.min(max_fee);
-        let mut gas_limits = Vec::with_capacity(calls.len());
-        for (i, call) in calls.iter().enumerate() {
+        // Estimation runs each call: a release that would revert (already consumed, bad
+        // attestation) fails here, before any fee is spent. The estimates run concurrently: a
+        // 200-message mintBatch takes the node a while to execute.
+        let estimates = futures::future::join_all(calls.iter().enumerate().map(|(i, call)| {
             let probe = TransactionRequest::default().with_from(self.from).with_to(call.to).with_input(call.data.clone())
                 .with_nonce(nonce + i as u64);
-            // Estimation runs the call: a release that would revert (already consumed, bad
-            // attestation) fails here, before any fee is spent.
-            let estimate = self.provider.estimate_gas(probe).await.map_err(|e| anyhow::anyhow!("gas estimation (the call would revert): {e}"))?;
+            let provider = self.provider.clone();
+            async move { provider.estimate_gas(probe).await }
+        })).await;
+        let mut gas_limits = Vec::with_capacity(calls.len());
+        for estimate in estimates {
+            let estimate = estimate.map_err(|e| anyhow::anyhow!("gas estimation (the call would revert): {e}"))?;
             gas_limits.push(estimate.saturating_mul(self.gas.gas_limit_margin_percent) / 100);
         }
         let mut sent: Vec<Vec<B256>> = vec![Vec::new(); calls.len()];
