@@ -495,6 +495,19 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
     let replay = sign_with(&keys[..3], &set.signers, domain.message_digest(real.id, set.epoch));
     let e = minter.mint(to_minter(&real_msg), replay.to_minter()).call().await.expect_err("replay accepted");
     assert!(format!("{e:?}").contains("AlreadyConsumed") || format!("{e}").contains("revert"), "{e}");
+    // The Rust protocol (core/src/protocol.rs) against the deployed contracts: domain separator,
+    // message and batch digests, message id, signer-set and PQ-key-set hashes.
+    let v = AttestationVerifier::new(b.deployment.verifier, pb.clone());
+    assert_eq!(v.domainSeparator().call().await.unwrap(), domain.separator());
+    assert_eq!(v.messageDigest(real.id).call().await.unwrap(), domain.message_digest(real.id, set.epoch));
+    let root = ghostbridge_core::protocol::merkle_root(&[real.id, fake_id, message_id(&real_msg)]).unwrap();
+    assert_eq!(v.batchDigest(root).call().await.unwrap(), domain.batch_digest(root, set.epoch));
+    assert_eq!(message_id(&real_msg), real.id);
+    assert_eq!(v.signerSetHash().call().await.unwrap(), ghostbridge_core::protocol::signer_set_hash(&set.signers));
+    assert_eq!(v.pqKeySetHash().call().await.unwrap(), ghostbridge_core::protocol::pq_key_set_hash(&set.pq_key_hashes));
+    let keys_hashes: Vec<B256> = keys.iter().map(|k| k.pq_key_hash()).collect();
+    assert_eq!(set.pq_key_hashes, keys_hashes, "the devnet registered the validators' real ML-DSA-65 key hashes");
+
     // Wrong chain: a message for chain A presented on chain B.
     let mut wrong = fake.clone();
     wrong.dstChainId = a.chain_id;
@@ -540,7 +553,6 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
         assert!(start.elapsed() < Duration::from_secs(30), "the watcher paused chain B but not chain A");
         tokio::time::sleep(Duration::from_millis(250)).await;
     }
-    let _ = AttestationVerifier::new(b.deployment.verifier, pb);
     d.stop().await;
 }
 
