@@ -61,6 +61,41 @@ macro_rules! leased_pending {
     };
 }
 
+/// Guarded transition statements (`$1` id, `$2` relayer, `$3` now), shared by the single
+/// transitions (which append `RETURNING`) and their bulk forms.
+macro_rules! to_attested_sql {
+    () => {
+        concat!(
+            "UPDATE messages SET status = 'attested', attempts = 0, last_error = NULL, \
+             updated_at = $3",
+            leased_pending!(),
+            " AND status = 'seen'"
+        )
+    };
+}
+/// `$4` tx hash, `$5` account nonce, `$6` fee.
+macro_rules! to_submitted_sql {
+    () => {
+        concat!(
+            "UPDATE messages SET \
+             attempts = CASE WHEN status = 'submitted' THEN attempts ELSE 0 END, \
+             status = 'submitted', tx_hash = $4, submitted_nonce = $5, submitted_fee = $6, \
+             submitted_at = $3, last_error = NULL, updated_at = $3",
+            leased_pending!(),
+            " AND status IN ('attested', 'submitted')"
+        )
+    };
+}
+macro_rules! to_confirmed_sql {
+    () => {
+        concat!(
+            "UPDATE messages SET status = 'confirmed', last_error = NULL, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $3",
+            leased_pending!()
+        )
+    };
+}
+
 /// Begins a write transaction: `BEGIN IMMEDIATE` on SQLite (take the write lock up front, so
 /// the busy timeout applies instead of a deadlock on lock upgrade), plain `BEGIN` on PostgreSQL.
 macro_rules! begin_write {
@@ -353,13 +388,7 @@ impl Store {
     /// `seen → attested` (the attestations are stored). Needs the caller's live lease.
     pub async fn mark_attested(&self, id: &B256, relayer_id: &str) -> Result<MessageRecord> {
         let now = now_ms();
-        let sql = concat!(
-            "UPDATE messages SET status = 'attested', attempts = 0, last_error = NULL, \
-             updated_at = $3",
-            leased_pending!(),
-            " AND status = 'seen' RETURNING ",
-            message_columns!()
-        );
+        let sql = concat!(to_attested_sql!(), " RETURNING ", message_columns!());
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now)
             .fetch_optional(pool).await?);
@@ -381,12 +410,8 @@ impl Store {
     ) -> Result<MessageRecord> {
         let now = now_ms();
         let sql = concat!(
-            "UPDATE messages SET \
-             attempts = CASE WHEN status = 'submitted' THEN attempts ELSE 0 END, \
-             status = 'submitted', tx_hash = $4, submitted_nonce = $5, submitted_fee = $6, \
-             submitted_at = $3, last_error = NULL, updated_at = $3",
-            leased_pending!(),
-            " AND status IN ('attested', 'submitted') RETURNING ",
+            to_submitted_sql!(),
+            " RETURNING ",
             message_columns!()
         );
         let fee = fee.to_be_bytes::<32>();
@@ -403,9 +428,7 @@ impl Store {
     pub async fn mark_confirmed(&self, id: &B256, relayer_id: &str) -> Result<MessageRecord> {
         let now = now_ms();
         let sql = concat!(
-            "UPDATE messages SET status = 'confirmed', last_error = NULL, lease_owner = NULL, \
-             lease_expires_at = NULL, updated_at = $3",
-            leased_pending!(),
+            to_confirmed_sql!(),
             " RETURNING ",
             message_columns!()
         );
@@ -420,12 +443,7 @@ impl Store {
     /// per message: at batch sizes the per-commit sync dominates). Returns the ids it could not
     /// move (lease lost, or not `seen`); the others moved.
     pub async fn mark_attested_many(&self, ids: &[B256], relayer_id: &str) -> Result<Vec<B256>> {
-        let sql = concat!(
-            "UPDATE messages SET status = 'attested', attempts = 0, last_error = NULL, \
-             updated_at = $3",
-            leased_pending!(),
-            " AND status = 'seen'"
-        );
+        let sql = to_attested_sql!();
         let now = now_ms();
         update_each!(self, ids, sql, |q| q.bind(relayer_id).bind(now))
     }
@@ -441,14 +459,7 @@ impl Store {
         account_nonce: u64,
         fee: U256,
     ) -> Result<Vec<B256>> {
-        let sql = concat!(
-            "UPDATE messages SET \
-             attempts = CASE WHEN status = 'submitted' THEN attempts ELSE 0 END, \
-             status = 'submitted', tx_hash = $4, submitted_nonce = $5, submitted_fee = $6, \
-             submitted_at = $3, last_error = NULL, updated_at = $3",
-            leased_pending!(),
-            " AND status IN ('attested', 'submitted')"
-        );
+        let sql = to_submitted_sql!();
         let now = now_ms();
         let fee = fee.to_be_bytes::<32>();
         update_each!(self, ids, sql, |q| q
@@ -462,11 +473,7 @@ impl Store {
     /// [`Self::mark_confirmed`] for many messages in one transaction. Returns the ids it could
     /// not move (lease lost: another relayer holds them and will confirm them itself).
     pub async fn mark_confirmed_many(&self, ids: &[B256], relayer_id: &str) -> Result<Vec<B256>> {
-        let sql = concat!(
-            "UPDATE messages SET status = 'confirmed', last_error = NULL, lease_owner = NULL, \
-             lease_expires_at = NULL, updated_at = $3",
-            leased_pending!()
-        );
+        let sql = to_confirmed_sql!();
         let now = now_ms();
         update_each!(self, ids, sql, |q| q.bind(relayer_id).bind(now))
     }
