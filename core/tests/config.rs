@@ -3,7 +3,8 @@
 //! id; the relayer role needs its section and the validators.
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU32, Ordering};
+
+mod common;
 
 use ghostbridge_core::config::{apply_env_overrides, Config, ConfigErrors, Role, PRESETS};
 
@@ -12,17 +13,7 @@ struct TempDir(PathBuf);
 
 impl TempDir {
     fn new(tag: &str) -> Self {
-        static N: AtomicU32 = AtomicU32::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_nanos())
-            .unwrap_or(0);
-        let dir = std::env::temp_dir().join(format!(
-            "ghostbridge-config-test-{tag}-{}-{}-{nanos}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        std::fs::create_dir_all(&dir).expect("create temp dir");
+        let dir = common::temp_dir(&format!("config-{tag}"));
         Self(dir)
     }
 
