@@ -199,6 +199,10 @@ pub struct RelayerSection {
     /// Batches in flight at once per destination (consecutive nonces, same block).
     #[serde(default = "default_pipeline_batches")]
     pub pipeline_batches: u32,
+    /// Delivery rounds in flight at once per destination: while one waits for its block, the
+    /// next claims, gathers attestations and broadcasts (one account, consecutive nonces).
+    #[serde(default = "default_rounds_in_flight")]
+    pub rounds_in_flight: u32,
     /// Poll interval.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
@@ -221,6 +225,9 @@ fn default_batch_max() -> u32 {
 }
 fn default_pipeline_batches() -> u32 {
     4
+}
+fn default_rounds_in_flight() -> u32 {
+    3
 }
 fn default_lease_secs() -> u64 {
     60
@@ -428,6 +435,7 @@ impl Config {
                         if r.batch_max < r.batch_min { bad("relayer.batch_max".into(), "must be >= batch_min"); }
                         if r.batch_max > 256 { bad("relayer.batch_max".into(), "must be <= 256 (block gas)"); }
                         if r.pipeline_batches == 0 || r.pipeline_batches > 16 { bad("relayer.pipeline_batches".into(), "must be between 1 and 16"); }
+                        if r.rounds_in_flight == 0 || r.rounds_in_flight > 8 { bad("relayer.rounds_in_flight".into(), "must be between 1 and 8"); }
                         if r.lease_secs < 5 { bad("relayer.lease_secs".into(), "must be >= 5"); }
                         if r.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("relayer.ops_listen".into(), "must be host:port (an IP address)"); }
                     }

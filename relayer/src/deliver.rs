@@ -34,16 +34,35 @@ struct Pending {
     message: Message,
 }
 
-pub(crate) async fn run(r: Relayer, dst: u64, mut submitter: Submitter, shutdown: CancellationToken) {
+/// Delivery to `dst`: `rounds_in_flight` workers run rounds concurrently on one shared
+/// submitter. Their claims are disjoint (leases), so while one round waits for its block the
+/// next has already claimed, attested and broadcast behind it: blocks stay full under a backlog.
+pub(crate) async fn run(r: Relayer, dst: u64, submitter: Submitter, shutdown: CancellationToken) {
+    let submitter = std::sync::Arc::new(submitter);
+    let workers = (0..r.inner.rounds_in_flight).map(|worker| {
+        let (r, submitter, shutdown) = (r.clone(), submitter.clone(), shutdown.clone());
+        tokio::spawn(async move {
+            // Staggered starts, so the workers' rounds interleave instead of moving in step.
+            let stagger = r.inner.poll * worker / r.inner.rounds_in_flight.max(1);
+            if sleep_or_shutdown(stagger, &shutdown).await {
+                run_worker(r, dst, &submitter, worker, shutdown).await;
+            }
+        })
+    }).collect::<Vec<_>>();
+    for w in workers {
+        let _ = w.await;
+    }
+}
+
+async fn run_worker(r: Relayer, dst: u64, submitter: &Submitter, worker: u32, shutdown: CancellationToken) {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    let component = format!("deliver/{dst}");
+    let component = format!("deliver/{dst}/{worker}");
     loop {
         if shutdown.is_cancelled() { return; }
-        let delay = match round(&r, dst, &mut submitter).await {
+        let delay = match round(&r, dst, submitter).await {
             Ok(0) => { backoff.reset(); r.inner.health.ok(&component); r.inner.poll }
             Ok(_) => { backoff.reset(); r.inner.health.ok(&component); Duration::ZERO }
             Err(e) => {
-                submitter.resync();
                 let d = backoff.next_delay();
                 tracing::warn!(chain = dst, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "delivery round failed");
                 if backoff.failures() > 3 { r.inner.health.problem(&component, format!("{e:#}")); }
@@ -62,7 +81,7 @@ fn kind_of(r: &Relayer, m: &Message) -> Option<Kind> {
 }
 
 /// Returns how many messages it handled.
-async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Result<usize> {
+async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> anyhow::Result<usize> {
     let inner = &r.inner;
     let claimed = inner.store.claim_batch(&inner.id, dst, inner.batch_max.saturating_mul(inner.pipeline_batches), inner.lease).await?;
     if claimed.is_empty() {
@@ -116,7 +135,6 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
         } else if group.len() >= inner.batch_min as usize {
             for chunk in group.chunks(inner.batch_max as usize) {
                 if let Err(e) = deliver_unlock_batch(r, dst, chunk, &set, &domain, submitter).await {
-                    submitter.resync();
                     fail(r, chunk, &e).await?;
                 }
             }
@@ -125,13 +143,11 @@ async fn round(r: &Relayer, dst: u64, submitter: &mut Submitter) -> anyhow::Resu
             for p in &group {
                 if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
                     fail(r, std::slice::from_ref(p), &e).await?;
-                    submitter.resync();
                 }
             }
             Ok(())
         };
         if let Err(e) = result {
-            submitter.resync();
             fail(r, &group, &e).await?;
         }
     }
@@ -151,21 +167,39 @@ async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Resu
     Ok(())
 }
 
-/// Consumed marks of many `(kind, source chain, nonce)`, 32 calls in flight.
+/// Consumed marks of many `(kind, source chain, nonce)`, read with JSON-RPC batches of 200
+/// `eth_call`s: a backlog round reads 800 marks before sending and again after the receipts,
+/// and one HTTP request per mark costs the node more than the mints themselves.
 async fn consumed_many(r: &Relayer, dst: u64, items: Vec<(Kind, u64, u64)>) -> anyhow::Result<Vec<bool>> {
-    use futures::StreamExt;
-    let provider = r.inner.providers[&dst].clone();
-    let (minter, vault) = (r.inner.chains[&dst].deployment.minter, r.inner.chains[&dst].deployment.vault);
-    let calls = items.into_iter().map(move |(kind, src, nonce)| {
-        let p = provider.clone();
-        async move {
-            anyhow::Ok(match kind {
-                Kind::Mint => BridgeMinter::new(minter, p).isConsumed(src, nonce).call().await?,
-                Kind::Unlock => BridgeVault::new(vault, p).isConsumed(src, nonce).call().await?,
-            })
+    use alloy::network::TransactionBuilder;
+    use alloy::rpc::client::BatchRequest;
+    use alloy::rpc::types::TransactionRequest;
+    let provider = &r.inner.providers[&dst];
+    let d = &r.inner.chains[&dst].deployment;
+    let reads = items.chunks(200).map(|chunk| async move {
+        let mut batch = BatchRequest::new(provider.client());
+        let mut waiters = Vec::with_capacity(chunk.len());
+        for &(kind, src, nonce) in chunk {
+            let (to, data) = match kind {
+                Kind::Mint => (d.minter, BridgeMinter::isConsumedCall { srcChainId: src, nonce }.abi_encode()),
+                Kind::Unlock => (d.vault, BridgeVault::isConsumedCall { srcChainId: src, nonce }.abi_encode()),
+            };
+            let call = TransactionRequest::default().with_to(to).with_input(data);
+            waiters.push(batch.add_call::<_, alloy::primitives::Bytes>("eth_call", &(call, alloy::eips::BlockNumberOrTag::Latest))?);
         }
+        batch.send().await.context("reading consumed marks")?;
+        let mut marks = Vec::with_capacity(waiters.len());
+        for w in waiters {
+            let ret = w.await.context("reading a consumed mark")?;
+            marks.push(BridgeMinter::isConsumedCall::abi_decode_returns(&ret)?);
+        }
+        anyhow::Ok(marks)
     });
-    futures::stream::iter(calls).buffered(32).collect::<Vec<_>>().await.into_iter().collect()
+    let mut out = Vec::with_capacity(items.len());
+    for marks in futures::future::join_all(reads).await {
+        out.extend(marks?);
+    }
+    Ok(out)
 }
 
 /// Confirms messages whose consumed mark is set (one database transaction).
@@ -217,7 +251,7 @@ async fn settle(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], gas_used: 
     Ok(())
 }
 
-async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
     let id = p.record.id;
     let digest = domain.message_digest(id, set.epoch);
     let (att, answers) = r.inner.validators.attestation(set, digest, &ValidatorClients::message_path(dst, id), None).await?;
@@ -236,7 +270,7 @@ async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &Va
 /// Up to `pipeline_batches` batches of `batch_max` at once: their attestations are gathered
 /// concurrently and their `mintBatch` transactions go out with consecutive nonces, so several
 /// land in the same block.
-async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
     let chunks: Vec<&[Pending]> = group.chunks(r.inner.batch_max as usize).collect();
     let prepared = futures::future::join_all(chunks.iter().map(|c| prepare_mint_batch(r, dst, c, set, domain))).await;
     let mut calls = Vec::new();
@@ -250,13 +284,12 @@ async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &Va
     let receipts = match submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await {
         Ok(receipts) => receipts,
         Err(e) => {
-            submitter.resync();
             for chunk in ready { fail(r, chunk, &e).await?; }
             return Ok(());
         }
     };
     for (chunk, receipt) in ready.into_iter().zip(receipts) {
-        tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, tx = %receipt.transaction_hash, "batch delivered");
+        tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, block = receipt.block_number, tx = %receipt.transaction_hash, "batch delivered");
         if let Err(e) = settle(r, dst, Kind::Mint, chunk, receipt.gas_used).await {
             fail(r, chunk, &e).await?;
         }
@@ -301,7 +334,7 @@ async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &Vali
 
 /// The vault has no multi-release call: cache the root once in the verifier, then one cheap
 /// `unlockFromBatch` per message, pipelined with consecutive nonces.
-async fn deliver_unlock_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &mut Submitter) -> anyhow::Result<()> {
+async fn deliver_unlock_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
     let AttestedBatch { root, proofs, attestation } = attest_batch(r, dst, group, set, domain).await?;
     let d = &r.inner.chains[&dst].deployment;
     let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());

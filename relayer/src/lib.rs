@@ -45,6 +45,7 @@ struct Inner {
     batch_min: u32,
     batch_max: u32,
     pipeline_batches: u32,
+    rounds_in_flight: u32,
     backoff: BackoffPolicy,
 }
 
@@ -100,6 +101,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             batch_min: section.batch_min,
             batch_max: section.batch_max,
             pipeline_batches: section.pipeline_batches,
+            rounds_in_flight: section.rounds_in_flight,
             backoff: BackoffPolicy { base: Duration::from_millis(500), max: Duration::from_secs(120), max_attempts: section.max_attempts },
         }),
     };

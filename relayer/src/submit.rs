@@ -2,6 +2,10 @@
 //! a margin, EIP-1559 fees, and replacement with fees bumped by a bounded step when a
 //! transaction is not mined in time. Each signed transaction is recorded in the store BEFORE it
 //! is broadcast, so a relayer that restarts sees it and checks it instead of sending blind.
+//!
+//! One `Submitter` is shared by the concurrent delivery rounds of a chain: only nonce assignment,
+//! signing, recording and broadcast run under its lock, so one round's transactions wait for
+//! their block while the next round's go out behind them.
 
 use std::time::{Duration, Instant};
 
@@ -31,7 +35,22 @@ pub(crate) struct Submitter {
     wallet: EthereumWallet,
     from: Address,
     gas: GasPolicy,
-    next_nonce: Option<u64>,
+    /// Held across the sign → record → broadcast of a whole call list, so nonces are handed
+    /// out without gaps.
+    nonces: tokio::sync::Mutex<NonceState>,
+}
+
+#[derive(Debug, Default)]
+struct NonceState {
+    /// The next unused account nonce (`None`: read it from the node).
+    next: Option<u64>,
+    /// Largest gas limit among our unmined transactions. A new one gets at least this much: a
+    /// node that skips a transaction because the block is full but still tries the sender's
+    /// next, smaller one finds a nonce gap and drops it from its pool (anvil does); with gas
+    /// limits that never fall along the nonces, the later ones are skipped too.
+    gas_floor: u64,
+    /// Our transactions broadcast and not yet settled (receipt or give-up).
+    in_flight: usize,
 }
 
 fn gwei_to_wei(gwei: f64) -> u128 {
@@ -47,34 +66,27 @@ pub(crate) fn bumped(fee: u128, percent: u64, cap: u128) -> u128 {
 impl Submitter {
     pub(crate) fn new(chain_id: u64, provider: DynProvider, wallet: EthereumWallet, gas: GasPolicy) -> Self {
         let from = wallet.default_signer().address();
-        Self { chain_id, provider, wallet, from, gas, next_nonce: None }
-    }
-
-    /// Forget the cached nonce (after an error that may have used or skipped one).
-    pub(crate) fn resync(&mut self) {
-        self.next_nonce = None;
+        Self { chain_id, provider, wallet, from, gas, nonces: tokio::sync::Mutex::new(NonceState::default()) }
     }
 
     /// Sends `calls` with consecutive nonces and waits for all receipts, replacing unmined
     /// ones with bumped fees. Returns receipts in call order.
-    pub(crate) async fn send_all(&mut self, calls: &[Call], store: &Store, relayer_id: &str, lease: Duration) -> anyhow::Result<Vec<TransactionReceipt>> {
+    pub(crate) async fn send_all(&self, calls: &[Call], store: &Store, relayer_id: &str, lease: Duration) -> anyhow::Result<Vec<TransactionReceipt>> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let nonce = match self.next_nonce {
-            Some(n) => n,
-            None => self.provider.get_transaction_count(self.from).pending().await.context("reading the account nonce")?,
-        };
         let fees = self.provider.estimate_eip1559_fees().await.context("estimating fees")?;
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
-        let mut max_fee = fees.max_fee_per_gas.min(cap);
-        let mut priority = fees.max_priority_fee_per_gas.min(max_fee);
+        // The node's suggestion is 2 x base fee + tip; a backlog of full blocks raises the base
+        // fee 12.5% per block and outruns that in 6 blocks. Twice the suggestion (still under
+        // the cap) covers about 11 full blocks; only base fee + tip is ever paid.
+        let max_fee = fees.max_fee_per_gas.saturating_mul(2).min(cap);
+        let priority = fees.max_priority_fee_per_gas.min(max_fee);
         // Estimation runs each call: a release that would revert (already consumed, bad
-        // attestation) fails here, before any fee is spent. The estimates run concurrently: a
-        // 200-message mintBatch takes the node a while to execute.
-        let estimates = futures::future::join_all(calls.iter().enumerate().map(|(i, call)| {
-            let probe = TransactionRequest::default().with_from(self.from).with_to(call.to).with_input(call.data.clone())
-                .with_nonce(nonce + i as u64);
+        // attestation) fails here, before any fee is spent. The estimates run concurrently and
+        // outside the nonce lock: a 200-message mintBatch takes the node a while to execute.
+        let estimates = futures::future::join_all(calls.iter().map(|call| {
+            let probe = TransactionRequest::default().with_from(self.from).with_to(call.to).with_input(call.data.clone());
             let provider = self.provider.clone();
             async move { provider.estimate_gas(probe).await }
         })).await;
@@ -84,41 +96,37 @@ impl Submitter {
             gas_limits.push(estimate.saturating_mul(self.gas.gas_limit_margin_percent) / 100);
         }
         let mut sent: Vec<Vec<B256>> = vec![Vec::new(); calls.len()];
+        let nonce = self.broadcast_first(calls, &mut gas_limits, max_fee, priority, store, relayer_id, &mut sent).await?;
+        let waited = self.await_receipts(calls, nonce, &gas_limits, max_fee, priority, sent, store, relayer_id, lease).await;
+        let mut state = self.nonces.lock().await;
+        state.in_flight = state.in_flight.saturating_sub(calls.len());
+        if state.in_flight == 0 {
+            state.gas_floor = 0;
+        }
+        if waited.is_err() {
+            // A transaction of ours may never land: let the next sender re-read the nonce.
+            state.next = None;
+        }
+        waited
+    }
+
+    /// Waits for each call's receipt, replacing unmined ones (same nonce) with bumped fees.
+    #[allow(clippy::too_many_arguments)]
+    async fn await_receipts(&self, calls: &[Call], nonce: u64, gas_limits: &[u64], mut max_fee: u128, mut priority: u128, mut sent: Vec<Vec<B256>>, store: &Store, relayer_id: &str, lease: Duration) -> anyhow::Result<Vec<TransactionReceipt>> {
+        let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         let mut receipts: Vec<Option<TransactionReceipt>> = vec![None; calls.len()];
         for bump in 0..=self.gas.max_bumps {
-            for (i, call) in calls.iter().enumerate() {
-                if receipts[i].is_some() {
-                    continue;
-                }
-                let tx = TransactionRequest::default()
-                    .with_from(self.from).with_to(call.to).with_input(call.data.clone())
-                    .with_nonce(nonce + i as u64).with_chain_id(self.chain_id)
-                    .with_gas_limit(gas_limits[i])
-                    .with_max_fee_per_gas(max_fee).with_max_priority_fee_per_gas(priority);
-                let envelope = tx.build(&self.wallet).await.context("signing")?;
-                let hash = *envelope.tx_hash();
-                // Recorded before the broadcast, in one database transaction per transaction.
-                let missed = store.mark_submitted_many(&call.message_ids, relayer_id, &hash, nonce + i as u64, U256::from(max_fee)).await?;
-                if !missed.is_empty() {
-                    self.resync();
-                    bail!("lease lost on {} message(s); not broadcasting", missed.len());
-                }
-                sent[i].push(hash);
-                match self.provider.send_raw_transaction(&envelope.encoded_2718()).await {
-                    Ok(_) => {}
-                    Err(e) => {
-                        let msg = e.to_string().to_ascii_lowercase();
-                        // A replacement the node already has, or a nonce an earlier send of ours
-                        // already used: the receipt wait below sorts it out.
-                        if !(msg.contains("already known") || msg.contains("nonce too low") || msg.contains("replacement")) {
-                            self.resync();
-                            bail!("broadcast failed: {e}");
-                        }
+            if bump > 0 {
+                for (i, call) in calls.iter().enumerate() {
+                    if receipts[i].is_none() {
+                        let hash = self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await?;
+                        sent[i].push(hash);
+                        metrics::counter!("ghostbridge_relayer_transactions_sent_total", "chain" => self.chain_id.to_string(), "bump" => bump.to_string()).increment(1);
                     }
                 }
-                metrics::counter!("ghostbridge_relayer_transactions_sent_total", "chain" => self.chain_id.to_string(), "bump" => bump.to_string()).increment(1);
             }
             let deadline = Instant::now() + Duration::from_secs(self.gas.resubmit_after_secs);
+            let mut next_pool_check = Instant::now() + Duration::from_secs(2);
             while Instant::now() < deadline {
                 for i in 0..calls.len() {
                     if receipts[i].is_some() {
@@ -132,10 +140,24 @@ impl Submitter {
                     }
                 }
                 if receipts.iter().all(Option::is_some) {
-                    self.next_nonce = Some(nonce + calls.len() as u64);
                     return Ok(receipts.into_iter().flatten().collect());
                 }
-                tokio::time::sleep(Duration::from_millis(200)).await;
+                if Instant::now() >= next_pool_check {
+                    // A node may drop a pending transaction (pool limits, a nonce gap after a
+                    // skipped one): send the same one again now instead of at the bump deadline.
+                    next_pool_check = Instant::now() + Duration::from_secs(2);
+                    for (i, call) in calls.iter().enumerate() {
+                        let Some(last) = sent[i].last() else { continue };
+                        if receipts[i].is_none() && self.provider.get_transaction_by_hash(*last).await?.is_none() {
+                            tracing::info!(chain = self.chain_id, nonce = nonce + i as u64, tx = %last, "transaction dropped by the node; sending it again");
+                            let hash = self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await?;
+                            if hash != *last {
+                                sent[i].push(hash);
+                            }
+                        }
+                    }
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
             }
             for call in calls {
                 for id in &call.message_ids {
@@ -149,8 +171,66 @@ impl Submitter {
             priority = bumped(priority, self.gas.bump_percent, max_fee);
             tracing::info!(chain = self.chain_id, nonce, max_fee, priority, "not mined in time, replacing with bumped fees");
         }
-        self.resync();
         bail!("transactions not mined after {} fee bumps", self.gas.max_bumps)
+    }
+
+    /// Takes `calls.len()` consecutive nonces and sends the first version of each transaction,
+    /// all under the nonce lock. Returns the first nonce. On failure at call `i`, calls before it
+    /// are out and the nonce is re-read from the node by the next sender, so no gap is left.
+    #[allow(clippy::too_many_arguments)]
+    async fn broadcast_first(&self, calls: &[Call], gas_limits: &mut [u64], max_fee: u128, priority: u128, store: &Store, relayer_id: &str, sent: &mut [Vec<B256>]) -> anyhow::Result<u64> {
+        let mut state = self.nonces.lock().await;
+        let nonce = match state.next {
+            Some(n) => n,
+            None => self.provider.get_transaction_count(self.from).pending().await.context("reading the account nonce")?,
+        };
+        // Counted in flight from here: the caller settles all of them, sent or not.
+        state.in_flight += calls.len();
+        for (i, call) in calls.iter().enumerate() {
+            gas_limits[i] = gas_limits[i].max(state.gas_floor);
+            state.gas_floor = gas_limits[i];
+            match self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await {
+                Ok(hash) => sent[i].push(hash),
+                Err(e) => {
+                    state.next = None;
+                    state.in_flight -= calls.len();
+                    if state.in_flight == 0 {
+                        state.gas_floor = 0;
+                    }
+                    return Err(e);
+                }
+            }
+            metrics::counter!("ghostbridge_relayer_transactions_sent_total", "chain" => self.chain_id.to_string(), "bump" => "0").increment(1);
+        }
+        state.next = Some(nonce + calls.len() as u64);
+        Ok(nonce)
+    }
+
+    /// Signs one transaction, records its hash on its messages (refusing if our lease is gone),
+    /// then broadcasts it.
+    #[allow(clippy::too_many_arguments)]
+    async fn sign_record_broadcast(&self, call: &Call, nonce: u64, gas_limit: u64, max_fee: u128, priority: u128, store: &Store, relayer_id: &str) -> anyhow::Result<B256> {
+        let tx = TransactionRequest::default()
+            .with_from(self.from).with_to(call.to).with_input(call.data.clone())
+            .with_nonce(nonce).with_chain_id(self.chain_id)
+            .with_gas_limit(gas_limit)
+            .with_max_fee_per_gas(max_fee).with_max_priority_fee_per_gas(priority);
+        let envelope = tx.build(&self.wallet).await.context("signing")?;
+        let hash = *envelope.tx_hash();
+        // Recorded before the broadcast, in one database transaction per transaction.
+        let missed = store.mark_submitted_many(&call.message_ids, relayer_id, &hash, nonce, U256::from(max_fee)).await?;
+        if !missed.is_empty() {
+            bail!("lease lost on {} message(s); not broadcasting", missed.len());
+        }
+        if let Err(e) = self.provider.send_raw_transaction(&envelope.encoded_2718()).await {
+            let msg = e.to_string().to_ascii_lowercase();
+            // A replacement the node already has, or a nonce an earlier send of ours already
+            // used: the receipt wait sorts it out.
+            if !(msg.contains("already known") || msg.contains("nonce too low") || msg.contains("replacement")) {
+                bail!("broadcast failed: {e}");
+            }
+        }
+        Ok(hash)
     }
 }
 
