@@ -226,6 +226,12 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
         _accept(message, messageId, verifier.batchRootSignatures(root));
     }
 
+    /// @dev Releases a member of a batch whose root the caller verified just now with
+    /// `signatures` valid signatures (the caller rebuilt that root from this very message).
+    function _acceptVerifiedMember(BridgeMessage calldata message, bytes32 messageId, uint256 signatures) internal {
+        _accept(message, messageId, signatures);
+    }
+
     function _accept(BridgeMessage calldata message, bytes32 messageId, uint256 signatures) private {
         _requirePinnedRoute(message);
         _markConsumed(message.srcChainId, message.nonce);

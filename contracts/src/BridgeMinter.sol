@@ -28,6 +28,7 @@ contract BridgeMinter is BridgeEndpoint {
     error RouteExists(uint64 originChainId, address originToken, address wrappedToken);
     error NotWrappedToken(address token);
     error BatchLengthMismatch(uint256 messages, uint256 proofs);
+    error EmptyBatch();
 
     constructor(address admin, AttestationVerifier verifier_, FeeManager feeManager_, uint64 largeTransferDelay_)
         BridgeEndpoint(admin, verifier_, feeManager_, largeTransferDelay_)
@@ -74,6 +75,31 @@ contract BridgeMinter is BridgeEndpoint {
         verifier.verifyBatchRoot(root, attestation);
         for (uint256 i = 0; i < messages.length; ++i) {
             _acceptFromBatch(messages[i], root, proofs[i]);
+        }
+    }
+
+    /// @notice Releases a WHOLE attested batch without proofs: the root is rebuilt here from the
+    /// messages themselves (their leaves in the given order), so the attestation is checked once
+    /// and no per-message proof is paid for in calldata. Any member already consumed reverts the
+    /// call; `mintBatch` or `mintFromBatch` deliver part of a batch.
+    /// @param messages Every member of the batch, in batch order.
+    /// @param attestation Signatures over the batch digest of their root.
+    function mintWholeBatch(BridgeMessage[] calldata messages, Attestation calldata attestation)
+        external
+        nonReentrant
+        whenNotPaused
+    {
+        uint256 count = messages.length;
+        if (count == 0) revert EmptyBatch();
+        bytes32[] memory ids = new bytes32[](count);
+        bytes32[] memory nodes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            ids[i] = BridgeMessages.id(messages[i]);
+            nodes[i] = BridgeMessages.leaf(ids[i]);
+        }
+        uint256 signatures = verifier.verifyBatchRoot(BridgeMessages.merkleRootInPlace(nodes), attestation);
+        for (uint256 i = 0; i < count; ++i) {
+            _acceptVerifiedMember(messages[i], ids[i], signatures);
         }
     }
 

@@ -118,6 +118,45 @@ contract EndpointLifecycleTest is BridgeFixture {
         vm.assertEq(vault.lockedTotal(address(0)) - vault.unlockedTotal(address(0)), wEth.totalSupply());
     }
 
+    /// @dev Five members: an odd count, so the carried-up node of the in-contract root is covered.
+    function _lockFive() internal returns (BridgeMessage[] memory locks, bytes32 root) {
+        locks = new BridgeMessage[](5);
+        for (uint256 i = 0; i < 5; ++i) locks[i] = _lock(alice, (i + 1) * 1 ether, bob);
+        root = _merkleRoot(_leaves(locks));
+    }
+
+    function test_mintWholeBatch_releasesEveryMemberOnce() public {
+        (BridgeMessage[] memory locks, bytes32 root) = _lockFive();
+        minter.mintWholeBatch(locks, _attest(verifier.batchDigest(root), 5));
+        vm.assertEq(wGcc.balanceOf(bob), 15 ether);
+        for (uint256 i = 0; i < 5; ++i) vm.assertTrue(minter.isConsumed(CHAIN, locks[i].nonce));
+        // The same attested batch again: the first member is already consumed.
+        Attestation memory again = _attest(verifier.batchDigest(root), 5);
+        vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.AlreadyConsumed.selector, CHAIN, locks[0].nonce));
+        minter.mintWholeBatch(locks, again);
+    }
+
+    function test_mintWholeBatch_subsetOrReorderOfAttestedBatch_reverts() public {
+        (BridgeMessage[] memory locks, bytes32 root) = _lockFive();
+        Attestation memory attestation = _attest(verifier.batchDigest(root), 5);
+        // Dropping a member changes the rebuilt root: the first signature already fails on it.
+        BridgeMessage[] memory subset = new BridgeMessage[](4);
+        for (uint256 i = 0; i < 4; ++i) subset[i] = locks[i];
+        vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InvalidSignature.selector, 0, 0));
+        minter.mintWholeBatch(subset, attestation);
+        // So does a changed amount.
+        locks[2].amount += 1;
+        vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InvalidSignature.selector, 0, 0));
+        minter.mintWholeBatch(locks, attestation);
+        vm.assertEq(wGcc.totalSupply(), 0);
+    }
+
+    function test_mintWholeBatch_empty_reverts() public {
+        BridgeMessage[] memory none = new BridgeMessage[](0);
+        vm.expectRevert(BridgeMinter.EmptyBatch.selector);
+        minter.mintWholeBatch(none, _attest(bytes32(uint256(1)), 5));
+    }
+
     function test_unlockFromBatch_releasesEveryMemberOnce() public {
         BridgeMessage memory locked = _lock(alice, 50 ether, alice);
         minter.mint(locked, _attestMessage(locked, 5));

@@ -3,7 +3,7 @@
 //! - a scanner per source contract records `Locked`/`Burned` events as `seen`;
 //! - a deliverer per destination chain claims due messages under a lease, gathers validator
 //!   attestations over TLS and checks every secp256k1 and ML-DSA-65 signature against the
-//!   destination verifier's set, then sends `mint`/`unlock` (or `mintBatch` / `verifyBatchRoot`
+//!   destination verifier's set, then sends `mint`/`unlock` (or `mintWholeBatch` / `verifyBatchRoot`
 //!   + `unlockFromBatch` when `batch_min` or more are pending), and confirms by the contract's
 //!   consumed mark. State: seen → attested → submitted → confirmed (or failed_permanently with
 //!   its reason), in SQLite or PostgreSQL (several relayers may share one PostgreSQL).

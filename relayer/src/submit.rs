@@ -84,7 +84,7 @@ impl Submitter {
         let priority = fees.max_priority_fee_per_gas.min(max_fee);
         // Estimation runs each call: a release that would revert (already consumed, bad
         // attestation) fails here, before any fee is spent. The estimates run concurrently and
-        // outside the nonce lock: a 200-message mintBatch takes the node a while to execute.
+        // outside the nonce lock: a 200-message batch mint takes the node a while to execute.
         let estimates = futures::future::join_all(calls.iter().map(|call| {
             let probe = TransactionRequest::default().with_from(self.from).with_to(call.to).with_input(call.data.clone());
             let provider = self.provider.clone();

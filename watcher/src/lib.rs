@@ -25,7 +25,7 @@ use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken};
 use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::config::{Chain, Config, Role};
-use ghostbridge_core::protocol::{from_minter, message_id, Domain, Message};
+use ghostbridge_core::protocol::{from_minter, merkle_root, message_id, Domain, Message};
 use ghostbridge_core::runtime::{self, Backoff, Health};
 
 /// A broken invariant.
@@ -181,7 +181,12 @@ impl Watcher {
                 Ok(BridgeMinter::BridgeMinterCalls::mint(_)) => Subject::Message(r.id),
                 Ok(BridgeMinter::BridgeMinterCalls::mintBatch(c)) => Subject::Batch(c.root),
                 Ok(BridgeMinter::BridgeMinterCalls::mintFromBatch(c)) => Subject::Batch(c.root),
-                _ => anyhow::bail!("release not made by a direct mint/mintBatch/mintFromBatch call; cannot find its attestation"),
+                // The root is not in the calldata: rebuild it from the members, as the minter did.
+                Ok(BridgeMinter::BridgeMinterCalls::mintWholeBatch(c)) => {
+                    let ids: Vec<_> = c.messages.iter().map(|m| message_id(&from_minter(m))).collect();
+                    Subject::Batch(merkle_root(&ids)?)
+                }
+                _ => anyhow::bail!("release not made by a direct mint/mintBatch/mintWholeBatch/mintFromBatch call; cannot find its attestation"),
             }
         } else {
             match BridgeVault::BridgeVaultCalls::abi_decode(&input) {

@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: MIT
 pragma solidity 0.8.37;
 
+import {Hashes} from "@openzeppelin/contracts/utils/cryptography/Hashes.sol";
+
 /// @notice One transfer between two chains, exactly as docs/PROTOCOL.md defines it.
 /// @dev `token` is always the CANONICAL token on the vault chain (address(0) = native ETH): the
 /// locked token on the lock leg, the wrapped token's origin token on the burn leg.
@@ -51,6 +53,21 @@ library BridgeMessages {
     /// @notice Batch Merkle leaf: double hash, so an inner node can never pass as a leaf.
     function leaf(bytes32 messageId) internal pure returns (bytes32) {
         return keccak256(bytes.concat(keccak256(abi.encode(messageId))));
+    }
+
+    /// @notice Root over `nodes` (the leaves, in batch order; overwritten): commutative inner
+    /// nodes, an odd node carried up unchanged, as docs/PROTOCOL.md and the relayer build it.
+    /// @dev In place, one level at a time: n - 1 hashes and no allocation. `nodes` is non-empty.
+    function merkleRootInPlace(bytes32[] memory nodes) internal pure returns (bytes32) {
+        uint256 length = nodes.length;
+        while (length > 1) {
+            uint256 next = 0;
+            for (uint256 i = 0; i < length; i += 2) {
+                nodes[next++] = i + 1 < length ? Hashes.commutativeKeccak256(nodes[i], nodes[i + 1]) : nodes[i];
+            }
+            length = next;
+        }
+        return nodes[0];
     }
 
     function messageStructHash(bytes32 messageId, uint64 epoch) internal pure returns (bytes32) {

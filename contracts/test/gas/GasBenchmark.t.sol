@@ -68,6 +68,18 @@ contract GasBenchmarkTest is BridgeFixture {
         for (uint256 i = 0; i < BATCH; ++i) vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
     }
 
+    function test_gas_mintWholeBatch32_perMessage() public {
+        (bytes32 root,) = _batchProofs();
+        Attestation memory att = _attest(verifier.batchDigest(root), 13);
+        BridgeMessage[] memory messages = batch;
+        bytes memory data = abi.encodeCall(minter.mintWholeBatch, (messages, att));
+        uint256 used = _measure("mint_whole_batch_32_total", address(minter), data);
+        emit log_named_uint("mintWholeBatch, 32 messages, total", used);
+        emit log_named_uint("mintWholeBatch, 32 messages, per message", used / BATCH);
+        vm.assertLe(used / BATCH, 50_000, "whole-batch mint over 50k gas per message");
+        for (uint256 i = 0; i < BATCH; ++i) vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
+    }
+
     function test_gas_mintFromBatch_perMessage_afterRootVerified() public {
         (bytes32 root, bytes32[][] memory proofs) = _batchProofs();
         verifier.verifyBatchRoot(root, _attest(verifier.batchDigest(root), 13));

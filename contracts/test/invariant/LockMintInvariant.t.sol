@@ -67,6 +67,20 @@ contract BridgeHandler is BridgeFixture {
         }
     }
 
+    function mintWholeBatch(uint256 seed, uint256 size) external {
+        size = bound(size, 1, 8);
+        if (pendingLocks.length < size) return;
+        BridgeMessage[] memory messages = new BridgeMessage[](size);
+        for (uint256 i = 0; i < size; ++i) messages[i] = _take(pendingLocks, seed + i);
+        bytes32 root = _merkleRoot(_leaves(messages));
+        minter.mintWholeBatch(messages, _attest(verifier.batchDigest(root), 5));
+        for (uint256 i = 0; i < size; ++i) {
+            ghostPendingLocked -= messages[i].amount;
+            released.push(messages[i]);
+            ++releaseCount;
+        }
+    }
+
     function burn(uint256 actorSeed, uint256 amount) external {
         address actor = actors[actorSeed % actors.length];
         uint256 balance = wGcc.balanceOf(actor);
