@@ -44,8 +44,17 @@ fn peak_rss_mb(pid: u32) -> Option<f64> {
     Some(kb / 1024.0)
 }
 
-/// Release latency (lock block time → mint block time, seconds) and gas per message of `sent`.
-async fn measure(a: &End, b: &End, sent: &[Sent]) -> anyhow::Result<(Vec<f64>, f64)> {
+/// What one set of transfers cost on the destination.
+struct Measured {
+    /// Lock block time → mint block time, seconds, sorted.
+    latency: Vec<f64>,
+    gas_per_transfer: f64,
+    /// Transfers minted per destination block, in block order.
+    per_block: Vec<usize>,
+}
+
+/// Release latency, gas per message and transfers per mint block of `sent`.
+async fn measure(a: &End, b: &End, sent: &[Sent]) -> anyhow::Result<Measured> {
     let pa = ghostbridge_core::chain::http_provider(&a.rpc)?;
     let pb = ghostbridge_core::chain::http_provider(&b.rpc)?;
     let head = pb.get_block_number().await?;
@@ -74,7 +83,11 @@ async fn measure(a: &End, b: &End, sent: &[Sent]) -> anyhow::Result<(Vec<f64>, f
         lat.push(mt.saturating_sub(lt) as f64);
     }
     lat.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
-    Ok((lat, gas as f64 / sent.len().max(1) as f64))
+    let mut blocks = std::collections::BTreeMap::<u64, usize>::new();
+    for s in sent {
+        if let Some(n) = mint_at.get(&s.id) { *blocks.entry(*n).or_default() += 1; }
+    }
+    Ok(Measured { latency: lat, gas_per_transfer: gas as f64 / sent.len().max(1) as f64, per_block: blocks.into_values().collect() })
 }
 
 /// Runs the benchmark.
@@ -94,7 +107,7 @@ pub async fn run(mut opts: DevnetOptions, count: usize, backlog: usize, sustain_
         transfer::follow(&a, &b, &s, Duration::from_secs(60), false).await?;
         singles.push(s);
     }
-    let (single_lat, single_gas) = measure(&a, &b, &singles).await?;
+    let Measured { latency: single_lat, gas_per_transfer: single_gas, .. } = measure(&a, &b, &singles).await?;
 
     eprintln!("==> load: {count} transfers sent back to back");
     let start = Instant::now();
@@ -114,7 +127,7 @@ pub async fn run(mut opts: DevnetOptions, count: usize, backlog: usize, sustain_
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     let delivered = start.elapsed();
-    let (lat, batch_gas) = measure(&a, &b, &sent).await?;
+    let Measured { latency: lat, gas_per_transfer: batch_gas, .. } = measure(&a, &b, &sent).await?;
 
     eprintln!("==> delivery throughput: {backlog} transfers locked while the relayer is stopped, then drained");
     devnet.terminate("relayer").await?;
@@ -128,7 +141,10 @@ pub async fn run(mut opts: DevnetOptions, count: usize, backlog: usize, sustain_
     devnet.spawn_daemon("relayer", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", crate::devnet::RELAYER_KEY.into())])?;
     wait_consumed(&minter, a.chain_id, &queued).await?;
     let drained = drain_start.elapsed();
-    let (_, drain_gas) = measure(&a, &b, &queued).await?;
+    let Measured { gas_per_transfer: drain_gas, per_block: drain_blocks, .. } = measure(&a, &b, &queued).await?;
+    // Full blocks only: the first and last mint blocks of the drain are partly empty.
+    let mut full: Vec<f64> = drain_blocks.iter().skip(1).take(drain_blocks.len().saturating_sub(2)).map(|n| *n as f64).collect();
+    full.sort_by(|x, y| x.partial_cmp(y).unwrap_or(std::cmp::Ordering::Equal));
 
     let mut rss_samples: Vec<(String, Vec<f64>)> = Vec::new();
     if sustain_secs > 0 {
@@ -160,6 +176,8 @@ pub async fn run(mut opts: DevnetOptions, count: usize, backlog: usize, sustain_
     println!("| lock→mint latency, single transfers p50 / p99 | {:.0} s / {:.0} s |", percentile(&single_lat, 0.5), percentile(&single_lat, 0.99));
     println!("| lock→mint latency under load p50 / p99 | {:.0} s / {:.0} s |", percentile(&lat, 0.5), percentile(&lat, 0.99));
     println!("| delivery throughput, backlog of {backlog} drained (relayer start → last mint) | {:.0} transfers/s ({:.1} s) |", backlog as f64 / drained.as_secs_f64(), drained.as_secs_f64());
+    println!("| backlog: destination blocks carrying its mints | {} ({}) |", drain_blocks.len(), drain_blocks.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", "));
+    println!("| backlog: transfers per block between the first and last mint block, median ({} s blocks) | {:.0} |", opts.block_time, percentile(&full, 0.5));
     println!("| gas per delivered transfer, backlog | {drain_gas:.0} |");
     println!("| gas per delivered transfer, single mint | {single_gas:.0} |");
     println!("| gas per delivered transfer, batched | {batch_gas:.0} |");

@@ -89,7 +89,7 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         count: usize,
         /// Transfers locked while the relayer is stopped, then drained (delivery throughput).
-        #[arg(long, default_value_t = 2000)]
+        #[arg(long, default_value_t = 10000)]
         backlog: usize,
         /// Seconds of sustained load with RSS sampled every 30 s (0 = skip).
         #[arg(long, default_value_t = 0)]

@@ -191,11 +191,17 @@ pub async fn send_many(from: &End, to: &End, leg: Leg, amount: U256, recipient: 
         let wave = left.min(400);
         left -= wave;
         let nonce = p.get_transaction_count(me).pending().await?;
+        // Fees set once per wave (twice the suggestion: the wave's own full blocks raise the base
+        // fee), so each send is one RPC call instead of a fee estimate plus the send.
+        let fees = p.estimate_eip1559_fees().await?;
+        let (max_fee, tip) = (fees.max_fee_per_gas.saturating_mul(2), fees.max_priority_fee_per_gas);
         let mut hashes = Vec::with_capacity(wave);
         for i in 0..wave {
             let pending = match leg {
-                Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
-                Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000).send().await?,
+                Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000)
+                    .max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip).send().await?,
+                Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000)
+                    .max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip).send().await?,
             };
             hashes.push(*pending.tx_hash());
         }
