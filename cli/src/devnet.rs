@@ -274,7 +274,7 @@ impl Devnet {
         }
         let store = self.opts.relayer_store.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display()));
         for (name, id) in [("relayer", "relayer-1"), ("relayer-2", "relayer-2")] {
-            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npipeline_batches = 4\nrounds_in_flight = 3\npoll_interval_ms = 250\nlease_secs = 30\n",
+            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npipeline_batches = 4\nrounds_in_flight = 4\npoll_interval_ms = 250\nlease_secs = 30\n",
                 self.ops_addr(name), self.opts.batch_min);
             std::fs::write(self.config_path(name), text)?;
         }

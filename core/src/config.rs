@@ -227,7 +227,7 @@ fn default_pipeline_batches() -> u32 {
     4
 }
 fn default_rounds_in_flight() -> u32 {
-    3
+    4
 }
 fn default_lease_secs() -> u64 {
     60
