@@ -184,7 +184,8 @@ impl Submitter {
             Some(n) => n,
             None => self.provider.get_transaction_count(self.from).pending().await.context("reading the account nonce")?,
         };
-        // Counted in flight from here: the caller settles all of them, sent or not.
+        // In flight from here until `send_all` has their receipts (or gave up on them); the
+        // error branch below takes them back itself.
         state.in_flight += calls.len();
         for (i, call) in calls.iter().enumerate() {
             gas_limits[i] = gas_limits[i].max(state.gas_floor);
