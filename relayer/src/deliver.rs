@@ -300,21 +300,19 @@ async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &Va
 /// A checked batch attestation for one chunk, persisted with its members.
 struct AttestedBatch {
     root: B256,
-    proofs: Vec<Vec<B256>>,
     attestation: ghostbridge_core::protocol::Attestation,
 }
 
 async fn attest_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<AttestedBatch> {
     let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
     let root = merkle_root(&ids)?;
-    let proofs = merkle_proofs(&ids)?;
     let digest = domain.batch_digest(root, set.epoch);
     let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
     let (attestation, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
     r.inner.store.put_batch(&root, dst, &ids).await?;
     save_attestations(r, AttestationSubject::Batch(root), set.epoch, &answers).await?;
     mark_attested(r, group).await?;
-    Ok(AttestedBatch { root, proofs, attestation })
+    Ok(AttestedBatch { root, attestation })
 }
 
 /// The `mintWholeBatch` call for one attested chunk: the chunk is the whole batch, so the minter
@@ -335,7 +333,9 @@ async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &Vali
 /// The vault has no multi-release call: cache the root once in the verifier, then one cheap
 /// `unlockFromBatch` per message, pipelined with consecutive nonces.
 async fn deliver_unlock_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
-    let AttestedBatch { root, proofs, attestation } = attest_batch(r, dst, group, set, domain).await?;
+    let AttestedBatch { root, attestation } = attest_batch(r, dst, group, set, domain).await?;
+    // Proofs only here: whole-batch mints send none.
+    let proofs = merkle_proofs(&group.iter().map(|p| p.record.id).collect::<Vec<_>>())?;
     let d = &r.inner.chains[&dst].deployment;
     let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());
     // The view reverts (UnknownBatchRoot / StaleEpoch) until the root is cached for this epoch.
