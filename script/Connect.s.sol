@@ -7,7 +7,11 @@ import {BridgeVault} from "../contracts/src/BridgeVault.sol";
 
 /// @notice Opens the routes from this chain to one remote chain, from both deployment JSON files:
 /// registers the remote vault/minter, creates a wrapped token for each of the remote's canonical
-/// tokens (native + GCC/SPIRIT/MANA/GHOST), and sets rate limits and large amounts both ways.
+/// tokens (native + GCC/SPIRIT/MANA/GHOST), and sets rate limits, release shares and large
+/// amounts both ways. Release share (issue 11): per token and window, releases total at most
+/// max(holding or wrapped supply × releaseShareBps / 10,000, floor); `releaseFloor` for ERC20s and
+/// `releaseFloorNative` for ETH are what a near-empty vault or a fresh wrapped token can release
+/// per window, so they are also the most a stolen validator quorum takes from one.
 /// Run it on each chain (A with B as remote, then B with A):
 ///
 ///   LOCAL_DEPLOYMENT=deployments/A.json REMOTE_DEPLOYMENT=deployments/B.json \
@@ -19,6 +23,10 @@ contract Connect {
         uint128 capacity;
         uint128 refillPerSecond;
         uint256 largeAmount;
+        uint16 shareBps;
+        uint64 windowSeconds;
+        uint256 floor;
+        uint256 floorNative;
     }
 
     function run() external {
@@ -30,8 +38,13 @@ contract Connect {
         Limits memory limits = Limits({
             capacity: uint128(vm.parseJsonUint(config, ".rateLimitCapacity")),
             refillPerSecond: uint128(vm.parseJsonUint(config, ".rateLimitRefillPerSecond")),
-            largeAmount: vm.parseJsonUint(config, ".largeAmount")
+            largeAmount: vm.parseJsonUint(config, ".largeAmount"),
+            shareBps: uint16(vm.parseJsonUint(config, ".releaseShareBps")),
+            windowSeconds: uint64(vm.parseJsonUint(config, ".releaseWindowSeconds")),
+            floor: vm.parseJsonUint(config, ".releaseFloor"),
+            floorNative: vm.parseJsonUint(config, ".releaseFloorNative")
         });
+        require(limits.shareBps <= 10_000, "releaseShareBps above 10000");
         BridgeVault vault = BridgeVault(payable(vm.parseJsonAddress(local, ".vault")));
         BridgeMinter minter = BridgeMinter(vm.parseJsonAddress(local, ".minter"));
 
@@ -57,6 +70,9 @@ contract Connect {
         vault.setRateLimit(token, remoteChain, true, limits.capacity, limits.refillPerSecond);
         vault.setRateLimit(token, remoteChain, false, limits.capacity, limits.refillPerSecond);
         vault.setLargeAmount(token, limits.largeAmount);
+        vault.setReleaseShare(
+            token, limits.shareBps, limits.windowSeconds, token == address(0) ? limits.floorNative : limits.floor
+        );
     }
 
     function _wrap(BridgeMinter minter, uint64 remoteChain, address origin, string memory name, string memory symbol, Limits memory limits) private {
@@ -65,5 +81,8 @@ contract Connect {
         minter.setRateLimit(wrapped, remoteChain, true, limits.capacity, limits.refillPerSecond);
         minter.setRateLimit(wrapped, remoteChain, false, limits.capacity, limits.refillPerSecond);
         minter.setLargeAmount(wrapped, limits.largeAmount);
+        minter.setReleaseShare(
+            wrapped, limits.shareBps, limits.windowSeconds, origin == address(0) ? limits.floorNative : limits.floor
+        );
     }
 }

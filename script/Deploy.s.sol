@@ -15,7 +15,8 @@ import {GhostToken} from "../contracts/src/GhostToken.sol";
 ///   forge script script/Deploy.s.sol:Deploy --rpc-url $RPC --private-key $KEY --broadcast
 ///
 /// Config (JSON): validators (ascending), pqKeyHashes, threshold, largeThreshold,
-/// allowWeakThreshold, largeTransferDelaySeconds, deployGhostTokens, feeRecipients[4].
+/// allowWeakThreshold, largeTransferDelaySeconds, rotationDelaySeconds, deployGhostTokens,
+/// feeRecipients[4].
 /// Env: DEPLOY_CONFIG, DEPLOY_OUT, GUARDIAN (defaults to the deployer).
 /// The deployer keeps admin and route-admin roles so `Connect.s.sol` can wire routes next.
 contract Deploy {
@@ -43,6 +44,8 @@ contract Deploy {
             _u8(vm.parseJsonUint(json, ".threshold")),
             _u8(vm.parseJsonUint(json, ".largeThreshold"))
         );
+        // Rotation waits this long after a large-threshold proposal; the guardian may cancel.
+        d.verifier.setRotationDelay(uint64(vm.parseJsonUint(json, ".rotationDelaySeconds")));
         if (vm.parseJsonBool(json, ".deployGhostTokens")) {
             d.tokens[0] = new GhostToken("GhostChain Credits", "GCC", deployer);
             d.tokens[1] = new GhostToken("Spirit", "SPIRIT", deployer);
@@ -56,10 +59,15 @@ contract Deploy {
         d.vault = new BridgeVault(deployer, d.verifier, d.feeManager, delay);
         d.minter = new BridgeMinter(deployer, d.verifier, d.feeManager, delay);
         d.guardian = new BridgeGuardian(deployer, guardianKey);
+        // Route registry: vault and minter claim their remotes in the verifier they share, so
+        // `setRemote` (Connect.s.sol) refuses one remote on both.
+        d.verifier.grantRole(d.verifier.ENDPOINT_ROLE(), address(d.vault));
+        d.verifier.grantRole(d.verifier.ENDPOINT_ROLE(), address(d.minter));
         _grantEndpointRoles(address(d.vault), d, deployer, guardianKey);
         _grantEndpointRoles(address(d.minter), d, deployer, guardianKey);
         d.guardian.addEndpoint(address(d.vault));
         d.guardian.addEndpoint(address(d.minter));
+        d.verifier.grantRole(d.verifier.GUARDIAN_ROLE(), guardianKey); // cancelRotation
         vm.stopBroadcast();
 
         _write(d);

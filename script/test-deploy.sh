@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end check of the deploy scripts on two real anvil chains, with real validator signatures:
 # deploy + connect both chains, lock GCC on chain A, have 3 of the 4 devnet validators sign the
-# EIP-712 digest (cast wallet sign), mint on chain B, then check that a replay and an
+# EIP-712 digest (cast wallet sign), mint on chain B, then check that a replay, an attestation
+# for the other endpoint (vault B), a second claim of one remote and an
 # under-threshold attestation are refused. No Rust involved: this pins the contracts + scripts.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -30,6 +31,8 @@ gcc_a=$(json_get "$DEVNET_DIR/a.json" tokens.GCC)
 ghost_a=$(json_get "$DEVNET_DIR/a.json" tokens.GHOST)
 fees_a=$(json_get "$DEVNET_DIR/a.json" feeManager)
 minter_b=$(json_get "$DEVNET_DIR/b.json" minter)
+vault_b=$(json_get "$DEVNET_DIR/b.json" vault)
+minter_a=$(json_get "$DEVNET_DIR/a.json" minter)
 verifier_b=$(json_get "$DEVNET_DIR/b.json" verifier)
 user_key=0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d  # anvil account 1
 user=$(cast wallet address --private-key $user_key)
@@ -39,6 +42,9 @@ send() { cast send -q --rpc-url "$1" --private-key "$2" "${@:3}"; }
 
 check "deployment JSON names chain A" "$CHAIN_A" "$(json_get "$DEVNET_DIR/a.json" chainId)"
 check "vault A points at minter B" "$minter_b" "$(cast call --rpc-url $RPC_A "$vault_a" 'remoteOf(uint64)(address)' $CHAIN_B)"
+check "verifier B records vault B as the owner of route (A, minter A)" "$vault_b" "$(cast call --rpc-url $RPC_B "$verifier_b" 'remoteOwner(uint64,address)(address)' $CHAIN_A "$minter_a")"
+if send $RPC_B $DEPLOYER_KEY "$minter_b" 'setRemote(uint64,address)' $CHAIN_A "$minter_a" 2>/dev/null; then r=accepted; else r=refused; fi
+check "minter B cannot also accept minter A (vault B's remote)" refused $r
 
 send $RPC_A $DEPLOYER_KEY "$gcc_a" 'mint(address,uint256)' "$user" 1000000000000000000000
 send $RPC_A $DEPLOYER_KEY "$ghost_a" 'mint(address,uint256)' "$user" 1000000000000000000
@@ -52,7 +58,7 @@ message_id=$(cast keccak "$(cast abi-encode "f($MSG_TYPE)" "$message")")
 event_id=$(python3 -c 'import json,sys; r=json.load(sys.stdin); print([l for l in r["logs"] if l["address"].lower()==sys.argv[1].lower()][-1]["topics"][1])' "$vault_a" <<<"$receipt")
 check "Locked event carries the message id recomputed off-chain" "$message_id" "$event_id"
 
-digest=$(cast call --rpc-url $RPC_B "$verifier_b" 'messageDigest(bytes32)(bytes32)' "$message_id")
+digest=$(cast call --rpc-url $RPC_B "$verifier_b" 'messageDigest(address,bytes32)(bytes32)' "$minter_b" "$message_id")
 signers="[$(python3 -c 'import json,sys; print(",".join(json.load(open(sys.argv[1]))["validators"]))' script/config/devnet.json)]"
 attestation() { # attestation N: signatures of validators 0..N-1 in EIP-2098 compact form
   local sigs=() i
@@ -69,11 +75,27 @@ check "recipient holds the minted wGCC on chain B" "$amount" "$(cast call --rpc-
 check "message consumed on chain B" "true" "$(cast call --rpc-url $RPC_B "$minter_b" 'isConsumed(uint64,uint64)(bool)' $CHAIN_A 1)"
 if send $RPC_B $user_key "$minter_b" "mint($MSG_TYPE,$ATT_TYPE)" "$message" "$(attestation 3)" 2>/dev/null; then r=accepted; else r=refused; fi
 check "replayed mint is refused" refused $r
+# 3-of-4 signatures over the digest for vault B (the other endpoint of chain B): the minter refuses.
+message3="(1,$CHAIN_A,$CHAIN_B,$vault_a,3,$gcc_a,$amount,$user,$recipient)"
+message_id=$(cast keccak "$(cast abi-encode "f($MSG_TYPE)" "$message3")")
+digest=$(cast call --rpc-url $RPC_B "$verifier_b" 'messageDigest(address,bytes32)(bytes32)' "$vault_b" "$message_id")
+if send $RPC_B $user_key "$minter_b" "mint($MSG_TYPE,$ATT_TYPE)" "$message3" "$(attestation 3)" 2>/dev/null; then r=accepted; else r=refused; fi
+check "an attestation for vault B does not mint on minter B" refused $r
 message2="(1,$CHAIN_A,$CHAIN_B,$vault_a,2,$gcc_a,$amount,$user,$recipient)"
 message_id=$(cast keccak "$(cast abi-encode "f($MSG_TYPE)" "$message2")")
-digest=$(cast call --rpc-url $RPC_B "$verifier_b" 'messageDigest(bytes32)(bytes32)' "$message_id")
+digest=$(cast call --rpc-url $RPC_B "$verifier_b" 'messageDigest(address,bytes32)(bytes32)' "$minter_b" "$message_id")
 if send $RPC_B $user_key "$minter_b" "mint($MSG_TYPE,$ATT_TYPE)" "$message2" "$(attestation 2)" 2>/dev/null; then r=accepted; else r=refused; fi
 check "2-of-4 attestation (threshold 3) is refused" refused $r
+
+# Issue 11: rotation waits out the configured delay and the guardian key may cancel it; each
+# wrapped token's release window opened at its first mint with the floor (supply was 0).
+check "verifier B's rotation delay is the config's" 3600 "$(cast call --rpc-url $RPC_B "$verifier_b" 'rotationDelay()(uint64)')"
+guardian_role=$(cast keccak GUARDIAN_ROLE)
+check "the guardian key may cancel a rotation on verifier B" true \
+  "$(cast call --rpc-url $RPC_B "$verifier_b" 'hasRole(bytes32,address)(bool)' "$guardian_role" "$(cast wallet address --private-key $DEPLOYER_KEY)")"
+floor=$(python3 -c 'import json; print(json.load(open("script/config/devnet.json"))["releaseFloor"])')
+check "wGCC's release window on B: the floor minus the first mint" "$(python3 -c "print($floor - $amount)")" \
+  "$(cast call --rpc-url $RPC_B "$minter_b" 'releaseWindowOf(address)(uint64,uint256)' "$wrapped" | sed -n 2p | cut -d' ' -f1)"
 
 echo "deploy-e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -4,92 +4,25 @@
 //! `deployments/e2e-<name>/` (forge may only write below `deployments/`).
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
-use ghostbridge_cli::devnet::{self, Devnet, DevnetOptions, USER_KEY};
-use ghostbridge_cli::transfer::{self, End, Leg, Sent};
+use ghostbridge_cli::devnet::{self, Devnet, USER_KEY};
+use ghostbridge_cli::transfer::{self, End, Leg};
 use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
-use ghostbridge_core::bindings::{ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
+use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
 use ghostbridge_core::chain::scan_logs;
-use ghostbridge_core::protocol::{message_id, to_compact, to_minter, Attestation, CompactSignature, Domain, Message};
+use ghostbridge_core::protocol::{message_id, to_minter, Domain, Message};
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).parent().expect("workspace root").to_owned()
-}
+mod common;
+use common::*;
 
-fn options(name: &str, port_base: u16) -> DevnetOptions {
-    // The daemons are this package's binary.
-    std::env::set_var("GHOSTBRIDGE_BIN", env!("CARGO_BIN_EXE_ghostbridge"));
-    let mut o = DevnetOptions::new(root(), root().join("deployments").join(format!("e2e-{name}")));
-    o.port_base = port_base;
-    o.verbose = false;
-    o
-}
-
-fn ends(d: &Devnet) -> (End, End) {
-    let e = |i: usize| End { chain_id: d.chains[i].chain_id, rpc: d.chains[i].rpc.clone(), deployment: d.chains[i].deployment.clone() };
-    (e(0), e(1))
-}
-
-fn provider(url: &str) -> DynProvider {
-    ghostbridge_core::chain::http_provider(url).expect("provider")
-}
-
-fn user() -> PrivateKeySigner {
-    USER_KEY.parse().expect("key")
-}
-
-fn ether(n: u64) -> U256 {
-    U256::from(n) * U256::from(10u64).pow(U256::from(18u64))
-}
-
-/// Every `Minted` on `chain` (message id → release tx).
-async fn minted(end: &End) -> Vec<(B256, B256)> {
-    let p = provider(&end.rpc);
-    let head = p.get_block_number().await.expect("head");
-    scan_logs(&p, end.deployment.minter, &[BridgeMinter::Minted::SIGNATURE_HASH], end.deployment.deploy_block, head, 1000).await.expect("logs")
-        .iter().map(|l| (BridgeMinter::Minted::decode_log_data(l.data()).expect("Minted").messageId, l.transaction_hash.unwrap_or_default())).collect()
-}
-
-/// Waits until every sent message is consumed on `to`.
-async fn wait_all_delivered(from: &End, to: &End, sent: &[Sent], timeout: Duration) -> Duration {
-    let start = Instant::now();
-    let p = provider(&to.rpc);
-    let mut pending: Vec<&Sent> = sent.iter().collect();
-    while !pending.is_empty() {
-        assert!(start.elapsed() < timeout, "{} of {} transfers not delivered within {timeout:?}", pending.len(), sent.len());
-        let mut still = Vec::new();
-        for s in pending {
-            if !transfer::delivered(to, &p, from.chain_id, s.leg, s.nonce).await.unwrap_or(false) { still.push(s); }
-        }
-        pending = still;
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
-    start.elapsed()
-}
-
-/// Each sent message minted exactly once, and nothing else minted.
-async fn assert_minted_exactly_once(to: &End, sent: &[Sent]) {
-    let minted = minted(to).await;
-    let mut counts: HashMap<B256, usize> = HashMap::new();
-    for (id, _) in &minted { *counts.entry(*id).or_default() += 1; }
-    for s in sent {
-        assert_eq!(counts.get(&s.id).copied().unwrap_or(0), 1, "message {} minted {:?} times", s.id, counts.get(&s.id));
-    }
-    assert!(counts.values().all(|c| *c == 1), "a message was minted twice");
-}
-
-async fn balance(rpc: &str, token: Address, who: Address) -> U256 {
-    GhostToken::new(token, provider(rpc)).balanceOf(who).call().await.expect("balanceOf")
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn transfers_both_ways_then_a_batch_of_200() {
@@ -137,7 +70,7 @@ async fn transfers_both_ways_then_a_batch_of_200() {
         let tx = provider(&a.rpc).get_transaction_by_hash(l.transaction_hash.unwrap()).await.unwrap().unwrap();
         let input = alloy::consensus::Transaction::input(tx.inner.inner()).clone();
         if let Ok(BridgeVault::BridgeVaultCalls::unlockFromBatch(c)) = <BridgeVault::BridgeVaultCalls as alloy::sol_types::SolInterface>::abi_decode(&input) {
-            assert!(verifier_a.batchRootSignatures(c.root).call().await.unwrap() >= U256::from(3u64));
+            assert!(verifier_a.batchRootSignatures(a.deployment.vault, c.root).call().await.unwrap() >= U256::from(3u64));
             batched += 1;
         }
     }
@@ -272,34 +205,6 @@ async fn two_relayers_on_one_postgres_never_submit_twice() {
     sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)")).execute(&admin).await.ok();
 }
 
-/// A TCP proxy that can cut every connection and refuse new ones while down.
-async fn proxy(listen: u16, target: u16, up: Arc<AtomicBool>) {
-    let listener = tokio::net::TcpListener::bind(("127.0.0.1", listen)).await.unwrap();
-    let generation = Arc::new(tokio::sync::watch::channel(0u64).0);
-    let g2 = generation.clone();
-    let up2 = up.clone();
-    tokio::spawn(async move {
-        let mut was_up = true;
-        loop {
-            let now = up2.load(Ordering::SeqCst);
-            if was_up && !now { g2.send_modify(|g| *g += 1); }
-            was_up = now;
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-    });
-    loop {
-        let (mut inbound, _) = listener.accept().await.unwrap();
-        if !up.load(Ordering::SeqCst) { drop(inbound); continue; }
-        let mut cut = generation.subscribe();
-        tokio::spawn(async move {
-            let Ok(mut outbound) = tokio::net::TcpStream::connect(("127.0.0.1", target)).await else { return };
-            tokio::select! {
-                _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
-                _ = cut.changed() => {}
-            }
-        });
-    }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn rpc_outage_is_retried_and_nothing_is_lost() {
@@ -448,15 +353,6 @@ async fn stuck_release_is_replaced_with_bumped_fees() {
     d.stop().await;
 }
 
-fn sign_with(keys: &[ghostbridge_core::keys::ValidatorKey], set: &[Address], digest: B256) -> Attestation {
-    let mut signatures: Vec<CompactSignature> = keys.iter().map(|k| {
-        let sig = k.sign_digest(digest).unwrap();
-        let (r, vs) = to_compact(&sig.ecdsa);
-        CompactSignature { signer_index: set.iter().position(|a| *a == k.address()).map_or(0, |i| i as u8), r, vs }
-    }).collect();
-    signatures.sort_by_key(|s| s.signer_index);
-    Attestation { signers: set.to_vec(), signatures }
-}
 
 #[tokio::test(flavor = "multi_thread")]
 async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
@@ -478,7 +374,8 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
         token: a.deployment.tokens["GCC"], amount: ether(1_000), sender: attacker.address(), recipient: attacker.address(),
     };
     let fake_id = message_id(&fake);
-    let digest = domain.message_digest(fake_id, set.epoch);
+    // A lock leg: the minter of B releases it, so the attestation names the minter.
+    let digest = domain.message_digest(b.deployment.minter, fake_id, set.epoch);
 
     // Forged: signed by keys that are not validators.
     let outsiders: Vec<_> = (1u8..=3).map(|i| ghostbridge_core::keys::ValidatorKey::devnet(&[i; 32]).unwrap()).collect();
@@ -492,16 +389,25 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
     eprintln!("under threshold: {e}");
     // Replay of a delivered message with a valid attestation.
     let real_msg = BridgeVault::Locked::decode_log_data(real.receipt.inner.logs().iter().find(|l| l.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH)).unwrap().data()).unwrap().message;
-    let replay = sign_with(&keys[..3], &set.signers, domain.message_digest(real.id, set.epoch));
+    let replay = sign_with(&keys[..3], &set.signers, domain.message_digest(b.deployment.minter, real.id, set.epoch));
     let e = minter.mint(to_minter(&real_msg), replay.to_minter()).call().await.expect_err("replay accepted");
     assert!(format!("{e:?}").contains("AlreadyConsumed") || format!("{e}").contains("revert"), "{e}");
     // The Rust protocol (core/src/protocol.rs) against the deployed contracts: domain separator,
     // message and batch digests, message id, signer-set and PQ-key-set hashes.
     let v = AttestationVerifier::new(b.deployment.verifier, pb.clone());
     assert_eq!(v.domainSeparator().call().await.unwrap(), domain.separator());
-    assert_eq!(v.messageDigest(real.id).call().await.unwrap(), domain.message_digest(real.id, set.epoch));
+    assert_eq!(v.messageDigest(b.deployment.minter, real.id).call().await.unwrap(), domain.message_digest(b.deployment.minter, real.id, set.epoch));
+    assert_eq!(v.messageDigest(b.deployment.vault, real.id).call().await.unwrap(), domain.message_digest(b.deployment.vault, real.id, set.epoch));
+    assert_ne!(domain.message_digest(b.deployment.vault, real.id, set.epoch), domain.message_digest(b.deployment.minter, real.id, set.epoch));
     let root = ghostbridge_core::protocol::merkle_root(&[real.id, fake_id, message_id(&real_msg)]).unwrap();
-    assert_eq!(v.batchDigest(root).call().await.unwrap(), domain.batch_digest(root, set.epoch));
+    assert_eq!(v.batchDigest(b.deployment.minter, root).call().await.unwrap(), domain.batch_digest(b.deployment.minter, root, set.epoch));
+    assert_eq!(v.batchDigest(b.deployment.vault, root).call().await.unwrap(), domain.batch_digest(b.deployment.vault, root, set.epoch));
+    // The endpoint the validators chose for the real lock (from its source contract) is B's minter.
+    assert_eq!(ghostbridge_core::protocol::release_endpoint(real_msg.srcContract, &a.deployment, &b.deployment), Some(b.deployment.minter));
+    // The same three keys signing for B's vault instead: the minter refuses it (endpoint binding).
+    let for_vault = sign_with(&keys[..3], &set.signers, domain.message_digest(b.deployment.vault, fake_id, set.epoch));
+    let e = minter.mint(to_minter(&fake), for_vault.to_minter()).call().await.expect_err("an attestation for the vault minted");
+    eprintln!("attestation for the vault presented to the minter: {e}");
     assert_eq!(message_id(&real_msg), real.id);
     assert_eq!(v.signerSetHash().call().await.unwrap(), ghostbridge_core::protocol::signer_set_hash(&set.signers));
     assert_eq!(v.pqKeySetHash().call().await.unwrap(), ghostbridge_core::protocol::pq_key_set_hash(&set.pq_key_hashes));
@@ -511,14 +417,17 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
     // Wrong chain: a message for chain A presented on chain B.
     let mut wrong = fake.clone();
     wrong.dstChainId = a.chain_id;
-    let wrong_att = sign_with(&keys[..3], &set.signers, domain.message_digest(message_id(&wrong), set.epoch));
+    let wrong_att = sign_with(&keys[..3], &set.signers, domain.message_digest(b.deployment.minter, message_id(&wrong), set.epoch));
     minter.mint(to_minter(&wrong), wrong_att.to_minter()).call().await.expect_err("wrong-chain message accepted");
     // A validator answer whose ML-DSA signature fails is refused by the relayer's check.
     let (config, _) = ghostbridge_core::config::Config::load(&d.config_path("relayer"), ghostbridge_core::config::Role::Relayer).unwrap();
     let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
     let answers = clients.ask(&ValidatorClients::message_path(b.chain_id, real.id), None).await;
     let good = answers.into_iter().find_map(Result::ok).expect("a validator answered");
-    let expected = domain.message_digest(real.id, set.epoch);
+    let expected = domain.message_digest(b.deployment.minter, real.id, set.epoch);
+    // An answer checked against the digest for the other endpoint (B's vault) is refused.
+    let e = clients.check(&set, domain.message_digest(b.deployment.vault, real.id, set.epoch), &good, true).await.expect_err("answer for the minter accepted for the vault");
+    assert!(e.to_string().contains("signed digest"), "{e}");
     clients.check(&set, expected, &good, true).await.expect("genuine answer passes");
     let mut bad_pq = good.clone();
     let mut m = bad_pq.mldsa.to_vec(); m[10] ^= 0x40; bad_pq.mldsa = m.into();

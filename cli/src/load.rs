@@ -214,7 +214,7 @@ async fn cold_start(devnet: &mut Devnet, n: u64) -> anyhow::Result<Duration> {
     let mut nonce = 1_000_000u64;
     for _ in 0..n.div_ceil(chunk) {
         let rows: Vec<_> = (0..chunk).map(|_| { nonce += 1; ghostbridge_store::NewMessage {
-            id: alloy::primitives::keccak256(nonce.to_be_bytes()), src_chain: 1, dst_chain: 2, nonce, encoded: vec![0u8; 288].into() } }).collect();
+            id: alloy::primitives::keccak256(nonce.to_be_bytes()), src_chain: 1, dst_chain: 2, src_contract: alloy::primitives::Address::ZERO, nonce, encoded: vec![0u8; 288].into() } }).collect();
         store.insert_seen_batch(&rows).await?;
     }
     if let ghostbridge_store::Store::Sqlite(pool) = &store {

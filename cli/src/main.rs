@@ -82,6 +82,16 @@ enum Command {
         /// Message id or delivery transaction hash.
         hash: Option<B256>,
     },
+    /// Operator: deliver again a message that failed permanently (e.g. after creating the
+    /// missing route). It becomes `seen` with its attempt counters cleared; a running relayer
+    /// picks it up at once. Safe to repeat: the destination releases a message once.
+    Redeliver {
+        /// The relayer config (its `[store]`).
+        #[arg(long)]
+        config: PathBuf,
+        /// Message id (see `ghostbridge status`).
+        id: B256,
+    },
     /// Benchmark: N transfers through a fresh devnet; prints throughput, latency, gas, RSS and
     /// the relayer's cold start over a database of past messages.
     Load {
@@ -193,17 +203,31 @@ async fn main() -> anyhow::Result<()> {
                     let records = store.lookup(&h).await?;
                     if records.is_empty() { anyhow::bail!("no message or transaction {h} in {}", config.store.url); }
                     for r in records {
-                        println!("message {}\n  route      {} -> {} nonce {}\n  status     {}\n  attempts   {}", r.id, r.src_chain, r.dst_chain, r.nonce, r.status, r.attempts);
+                        println!("message {}\n  route      {} -> {} contract {} nonce {}\n  status     {}\n  attempts   {} (final errors {})", r.id, r.src_chain, r.dst_chain, r.src_contract, r.nonce, r.status, r.attempts, r.final_attempts);
                         if let Some(e) = &r.last_error { println!("  last error {e}"); }
-                        if let Some(f) = &r.failure_reason { println!("  FAILED     {f}"); }
+                        if let Some(f) = &r.failure_reason { println!("  FAILED     {f}\n  then       ghostbridge redeliver --config FILE {}", r.id); }
                         if let Some(s) = &r.submission { println!("  tx         {} (account nonce {})", s.tx_hash, s.account_nonce); }
                     }
                 }
                 None => {
                     let c = store.status_counts().await?;
                     println!("seen {}  attested {}  submitted {}  confirmed {}  failed_permanently {}  retrying {}", c.seen, c.attested, c.submitted, c.confirmed, c.failed_permanently, c.retrying);
+                    const SHOWN: u32 = 100;
+                    let failed = store.failed_messages(SHOWN).await?;
+                    for r in &failed {
+                        println!("failed_permanently {}  {} -> {} contract {} nonce {}  final errors {}: {}", r.id, r.src_chain, r.dst_chain, r.src_contract, r.nonce, r.final_attempts, r.failure_reason.as_deref().unwrap_or(""));
+                    }
+                    if c.failed_permanently > u64::from(SHOWN) { println!("(the {SHOWN} most recent of {} shown)", c.failed_permanently); }
+                    if !failed.is_empty() { println!("fix the cause, then: ghostbridge redeliver --config FILE <message id>"); }
                 }
             }
+        }
+        Command::Redeliver { config, id } => {
+            let (config, _) = Config::load(&config, Role::Client)?;
+            let store = ghostbridge_store::Store::open(&config.store.url).await?;
+            let r = store.redeliver(&id).await.with_context(|| format!("redelivering {id}"))?;
+            println!("message {} ({} -> {} nonce {}) is {} again; the relayer delivers it next", r.id, r.src_chain, r.dst_chain, r.nonce, r.status);
+            store.close().await;
         }
         Command::Keys { command: KeysCommand::Generate { out } } => {
             let password = std::env::var("GHOSTBRIDGE_KEYSTORE_PASSWORD").context("set GHOSTBRIDGE_KEYSTORE_PASSWORD")?;

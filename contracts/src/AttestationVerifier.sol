@@ -16,6 +16,12 @@ import {Attestation, BridgeMessages, Signature} from "./libraries/BridgeMessages
 /// - Every digest commits to the current epoch, so a rotation voids all older attestations and
 ///   every cached batch root of an older epoch (Ronin: rotated-out keys stop counting).
 /// - A zero digest, zero root or empty set is never accepted (Nomad).
+/// - Every digest names the destination endpoint that releases (`msg.sender` of `verifyMessage`
+///   and `verifyBatchRoot`), and batch roots are cached per endpoint: the vault and the minter
+///   sharing this verifier never accept each other's attestations.
+/// - Route registry: an endpoint holding ENDPOINT_ROLE claims each remote it accepts
+///   (`claimRemote`, called by `setRemote`); no two endpoints of this verifier own the same
+///   (chainId, remote), so one source message has exactly one releasing endpoint here.
 contract AttestationVerifier is AccessControl, Initializable, EIP712 {
     /// @dev Hot-path configuration, packed into one slot.
     struct Config {
@@ -25,28 +31,72 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         uint8 signerCount;
     }
 
+    /// @dev A rotation waiting out `rotationDelay`: the EIP-712 digest the current set signed
+    /// (it commits to the new epoch, both set hashes and both thresholds), the epoch it was
+    /// proposed in and when anyone may execute it. Zero `proposalHash` = none pending.
+    struct PendingRotation {
+        bytes32 proposalHash;
+        uint64 epoch;
+        uint64 executableAt;
+    }
+
     /// @dev A batch root accepted under `epoch` with `signatures` valid signatures.
     struct BatchRoot {
         uint64 epoch;
         uint8 signatures;
     }
 
-    /// @notice True only in test deployments: allows a threshold below ceil(2N/3).
+    /// @notice Endpoints (vault, minter) that may claim remotes in the route registry.
+    bytes32 public constant ENDPOINT_ROLE = keccak256("ENDPOINT_ROLE");
+
+    /// @notice May cancel a pending rotation.
+    bytes32 public constant GUARDIAN_ROLE = keccak256("GUARDIAN_ROLE");
+    /// @notice The shortest rotation delay the admin may set (unless `allowWeakThreshold`).
+    uint64 public constant MIN_ROTATION_DELAY = 1 hours;
+    /// @notice The rotation delay a new verifier starts with (`setRotationDelay` changes it).
+    uint64 public constant DEFAULT_ROTATION_DELAY = 1 days;
+
+    /// @notice True only in test deployments: allows a threshold below ceil(2N/3) and a rotation
+    /// delay below `MIN_ROTATION_DELAY`.
     bool public immutable allowWeakThreshold;
+
+    /// @notice Seconds between `proposeRotation` and the earliest `executeRotation`.
+    uint64 public rotationDelay;
 
     Config private _config;
     bytes32 private _signerSetHash;
     bytes32 private _pqKeySetHash;
     address[] private _signers;
     bytes32[] private _pqKeyHashes;
-    mapping(bytes32 root => BatchRoot) private _batchRoots;
+    PendingRotation private _pendingRotation;
+    mapping(address endpoint => mapping(bytes32 root => BatchRoot)) private _batchRoots;
+    mapping(uint64 chainId => mapping(address remote => address endpoint)) private _remoteOwners;
+    mapping(address endpoint => mapping(uint64 chainId => address remote)) private _claimedRemotes;
 
+    /// @notice The current set (with >= largeThreshold signatures) proposed a new set; it takes
+    /// effect by `executeRotation` at `executableAt` unless the guardian cancels it first.
+    event RotationProposed(
+        uint64 indexed newEpoch,
+        bytes32 indexed proposalHash,
+        uint64 executableAt,
+        address[] signers,
+        bytes32[] pqKeyHashes,
+        uint8 threshold,
+        uint8 largeThreshold,
+        uint256 signatures
+    );
+    /// @notice A guardian cancelled the pending rotation.
+    event RotationCancelled(uint64 indexed newEpoch, bytes32 indexed proposalHash, address indexed guardian);
+    /// @notice The rotation delay changed.
+    event RotationDelaySet(uint64 delaySeconds);
     /// @notice A new validator set took effect (initialisation is epoch 1).
     event ValidatorSetUpdated(
         uint64 indexed epoch, address[] signers, bytes32[] pqKeyHashes, uint8 threshold, uint8 largeThreshold
     );
-    /// @notice A batch root was verified and cached for releases by Merkle proof.
-    event BatchRootVerified(bytes32 indexed root, uint64 indexed epoch, uint256 signatures);
+    /// @notice A batch root was verified and cached for releases by Merkle proof on `endpoint`.
+    event BatchRootVerified(address indexed endpoint, bytes32 indexed root, uint64 indexed epoch, uint256 signatures);
+    /// @notice `endpoint` now accepts `remote` on `chainId` (zero: its route to `chainId` closed).
+    event RemoteClaimed(uint64 indexed chainId, address indexed remote, address indexed endpoint);
 
     error EmptySignerSet();
     error TooManySigners(uint256 count);
@@ -65,12 +115,21 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
     error InsufficientSignatures(uint256 valid, uint256 required);
     error UnknownBatchRoot(bytes32 root);
     error StaleEpoch(uint64 attestedEpoch, uint64 currentEpoch);
+    error RotationPending(bytes32 proposalHash, uint64 executableAt);
+    error NoPendingRotation();
+    error RotationNotReady(uint64 executableAt);
+    error RotationMismatch(bytes32 provided, bytes32 proposed);
+    error RotationEpochMoved(uint64 proposedIn, uint64 currentEpoch);
+    error RotationDelayTooShort(uint64 delaySeconds, uint64 minimum);
+    error RemoteClaimedByOtherEndpoint(uint64 chainId, address remote, address owner);
 
     /// @param admin Holder of DEFAULT_ADMIN_ROLE (may call `initialize` once).
     /// @param allowWeakThreshold_ Test deployments only: permit a threshold below ceil(2N/3).
     constructor(address admin, bool allowWeakThreshold_) EIP712("GhostBridge", "1") {
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         allowWeakThreshold = allowWeakThreshold_;
+        rotationDelay = DEFAULT_ROTATION_DELAY;
+        emit RotationDelaySet(DEFAULT_ROTATION_DELAY);
     }
 
     /// @notice Installs the first validator set (epoch 1). Runs once.
@@ -86,32 +145,94 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         _installSet(1, signers, pqKeyHashes, threshold_, largeThreshold_);
     }
 
-    /// @notice Moves to epoch e+1 with a new set, authorised by M signatures of epoch e.
+    /// @notice Proposes epoch e+1 with a new set, authorised by `largeThreshold` signatures of
+    /// epoch e (a set that can only pass the normal threshold cannot replace itself). Nothing
+    /// changes before `executeRotation`, `rotationDelay` seconds later; the guardian may cancel.
     /// @param signers New secp256k1 addresses, strictly ascending.
     /// @param pqKeyHashes New ML-DSA-65 key hashes.
     /// @param threshold_ New threshold.
     /// @param largeThreshold_ New large-transfer threshold.
     /// @param attestation Signatures of the CURRENT set over the ValidatorSetRotation digest.
-    function rotateValidators(
+    /// @return executableAt When the rotation may be executed.
+    function proposeRotation(
         address[] calldata signers,
         bytes32[] calldata pqKeyHashes,
         uint8 threshold_,
         uint8 largeThreshold_,
         Attestation calldata attestation
-    ) external {
-        uint64 newEpoch = _config.epoch + 1;
-        bytes32 structHash = BridgeMessages.rotationStructHash(
-            newEpoch,
-            BridgeMessages.signerSetHash(signers),
-            BridgeMessages.pqKeySetHash(pqKeyHashes),
-            threshold_,
-            largeThreshold_
+    ) external returns (uint64 executableAt) {
+        PendingRotation memory pending = _pendingRotation;
+        if (pending.proposalHash != bytes32(0)) revert RotationPending(pending.proposalHash, pending.executableAt);
+        // Checked now, so a proposal that could never execute is refused at once.
+        _checkThresholds(signers, pqKeyHashes, threshold_, largeThreshold_);
+        Config memory config = _config;
+        bytes32 proposalHash = _rotationDigest(config.epoch + 1, signers, pqKeyHashes, threshold_, largeThreshold_);
+        uint256 valid = _verify(proposalHash, attestation);
+        if (valid < config.largeThreshold) revert InsufficientSignatures(valid, config.largeThreshold);
+        executableAt = uint64(block.timestamp) + rotationDelay;
+        _pendingRotation =
+            PendingRotation({proposalHash: proposalHash, epoch: config.epoch, executableAt: executableAt});
+        emit RotationProposed(
+            config.epoch + 1, proposalHash, executableAt, signers, pqKeyHashes, threshold_, largeThreshold_, valid
         );
-        _verify(_hashTypedDataV4(structHash), attestation);
-        _installSet(newEpoch, signers, pqKeyHashes, threshold_, largeThreshold_);
     }
 
-    /// @notice Checks M valid distinct signatures of the current set over a message id.
+    /// @notice Installs the pending rotation once its delay has passed; anyone may call.
+    /// @dev The arguments must hash to the proposal, which commits to epoch e+1; the epoch cannot
+    /// have moved since (one pending rotation at a time), checked anyway.
+    /// @param signers The proposed signers. @param pqKeyHashes The proposed ML-DSA-65 key hashes.
+    /// @param threshold_ The proposed threshold. @param largeThreshold_ The proposed large threshold.
+    function executeRotation(
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_
+    ) external {
+        PendingRotation memory pending = _pendingRotation;
+        if (pending.proposalHash == bytes32(0)) revert NoPendingRotation();
+        uint64 current = _config.epoch;
+        if (pending.epoch != current) revert RotationEpochMoved(pending.epoch, current);
+        if (block.timestamp < pending.executableAt) revert RotationNotReady(pending.executableAt);
+        bytes32 provided = _rotationDigest(current + 1, signers, pqKeyHashes, threshold_, largeThreshold_);
+        if (provided != pending.proposalHash) revert RotationMismatch(provided, pending.proposalHash);
+        delete _pendingRotation;
+        _installSet(current + 1, signers, pqKeyHashes, threshold_, largeThreshold_);
+    }
+
+    /// @notice Cancels the pending rotation (guardian; any time before it is executed).
+    function cancelRotation() external onlyRole(GUARDIAN_ROLE) {
+        PendingRotation memory pending = _pendingRotation;
+        if (pending.proposalHash == bytes32(0)) revert NoPendingRotation();
+        delete _pendingRotation;
+        emit RotationCancelled(pending.epoch + 1, pending.proposalHash, msg.sender);
+    }
+
+    /// @notice Sets the rotation delay (at least `MIN_ROTATION_DELAY` outside test deployments).
+    /// A pending proposal keeps the `executableAt` it was given.
+    /// @param delaySeconds New delay.
+    function setRotationDelay(uint64 delaySeconds) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (!allowWeakThreshold && delaySeconds < MIN_ROTATION_DELAY) {
+            revert RotationDelayTooShort(delaySeconds, MIN_ROTATION_DELAY);
+        }
+        rotationDelay = delaySeconds;
+        emit RotationDelaySet(delaySeconds);
+    }
+
+    /// @notice The pending rotation (zero hash: none).
+    /// @return proposalHash The rotation digest the current set signed.
+    /// @return proposedInEpoch The epoch it was proposed in (it installs epoch + 1).
+    /// @return executableAt Earliest execution time.
+    function pendingRotation()
+        external
+        view
+        returns (bytes32 proposalHash, uint64 proposedInEpoch, uint64 executableAt)
+    {
+        PendingRotation memory pending = _pendingRotation;
+        return (pending.proposalHash, pending.epoch, pending.executableAt);
+    }
+
+    /// @notice Checks M valid distinct signatures of the current set over a message id, for the
+    /// CALLER as the releasing endpoint (the digest names `msg.sender`).
     /// @param messageId keccak256 of the ABI-encoded BridgeMessage.
     /// @param attestation The current signer set and the signatures.
     /// @return validSignatures Number of valid signatures (>= threshold, else it reverts).
@@ -121,34 +242,66 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         returns (uint256 validSignatures)
     {
         if (messageId == bytes32(0)) revert ZeroDigest();
-        return _verify(_hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch)), attestation);
+        bytes32 digest = _hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch, msg.sender));
+        return _verify(digest, attestation);
     }
 
-    /// @notice Verifies a batch root once and caches it, so each member is released by proof.
+    /// @notice Verifies a batch root once for the CALLER as the releasing endpoint and caches it
+    /// under (caller, root), so each member is released there by proof.
     /// @param root Merkle root over the batch's message leaves.
     /// @param attestation The current signer set and signatures over the BatchAttestation digest.
     /// @return validSignatures Number of valid signatures.
-    function verifyBatchRoot(bytes32 root, Attestation calldata attestation) external returns (uint256 validSignatures) {
+    function verifyBatchRoot(bytes32 root, Attestation calldata attestation)
+        external
+        returns (uint256 validSignatures)
+    {
         if (root == bytes32(0)) revert ZeroDigest();
         uint64 current = _config.epoch;
-        validSignatures = _verify(_hashTypedDataV4(BridgeMessages.batchStructHash(root, current)), attestation);
-        BatchRoot memory cached = _batchRoots[root];
+        validSignatures =
+            _verify(_hashTypedDataV4(BridgeMessages.batchStructHash(root, current, msg.sender)), attestation);
+        BatchRoot memory cached = _batchRoots[msg.sender][root];
         // Keep the strongest attestation seen in this epoch (it decides large transfers).
         if (cached.epoch != current || cached.signatures < validSignatures) {
             // forge-lint: disable-next-line(unsafe-typecast)
-            _batchRoots[root] = BatchRoot({epoch: current, signatures: uint8(validSignatures)}); // <= N <= 255
-            emit BatchRootVerified(root, current, validSignatures);
+            _batchRoots[msg.sender][root] = BatchRoot({epoch: current, signatures: uint8(validSignatures)}); // <= N <= 255
+            emit BatchRootVerified(msg.sender, root, current, validSignatures);
         }
     }
 
-    /// @notice Signature count of a batch root verified in the CURRENT epoch.
+    /// @notice Signature count of a batch root `endpoint` verified in the CURRENT epoch.
+    /// @param endpoint The releasing endpoint the root was attested for (endpoints pass themselves).
     /// @param root The batch root.
     /// @return signatures Valid signatures it was attested with; reverts if unknown or stale.
-    function batchRootSignatures(bytes32 root) external view returns (uint256 signatures) {
-        BatchRoot memory cached = _batchRoots[root];
+    function batchRootSignatures(address endpoint, bytes32 root) external view returns (uint256 signatures) {
+        BatchRoot memory cached = _batchRoots[endpoint][root];
         if (cached.signatures == 0) revert UnknownBatchRoot(root);
         if (cached.epoch != _config.epoch) revert StaleEpoch(cached.epoch, _config.epoch);
         return cached.signatures;
+    }
+
+    /// @notice Route registry: the calling endpoint now accepts `remote` on `chainId` and no
+    /// longer its previous remote there (zero `remote`: the route is closed). Reverts if another
+    /// endpoint of this verifier already accepts `remote` on `chainId`, because then one
+    /// message would have two releasing endpoints. Called by `BridgeEndpoint.setRemote`.
+    /// @param chainId The remote chain.
+    /// @param remote The vault or minter there (zero releases the caller's claim).
+    function claimRemote(uint64 chainId, address remote) external onlyRole(ENDPOINT_ROLE) {
+        address previous = _claimedRemotes[msg.sender][chainId];
+        if (remote != address(0)) {
+            address owner = _remoteOwners[chainId][remote];
+            if (owner != address(0) && owner != msg.sender) {
+                revert RemoteClaimedByOtherEndpoint(chainId, remote, owner);
+            }
+            _remoteOwners[chainId][remote] = msg.sender;
+        }
+        if (previous != address(0) && previous != remote) delete _remoteOwners[chainId][previous];
+        _claimedRemotes[msg.sender][chainId] = remote;
+        emit RemoteClaimed(chainId, remote, msg.sender);
+    }
+
+    /// @notice The endpoint of this verifier that accepts `remote` on `chainId` (zero: none).
+    function remoteOwner(uint64 chainId, address remote) external view returns (address) {
+        return _remoteOwners[chainId][remote];
     }
 
     /// @notice The current epoch (0 before initialisation).
@@ -188,30 +341,42 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
     }
 
     /// @notice The digest validators sign for one message in the current epoch.
+    /// @param endpoint The destination contract that releases it (minter: lock leg; vault: burn leg).
     /// @param messageId The message id.
-    function messageDigest(bytes32 messageId) external view returns (bytes32) {
-        return _hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch));
+    function messageDigest(address endpoint, bytes32 messageId) external view returns (bytes32) {
+        return _hashTypedDataV4(BridgeMessages.messageStructHash(messageId, _config.epoch, endpoint));
     }
 
     /// @notice The digest validators sign for a batch root in the current epoch.
+    /// @param endpoint The destination contract that releases the batch's members.
     /// @param root The batch root.
-    function batchDigest(bytes32 root) external view returns (bytes32) {
-        return _hashTypedDataV4(BridgeMessages.batchStructHash(root, _config.epoch));
+    function batchDigest(address endpoint, bytes32 root) external view returns (bytes32) {
+        return _hashTypedDataV4(BridgeMessages.batchStructHash(root, _config.epoch, endpoint));
     }
 
-    /// @notice The digest the current set signs to rotate to the given set.
+    /// @notice The digest the current set signs to rotate to the given set (also the proposal hash).
     function rotationDigest(address[] calldata signers, bytes32[] calldata pqKeyHashes, uint8 threshold_, uint8 large)
         external
         view
         returns (bytes32)
     {
+        return _rotationDigest(_config.epoch + 1, signers, pqKeyHashes, threshold_, large);
+    }
+
+    function _rotationDigest(
+        uint64 newEpoch,
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_
+    ) private view returns (bytes32) {
         return _hashTypedDataV4(
             BridgeMessages.rotationStructHash(
-                _config.epoch + 1,
+                newEpoch,
                 BridgeMessages.signerSetHash(signers),
                 BridgeMessages.pqKeySetHash(pqKeyHashes),
                 threshold_,
-                large
+                largeThreshold_
             )
         );
     }
@@ -298,6 +463,23 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         uint8 largeThreshold_
     ) private {
         uint256 n = signers.length;
+        _checkThresholds(signers, pqKeyHashes, threshold_, largeThreshold_);
+        // forge-lint: disable-next-line(unsafe-typecast)
+        _config = Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
+        _signerSetHash = keccak256(abi.encodePacked(signers));
+        _pqKeySetHash = keccak256(abi.encodePacked(pqKeyHashes));
+        _signers = signers;
+        _pqKeyHashes = pqKeyHashes;
+        emit ValidatorSetUpdated(newEpoch, signers, pqKeyHashes, threshold_, largeThreshold_);
+    }
+
+    function _checkThresholds(
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_
+    ) private view {
+        uint256 n = signers.length;
         _checkSet(signers, pqKeyHashes);
         uint256 minimum = (2 * n + 2) / 3; // ceil(2N/3)
         if (threshold_ == 0 || (!allowWeakThreshold && threshold_ < minimum)) {
@@ -307,13 +489,6 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         if (largeThreshold_ < threshold_ || largeThreshold_ > n) {
             revert LargeThresholdOutOfRange(largeThreshold_, threshold_, n);
         }
-        // forge-lint: disable-next-line(unsafe-typecast)
-        _config = Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
-        _signerSetHash = keccak256(abi.encodePacked(signers));
-        _pqKeySetHash = keccak256(abi.encodePacked(pqKeyHashes));
-        _signers = signers;
-        _pqKeyHashes = pqKeyHashes;
-        emit ValidatorSetUpdated(newEpoch, signers, pqKeyHashes, threshold_, largeThreshold_);
     }
 
     function _checkSet(address[] calldata signers, bytes32[] calldata pqKeyHashes) private pure {

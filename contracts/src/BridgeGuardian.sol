@@ -5,6 +5,7 @@ import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
 
 interface IPausableEndpoint {
     function pause() external;
+    function paused() external view returns (bool);
 }
 
 /// @title BridgeGuardian
@@ -30,11 +31,14 @@ contract BridgeGuardian is AccessControl {
         emit EndpointAdded(endpoint);
     }
 
-    /// @notice Pauses every registered endpoint in one transaction.
+    /// @notice Pauses every registered endpoint in one transaction. Endpoints already paused are
+    /// skipped (OpenZeppelin's `pause` reverts on them), so a guardian can always re-pause a chain
+    /// that an operator has only partly unpaused.
     function pauseAll() external onlyRole(GUARDIAN_ROLE) {
         uint256 n = _endpoints.length;
         for (uint256 i = 0; i < n; ++i) {
-            IPausableEndpoint(_endpoints[i]).pause();
+            IPausableEndpoint endpoint = IPausableEndpoint(_endpoints[i]);
+            if (!endpoint.paused()) endpoint.pause();
         }
         emit AllPaused(msg.sender, n);
     }

@@ -150,6 +150,11 @@ contract BridgeMinter is BridgeEndpoint {
         return address(wrapped);
     }
 
+    /// @dev The wrapped token's total supply: what unbacked mints would dilute.
+    function _releaseBase(address wrapped) internal view override returns (uint256) {
+        return WrappedToken(wrapped).totalSupply();
+    }
+
     function _release(bytes32 messageId, uint64 srcChainId, address wrapped, address recipient, uint256 amount) internal override {
         emit Minted(messageId, srcChainId, recipient, wrapped, amount);
         WrappedToken(wrapped).mint(recipient, amount);

@@ -68,6 +68,19 @@ contract BridgeVault is BridgeEndpoint {
         _acceptAttested(message, attestation);
     }
 
+    /// @notice Verifies a batch attestation made for THIS vault and caches its root in the
+    /// verifier (which binds it to its caller), so members are then unlocked one by one by proof
+    /// with `unlockFromBatch`. Anyone may call. (The minter caches roots in `mintBatch`.)
+    /// @param root Merkle root over the batch's message leaves.
+    /// @param attestation Signatures over `verifier.batchDigest(address(this), root)`.
+    /// @return validSignatures Number of valid signatures.
+    function verifyBatchRoot(bytes32 root, Attestation calldata attestation)
+        external
+        returns (uint256 validSignatures)
+    {
+        return verifier.verifyBatchRoot(root, attestation);
+    }
+
     /// @notice Releases a return-leg transfer by proof against a verified batch root.
     /// @param message The message. @param root Cached batch root. @param proof Merkle proof.
     function unlockFromBatch(BridgeMessage calldata message, bytes32 root, bytes32[] calldata proof)
@@ -104,6 +117,14 @@ contract BridgeVault is BridgeEndpoint {
 
     function _localToken(BridgeMessage calldata message) internal pure override returns (address) {
         return message.token;
+    }
+
+    /// @dev The vault's own balance: what a stolen quorum could actually drain. Not
+    /// lockedTotal - unlockedTotal: the balance is what is physically at stake (it also covers
+    /// fee-on-transfer shortfalls and ETH force-sent here), it is read the same way for native and
+    /// ERC20, and a donation can only raise it by what the donor gives away.
+    function _releaseBase(address token) internal view override returns (uint256) {
+        return token == address(0) ? address(this).balance : IERC20(token).balanceOf(address(this));
     }
 
     function _release(bytes32 messageId, uint64 srcChainId, address token, address recipient, uint256 amount) internal override {

@@ -67,24 +67,25 @@ contract VerifierSetupTest is BridgeFixture {
         v.initialize(validatorAddrs, pqKeyHashes, 5, 6);
     }
 
-    function test_rotateValidators_underThreshold_reverts() public {
+    function test_proposeRotation_underThreshold_reverts() public {
         _deployBridge(7, 5, 6);
         bytes32 digest = verifier.rotationDigest(validatorAddrs, pqKeyHashes, 5, 6);
         Attestation memory att = _attest(digest, 4);
         vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InsufficientSignatures.selector, 4, 5));
-        verifier.rotateValidators(validatorAddrs, pqKeyHashes, 5, 6, att);
+        verifier.proposeRotation(validatorAddrs, pqKeyHashes, 5, 6, att);
         vm.assertEq(verifier.epoch(), 1);
     }
 
     function test_rotateValidators_staleBatchRoot_reverts() public {
         _deployBridge(7, 5, 6);
         bytes32 root = keccak256("some batch");
-        verifier.verifyBatchRoot(root, _attest(verifier.batchDigest(root), 5));
-        vm.assertEq(verifier.batchRootSignatures(root), 5);
-        bytes32 digest = verifier.rotationDigest(validatorAddrs, pqKeyHashes, 5, 6);
-        verifier.rotateValidators(validatorAddrs, pqKeyHashes, 5, 6, _attest(digest, 5));
+        Attestation memory rootAttestation = _attest(verifier.batchDigest(address(minter), root), 5);
+        vm.prank(address(minter)); // the verifier caches roots for its caller
+        verifier.verifyBatchRoot(root, rootAttestation);
+        vm.assertEq(verifier.batchRootSignatures(address(minter), root), 5);
+        _rotate(validatorAddrs, pqKeyHashes, 5, 6, 6);
         vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.StaleEpoch.selector, 1, 2));
-        verifier.batchRootSignatures(root);
+        verifier.batchRootSignatures(address(minter), root);
     }
 }
 
@@ -127,18 +128,18 @@ contract EndpointLifecycleTest is BridgeFixture {
 
     function test_mintWholeBatch_releasesEveryMemberOnce() public {
         (BridgeMessage[] memory locks, bytes32 root) = _lockFive();
-        minter.mintWholeBatch(locks, _attest(verifier.batchDigest(root), 5));
+        minter.mintWholeBatch(locks, _attest(verifier.batchDigest(address(minter), root), 5));
         vm.assertEq(wGcc.balanceOf(bob), 15 ether);
         for (uint256 i = 0; i < 5; ++i) vm.assertTrue(minter.isConsumed(CHAIN, locks[i].nonce));
         // The same attested batch again: the first member is already consumed.
-        Attestation memory again = _attest(verifier.batchDigest(root), 5);
+        Attestation memory again = _attest(verifier.batchDigest(address(minter), root), 5);
         vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.AlreadyConsumed.selector, CHAIN, locks[0].nonce));
         minter.mintWholeBatch(locks, again);
     }
 
-    function test_mintWholeBatch_subsetOrReorderOfAttestedBatch_reverts() public {
+    function test_mintWholeBatch_subsetOrChangeOfAttestedBatch_reverts() public {
         (BridgeMessage[] memory locks, bytes32 root) = _lockFive();
-        Attestation memory attestation = _attest(verifier.batchDigest(root), 5);
+        Attestation memory attestation = _attest(verifier.batchDigest(address(minter), root), 5);
         // Dropping a member changes the rebuilt root: the first signature already fails on it.
         BridgeMessage[] memory subset = new BridgeMessage[](4);
         for (uint256 i = 0; i < 4; ++i) subset[i] = locks[i];
@@ -169,7 +170,7 @@ contract EndpointLifecycleTest is BridgeFixture {
         vm.stopPrank();
         bytes32[] memory leaves = _leaves(burns);
         bytes32 root = _merkleRoot(leaves);
-        verifier.verifyBatchRoot(root, _attest(verifier.batchDigest(root), 5));
+        vault.verifyBatchRoot(root, _attest(verifier.batchDigest(address(vault), root), 5));
         uint256 before = gcc.balanceOf(alice);
         for (uint256 i = 0; i < 3; ++i) vault.unlockFromBatch(burns[i], root, _merkleProof(leaves, i));
         vm.assertEq(gcc.balanceOf(alice) - before, 30 ether);
@@ -217,6 +218,19 @@ contract EndpointLifecycleTest is BridgeFixture {
         vm.prank(admin);
         vault.unpause();
         vm.assertFalse(vault.paused());
+    }
+
+    /// After an operator unpaused only one endpoint, the guardian can still pause the chain again
+    /// (pausing an already-paused endpoint would revert the whole pauseAll).
+    function test_pauseAll_afterPartialUnpause_pausesAgain() public {
+        vm.prank(guardianKey);
+        guardian.pauseAll();
+        vm.prank(admin);
+        vault.unpause();
+        vm.assertTrue(!vault.paused() && minter.paused());
+        vm.prank(guardianKey);
+        guardian.pauseAll();
+        vm.assertTrue(vault.paused() && minter.paused());
     }
 
     function test_setters_areRoleGated() public {

@@ -2,7 +2,13 @@
 //!
 //! - `GET /v1/info` → [`ValidatorInfo`]
 //! - `GET /v1/attestations/{dst_chain_id}/{message_id}` → [`SignedDigest`] (404 until signed)
-//! - `POST /v1/batches` with [`BatchRequest`] → [`SignedDigest`] over the batch root
+//! - `POST /v1/batches` with [`BatchRequest`] → [`SignedDigest`] over the batch root (409 if the
+//!   members are not all released by the same destination endpoint)
+//! - `GET /v1/batches/{dst_chain_id}/{root}` → the [`SignedDigest`] already made for a batch
+//!
+//! Every digest names the destination endpoint that releases (docs/PROTOCOL.md): the validator
+//! derives it from the message it re-derived ([`crate::protocol::release_endpoint`]), so clients
+//! recompute the expected digest with the minter (lock leg) or the vault (burn leg).
 
 use alloy::primitives::{Address, Bytes, B256};
 use serde::{Deserialize, Serialize};

@@ -56,6 +56,16 @@ pub enum AnswerError {
         /// What happened.
         error: String,
     },
+    /// The validator answered with an HTTP error status (404: not admitted, 503: halted, ...).
+    #[error("{url}: HTTP {status}: {error}")]
+    Status {
+        /// Validator URL.
+        url: String,
+        /// HTTP status code.
+        status: u16,
+        /// The validator's error message.
+        error: String,
+    },
     /// Not in the current set.
     #[error("{0} is not in the destination's validator set")]
     NotInSet(Address),
@@ -120,7 +130,7 @@ impl ValidatorClients {
         if !resp.status().is_success() {
             let status = resp.status();
             let msg = resp.json::<ApiError>().await.map(|e| e.error).unwrap_or_default();
-            return Err(unreachable(format!("{status}: {msg}")));
+            return Err(AnswerError::Status { url: url.clone(), status: status.as_u16(), error: msg });
         }
         resp.json::<T>().await.map_err(|e| unreachable(e.to_string()))
     }
@@ -133,7 +143,12 @@ impl ValidatorClients {
         let infos = join_all(self.clients.iter().map(|c| self.get::<ValidatorInfo>(c, "/v1/info", None))).await;
         let mut keys = self.pq_keys.write().await;
         for info in infos.into_iter().flatten() {
-            keys.insert(info.address, info.pq_public_key.to_vec());
+            // Only the raw 1,952-byte encoding is ever kept (a DER key is refused here and, in
+            // any case, by every check before use).
+            match crate::keys::MldsaPublicKey::from_bytes(&info.pq_public_key) {
+                Ok(key) => { keys.insert(info.address, key.as_bytes().to_vec()); }
+                Err(e) => tracing::warn!(validator = %info.address, error = %e, "validator's ML-DSA-65 public key refused"),
+            }
         }
     }
 
@@ -143,7 +158,9 @@ impl ValidatorClients {
         join_all(self.clients.iter().map(|c| self.get::<SignedDigest>(c, path, body))).await
     }
 
-    /// Checks one answer against the set and the digest we computed ourselves.
+    /// Checks one answer against the set and the digest we computed ourselves. The digest names
+    /// the releasing endpoint (`Domain::message_digest(endpoint, ..)`), so an answer signed for
+    /// the other endpoint of the destination (vault vs minter) is refused as `WrongDigest`.
     /// `both_pq_verifiers`: also run the independent fips204 verifier (the watcher does).
     pub async fn check(&self, set: &ValidatorSet, expected_digest: B256, answer: &SignedDigest, both_pq_verifiers: bool) -> Result<CompactSignature, AnswerError> {
         let signer = answer.signer;
@@ -153,8 +170,12 @@ impl ValidatorClients {
         }
         let bad = |error| AnswerError::BadSignature { signer, error };
         check_ecdsa(expected_digest, &answer.ecdsa, signer).map_err(bad)?;
-        let pk = self.pq_keys.read().await.get(&signer).cloned().unwrap_or_default();
         let pq_hash = set.pq_key_hashes[index];
+        let Some(pk) = self.pq_keys.read().await.get(&signer).cloned() else {
+            // No raw key learned yet (`/v1/info` unreachable, or its key refused): not the
+            // registered key, as for an empty key before keys were length-checked.
+            return Err(bad(SignatureError::PqKeyNotRegistered { registered: pq_hash, actual: alloy::primitives::keccak256([]) }));
+        };
         if both_pq_verifiers {
             check_mldsa_both(expected_digest, &pk, &answer.mldsa, pq_hash).map_err(bad)?;
         } else {

@@ -126,3 +126,36 @@ pub async fn block_hash(provider: &DynProvider, number: u64) -> anyhow::Result<O
         .await?
         .map(|b| b.header.hash))
 }
+
+/// Consumed marks of many `(endpoint, source chain, nonce)` on one chain, read with JSON-RPC
+/// batches of 200 `eth_call`s: one HTTP request per mark costs the node more than the releases
+/// themselves. Vault and minter share `BridgeEndpoint.isConsumed`, so one binding reads both.
+pub async fn consumed_marks(provider: &DynProvider, marks: &[(Address, u64, u64)]) -> anyhow::Result<Vec<bool>> {
+    use alloy::network::TransactionBuilder;
+    use alloy::rpc::client::BatchRequest;
+    use alloy::rpc::types::TransactionRequest;
+    use alloy::sol_types::SolCall;
+    use anyhow::Context;
+    use crate::bindings::minter::BridgeMinter::isConsumedCall;
+    let reads = marks.chunks(200).map(|chunk| async move {
+        let mut batch = BatchRequest::new(provider.client());
+        let mut waiters = Vec::with_capacity(chunk.len());
+        for &(endpoint, src, nonce) in chunk {
+            let data = isConsumedCall { srcChainId: src, nonce }.abi_encode();
+            let call = TransactionRequest::default().with_to(endpoint).with_input(data);
+            waiters.push(batch.add_call::<_, alloy::primitives::Bytes>("eth_call", &(call, alloy::eips::BlockNumberOrTag::Latest))?);
+        }
+        batch.send().await.context("reading consumed marks")?;
+        let mut out = Vec::with_capacity(waiters.len());
+        for w in waiters {
+            let ret = w.await.context("reading a consumed mark")?;
+            out.push(isConsumedCall::abi_decode_returns(&ret)?);
+        }
+        anyhow::Ok(out)
+    });
+    let mut out = Vec::with_capacity(marks.len());
+    for read in futures::future::join_all(reads).await {
+        out.extend(read?);
+    }
+    Ok(out)
+}

@@ -170,6 +170,14 @@ pub struct ValidatorSection {
     /// Poll interval.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// `[validator.api_limits]`: connection cap, timeouts and body limit of the HTTPS API; every
+    /// key optional, defaults in [`crate::listener::ListenerLimits`] (512 connections, handshake
+    /// 5 s, header 5 s, body 10 s, idle 30 s, 256 KiB bodies, 10 min per connection).
+    #[serde(default)]
+    pub api_limits: crate::listener::ListenerLimits,
+    /// `[validator.ops_limits]`: the same for the ops port (same defaults).
+    #[serde(default)]
+    pub ops_limits: crate::listener::ListenerLimits,
 }
 
 fn default_password_env() -> String {
@@ -212,6 +220,12 @@ pub struct RelayerSection {
     /// Attempts before a message is failed permanently (with its reason, visible in status).
     #[serde(default = "default_max_attempts")]
     pub max_attempts: u32,
+    /// Attempts that end in a final error (the destination contract refuses the release for a
+    /// reason retrying cannot fix: unknown route, a recipient that refuses ETH) before the
+    /// message is failed permanently with that reason; transient errors never count.
+    /// `ghostbridge redeliver` puts it back once the cause is fixed.
+    #[serde(default = "default_max_final_attempts")]
+    pub max_final_attempts: u32,
 }
 
 fn default_relayer_key_env() -> String {
@@ -235,6 +249,9 @@ fn default_lease_secs() -> u64 {
 fn default_max_attempts() -> u32 {
     40
 }
+fn default_max_final_attempts() -> u32 {
+    3
+}
 
 /// The watcher daemon.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -247,6 +264,14 @@ pub struct WatcherSection {
     /// Poll interval.
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
+    /// Seconds a release may stay unverifiable (validators unreachable, RPC errors) before
+    /// `/health` reports it as a problem.
+    #[serde(default = "default_unverified_alert_secs")]
+    pub unverified_alert_secs: u64,
+}
+
+fn default_unverified_alert_secs() -> u64 {
+    60
 }
 
 /// The whole file.
@@ -424,6 +449,8 @@ impl Config {
                     if !self.resolve(&v.tls_key).is_file() { bad("validator.tls_key".into(), &format!("{} does not exist", v.tls_key.display())); }
                     if v.listen.parse::<std::net::SocketAddr>().is_err() { bad("validator.listen".into(), "must be host:port (an IP address)"); }
                     if v.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("validator.ops_listen".into(), "must be host:port (an IP address)"); }
+                    for (k, p) in v.api_limits.problems() { bad(format!("validator.api_limits.{k}"), p); }
+                    for (k, p) in v.ops_limits.problems() { bad(format!("validator.ops_limits.{k}"), p); }
                 }
             },
             Role::Relayer => {
@@ -437,6 +464,7 @@ impl Config {
                         if r.pipeline_batches == 0 || r.pipeline_batches > 16 { bad("relayer.pipeline_batches".into(), "must be between 1 and 16"); }
                         if r.rounds_in_flight == 0 || r.rounds_in_flight > 8 { bad("relayer.rounds_in_flight".into(), "must be between 1 and 8"); }
                         if r.lease_secs < 5 { bad("relayer.lease_secs".into(), "must be >= 5"); }
+                        if r.max_final_attempts == 0 || r.max_final_attempts > 100 { bad("relayer.max_final_attempts".into(), "must be between 1 and 100"); }
                         if r.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("relayer.ops_listen".into(), "must be host:port (an IP address)"); }
                     }
                 }
@@ -446,6 +474,8 @@ impl Config {
                 None => bad("watcher".into(), "section missing"),
                 Some(w) => {
                     if w.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("watcher.ops_listen".into(), "must be host:port (an IP address)"); }
+                    if w.unverified_alert_secs == 0 { bad("watcher.unverified_alert_secs".into(), "must be >= 1"); }
+                    if self.validators.is_empty() { bad("validators".into(), "the watcher needs the validators' API endpoints to re-check every release's ML-DSA-65 signatures"); }
                 }
             },
             Role::Client => {}

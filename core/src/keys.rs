@@ -61,6 +61,60 @@ pub enum SignatureError {
     /// The ML-DSA-65 signature does not verify.
     #[error("ML-DSA-65 signature does not verify")]
     InvalidMldsa,
+    /// The ML-DSA-65 public key is not the raw 1,952-byte FIPS 204 encoding (e.g. a 1,974-byte
+    /// DER SubjectPublicKeyInfo, which aws-lc-rs alone would parse).
+    #[error("ML-DSA-65 public key is {len} bytes; only the raw {MLDSA65_PUBLIC_KEY_LEN}-byte FIPS 204 encoding is accepted")]
+    MldsaPublicKeyLength {
+        /// Length of the offered key.
+        len: usize,
+    },
+}
+
+/// An ML-DSA-65 public key in its raw FIPS 204 encoding, exactly [`MLDSA65_PUBLIC_KEY_LEN`]
+/// bytes. The only way bytes become an ML-DSA-65 public key in GhostBridge: both verifiers get
+/// the same bytes, so aws-lc-rs cannot accept an encoding (DER) that fips204 refuses.
+#[derive(Clone, PartialEq, Eq)]
+pub struct MldsaPublicKey(Box<[u8; MLDSA65_PUBLIC_KEY_LEN]>);
+
+impl std::fmt::Debug for MldsaPublicKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "MldsaPublicKey({})", self.key_hash())
+    }
+}
+
+impl MldsaPublicKey {
+    /// Accepts exactly the 1,952-byte raw encoding; anything else (DER, truncated, padded) is
+    /// [`SignatureError::MldsaPublicKeyLength`].
+    pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
+        let raw: [u8; MLDSA65_PUBLIC_KEY_LEN] =
+            bytes.try_into().map_err(|_| SignatureError::MldsaPublicKeyLength { len: bytes.len() })?;
+        Ok(Self(Box::new(raw)))
+    }
+
+    /// The raw encoding.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.0.as_slice()
+    }
+
+    /// `pqKeyHash`: keccak256 of the raw encoding.
+    pub fn key_hash(&self) -> B256 {
+        keccak256(self.as_bytes())
+    }
+
+    /// aws-lc-rs verification (empty context).
+    pub fn verify_aws_lc(&self, message: &[u8], signature: &[u8]) -> bool {
+        UnparsedPublicKey::new(&ML_DSA_65, self.as_bytes()).verify(message, signature).is_ok()
+    }
+
+    /// fips204 verification with context `ctx`.
+    pub fn verify_fips204(&self, message: &[u8], signature: &[u8], ctx: &[u8]) -> bool {
+        use fips204::ml_dsa_65;
+        use fips204::traits::{SerDes, Verifier};
+        const _: () = assert!(ml_dsa_65::PK_LEN == MLDSA65_PUBLIC_KEY_LEN);
+        let Ok(sig_bytes) = <[u8; ml_dsa_65::SIG_LEN]>::try_from(signature) else { return false };
+        let Ok(pk) = ml_dsa_65::PublicKey::try_from_bytes(*self.0) else { return false };
+        pk.verify(message, &sig_bytes, ctx)
+    }
 }
 
 /// A validator's two keys.
@@ -188,40 +242,44 @@ pub fn check_ecdsa(digest: B256, sig65: &[u8], expected: Address) -> Result<(), 
     Ok(())
 }
 
-/// Checks an ML-DSA-65 signature (aws-lc-rs) by a key whose keccak256 is `registered_hash`.
+/// The key as [`MldsaPublicKey`] if it is registered: its length first (a 1,974-byte DER key is
+/// refused even when its own hash was registered), then its keccak256 against `registered_hash`.
+fn registered_mldsa_key(public_key: &[u8], registered_hash: B256) -> Result<MldsaPublicKey, SignatureError> {
+    let key = MldsaPublicKey::from_bytes(public_key)?;
+    let actual = key.key_hash();
+    if actual != registered_hash {
+        return Err(SignatureError::PqKeyNotRegistered { registered: registered_hash, actual });
+    }
+    Ok(key)
+}
+
+/// Checks an ML-DSA-65 signature (aws-lc-rs) by a raw 1,952-byte key whose keccak256 is
+/// `registered_hash`.
 pub fn check_mldsa(
     digest: B256,
     public_key: &[u8],
     signature: &[u8],
     registered_hash: B256,
 ) -> Result<(), SignatureError> {
-    let actual = keccak256(public_key);
-    if actual != registered_hash {
-        return Err(SignatureError::PqKeyNotRegistered { registered: registered_hash, actual });
-    }
-    if mldsa_verify_aws_lc(public_key, digest.as_slice(), signature) {
+    let key = registered_mldsa_key(public_key, registered_hash)?;
+    if key.verify_aws_lc(digest.as_slice(), signature) {
         Ok(())
     } else {
         Err(SignatureError::InvalidMldsa)
     }
 }
 
-/// ML-DSA-65 verification with aws-lc-rs (empty context).
+/// ML-DSA-65 verification with aws-lc-rs (empty context); false for any key that is not the
+/// raw 1,952-byte encoding.
 pub fn mldsa_verify_aws_lc(public_key: &[u8], message: &[u8], signature: &[u8]) -> bool {
-    UnparsedPublicKey::new(&ML_DSA_65, public_key)
-        .verify(message, signature)
-        .is_ok()
+    MldsaPublicKey::from_bytes(public_key).is_ok_and(|k| k.verify_aws_lc(message, signature))
 }
 
 /// ML-DSA-65 verification with the independent `fips204` implementation (the watcher's second
-/// opinion), with an explicit context (empty for GhostBridge).
+/// opinion), with an explicit context (empty for GhostBridge); false for any key that is not
+/// the raw 1,952-byte encoding.
 pub fn mldsa_verify_fips204(public_key: &[u8], message: &[u8], signature: &[u8], ctx: &[u8]) -> bool {
-    use fips204::ml_dsa_65;
-    use fips204::traits::{SerDes, Verifier};
-    let Ok(pk_bytes) = <[u8; ml_dsa_65::PK_LEN]>::try_from(public_key) else { return false };
-    let Ok(sig_bytes) = <[u8; ml_dsa_65::SIG_LEN]>::try_from(signature) else { return false };
-    let Ok(pk) = ml_dsa_65::PublicKey::try_from_bytes(pk_bytes) else { return false };
-    pk.verify(message, &sig_bytes, ctx)
+    MldsaPublicKey::from_bytes(public_key).is_ok_and(|k| k.verify_fips204(message, signature, ctx))
 }
 
 /// Both verifiers must accept (the watcher's check of delivered attestations).
@@ -231,8 +289,8 @@ pub fn check_mldsa_both(
     signature: &[u8],
     registered_hash: B256,
 ) -> Result<(), SignatureError> {
-    check_mldsa(digest, public_key, signature, registered_hash)?;
-    if mldsa_verify_fips204(public_key, digest.as_slice(), signature, b"") {
+    let key = registered_mldsa_key(public_key, registered_hash)?;
+    if key.verify_aws_lc(digest.as_slice(), signature) && key.verify_fips204(digest.as_slice(), signature, b"") {
         Ok(())
     } else {
         Err(SignatureError::InvalidMldsa)
@@ -279,6 +337,44 @@ mod tests {
         sig[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
         sig[64] ^= 1;
         assert_eq!(recover_signer(digest, &sig), Err(SignatureError::MalformedEcdsa));
+    }
+
+    /// Item 11: aws-lc-rs's `UnparsedPublicKey` also parses an X.509 SubjectPublicKeyInfo (DER,
+    /// 1,974 bytes for ML-DSA-65) where fips204 takes only the raw 1,952-byte FIPS 204 encoding.
+    /// The DER here is aws-lc-rs's own export of the key, so it is a real, valid encoding.
+    #[test]
+    fn der_encoded_mldsa_public_key_is_refused_by_both_paths() {
+        use aws_lc_rs::encoding::AsDer;
+        let k = key();
+        let digest = keccak256(b"digest");
+        let sig = k.sign_digest(digest).expect("sign");
+        let der = k.mldsa.public_key().as_der().expect("as_der").as_ref().to_vec();
+        assert_eq!(der.len(), 1974, "ML-DSA-65 SubjectPublicKeyInfo length");
+        let raw = k.pq_public_key();
+        assert_eq!(raw.len(), MLDSA65_PUBLIC_KEY_LEN);
+        assert_eq!(&der[der.len().saturating_sub(raw.len())..], raw.as_slice(), "the DER wraps the raw key");
+
+        // The raw key: accepted by both verifiers and by every check.
+        assert!(mldsa_verify_aws_lc(&raw, digest.as_slice(), &sig.mldsa));
+        assert!(mldsa_verify_fips204(&raw, digest.as_slice(), &sig.mldsa, b""));
+        check_mldsa(digest, &raw, &sig.mldsa, k.pq_key_hash()).expect("raw key, aws-lc-rs");
+        check_mldsa_both(digest, &raw, &sig.mldsa, k.pq_key_hash()).expect("raw key, both");
+
+        // The DER key: refused by both verifiers, and by the checks with a typed error naming
+        // its length, even when its own hash is the registered one.
+        assert!(!mldsa_verify_aws_lc(&der, digest.as_slice(), &sig.mldsa), "aws-lc-rs accepted a DER key");
+        assert!(!mldsa_verify_fips204(&der, digest.as_slice(), &sig.mldsa, b""));
+        let wrong_len = Err(SignatureError::MldsaPublicKeyLength { len: 1974 });
+        assert_eq!(check_mldsa(digest, &der, &sig.mldsa, keccak256(&der)), wrong_len);
+        assert_eq!(check_mldsa_both(digest, &der, &sig.mldsa, keccak256(&der)), wrong_len);
+        assert_eq!(check_mldsa(digest, &der, &sig.mldsa, k.pq_key_hash()), wrong_len);
+        let e = MldsaPublicKey::from_bytes(&der).expect_err("DER key");
+        assert_eq!(e, SignatureError::MldsaPublicKeyLength { len: 1974 });
+        assert!(e.to_string().contains("1974"), "{e}");
+        for len in [0, 1, 1951, 1953, 3904] {
+            assert_eq!(MldsaPublicKey::from_bytes(&vec![0u8; len]).expect_err("wrong length"), SignatureError::MldsaPublicKeyLength { len });
+        }
+        assert_eq!(MldsaPublicKey::from_bytes(&raw).expect("raw key").as_bytes(), raw.as_slice());
     }
 
     #[test]

@@ -8,6 +8,8 @@
 //! - [`config`]: the TOML config with chain presets; every error is reported at once.
 //! - [`chain`]: RPC access (providers, chunked log scans, deployment files).
 //! - [`tls`]: TLS 1.3 with the hybrid post-quantum group X25519MLKEM768 only.
+//! - [`listener`]: the HTTP/1.1 listener of every daemon (validator API, ops ports, L2 RPC) with
+//!   a connection cap, handshake/header/body/idle timeouts, a lifetime cap and a body limit.
 //! - [`runtime`]: tracing, Prometheus metrics, `/health`, shutdown signals, retry with backoff.
 //! - [`api`]: the JSON types of the validator HTTP API.
 
@@ -18,6 +20,7 @@ pub mod chain;
 pub mod config;
 pub mod keys;
 pub mod keystore;
+pub mod listener;
 pub mod protocol;
 pub mod runtime;
 pub mod tls;

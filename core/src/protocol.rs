@@ -6,6 +6,7 @@ use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::sol_types::{SolType, SolValue};
 
 use crate::bindings::{minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
+use crate::chain::Deployment;
 
 /// The one message format version the contracts accept.
 pub const MESSAGE_VERSION: u8 = 1;
@@ -13,14 +14,28 @@ pub const MESSAGE_VERSION: u8 = 1;
 /// A bridge message (`BridgeMessage` of the contracts), as the vault's ABI defines it.
 pub type Message = BridgeVault::BridgeMessage;
 
-/// `keccak256("MessageAttestation(bytes32 messageId,uint64 epoch)")`.
+/// `keccak256("MessageAttestation(bytes32 messageId,uint64 epoch,address endpoint)")`.
 pub fn message_attestation_typehash() -> B256 {
-    keccak256("MessageAttestation(bytes32 messageId,uint64 epoch)")
+    keccak256("MessageAttestation(bytes32 messageId,uint64 epoch,address endpoint)")
 }
 
-/// `keccak256("BatchAttestation(bytes32 root,uint64 epoch)")`.
+/// `keccak256("BatchAttestation(bytes32 root,uint64 epoch,address endpoint)")`.
 pub fn batch_attestation_typehash() -> B256 {
-    keccak256("BatchAttestation(bytes32 root,uint64 epoch)")
+    keccak256("BatchAttestation(bytes32 root,uint64 epoch,address endpoint)")
+}
+
+/// The destination contract that releases a message, the `endpoint` every attestation names:
+/// a lock on the source chain's vault is minted by the destination's minter, a burn on the
+/// source chain's minter is unlocked by the destination's vault. `None` for any other source
+/// contract (nothing a validator admits).
+pub fn release_endpoint(src_contract: Address, src: &Deployment, dst: &Deployment) -> Option<Address> {
+    if src_contract == src.vault {
+        Some(dst.minter)
+    } else if src_contract == src.minter {
+        Some(dst.vault)
+    } else {
+        None
+    }
 }
 
 /// `messageId = keccak256(abi.encode(message))`.
@@ -82,17 +97,19 @@ impl Domain {
         keccak256(buf)
     }
 
-    /// Digest validators sign for one message (`AttestationVerifier.messageDigest`).
-    pub fn message_digest(&self, message_id: B256, epoch: u64) -> B256 {
+    /// Digest validators sign for one message released by `endpoint`
+    /// (`AttestationVerifier.messageDigest(endpoint, messageId)`).
+    pub fn message_digest(&self, endpoint: Address, message_id: B256, epoch: u64) -> B256 {
         self.typed_digest(keccak256(
-            (message_attestation_typehash(), message_id, epoch).abi_encode(),
+            (message_attestation_typehash(), message_id, epoch, endpoint).abi_encode(),
         ))
     }
 
-    /// Digest validators sign for a batch root (`AttestationVerifier.batchDigest`).
-    pub fn batch_digest(&self, root: B256, epoch: u64) -> B256 {
+    /// Digest validators sign for a batch root whose members `endpoint` releases
+    /// (`AttestationVerifier.batchDigest(endpoint, root)`).
+    pub fn batch_digest(&self, endpoint: Address, root: B256, epoch: u64) -> B256 {
         self.typed_digest(keccak256(
-            (batch_attestation_typehash(), root, epoch).abi_encode(),
+            (batch_attestation_typehash(), root, epoch, endpoint).abi_encode(),
         ))
     }
 }
@@ -299,6 +316,38 @@ mod tests {
             }
         }
         assert_eq!(merkle_root(&[]), Err(MerkleError::Empty));
+    }
+
+    /// The same vector is pinned in `contracts/test/EndpointBinding.t.sol`
+    /// (`test_digests_knownAnswerVector_sharedWithRust`), where it is checked against the
+    /// deployed verifier's `messageDigest(endpoint, id)` / `batchDigest(endpoint, root)` views
+    /// (epoch 1, chain 31337, the verifier at `KAT_VERIFIER`). The e2e test
+    /// `bad_input_is_refused_and_a_fake_mint_is_caught_and_paused` compares against a live one.
+    #[test]
+    fn digests_match_the_verifier_known_answer_vector() {
+        let domain = Domain { chain_id: 31337, verifier: alloy::primitives::address!("5FbDB2315678afecb367f032d93F642f64180aa3") };
+        let endpoint = alloy::primitives::address!("e7f1725E7734CE288F8367e1Bb143E90bb3F0512");
+        let id = keccak256("ghostbridge kat message");
+        let root = keccak256("ghostbridge kat batch");
+        assert_eq!(domain.message_digest(endpoint, id, 1), alloy::primitives::b256!("7cb0ab6c2039878dea625c2236cf728d7ccb05772256c8c5faabe76b694e0f1b"));
+        assert_eq!(domain.batch_digest(endpoint, root, 1), alloy::primitives::b256!("26dcb93e1c13fb438c30f4049efcb464020a60ca34e251111a785d2ea5f81cc8"));
+        // The endpoint is bound: the other endpoint of the chain gets another digest.
+        let other = alloy::primitives::address!("9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
+        assert_ne!(domain.message_digest(other, id, 1), domain.message_digest(endpoint, id, 1));
+        assert_ne!(domain.batch_digest(other, root, 1), domain.batch_digest(endpoint, root, 1));
+    }
+
+    #[test]
+    fn release_endpoint_is_the_other_kind_on_the_destination() {
+        let deployment = |n: u8| Deployment {
+            chain_id: n as u64, verifier: Address::repeat_byte(n), fee_manager: Address::ZERO,
+            vault: Address::repeat_byte(n + 1), minter: Address::repeat_byte(n + 2),
+            guardian: Address::ZERO, deploy_block: 0, tokens: Default::default(),
+        };
+        let (a, b) = (deployment(0x10), deployment(0x20));
+        assert_eq!(release_endpoint(a.vault, &a, &b), Some(b.minter), "lock leg: minted");
+        assert_eq!(release_endpoint(a.minter, &a, &b), Some(b.vault), "burn leg: unlocked");
+        assert_eq!(release_endpoint(a.verifier, &a, &b), None);
     }
 
     #[test]

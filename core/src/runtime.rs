@@ -10,6 +10,8 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
+use crate::listener::ListenerLimits;
+
 /// Sets up `tracing` (env filter `RUST_LOG`, default `info`), JSON lines when `json`.
 pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
@@ -73,8 +75,20 @@ impl Health {
     }
 }
 
-/// Serves `/health` (200 or 503, JSON) and `/metrics` (Prometheus text) on plain HTTP.
+/// Serves `/health` (200 or 503, JSON) and `/metrics` (Prometheus text) on plain HTTP, within
+/// the default [`ListenerLimits`].
 pub async fn serve_ops(addr: SocketAddr, health: Health, shutdown: CancellationToken) -> anyhow::Result<SocketAddr> {
+    serve_ops_with(addr, health, ListenerLimits::default(), shutdown).await
+}
+
+/// [`serve_ops`] within `limits` (timeouts, connection cap, body limit: [`crate::listener`]).
+/// Returns the bound address; the server runs on a spawned task until `shutdown`.
+pub async fn serve_ops_with(
+    addr: SocketAddr,
+    health: Health,
+    limits: ListenerLimits,
+    shutdown: CancellationToken,
+) -> anyhow::Result<SocketAddr> {
     let handle = metrics_handle();
     let router = Router::new()
         .route("/health", get(|State(h): State<Health>| async move {
@@ -87,11 +101,7 @@ pub async fn serve_ops(addr: SocketAddr, health: Health, shutdown: CancellationT
     let listener = tokio::net::TcpListener::bind(addr).await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router)
-            .with_graceful_shutdown(async move { shutdown.cancelled().await })
-            .await;
-    });
+    tokio::spawn(crate::listener::serve("ops", listener, router, None, limits, shutdown));
     Ok(bound)
 }
 

@@ -7,8 +7,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use axum::Router;
-use hyper_util::rt::{TokioExecutor, TokioIo};
-use hyper_util::service::TowerToHyperService;
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -66,40 +64,13 @@ pub fn https_client(pinned_cert_pem: &Path) -> anyhow::Result<reqwest::Client> {
         .build()?)
 }
 
-/// Serves `router` over TLS on `listener` until `shutdown` fires.
+/// Serves `router` over TLS on `listener` until `shutdown` fires, within the default
+/// [`crate::listener::ListenerLimits`] (see [`crate::listener::serve`] to choose them).
 pub async fn serve_https(
     listener: TcpListener,
     config: Arc<rustls::ServerConfig>,
     router: Router,
     shutdown: CancellationToken,
 ) {
-    let acceptor = tokio_rustls::TlsAcceptor::from(config);
-    loop {
-        let (tcp, peer) = tokio::select! {
-            _ = shutdown.cancelled() => return,
-            accepted = listener.accept() => match accepted {
-                Ok(a) => a,
-                Err(e) => { tracing::warn!(error = %e, "accept failed"); continue; }
-            },
-        };
-        let acceptor = acceptor.clone();
-        let router = router.clone();
-        tokio::spawn(async move {
-            let tls = match acceptor.accept(tcp).await {
-                Ok(tls) => tls,
-                Err(e) => {
-                    tracing::debug!(%peer, error = %e, "TLS handshake refused");
-                    metrics::counter!("ghostbridge_tls_handshake_failures_total").increment(1);
-                    return;
-                }
-            };
-            let service = TowerToHyperService::new(router);
-            if let Err(e) = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new())
-                .serve_connection(TokioIo::new(tls), service)
-                .await
-            {
-                tracing::debug!(%peer, error = %e, "connection ended with an error");
-            }
-        });
-    }
+    crate::listener::serve("https", listener, router, Some(config), Default::default(), shutdown).await;
 }

@@ -324,3 +324,21 @@ fn relayer_role_needs_section_and_validators() {
     assert!(shown.contains("2 problem(s)"), "{shown}");
     assert!(shown.contains("relayer: section missing"), "{shown}");
 }
+
+#[test]
+fn relayer_max_final_attempts_defaults_to_three_and_zero_is_refused() {
+    let dir = TempDir::new("finalattempts");
+    dir.deployment(31337);
+    dir.deployment(42161);
+    std::fs::write(dir.0.join("v.pem"), "").expect("write cert");
+    let section = "\n[[validators]]\nurl = \"https://127.0.0.1:9000\"\ntls_cert = \"v.pem\"\n\n[relayer]\nid = \"r1\"\nops_listen = \"127.0.0.1:9100\"\n";
+    let path = dir.config(&format!("{VALID}{section}"));
+    match Config::load(&path, Role::Relayer) {
+        Ok((config, _)) => assert_eq!(config.relayer.expect("relayer section").max_final_attempts, 3),
+        Err(e) => panic!("valid relayer config refused: {e}"),
+    }
+    let path = dir.config(&format!("{VALID}{section}max_final_attempts = 0\n"));
+    let err = load_err(&path, Role::Relayer);
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["relayer.max_final_attempts"], "{err}");
+}

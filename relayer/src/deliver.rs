@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alloy::primitives::B256;
+use alloy::primitives::{Address, B256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolValue};
 use anyhow::Context;
@@ -14,10 +14,10 @@ use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
 use ghostbridge_core::protocol::{merkle_proofs, merkle_root, to_minter, Domain, Message};
 use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
-use ghostbridge_store::{AttestationRecord, AttestationSubject, MessageRecord, Status};
+use ghostbridge_store::{AttestationRecord, AttestationSubject, MessageRecord, Status, StoreError};
 use tokio_util::sync::CancellationToken;
 
-use crate::submit::{Call, Submitter};
+use crate::submit::{Call, Submitter, WouldRevert};
 use crate::Relayer;
 
 /// Release kind on the destination.
@@ -29,6 +29,7 @@ enum Kind {
     Unlock,
 }
 
+#[derive(Clone)]
 struct Pending {
     record: MessageRecord,
     message: Message,
@@ -130,41 +131,157 @@ async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> anyhow::Result<u
     let set = ValidatorSet::read(provider, deployment.verifier).await.context("reading the destination validator set")?;
     let domain = Domain { chain_id: dst, verifier: deployment.verifier };
     for (kind, group) in groups {
-        let result = if group.len() >= inner.batch_min as usize && kind == Kind::Mint {
-            deliver_mint_batches(r, dst, &group, &set, &domain, submitter).await
-        } else if group.len() >= inner.batch_min as usize {
-            for chunk in group.chunks(inner.batch_max as usize) {
+        // A message whose earlier attempts failed is retried alone: whatever failed its batch
+        // (a member the destination refuses, a validator refusing yet another root with it, see
+        // the validator's MAX_BATCHES_PER_MESSAGE) cannot hold it back a second time.
+        let (fresh, retried): (Vec<Pending>, Vec<Pending>) = group.into_iter().partition(|p| p.record.attempts < RETRY_ALONE_AFTER_ATTEMPTS);
+        let (batched, mut alone) = if fresh.len() >= inner.batch_min as usize { (fresh, Vec::new()) } else { (Vec::new(), fresh) };
+        alone.extend(retried);
+        let result = if batched.is_empty() {
+            Ok(())
+        } else if kind == Kind::Mint {
+            deliver_mint_batches(r, dst, &batched, &set, &domain, submitter).await
+        } else {
+            for chunk in batched.chunks(inner.batch_max as usize) {
                 if let Err(e) = deliver_unlock_batch(r, dst, chunk, &set, &domain, submitter).await {
                     fail(r, chunk, &e).await?;
                 }
             }
             Ok(())
-        } else {
-            for p in &group {
-                if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
-                    fail(r, std::slice::from_ref(p), &e).await?;
-                }
-            }
-            Ok(())
         };
         if let Err(e) = result {
-            fail(r, &group, &e).await?;
+            fail(r, &batched, &e).await?;
+        }
+        for p in &alone {
+            if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
+                fail_or_final(r, std::slice::from_ref(p), &e).await?;
+            }
         }
     }
     Ok(count)
 }
 
+/// Failed attempts after which a message is no longer batched (see `round`).
+const RETRY_ALONE_AFTER_ATTEMPTS: u32 = 3;
+
+/// Reports a transient failed attempt for each message of `group` (backoff; see
+/// `BackoffPolicy`). A message whose lease we lost meanwhile is left to its holder.
 async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Result<()> {
     tracing::warn!(error = %format!("{e:#}"), messages = group.len(), "delivery attempt failed; backing off");
     metrics::counter!("ghostbridge_relayer_delivery_failures_total").increment(group.len() as u64);
     for p in group {
-        let rec = r.inner.store.record_failure(&p.record.id, &r.inner.id, &format!("{e:#}"), &r.inner.backoff).await?;
-        if rec.status == Status::FailedPermanently {
-            metrics::counter!("ghostbridge_relayer_failed_permanently_total").increment(1);
-            tracing::error!(id = %p.record.id, reason = ?rec.failure_reason, "message failed permanently; see `ghostbridge status`");
+        match r.inner.store.record_failure(&p.record.id, &r.inner.id, &format!("{e:#}"), &r.inner.backoff).await {
+            Ok(rec) if rec.status == Status::FailedPermanently => {
+                metrics::counter!("ghostbridge_relayer_failed_permanently_total").increment(1);
+                tracing::error!(id = %p.record.id, reason = ?rec.failure_reason, "message failed permanently; see `ghostbridge status`");
+            }
+            Ok(_) => {}
+            // Our lease is gone, or the message already left the pending states (e.g. its own
+            // final error was recorded in this round): nothing more to report for it here.
+            Err(StoreError::LeaseNotHeld { .. } | StoreError::InvalidTransition { .. }) => tracing::debug!(id = %p.record.id, "not ours to report any more"),
+            Err(e) => return Err(e.into()),
         }
     }
     Ok(())
+}
+
+/// Reports a failed attempt: a release the destination refuses with a final error
+/// ([`final_reason`]) counts toward `max_final_attempts`; anything else is transient.
+async fn fail_or_final(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Result<()> {
+    match e.downcast_ref::<WouldRevert>().and_then(|w| final_reason(&w.data)) {
+        Some(reason) => fail_final(r, group, &reason).await,
+        None => fail(r, group, e).await,
+    }
+}
+
+/// Counts one final attempt for each message of `group`; at `max_final_attempts` the store
+/// moves it to `failed_permanently` with `reason`, and it is no longer claimed.
+async fn fail_final(r: &Relayer, group: &[Pending], reason: &str) -> anyhow::Result<()> {
+    tracing::warn!(%reason, messages = group.len(), "the destination refuses the release: final error");
+    metrics::counter!("ghostbridge_relayer_final_errors_total").increment(group.len() as u64);
+    for p in group {
+        match r.inner.store.record_final_failure(&p.record.id, &r.inner.id, reason, &r.inner.backoff, r.inner.max_final_attempts).await {
+            Ok(rec) if rec.status == Status::FailedPermanently => {
+                metrics::counter!("ghostbridge_relayer_failed_permanently_total").increment(1);
+                tracing::error!(id = %p.record.id, reason = ?rec.failure_reason, "message failed permanently; fix the cause, then `ghostbridge redeliver`");
+            }
+            Ok(_) => {}
+            Err(StoreError::LeaseNotHeld { .. } | StoreError::InvalidTransition { .. }) => tracing::debug!(id = %p.record.id, "not ours to report any more"),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// The reason, if revert data of a release is a FINAL error: the destination refuses this
+/// message for a cause that retrying cannot fix (its route, its source, or its recipient), so
+/// the attempt counts toward `max_final_attempts`. `None` for everything that may pass later
+/// or is not the message's fault: paused, rate limited, held, already consumed, attestation
+/// and epoch errors, an empty revert or a panic.
+fn final_reason(data: &[u8]) -> Option<String> {
+    use BridgeMinter::BridgeMinterErrors as M;
+    use BridgeVault::BridgeVaultErrors as V;
+    use alloy::sol_types::SolInterface;
+    if let Ok(e) = M::abi_decode(data) {
+        return matches!(e, M::UnknownRoute(_) | M::UnknownSourceContract(_) | M::WrongDestinationChain(_) | M::UnsupportedVersion(_))
+            .then(|| format!("{e:?}"));
+    }
+    if let Ok(e) = V::abi_decode(data) {
+        return match e {
+            // `Address.sendValue` with a recipient that reverts without data.
+            V::FailedCall(_) => Some("FailedCall: the recipient refuses the native transfer".into()),
+            V::SafeERC20FailedOperation(_) | V::UnknownSourceContract(_) | V::WrongDestinationChain(_) | V::UnsupportedVersion(_) => Some(format!("{e:?}")),
+            _ => None,
+        };
+    }
+    if AttestationVerifier::AttestationVerifierErrors::abi_decode(data).is_ok() {
+        return None;
+    }
+    const PANIC: [u8; 4] = [0x4e, 0x48, 0x7b, 0x71];
+    if data.len() < 4 || data[..4] == PANIC {
+        return None;
+    }
+    // No bridge contract raises it: the vault bubbles up the revert of a recipient that
+    // refuses the native transfer.
+    Some(format!("the recipient refuses the transfer (revert data {})", alloy::primitives::Bytes::copy_from_slice(data)))
+}
+
+/// Whether `m` is one of the messages a final batch revert `data` names (e.g. the route of
+/// `UnknownRoute`); `false` when the error names no message field.
+fn named_by(data: &[u8], m: &Message) -> bool {
+    use BridgeMinter::BridgeMinterErrors as M;
+    use alloy::sol_types::SolInterface;
+    match M::abi_decode(data) {
+        Ok(M::UnknownRoute(e)) => m.srcChainId == e.originChainId && m.token == e.originToken,
+        Ok(M::UnknownSourceContract(e)) => m.srcChainId == e.srcChainId && m.srcContract == e.srcContract,
+        Ok(M::WrongDestinationChain(e)) => m.dstChainId == e.dstChainId,
+        Ok(M::UnsupportedVersion(e)) => m.version == e.version,
+        _ => false,
+    }
+}
+
+/// A whole-batch mint of `chunk` reverted with a final error: fail the members it names (or
+/// the single member) and return what to try again. If the error names no member, the chunk is
+/// split in halves, so a bad member is found in log2(chunk) more passes and the others are
+/// delivered meanwhile. Returned members are already attested.
+async fn isolate(r: &Relayer, chunk: Vec<Pending>, data: &[u8], reason: &str) -> anyhow::Result<Vec<Vec<Pending>>> {
+    if chunk.len() == 1 {
+        fail_final(r, &chunk, reason).await?;
+        return Ok(Vec::new());
+    }
+    let (named, mut rest): (Vec<Pending>, Vec<Pending>) = chunk.into_iter().partition(|p| named_by(data, &p.message));
+    for p in &mut rest {
+        if p.record.status == Status::Seen {
+            p.record.status = Status::Attested;
+        }
+    }
+    if named.is_empty() {
+        let tail = rest.split_off(rest.len() / 2);
+        tracing::info!(halves = ?(rest.len(), tail.len()), %reason, "batch refused without naming a member; splitting it");
+        return Ok(vec![rest, tail]);
+    }
+    fail_final(r, &named, reason).await?;
+    Ok(if rest.is_empty() { Vec::new() } else { vec![rest] })
 }
 
 /// Consumed marks of many `(kind, source chain, nonce)`, read with JSON-RPC batches of 200
@@ -253,11 +370,12 @@ async fn settle(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], gas_used: 
 
 async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
     let id = p.record.id;
-    let digest = domain.message_digest(id, set.epoch);
+    let d = &r.inner.chains[&dst].deployment;
+    // The digest names the releasing endpoint (docs/PROTOCOL.md), as the validators decide it.
+    let digest = domain.message_digest(endpoint_of(d, kind), id, set.epoch);
     let (att, answers) = r.inner.validators.attestation(set, digest, &ValidatorClients::message_path(dst, id), None).await?;
     save_attestations(r, AttestationSubject::Message(id), set.epoch, &answers).await?;
     mark_attested(r, std::slice::from_ref(p)).await?;
-    let d = &r.inner.chains[&dst].deployment;
     let (to, data) = match kind {
         Kind::Mint => (d.minter, BridgeMinter::mintCall { message: to_minter(&p.message), attestation: att.to_minter() }.abi_encode()),
         Kind::Unlock => (d.vault, BridgeVault::unlockCall { message: p.message.clone(), attestation: att.to_vault() }.abi_encode()),
@@ -270,31 +388,62 @@ async fn deliver_single(r: &Relayer, dst: u64, kind: Kind, p: &Pending, set: &Va
 /// Up to `pipeline_batches` batches of `batch_max` at once: their attestations are gathered
 /// concurrently and their `mintWholeBatch` transactions go out with consecutive nonces, so several
 /// land in the same block.
+///
+/// One member the minter refuses for good (e.g. `UnknownRoute`) reverts its whole batch, which
+/// gas estimation shows before anything is sent: that chunk is taken out, its bad member(s)
+/// isolated ([`isolate`]) and the rest attested and sent again in the same round, so a bad
+/// message never holds the others back.
 async fn deliver_mint_batches(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
-    let chunks: Vec<&[Pending]> = group.chunks(r.inner.batch_max as usize).collect();
-    let prepared = futures::future::join_all(chunks.iter().map(|c| prepare_mint_batch(r, dst, c, set, domain))).await;
-    let mut calls = Vec::new();
-    let mut ready = Vec::new();
-    for (chunk, call) in chunks.into_iter().zip(prepared) {
-        match call {
-            Ok(call) => { calls.push(call); ready.push(chunk); }
-            Err(e) => fail(r, chunk, &e).await?,
+    let mut todo: Vec<Vec<Pending>> = group.chunks(r.inner.batch_max as usize).map(<[Pending]>::to_vec).collect();
+    let mut ready: Vec<(Vec<Pending>, Call)> = Vec::new();
+    // Each pass delivers, or takes one reverting chunk out (failing members or halving it):
+    // bounded by twice the members.
+    for _ in 0..=group.len().saturating_mul(2) {
+        let prepared = futures::future::join_all(todo.iter().map(|c| prepare_mint_batch(r, dst, c, set, domain))).await;
+        for (chunk, call) in todo.drain(..).zip(prepared) {
+            match call {
+                Ok(call) => ready.push((chunk, call)),
+                Err(e) => fail(r, &chunk, &e).await?,
+            }
         }
-    }
-    let receipts = match submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await {
-        Ok(receipts) => receipts,
-        Err(e) => {
-            for chunk in ready { fail(r, chunk, &e).await?; }
+        if ready.is_empty() {
             return Ok(());
         }
-    };
-    for (chunk, receipt) in ready.into_iter().zip(receipts) {
-        tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, block = receipt.block_number, tx = %receipt.transaction_hash, "batch delivered");
-        if let Err(e) = settle(r, dst, Kind::Mint, chunk, receipt.gas_used).await {
-            fail(r, chunk, &e).await?;
+        let calls: Vec<Call> = ready.iter().map(|(_, call)| call.clone()).collect();
+        let e = match submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await {
+            Ok(receipts) => {
+                for ((chunk, _), receipt) in ready.into_iter().zip(receipts) {
+                    tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, block = receipt.block_number, tx = %receipt.transaction_hash, "batch delivered");
+                    if let Err(e) = settle(r, dst, Kind::Mint, &chunk, receipt.gas_used).await {
+                        fail(r, &chunk, &e).await?;
+                    }
+                }
+                return Ok(());
+            }
+            Err(e) => e,
+        };
+        let Some(revert) = e.downcast_ref::<WouldRevert>().filter(|w| w.index < ready.len()) else {
+            for (chunk, _) in &ready { fail(r, chunk, &e).await?; }
+            return Ok(());
+        };
+        let (chunk, _) = ready.remove(revert.index);
+        match final_reason(&revert.data) {
+            Some(reason) => todo = isolate(r, chunk, &revert.data, &reason).await?,
+            None => fail(r, &chunk, &e).await?,
         }
     }
+    let e = anyhow::anyhow!("batch isolation did not converge");
+    for (chunk, _) in &ready { fail(r, chunk, &e).await?; }
+    for chunk in &todo { fail(r, chunk, &e).await?; }
     Ok(())
+}
+
+/// The destination contract that releases a message of `kind` (the `endpoint` of its digest).
+fn endpoint_of(d: &ghostbridge_core::chain::Deployment, kind: Kind) -> Address {
+    match kind {
+        Kind::Mint => d.minter,
+        Kind::Unlock => d.vault,
+    }
 }
 
 /// A checked batch attestation for one chunk, persisted with its members.
@@ -303,10 +452,11 @@ struct AttestedBatch {
     attestation: ghostbridge_core::protocol::Attestation,
 }
 
-async fn attest_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<AttestedBatch> {
+/// Every member of `group` is released by the same endpoint (the caller groups by kind).
+async fn attest_batch(r: &Relayer, dst: u64, kind: Kind, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<AttestedBatch> {
     let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
     let root = merkle_root(&ids)?;
-    let digest = domain.batch_digest(root, set.epoch);
+    let digest = domain.batch_digest(endpoint_of(&r.inner.chains[&dst].deployment, kind), root, set.epoch);
     let request = BatchRequest { dst_chain_id: dst, message_ids: ids.clone() };
     let (attestation, answers) = r.inner.validators.attestation(set, digest, "/v1/batches", Some(&request)).await?;
     r.inner.store.put_batch(&root, dst, &ids).await?;
@@ -319,7 +469,7 @@ async fn attest_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorS
 /// rebuilds the root from the messages and no proofs are sent (about 4k gas less per message
 /// at 200 members, which decides how many transfers fit in a block).
 async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain) -> anyhow::Result<Call> {
-    let AttestedBatch { attestation, .. } = attest_batch(r, dst, group, set, domain).await?;
+    let AttestedBatch { attestation, .. } = attest_batch(r, dst, Kind::Mint, group, set, domain).await?;
     Ok(Call {
         to: r.inner.chains[&dst].deployment.minter,
         data: BridgeMinter::mintWholeBatchCall {
@@ -333,29 +483,92 @@ async fn prepare_mint_batch(r: &Relayer, dst: u64, group: &[Pending], set: &Vali
 /// The vault has no multi-release call: cache the root once in the verifier, then one cheap
 /// `unlockFromBatch` per message, pipelined with consecutive nonces.
 async fn deliver_unlock_batch(r: &Relayer, dst: u64, group: &[Pending], set: &ValidatorSet, domain: &Domain, submitter: &Submitter) -> anyhow::Result<()> {
-    let AttestedBatch { root, attestation } = attest_batch(r, dst, group, set, domain).await?;
+    let AttestedBatch { root, attestation } = attest_batch(r, dst, Kind::Unlock, group, set, domain).await?;
     // Proofs only here: whole-batch mints send none.
     let proofs = merkle_proofs(&group.iter().map(|p| p.record.id).collect::<Vec<_>>())?;
     let d = &r.inner.chains[&dst].deployment;
     let verifier = AttestationVerifier::new(d.verifier, r.inner.providers[&dst].clone());
-    // The view reverts (UnknownBatchRoot / StaleEpoch) until the root is cached for this epoch.
-    let cached = match verifier.batchRootSignatures(root).call().await {
+    // The view reverts (UnknownBatchRoot / StaleEpoch) until the root is cached for the vault in
+    // this epoch.
+    let cached = match verifier.batchRootSignatures(d.vault, root).call().await {
         Ok(n) => !n.is_zero(),
         Err(e) if e.as_decoded_interface_error::<AttestationVerifier::AttestationVerifierErrors>().is_some() => false,
         Err(e) => return Err(e.into()),
     };
     if !cached {
-        let cache = Call { to: d.verifier, data: AttestationVerifier::verifyBatchRootCall { root, attestation: attestation.to_verifier() }.abi_encode().into(), message_ids: Vec::new() };
+        // Through the vault: the verifier caches the root for its caller, the releasing endpoint.
+        let cache = Call { to: d.vault, data: BridgeVault::verifyBatchRootCall { root, attestation: attestation.to_vault() }.abi_encode().into(), message_ids: Vec::new() };
         let receipts = submitter.send_all(&[cache], &r.inner.store, &r.inner.id, r.inner.lease).await?;
         anyhow::ensure!(receipts.iter().all(|x| x.status()), "verifyBatchRoot reverted");
     }
-    let calls: Vec<Call> = group.iter().zip(proofs).map(|(p, proof)| Call {
+    let mut members: Vec<(Pending, Call)> = group.iter().zip(proofs).map(|(p, proof)| (p.clone(), Call {
         to: d.vault,
         data: BridgeVault::unlockFromBatchCall { message: p.message.clone(), root, proof }.abi_encode().into(),
         message_ids: vec![p.record.id],
-    }).collect();
-    let receipts = submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await?;
-    let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
-    tracing::info!(chain = dst, messages = group.len(), %root, gas, "batch delivered");
-    settle(r, dst, Kind::Unlock, group, gas).await
+    })).collect();
+    // One release per member: a member the vault refuses (gas estimation names its call) is
+    // taken out and reported alone, the others are sent without it. Bounded by the members.
+    for _ in 0..group.len() {
+        let calls: Vec<Call> = members.iter().map(|(_, call)| call.clone()).collect();
+        match submitter.send_all(&calls, &r.inner.store, &r.inner.id, r.inner.lease).await {
+            Ok(receipts) => {
+                let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
+                tracing::info!(chain = dst, messages = members.len(), %root, gas, "batch delivered");
+                let sent: Vec<Pending> = members.into_iter().map(|(p, _)| p).collect();
+                return settle(r, dst, Kind::Unlock, &sent, gas).await;
+            }
+            Err(e) => {
+                let Some(index) = e.downcast_ref::<WouldRevert>().map(|w| w.index).filter(|i| *i < members.len()) else { return Err(e) };
+                let (bad, _) = members.remove(index);
+                fail_or_final(r, std::slice::from_ref(&bad), &e).await?;
+                if members.is_empty() {
+                    return Ok(());
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloy::primitives::U256;
+    use alloy::sol_types::SolError;
+
+    fn message(token: Address) -> Message {
+        Message { version: 1, srcChainId: 31337, dstChainId: 31338, srcContract: Address::repeat_byte(0xa1), nonce: 7, token, amount: U256::from(1u64), sender: Address::repeat_byte(2), recipient: Address::repeat_byte(3) }
+    }
+
+    #[test]
+    fn final_errors_are_told_from_transient_ones() {
+        let orphan = Address::repeat_byte(0x0d);
+        let route = BridgeMinter::UnknownRoute { originChainId: 31337, originToken: orphan }.abi_encode();
+        assert!(final_reason(&route).is_some_and(|r| r.contains("UnknownRoute")));
+        assert!(final_reason(&BridgeVault::FailedCall {}.abi_encode()).is_some_and(|r| r.contains("refuses")));
+        // A recipient's own revert, bubbled up by the vault.
+        assert!(final_reason(&alloy::sol_types::Revert::from("no ETH, thanks").abi_encode()).is_some());
+        // Whatever may pass later, or is no fault of the message, never counts.
+        let transient = [
+            BridgeMinter::EnforcedPause {}.abi_encode(),
+            BridgeMinter::AlreadyConsumed { srcChainId: 1, nonce: 2 }.abi_encode(),
+            BridgeVault::RateLimited { token: orphan, chainId: 1, requested: U256::from(2u64), available: U256::from(1u64), retryAfterSeconds: U256::from(9u64) }.abi_encode(),
+            AttestationVerifier::StaleEpoch { attestedEpoch: 1, currentEpoch: 2 }.abi_encode(),
+            AttestationVerifier::InsufficientSignatures { valid: U256::from(2u64), required: U256::from(3u64) }.abi_encode(),
+            alloy::sol_types::Panic::from(0x11).abi_encode(),
+            Vec::new(),
+        ];
+        for data in transient {
+            assert_eq!(final_reason(&data), None, "{}", alloy::primitives::Bytes::from(data.clone()));
+        }
+    }
+
+    #[test]
+    fn a_refused_batch_names_its_bad_members_only() {
+        let orphan = Address::repeat_byte(0x0d);
+        let route = BridgeMinter::UnknownRoute { originChainId: 31337, originToken: orphan }.abi_encode();
+        assert!(named_by(&route, &message(orphan)));
+        assert!(!named_by(&route, &message(Address::repeat_byte(0x0e))));
+        assert!(!named_by(&BridgeVault::FailedCall {}.abi_encode(), &message(orphan)));
+    }
 }

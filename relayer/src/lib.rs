@@ -3,10 +3,16 @@
 //! - a scanner per source contract records `Locked`/`Burned` events as `seen`;
 //! - a deliverer per destination chain claims due messages under a lease, gathers validator
 //!   attestations over TLS and checks every secp256k1 and ML-DSA-65 signature against the
-//!   destination verifier's set, then sends `mint`/`unlock` (or `mintWholeBatch` / `verifyBatchRoot`
-//!   + `unlockFromBatch` when `batch_min` or more are pending), and confirms by the contract's
+//!   destination verifier's set, then sends `mint`/`unlock` (or `mintWholeBatch` / the vault's
+//!   `verifyBatchRoot` + `unlockFromBatch` when `batch_min` or more are pending), and confirms by the contract's
 //!   consumed mark. State: seen → attested → submitted → confirmed (or failed_permanently with
 //!   its reason), in SQLite or PostgreSQL (several relayers may share one PostgreSQL).
+//! - a release the destination refuses with a FINAL error (unknown route, a recipient that
+//!   refuses ETH; found by gas estimation, before anything is sent) counts toward
+//!   `relayer.max_final_attempts`, then the message is failed permanently with that reason and
+//!   no longer claimed (`ghostbridge redeliver` puts it back once the cause is fixed). Transient
+//!   errors never count. A bad member is taken out of its batch, and the others go out in the
+//!   same round.
 
 mod deliver;
 mod scanner;
@@ -47,6 +53,8 @@ struct Inner {
     pipeline_batches: u32,
     rounds_in_flight: u32,
     backoff: BackoffPolicy,
+    /// Final errors (see `deliver::final_reason`) a message may meet before it is failed.
+    max_final_attempts: u32,
 }
 
 /// Publishes the store's status counts as gauges (and in `/health`) every few seconds, so a
@@ -65,7 +73,10 @@ async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
                 "failed_permanently": c.failed_permanently, "retrying": c.retrying, "oldest_pending_seconds": age,
             }));
             if c.failed_permanently > 0 {
-                r.inner.health.problem("messages", format!("{} message(s) failed permanently; see `ghostbridge status`", c.failed_permanently));
+                r.inner.health.problem("messages", format!("{} message(s) failed permanently; see `ghostbridge status`, then `ghostbridge redeliver` once the cause is fixed", c.failed_permanently));
+            } else {
+                // Cleared once an operator redelivered them (or none ever failed).
+                r.inner.health.ok("messages");
             }
         }
         if !runtime::sleep_or_shutdown(Duration::from_secs(2), &shutdown).await { return; }
@@ -103,6 +114,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             pipeline_batches: section.pipeline_batches,
             rounds_in_flight: section.rounds_in_flight,
             backoff: BackoffPolicy { base: Duration::from_millis(500), max: Duration::from_secs(120), max_attempts: section.max_attempts },
+            max_final_attempts: section.max_final_attempts,
         }),
     };
     let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;

@@ -58,7 +58,7 @@ async fn round(r: &Relayer, chain_id: u64, contract: Address) -> anyhow::Result<
             tracing::warn!(chain = chain_id, nonce = message.nonce, "skipping an event that does not describe this route");
             continue;
         }
-        rows.push(NewMessage { id: message_id(&message), src_chain: chain_id, dst_chain: message.dstChainId, nonce: message.nonce, encoded: message.abi_encode().into() });
+        rows.push(NewMessage { id: message_id(&message), src_chain: chain_id, dst_chain: message.dstChainId, src_contract: message.srcContract, nonce: message.nonce, encoded: message.abi_encode().into() });
     }
     let new = r.inner.store.insert_seen_batch(&rows).await?;
     let hash = block_hash(provider, to).await?.context("safe block vanished")?;

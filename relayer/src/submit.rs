@@ -27,6 +27,27 @@ pub(crate) struct Call {
     pub(crate) message_ids: Vec<B256>,
 }
 
+/// The node says call `index` of a `send_all` would revert (found by gas estimation, before
+/// anything is signed or sent), with the revert data it returned, so the caller can tell a
+/// final contract error from a transient one.
+#[derive(Debug)]
+pub(crate) struct WouldRevert {
+    /// Position of the call in the list given to `send_all`.
+    pub(crate) index: usize,
+    /// The revert data (empty if the node returned none).
+    pub(crate) data: Bytes,
+    /// The node's message (it carries the data too).
+    pub(crate) message: String,
+}
+
+impl std::fmt::Display for WouldRevert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "gas estimation (the call would revert): {}", self.message)
+    }
+}
+
+impl std::error::Error for WouldRevert {}
+
 /// Sender of one relayer account on one chain.
 #[derive(Debug)]
 pub(crate) struct Submitter {
@@ -91,8 +112,11 @@ impl Submitter {
             async move { provider.estimate_gas(probe).await }
         })).await;
         let mut gas_limits = Vec::with_capacity(calls.len());
-        for estimate in estimates {
-            let estimate = estimate.map_err(|e| anyhow::anyhow!("gas estimation (the call would revert): {e}"))?;
+        for (index, estimate) in estimates.into_iter().enumerate() {
+            let estimate = estimate.map_err(|e| match e.as_error_resp().and_then(|p| p.as_revert_data()) {
+                Some(data) => anyhow::Error::new(WouldRevert { index, data, message: e.to_string() }),
+                None => anyhow::anyhow!("gas estimation (the call would revert): {e}"),
+            })?;
             gas_limits.push(estimate.saturating_mul(self.gas.gas_limit_margin_percent) / 100);
         }
         let mut sent: Vec<Vec<B256>> = vec![Vec::new(); calls.len()];

@@ -46,14 +46,17 @@ pub enum StoreError {
     /// `failed_permanently` requires a non-empty reason.
     #[error("message {0}: a permanent failure needs a non-empty reason")]
     MissingReason(B256),
-    /// Another message is already stored under the same `(dst chain, src chain, nonce)`.
+    /// Another message is already stored under the same
+    /// `(dst chain, src chain, src contract, nonce)`.
     #[error(
-        "nonce {nonce} from chain {src_chain} to chain {dst_chain} is already stored as message \
-         {existing}, refusing {new}"
+        "nonce {nonce} of contract {src_contract} from chain {src_chain} to chain {dst_chain} is \
+         already stored as message {existing}, refusing {new}"
     )]
     DuplicateNonce {
         /// Source chain id.
         src_chain: u64,
+        /// Source contract (vault or minter).
+        src_contract: Address,
         /// Destination chain id.
         dst_chain: u64,
         /// The message nonce.

@@ -10,7 +10,10 @@
 //!   confirmed`, or `failed_permanently` with a reason. A watcher calls
 //!   [`Store::insert_seen`]; relayers lease due work with [`Store::claim_batch`] and move it on
 //!   with `mark_*` while their lease is live; failures are rescheduled by
-//!   [`Store::record_failure`] with the pure bounded [`backoff_delay`].
+//!   [`Store::record_failure`] with the pure bounded [`backoff_delay`]; final errors (the
+//!   destination refuses the release for good) are counted by [`Store::record_final_failure`]
+//!   up to a bound, then the message is `failed_permanently` until an operator
+//!   [`Store::redeliver`]s it.
 //! - **Attestations** per message or batch root ([`AttestationRecord`]) and **batches**
 //!   (root → member ids).
 //! - **Validator signing journal**: [`Store::record_signed`] refuses to sign one nonce with two
@@ -24,7 +27,8 @@
 //!
 //! Invariants the store enforces (and the integration tests check on both backends): a message
 //! is leased to at most one relayer at a time; only the live lease holder moves it; status only
-//! moves forward; unique message id and unique `(dst chain, src chain, nonce)`.
+//! moves forward (but for the operator's `redeliver`); unique message id and unique
+//! `(dst chain, src chain, src contract, nonce)` (a vault and a minter number independently).
 
 mod backoff;
 mod error;

@@ -13,9 +13,9 @@ use crate::{
 /// Column list matching [`MessageRow`], as a literal so it can be `concat!`-ed into SQL.
 macro_rules! message_columns {
     () => {
-        "id, src_chain, dst_chain, nonce, encoded, status, failure_reason, attempts, last_error, \
-         next_attempt_at, tx_hash, submitted_nonce, submitted_fee, submitted_at, lease_owner, \
-         lease_expires_at, created_at, updated_at"
+        "id, src_chain, dst_chain, src_contract, nonce, encoded, status, failure_reason, attempts, \
+         final_attempts, last_error, next_attempt_at, tx_hash, submitted_nonce, submitted_fee, \
+         submitted_at, lease_owner, lease_expires_at, created_at, updated_at"
     };
 }
 pub(crate) use message_columns;
@@ -26,11 +26,13 @@ pub(crate) struct MessageRow {
     id: Vec<u8>,
     src_chain: i64,
     dst_chain: i64,
+    src_contract: Vec<u8>,
     nonce: i64,
     encoded: Vec<u8>,
     status: String,
     failure_reason: Option<String>,
     attempts: i64,
+    final_attempts: i64,
     last_error: Option<String>,
     next_attempt_at: i64,
     tx_hash: Option<Vec<u8>>,
@@ -72,11 +74,13 @@ impl TryFrom<MessageRow> for MessageRecord {
             id: b256("id", &r.id)?,
             src_chain: from_db(r.src_chain),
             dst_chain: from_db(r.dst_chain),
+            src_contract: address("src_contract", &r.src_contract)?,
             nonce: from_db(r.nonce),
             encoded: Bytes::from(r.encoded),
             status: r.status.parse()?,
             failure_reason: r.failure_reason,
             attempts: u32::try_from(r.attempts).unwrap_or(u32::MAX),
+            final_attempts: u32::try_from(r.final_attempts).unwrap_or(u32::MAX),
             last_error: r.last_error,
             next_attempt_at_ms: time_from_db(r.next_attempt_at),
             submission,

@@ -223,7 +223,8 @@ impl Store {
 
     /// Records a message observed on its source chain as `seen`, due immediately.
     /// Idempotent for the same message; refuses another message with the same
-    /// `(dst chain, src chain, nonce)` ([`StoreError::DuplicateNonce`]).
+    /// `(dst chain, src chain, src contract, nonce)` ([`StoreError::DuplicateNonce`]). A lock
+    /// (vault) and a burn (minter) with equal nonces are different messages.
     pub async fn insert_seen(&self, message: &NewMessage) -> Result<InsertOutcome> {
         let inserted = self
             .insert_seen_batch(core::slice::from_ref(message))
@@ -239,11 +240,11 @@ impl Store {
     /// many were new.
     pub async fn insert_seen_batch(&self, messages: &[NewMessage]) -> Result<usize> {
         const INSERT: &str = "INSERT INTO messages \
-            (id, src_chain, dst_chain, nonce, encoded, status, attempts, next_attempt_at, \
-             created_at, updated_at) \
-            VALUES ($1, $2, $3, $4, $5, 'seen', 0, $6, $6, $6) ON CONFLICT DO NOTHING";
+            (id, src_chain, dst_chain, src_contract, nonce, encoded, status, attempts, \
+             next_attempt_at, created_at, updated_at) \
+            VALUES ($1, $2, $3, $4, $5, $6, 'seen', 0, $7, $7, $7) ON CONFLICT DO NOTHING";
         const EXISTING: &str = "SELECT id FROM messages \
-            WHERE dst_chain = $1 AND src_chain = $2 AND nonce = $3";
+            WHERE dst_chain = $1 AND src_chain = $2 AND src_contract = $3 AND nonce = $4";
         let now = now_ms();
         let mut inserted = 0usize;
         on_pool!(self, pool => {
@@ -253,6 +254,7 @@ impl Store {
                     .bind(m.id.as_slice())
                     .bind(to_db(m.src_chain))
                     .bind(to_db(m.dst_chain))
+                    .bind(m.src_contract.as_slice())
                     .bind(to_db(m.nonce))
                     .bind(m.encoded.as_ref())
                     .bind(now)
@@ -265,6 +267,7 @@ impl Store {
                 let existing: Option<Vec<u8>> = sqlx::query_scalar(EXISTING)
                     .bind(to_db(m.dst_chain))
                     .bind(to_db(m.src_chain))
+                    .bind(m.src_contract.as_slice())
                     .bind(to_db(m.nonce))
                     .fetch_optional(&mut *tx)
                     .await?;
@@ -272,6 +275,7 @@ impl Store {
                     Some(id) if id.as_slice() != m.id.as_slice() => {
                         return Err(StoreError::DuplicateNonce {
                             src_chain: m.src_chain,
+                            src_contract: m.src_contract,
                             dst_chain: m.dst_chain,
                             nonce: m.nonce,
                             existing: crate::row::b256("id", &id)?,
@@ -540,6 +544,91 @@ impl Store {
         self.finish_transition(row, id, relayer_id, None).await
     }
 
+    /// Reports an attempt that ended in a FINAL error: the destination contract refuses this
+    /// release for a reason retrying cannot fix (unknown route, a recipient that refuses the
+    /// transfer). Counts it in `final_attempts` (never reset by progress; transient failures
+    /// go to [`Self::record_failure`] and never count here). Below `max_final_attempts` the
+    /// lease is released and the next try scheduled with [`backoff_delay`] over the final
+    /// attempts; at `max_final_attempts` the message becomes `failed_permanently` with the
+    /// error in its reason, so it is no longer claimed (an operator may
+    /// [`Self::redeliver`] it once the cause is fixed). Needs the caller's live lease.
+    pub async fn record_final_failure(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        error: &str,
+        policy: &BackoffPolicy,
+        max_final_attempts: u32,
+    ) -> Result<MessageRecord> {
+        let current = self.message(id).await?.ok_or(StoreError::NotFound(*id))?;
+        let done = current.final_attempts.saturating_add(1);
+        let now = now_ms();
+        // `final_attempts = $6` makes both statements a compare-and-set against the read above.
+        if done >= max_final_attempts {
+            let reason = format!(
+                "final error on {done} of {max_final_attempts} attempts (fix the cause, then \
+                 `ghostbridge redeliver`): {error}"
+            );
+            let sql = concat!(
+                "UPDATE messages SET status = 'failed_permanently', failure_reason = $4, \
+                 last_error = $4, final_attempts = $5, lease_owner = NULL, \
+                 lease_expires_at = NULL, updated_at = $3",
+                leased_pending!(),
+                " AND final_attempts = $6 RETURNING ",
+                message_columns!()
+            );
+            let row = on_pool!(self, pool => sqlx::query_as(sql)
+                .bind(id.as_slice()).bind(relayer_id).bind(now).bind(reason.as_str())
+                .bind(i64::from(done)).bind(i64::from(current.final_attempts))
+                .fetch_optional(pool).await?);
+            return self
+                .finish_transition(row, id, relayer_id, Some(Status::FailedPermanently))
+                .await;
+        }
+        let delay = backoff_delay(policy, done, jitter_seed(id, done));
+        let last_error = format!("final error ({done} of {max_final_attempts}): {error}");
+        let sql = concat!(
+            "UPDATE messages SET last_error = $4, final_attempts = $5, next_attempt_at = $7, \
+             lease_owner = NULL, lease_expires_at = NULL, updated_at = $3",
+            leased_pending!(),
+            " AND final_attempts = $6 RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(last_error.as_str())
+            .bind(i64::from(done)).bind(i64::from(current.final_attempts))
+            .bind(add_ms(now, delay))
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, None).await
+    }
+
+    /// Operator action: `failed_permanently → seen`, due now, with its attempt counters, reason
+    /// and lease cleared, so a relayer delivers it again once the cause is fixed. Safe against
+    /// double delivery: relayers check the destination's consumed mark before sending, and the
+    /// contract refuses a second release. Refuses any other status
+    /// ([`StoreError::InvalidTransition`]).
+    pub async fn redeliver(&self, id: &B256) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET status = 'seen', failure_reason = NULL, last_error = NULL, \
+             attempts = 0, final_attempts = 0, next_attempt_at = $2, lease_owner = NULL, \
+             lease_expires_at = NULL, updated_at = $2 \
+             WHERE id = $1 AND status = 'failed_permanently' RETURNING ",
+            message_columns!()
+        );
+        let row: Option<MessageRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(now).fetch_optional(pool).await?);
+        if let Some(row) = row {
+            return MessageRecord::try_from(row);
+        }
+        let current = self.message(id).await?.ok_or(StoreError::NotFound(*id))?;
+        Err(StoreError::InvalidTransition {
+            id: *id,
+            from: current.status,
+            to: Status::Seen,
+        })
+    }
+
     /// Turns the result of a guarded `UPDATE … RETURNING` into the record, or explains the
     /// refusal: not found, wrong status for `to`, or no live lease.
     async fn finish_transition(
@@ -610,6 +699,20 @@ impl Store {
             Some(record) => Ok(vec![record]),
             None => self.messages_by_tx(hash).await,
         }
+    }
+
+    /// Messages in `failed_permanently`, most recently failed first, at most `limit`
+    /// (`ghostbridge status`).
+    pub async fn failed_messages(&self, limit: u32) -> Result<Vec<MessageRecord>> {
+        let sql = concat!(
+            "SELECT ",
+            message_columns!(),
+            " FROM messages WHERE status = 'failed_permanently' ORDER BY updated_at DESC, id \
+              LIMIT $1"
+        );
+        let rows: Vec<MessageRow> = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(i64::from(limit)).fetch_all(pool).await?);
+        rows.into_iter().map(MessageRecord::try_from).collect()
     }
 
     /// Counters by status, retrying count and oldest pending creation time (metrics).

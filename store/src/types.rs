@@ -81,6 +81,9 @@ pub struct NewMessage {
     pub src_chain: u64,
     /// Destination chain id.
     pub dst_chain: u64,
+    /// The contract that emitted it (`BridgeVault` for a lock, `BridgeMinter` for a burn): each
+    /// numbers its messages on its own, so a nonce is unique per source contract only.
+    pub src_contract: Address,
     /// Nonce of the source contract.
     pub nonce: u64,
     /// The ABI-encoded `BridgeMessage` (9 x 32 bytes).
@@ -127,6 +130,8 @@ pub struct MessageRecord {
     pub src_chain: u64,
     /// Destination chain id.
     pub dst_chain: u64,
+    /// Source contract (vault or minter) whose nonce `nonce` is.
+    pub src_contract: Address,
     /// Source contract nonce.
     pub nonce: u64,
     /// The ABI-encoded message.
@@ -137,6 +142,9 @@ pub struct MessageRecord {
     pub failure_reason: Option<String>,
     /// Claims since the last forward transition (each claim is one attempt at the current step).
     pub attempts: u32,
+    /// Attempts that ended in a final error (the destination refused the release for a reason
+    /// retrying cannot fix); never reset by progress, reset by [`crate::Store::redeliver`].
+    pub final_attempts: u32,
     /// The last reported error, cleared on progress.
     pub last_error: Option<String>,
     /// Not claimable before this time (unix ms).

@@ -112,7 +112,7 @@ async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) 
     }
     let rows: Vec<NewMessage> = admitted
         .iter()
-        .map(|(id, m)| NewMessage { id: *id, src_chain: chain_id, dst_chain: m.dstChainId, nonce: m.nonce, encoded: m.abi_encode().into() })
+        .map(|(id, m)| NewMessage { id: *id, src_chain: chain_id, dst_chain: m.dstChainId, src_contract: m.srcContract, nonce: m.nonce, encoded: m.abi_encode().into() })
         .collect();
     store.insert_seen_batch(&rows).await?;
     let to_hash = block_hash(primary, to).await?.context("the safe block vanished")?;

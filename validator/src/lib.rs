@@ -93,6 +93,18 @@ impl Validator {
     }
 }
 
+/// Serves the validator's HTTPS API on `listener` (TLS 1.3, X25519MLKEM768 only) within
+/// `limits` (connection cap, handshake/header/body/idle timeouts, body limit) until `shutdown`.
+pub async fn serve_api(
+    listener: tokio::net::TcpListener,
+    validator: Validator,
+    tls: Arc<rustls::ServerConfig>,
+    limits: ghostbridge_core::listener::ListenerLimits,
+    shutdown: CancellationToken,
+) {
+    ghostbridge_core::listener::serve("validator_api", listener, api::router(validator), Some(tls), limits, shutdown).await;
+}
+
 /// `ghostbridge validator --config FILE`: runs until SIGINT/SIGTERM.
 pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let (config, chains) = Config::load(config_path, Role::Validator)?;
@@ -105,13 +117,13 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let validator = Validator::new(key, chains, store.clone(), health.clone())?;
-    let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
+    let ops = runtime::serve_ops_with(section.ops_listen.parse()?, health.clone(), section.ops_limits, shutdown.clone()).await?;
     let tls = ghostbridge_core::tls::server_config(&config.resolve(&section.tls_cert), &config.resolve(&section.tls_key))?;
     let listener = tokio::net::TcpListener::bind(&section.listen).await
         .with_context(|| format!("cannot listen on {}", section.listen))?;
     tracing::info!(address = %validator.address(), api = %listener.local_addr()?, %ops, "validator started");
     let followers = validator.spawn_followers(&shutdown, std::time::Duration::from_millis(section.poll_interval_ms));
-    ghostbridge_core::tls::serve_https(listener, tls, api::router(validator.clone()), shutdown.clone()).await;
+    serve_api(listener, validator.clone(), tls, section.api_limits, shutdown.clone()).await;
     for f in followers {
         let _ = f.await;
     }

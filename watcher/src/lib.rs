@@ -1,43 +1,56 @@
 //! The GhostBridge watcher: an independent check of what the bridge did, every block.
 //!
-//! - every `Minted`/`Unlocked` must match exactly one `Locked`/`Burned` on its source chain with
-//!   the same content, and no message may be released twice;
+//! - every `Minted`/`Unlocked`, and every `TransferHeld` when it is held, must match exactly one
+//!   `Locked`/`Burned` on its source chain with the same content, and no message may be
+//!   released twice;
 //! - per route and token, wrapped supply on the destination <= locked minus unlocked on the
 //!   source vault;
-//! - the attestation behind every release (the message, or the batch root from the calldata)
-//!   must carry at least `threshold` ML-DSA-65 signatures that pass BOTH aws-lc-rs and the
-//!   independent `fips204` verifier, by keys registered on chain.
+//! - every released (or held) message must be vouched for by the validators: at least
+//!   `threshold` of them sign its single-message attestation digest on request, each ML-DSA-65
+//!   signature passing BOTH aws-lc-rs and the independent `fips204` verifier, by keys registered
+//!   on chain. The watcher never reads a release's calldata, so how a release was delivered
+//!   (any contract, batch, forwarder, `executeHeld`) does not matter.
 //!
-//! A violation is logged (`alarm=true`), counted in `ghostbridge_watcher_violations_total`, makes
-//! `/health` fail and, with the guardian key configured, pauses every endpoint on every chain.
+//! Unreachable or halted validators are "cannot verify yet", never a violation: such releases
+//! are retried (backing off to 15 s), counted in `ghostbridge_watcher_unverified_releases` and reported
+//! on `/health` after `unverified_alert_secs`. A violation is logged once (`alarm=true`),
+//! counted in `ghostbridge_watcher_violations_total`, makes `/health` fail and, with the
+//! guardian key configured, pauses every endpoint that is not paused (again after an unpause
+//! if a new violation comes, or while a condition such as supply > backing lasts) and cancels a
+//! bad held transfer. A pass commits its view only when it completed, so an RPC error never
+//! makes a release counted twice.
 
-use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+pub mod decide;
+pub mod rotation;
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::Log;
 use alloy::signers::local::PrivateKeySigner;
-use alloy::sol_types::{SolEvent, SolInterface};
+use alloy::sol_types::SolEvent;
 use anyhow::Context;
+use futures::StreamExt;
 use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken};
 use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::config::{Chain, Config, Role};
-use ghostbridge_core::protocol::{from_minter, merkle_root, message_id, Domain, Message};
+use ghostbridge_core::protocol::{from_minter, message_id, release_endpoint, Domain};
 use ghostbridge_core::runtime::{self, Backoff, Health};
 
-/// A broken invariant.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Violation {
-    /// Short kind, the metric label.
-    pub kind: &'static str,
-    /// Chain where it was seen.
-    pub chain_id: u64,
-    /// Details.
-    pub detail: String,
-}
+pub use decide::{classify, weigh_error, Answer, EventKey, PqOutcome, Reporter, Violation};
+use decide::{content_matches, Delta, Lookup, View};
+
+/// PQ re-checks run at once.
+const PQ_CONCURRENCY: usize = 16;
+/// Unverified releases retried per pass at most (oldest retry first), so validators that hang
+/// until the request timeout cannot make one pass last for hours.
+const PENDING_RETRIES_PER_PASS: usize = 256;
+/// Longest wait between two retries of one unverified release.
+const PENDING_MAX_BACKOFF: Duration = Duration::from_secs(15);
 
 /// Watcher state (in memory; rebuilt from the chains at start).
 pub struct Watcher {
@@ -46,56 +59,144 @@ pub struct Watcher {
     validators: ValidatorClients,
     guardian: Option<PrivateKeySigner>,
     health: Health,
-    /// Next block to scan per chain.
-    cursors: HashMap<u64, u64>,
-    /// Every lock/burn seen, by id.
-    sources: HashMap<B256, Message>,
-    /// Every release seen.
-    released: HashSet<B256>,
-    /// Subjects whose PQ signatures already checked out.
-    pq_checked: HashSet<B256>,
-    /// Violations so far.
-    pub violations: Vec<Violation>,
-    paused: bool,
+    unverified_alert: Duration,
+    /// What the completed passes saw.
+    view: View,
+    /// Releases and holds whose PQ check could not complete yet, retried with backoff.
+    pending: HashMap<EventKey, Pending>,
+    /// Violations reported so far (count + the last few).
+    reporter: Reporter,
+    /// Validator-set rotation proposals (issue 11 #8).
+    rotations: rotation::RotationWatch,
+    /// When a failed pause was last logged, per chain (a failure repeats on every pass while a
+    /// condition lasts; it is logged at most once a minute).
+    pause_failure_logged: HashMap<u64, Instant>,
 }
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watcher").field("violations", &self.violations).finish_non_exhaustive()
+        f.debug_struct("Watcher").field("violations", &self.reporter.total()).field("pending", &self.pending.len()).finish_non_exhaustive()
     }
 }
 
+/// A release or hold, as its event tells it.
+#[derive(Debug, Clone)]
 struct Release {
     id: B256,
-    chain_id: u64,
-    src_chain: u64,
+    at: EventKey,
+    /// Vault or minter that emitted it (the attestation's endpoint).
+    endpoint: Address,
+    /// `None` for a hold (the event does not carry it).
+    src_chain: Option<u64>,
     recipient: Address,
+    /// The local token released.
     token: Address,
     amount: U256,
     minted: bool,
-    tx: B256,
+    held: bool,
+}
+
+impl Release {
+    fn what(&self) -> &'static str {
+        if self.held { "held transfer" } else { "release" }
+    }
+}
+
+/// A release whose PQ check is still open.
+#[derive(Debug, Clone)]
+struct Pending {
+    release: Release,
+    since: Instant,
+    why: String,
+    /// Failed checks so far, and when to try again.
+    attempts: u32,
+    next_retry: Instant,
 }
 
 impl Watcher {
-    /// Builds a watcher.
-    pub fn new(chains: Vec<Chain>, validators: ValidatorClients, guardian: Option<PrivateKeySigner>, health: Health) -> anyhow::Result<Self> {
+    /// Builds a watcher. `unverified_alert`: how long a release may stay unverifiable before
+    /// `/health` reports it.
+    pub fn new(chains: Vec<Chain>, validators: ValidatorClients, guardian: Option<PrivateKeySigner>, health: Health, unverified_alert: Duration) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
-        let mut cursors = HashMap::new();
+        let mut view = View::default();
         for c in &chains {
             providers.insert(c.chain_id, ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?);
-            cursors.insert(c.chain_id, c.deployment.deploy_block);
+            view.cursors.insert(c.chain_id, c.deployment.deploy_block);
         }
+        let rotations = rotation::RotationWatch::new(&chains)?;
         Ok(Self {
             chains: chains.into_iter().map(|c| (c.chain_id, c)).collect(),
-            providers, validators, guardian, health, cursors,
-            sources: HashMap::new(), released: HashSet::new(), pq_checked: HashSet::new(),
-            violations: Vec::new(), paused: false,
+            providers, validators, guardian, health, unverified_alert, view,
+            pending: HashMap::new(), reporter: Reporter::default(), rotations, pause_failure_logged: HashMap::new(),
         })
     }
 
-    /// One pass over every chain up to its head. Returns the new violations.
+    /// Violations reported since start.
+    pub fn violations_total(&self) -> u64 {
+        self.reporter.total()
+    }
+
+    /// The last violations reported (bounded).
+    pub fn recent_violations(&self) -> impl Iterator<Item = &Violation> {
+        self.reporter.recent()
+    }
+
+    /// Releases whose signatures could not be checked yet.
+    pub fn unverified(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// One pass over every chain up to its head. Returns the violations reported by this pass
+    /// (each violation is reported once). On an RPC error nothing of the pass is kept (the next
+    /// pass re-scans the same blocks), but violations it already found are still acted on.
     pub async fn check_once(&mut self) -> anyhow::Result<Vec<Violation>> {
         let mut found = Vec::new();
+        let result = self.pass(&mut found).await;
+        let (proposed, rotation_error) = self.rotations.scan(&self.chains, &self.providers).await;
+        // Persistent conditions not seen again cleared only if every check ran.
+        let complete = result.is_ok() && rotation_error.is_none();
+        found.extend(proposed);
+        if let Some(e) = rotation_error { tracing::warn!(error = %format!("{e:#}"), "rotation scan failed; retried next pass"); }
+        let result = result.map(|(delta, pending)| {
+            self.view.commit(delta);
+            self.pending = pending;
+            self.report_progress();
+        });
+        let new = self.reporter.record(found, complete);
+        for v in &new {
+            tracing::error!(alarm = true, kind = v.kind, chain = v.chain_id, detail = %v.detail, "BRIDGE INVARIANT VIOLATED");
+            metrics::counter!("ghostbridge_watcher_violations_total", "kind" => v.kind).increment(1);
+            self.health.problem(&format!("violation/{}", v.kind), v.detail.clone());
+        }
+        for v in &new {
+            if let Some((chain, endpoint, id)) = v.cancel { self.cancel_held(chain, endpoint, id).await; }
+            if v.kind == rotation::KIND { self.cancel_rotation(v.chain_id).await; }
+        }
+        if !new.is_empty() || self.reporter.condition_holds() {
+            self.ensure_paused(!new.is_empty()).await;
+        }
+        result.map(|()| new)
+    }
+
+    fn report_progress(&self) {
+        metrics::gauge!("ghostbridge_watcher_releases_checked").set(self.view.released.len() as f64);
+        metrics::gauge!("ghostbridge_watcher_unverified_releases").set(self.pending.len() as f64);
+        metrics::gauge!("ghostbridge_watcher_open_sources").set(self.view.sources.len() as f64);
+        self.health.progress("releases_checked", self.view.released.len());
+        self.health.progress("unverified_releases", self.pending.len());
+        self.health.progress("violations_total", self.reporter.total());
+        let overdue: Vec<&Pending> = self.pending.values().filter(|p| p.since.elapsed() >= self.unverified_alert).collect();
+        match overdue.iter().min_by_key(|p| p.since) {
+            Some(oldest) => self.health.problem("unverified_releases", format!(
+                "{} release(s) unverified for more than {}s (cannot verify yet, not a violation); oldest {} {} in {}: {}",
+                overdue.len(), self.unverified_alert.as_secs(), oldest.release.what(), oldest.release.id, oldest.release.at.label(), oldest.why)),
+            None => self.health.ok("unverified_releases"),
+        }
+    }
+
+    /// Everything of one pass, computed without touching `self`.
+    async fn pass(&self, found: &mut Vec<Violation>) -> anyhow::Result<(Delta, HashMap<EventKey, Pending>)> {
+        let mut delta = Delta::default();
         let mut releases = Vec::new();
         let ids: Vec<u64> = self.chains.keys().copied().collect();
         let mut heads = HashMap::new();
@@ -104,120 +205,136 @@ impl Watcher {
         for &id in &ids {
             heads.insert(id, self.providers[&id].get_block_number().await.context("eth_blockNumber")?);
         }
+        let held_topic = BridgeVault::TransferHeld::SIGNATURE_HASH;
         for &id in &ids {
-            let (from, to) = (self.cursors[&id], heads[&id]);
+            let (from, to) = (self.view.cursors[&id], heads[&id]);
+            delta.cursors.insert(id, to.max(from.saturating_sub(1)).saturating_add(1));
             if from > to { continue; }
             let c = &self.chains[&id];
             let p = &self.providers[&id];
-            for log in scan_logs(p, c.deployment.vault, &[BridgeVault::Locked::SIGNATURE_HASH, BridgeVault::Unlocked::SIGNATURE_HASH], from, to, c.max_block_range).await? {
+            let (vault, minter) = (c.deployment.vault, c.deployment.minter);
+            for log in scan_logs(p, vault, &[BridgeVault::Locked::SIGNATURE_HASH, BridgeVault::Unlocked::SIGNATURE_HASH, held_topic], from, to, c.max_block_range).await? {
                 if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
                     let m = BridgeVault::Locked::decode_log_data(log.data())?.message;
-                    self.sources.insert(message_id(&m), m);
+                    delta.sources.insert(message_id(&m), m);
+                } else if log.topic0() == Some(&held_topic) {
+                    let e = BridgeVault::TransferHeld::decode_log_data(log.data())?;
+                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: vault, src_chain: None, recipient: e.recipient, token: e.token, amount: e.amount, minted: false, held: true });
                 } else {
                     let e = BridgeVault::Unlocked::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, chain_id: id, src_chain: e.srcChainId, recipient: e.recipient, token: e.token, amount: e.amount, minted: false, tx: tx_of(&log) });
+                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: vault, src_chain: Some(e.srcChainId), recipient: e.recipient, token: e.token, amount: e.amount, minted: false, held: false });
                 }
             }
-            for log in scan_logs(p, c.deployment.minter, &[BridgeMinter::Burned::SIGNATURE_HASH, BridgeMinter::Minted::SIGNATURE_HASH], from, to, c.max_block_range).await? {
+            for log in scan_logs(p, minter, &[BridgeMinter::Burned::SIGNATURE_HASH, BridgeMinter::Minted::SIGNATURE_HASH, held_topic], from, to, c.max_block_range).await? {
                 if log.topic0() == Some(&BridgeMinter::Burned::SIGNATURE_HASH) {
                     let m = from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
-                    self.sources.insert(message_id(&m), m);
+                    delta.sources.insert(message_id(&m), m);
+                } else if log.topic0() == Some(&held_topic) {
+                    let e = BridgeMinter::TransferHeld::decode_log_data(log.data())?;
+                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: minter, src_chain: None, recipient: e.recipient, token: e.token, amount: e.amount, minted: true, held: true });
                 } else {
                     let e = BridgeMinter::Minted::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, chain_id: id, src_chain: e.srcChainId, recipient: e.recipient, token: e.wrappedToken, amount: e.amount, minted: true, tx: tx_of(&log) });
+                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: minter, src_chain: Some(e.srcChainId), recipient: e.recipient, token: e.wrappedToken, amount: e.amount, minted: true, held: false });
                 }
             }
         }
-        for r in &releases {
-            if let Some(v) = self.check_release(r).await? { found.push(v); }
+        // Identity and content of every new release; those that pass go to the PQ check with
+        // the ones still open from earlier passes.
+        let now = Instant::now();
+        let (mut to_verify, mut carried): (Vec<Pending>, Vec<Pending>) = self.pending.values().cloned().partition(|p| p.next_retry <= now);
+        to_verify.sort_by_key(|p| p.next_retry);
+        if to_verify.len() > PENDING_RETRIES_PER_PASS { carried.extend(to_verify.split_off(PENDING_RETRIES_PER_PASS)); }
+        let mut wrapped_of: HashMap<(u64, u64, Address), Address> = HashMap::new();
+        for r in releases {
+            let lookup = if r.held { self.view.hold(&mut delta, r.id, r.at) } else { self.view.release(&mut delta, r.id, r.at) };
+            let v = |kind, detail: String| violation(kind, &r, detail);
+            let m = match lookup {
+                Lookup::Seen => continue,
+                Lookup::Twice(prev) => { found.push(v("double_release", format!("message {} released twice: {} and again {} in {}", r.id, prev.label(), r.what(), r.at.label()))); continue; }
+                Lookup::Unbacked => { found.push(v("unbacked_release", format!("{} in {} of message {} that no lock/burn on any chain emitted", r.what(), r.at.label(), r.id))); continue; }
+                Lookup::Source(m) => m,
+            };
+            let expected = if r.minted {
+                let k = (r.at.chain_id, m.srcChainId, m.token);
+                match wrapped_of.get(&k) {
+                    Some(w) => *w,
+                    None => {
+                        let minter = BridgeMinter::new(r.endpoint, self.providers[&r.at.chain_id].clone());
+                        let w = minter.wrappedTokenOf(m.srcChainId, m.token).call().await.context("wrappedTokenOf")?;
+                        wrapped_of.insert(k, w);
+                        w
+                    }
+                }
+            } else {
+                m.token
+            };
+            // The one endpoint that may release it (what the validators' digest names).
+            let endpoint_ok = self.chains.get(&m.srcChainId)
+                .and_then(|src| release_endpoint(m.srcContract, &src.deployment, &self.chains[&r.at.chain_id].deployment))
+                == Some(r.endpoint);
+            if !endpoint_ok || !content_matches(&m, r.at.chain_id, r.src_chain, r.recipient, r.minted, r.token, expected, r.amount) {
+                found.push(v("mismatched_release", format!("{} in {} of message {} with content different from its lock/burn", r.what(), r.at.label(), r.id)));
+                continue;
+            }
+            to_verify.push(Pending { release: r, since: now, why: String::new(), attempts: 0, next_retry: now });
         }
-        for &id in &ids { self.cursors.insert(id, heads[&id] + 1); }
+        // The validator sets, once per chain and pass.
+        let mut sets = HashMap::new();
+        for p in &to_verify {
+            let chain = p.release.at.chain_id;
+            if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(chain) {
+                e.insert(ValidatorSet::read(&self.providers[&chain], self.chains[&chain].deployment.verifier).await.context("reading the validator set")?);
+            }
+        }
+        let verdicts: Vec<(Pending, PqOutcome)> = futures::stream::iter(to_verify)
+            .map(|p| {
+                let set = &sets[&p.release.at.chain_id];
+                async move { let o = self.check_pq(&p.release, set).await; (p, o) }
+            })
+            .buffer_unordered(PQ_CONCURRENCY)
+            .collect()
+            .await;
+        let mut pending: HashMap<EventKey, Pending> = carried.into_iter().map(|p| (p.release.at, p)).collect();
+        for (mut p, outcome) in verdicts {
+            let was_pending = self.pending.contains_key(&p.release.at);
+            match outcome {
+                PqOutcome::Verified => {
+                    if was_pending { tracing::info!(id = %p.release.id, at = %p.release.at.label(), "{} verified after all", p.release.what()); }
+                }
+                PqOutcome::Refuted(why) => found.push(violation("pq_signatures", &p.release, format!("{} in {} of message {}: {why}", p.release.what(), p.release.at.label(), p.release.id))),
+                PqOutcome::CannotVerifyYet(why) => {
+                    if !was_pending { tracing::warn!(id = %p.release.id, at = %p.release.at.label(), why = %why, "cannot verify a {} yet; retrying", p.release.what()); }
+                    p.why = why;
+                    p.attempts = p.attempts.saturating_add(1);
+                    let wait = Duration::from_millis(250u64 << p.attempts.min(6)).min(PENDING_MAX_BACKOFF);
+                    p.next_retry = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
+                    pending.insert(p.release.at, p);
+                }
+            }
+        }
         found.extend(self.check_supply().await?);
-        metrics::gauge!("ghostbridge_watcher_releases_checked").set(self.released.len() as f64);
-        self.health.progress("releases_checked", self.released.len());
-        for v in &found {
-            tracing::error!(alarm = true, kind = v.kind, chain = v.chain_id, detail = %v.detail, "BRIDGE INVARIANT VIOLATED");
-            metrics::counter!("ghostbridge_watcher_violations_total", "kind" => v.kind).increment(1);
-            self.health.problem(&format!("violation/{}", v.kind), v.detail.clone());
-        }
-        if !found.is_empty() {
-            self.pause_everything().await;
-        }
-        self.violations.extend(found.iter().cloned());
-        Ok(found)
+        Ok((delta, pending))
     }
 
-    async fn check_release(&mut self, r: &Release) -> anyhow::Result<Option<Violation>> {
-        let v = |kind, detail: String| Ok(Some(Violation { kind, chain_id: r.chain_id, detail }));
-        if !self.released.insert(r.id) {
-            return v("double_release", format!("message {} released twice (tx {})", r.id, r.tx));
-        }
-        let Some(m) = self.sources.get(&r.id).cloned() else {
-            return v("unbacked_release", format!("tx {} released message {} that no lock/burn on any chain emitted", r.tx, r.id));
-        };
-        let token_ok = if r.minted {
-            let minter = BridgeMinter::new(self.chains[&r.chain_id].deployment.minter, self.providers[&r.chain_id].clone());
-            minter.wrappedTokenOf(m.srcChainId, m.token).call().await? == r.token
-        } else {
-            r.token == m.token
-        };
-        if m.dstChainId != r.chain_id || m.srcChainId != r.src_chain || m.recipient != r.recipient || m.amount != r.amount || !token_ok {
-            return v("mismatched_release", format!("tx {} released {} with content different from its lock/burn", r.tx, r.id));
-        }
-        if let Err(e) = self.check_pq(r).await {
-            return v("pq_signatures", format!("release {} in tx {}: {e:#}", r.id, r.tx));
-        }
-        Ok(None)
-    }
-
-    /// The attestation behind a release must carry >= threshold ML-DSA-65 signatures passing both
-    /// verifiers. The subject (message id or batch root) is read from the release calldata.
-    async fn check_pq(&mut self, r: &Release) -> anyhow::Result<()> {
-        let p = &self.providers[&r.chain_id];
-        let tx = p.get_transaction_by_hash(r.tx).await?.context("release transaction not found")?;
-        let input = alloy::consensus::Transaction::input(tx.inner.inner()).clone();
-        let subject = if r.minted {
-            match BridgeMinter::BridgeMinterCalls::abi_decode(&input) {
-                Ok(BridgeMinter::BridgeMinterCalls::mint(_)) => Subject::Message(r.id),
-                Ok(BridgeMinter::BridgeMinterCalls::mintBatch(c)) => Subject::Batch(c.root),
-                Ok(BridgeMinter::BridgeMinterCalls::mintFromBatch(c)) => Subject::Batch(c.root),
-                // The root is not in the calldata: rebuild it from the members, as the minter did.
-                Ok(BridgeMinter::BridgeMinterCalls::mintWholeBatch(c)) => {
-                    let ids: Vec<_> = c.messages.iter().map(|m| message_id(&from_minter(m))).collect();
-                    Subject::Batch(merkle_root(&ids)?)
-                }
-                _ => anyhow::bail!("release not made by a direct mint/mintBatch/mintWholeBatch/mintFromBatch call; cannot find its attestation"),
-            }
-        } else {
-            match BridgeVault::BridgeVaultCalls::abi_decode(&input) {
-                Ok(BridgeVault::BridgeVaultCalls::unlock(_)) => Subject::Message(r.id),
-                Ok(BridgeVault::BridgeVaultCalls::unlockFromBatch(c)) => Subject::Batch(c.root),
-                _ => anyhow::bail!("release not made by a direct unlock/unlockFromBatch call; cannot find its attestation"),
-            }
-        };
-        let key = match subject { Subject::Message(h) | Subject::Batch(h) => h };
-        if self.pq_checked.contains(&key) { return Ok(()); }
-        let d = &self.chains[&r.chain_id].deployment;
-        let set = ValidatorSet::read(p, d.verifier).await?;
-        let domain = Domain { chain_id: r.chain_id, verifier: d.verifier };
-        let (digest, path) = match subject {
-            Subject::Message(id) => (domain.message_digest(id, set.epoch), ValidatorClients::message_path(r.chain_id, id)),
-            Subject::Batch(root) => (domain.batch_digest(root, set.epoch), ValidatorClients::batch_path(r.chain_id, root)),
-        };
-        let mut valid = HashSet::new();
-        let mut problems = Vec::new();
-        for answer in self.validators.ask(&path, None).await {
-            match answer {
-                Ok(a) => match self.validators.check(&set, digest, &a, true).await {
-                    Ok(s) => { valid.insert(s.signer_index); }
-                    Err(e) => problems.push(e.to_string()),
+    /// Asks every validator to sign this message's single-message attestation and weighs the
+    /// answers: a quorum that signs it proves it was admitted, however it was delivered.
+    async fn check_pq(&self, r: &Release, set: &ValidatorSet) -> PqOutcome {
+        let chain = r.at.chain_id;
+        let domain = Domain { chain_id: chain, verifier: self.chains[&chain].deployment.verifier };
+        let digest = domain.message_digest(r.endpoint, r.id, set.epoch);
+        let mut answers = Vec::new();
+        for answer in self.validators.ask(&ValidatorClients::message_path(chain, r.id), None).await {
+            answers.push(match answer {
+                // Signed under another epoch (a rotation between our read and theirs): ask again.
+                Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!("{} answered for epoch {}, the set read is {}", a.signer, a.epoch, set.epoch)),
+                Ok(a) => match self.validators.check(set, digest, &a, true).await {
+                    Ok(s) => Answer::Valid(s.signer_index.into()),
+                    Err(e) => weigh_error(&e),
                 },
-                Err(e) => problems.push(e.to_string()),
-            }
+                Err(e) => weigh_error(&e),
+            });
         }
-        anyhow::ensure!(valid.len() as u64 >= set.threshold, "only {} of {} required ML-DSA-65 signatures verify: {}", valid.len(), set.threshold, problems.join("; "));
-        self.pq_checked.insert(key);
-        Ok(())
+        classify(&answers, set.signers.len(), set.threshold)
     }
 
     async fn check_supply(&self) -> anyhow::Result<Vec<Violation>> {
@@ -237,7 +354,11 @@ impl Watcher {
                     let unlocked = vault.unlockedTotal(*t).call().await?;
                     let backing = locked.saturating_sub(unlocked);
                     if supply > backing {
-                        out.push(Violation { kind: "supply_exceeds_backing", chain_id: *dst_id, detail: format!("wrapped {wrapped} of token {t} from chain {src_id}: supply {supply} > locked {backing}") });
+                        out.push(Violation {
+                            kind: "supply_exceeds_backing", chain_id: *dst_id,
+                            detail: format!("wrapped {wrapped} of token {t} from chain {src_id}: supply {supply} > locked {backing}"),
+                            key: format!("supply_exceeds_backing/{dst_id}/{wrapped}"), persistent: true, cancel: None,
+                        });
                     }
                 }
             }
@@ -245,34 +366,89 @@ impl Watcher {
         Ok(out)
     }
 
-    async fn pause_everything(&mut self) {
-        if self.paused { return; }
-        let Some(key) = self.guardian.clone() else {
-            tracing::error!(alarm = true, "no guardian key configured: alerting only, contracts NOT paused");
+    fn wallet_provider(&self, chain: u64) -> anyhow::Result<Option<impl Provider>> {
+        let Some(key) = self.guardian.clone() else { return Ok(None) };
+        let url: reqwest::Url = self.chains[&chain].rpc_urls[0].parse()?;
+        Ok(Some(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url)))
+    }
+
+    /// Cancels a bad held transfer (the guardian key holds `GUARDIAN_ROLE` on the endpoints).
+    async fn cancel_held(&self, chain: u64, endpoint: Address, id: B256) {
+        let result = async {
+            let Some(p) = self.wallet_provider(chain)? else { return Ok(None) };
+            let receipt = BridgeVault::new(endpoint, p).cancelHeld(id).send().await?.get_receipt().await?;
+            anyhow::ensure!(receipt.status(), "cancelHeld reverted");
+            anyhow::Ok(Some(receipt.transaction_hash))
+        }.await;
+        match result {
+            Ok(Some(tx)) => tracing::error!(alarm = true, chain, %endpoint, %id, %tx, "held transfer CANCELLED by the watcher"),
+            Ok(None) => tracing::error!(alarm = true, chain, %id, "no guardian key configured: held transfer NOT cancelled"),
+            Err(e) => tracing::error!(alarm = true, chain, %id, error = %format!("{e:#}"), "cancelling the held transfer FAILED"),
+        }
+    }
+
+    /// Cancels the pending rotation on `chain`'s verifier (the guardian key holds GUARDIAN_ROLE there).
+    async fn cancel_rotation(&self, chain: u64) {
+        let verifier = self.chains[&chain].deployment.verifier;
+        let result = async {
+            let Some(p) = self.wallet_provider(chain)? else { return Ok(None) };
+            rotation::cancel(p, verifier).await.map(Some)
+        }.await;
+        match result {
+            Ok(Some(tx)) => tracing::error!(alarm = true, chain, %verifier, %tx, "validator-set rotation CANCELLED by the watcher"),
+            Ok(None) => tracing::error!(alarm = true, chain, "no guardian key configured: rotation NOT cancelled"),
+            Err(e) => tracing::error!(alarm = true, chain, error = %format!("{e:#}"), "cancelling the rotation FAILED"),
+        }
+    }
+
+    /// Pauses every endpoint that is not paused (after an unpause too). `alert`: log when no
+    /// guardian key is configured.
+    async fn ensure_paused(&mut self, alert: bool) {
+        if self.guardian.is_none() {
+            if alert { tracing::error!(alarm = true, "no guardian key configured: alerting only, contracts NOT paused"); }
             return;
-        };
-        let wallet = EthereumWallet::from(key);
+        }
         for (id, c) in &self.chains {
+            let p = &self.providers[id];
+            let vault = BridgeVault::new(c.deployment.vault, p.clone()).paused().call().await;
+            let minter = BridgeMinter::new(c.deployment.minter, p.clone()).paused().call().await;
+            if matches!((&vault, &minter), (Ok(true), Ok(true))) { continue; }
             let result = async {
-                let url: reqwest::Url = c.rpc_urls[0].parse()?;
-                let p = ProviderBuilder::new().wallet(wallet.clone()).connect_http(url);
+                let p = self.wallet_provider(*id)?.context("guardian key")?;
                 let receipt = BridgeGuardian::new(c.deployment.guardian, p).pauseAll().send().await?.get_receipt().await?;
-                anyhow::ensure!(receipt.status(), "pauseAll reverted");
+                anyhow::ensure!(receipt.status(), "pauseAll reverted (BridgeGuardian.pauseAll cannot pause when one endpoint already is: vault paused {vault:?}, minter paused {minter:?})");
                 anyhow::Ok(receipt.transaction_hash)
             }.await;
             match result {
-                Ok(tx) => { tracing::error!(alarm = true, chain = id, %tx, "bridge PAUSED by the watcher"); metrics::counter!("ghostbridge_watcher_pauses_total").increment(1); }
-                Err(e) => tracing::error!(alarm = true, chain = id, error = %format!("{e:#}"), "pausing FAILED"),
+                Ok(tx) => {
+                    tracing::error!(alarm = true, chain = id, %tx, "bridge PAUSED by the watcher");
+                    metrics::counter!("ghostbridge_watcher_pauses_total").increment(1);
+                    self.pause_failure_logged.remove(id);
+                }
+                Err(e) => {
+                    metrics::counter!("ghostbridge_watcher_pause_failures_total").increment(1);
+                    let last = self.pause_failure_logged.get(id);
+                    if alert || last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
+                        tracing::error!(alarm = true, chain = id, error = %format!("{e:#}"), "pausing FAILED");
+                        self.pause_failure_logged.insert(*id, Instant::now());
+                    }
+                }
             }
         }
-        self.paused = true;
     }
 }
 
-enum Subject { Message(B256), Batch(B256) }
+fn violation(kind: &'static str, r: &Release, detail: String) -> Violation {
+    Violation {
+        kind, chain_id: r.at.chain_id, detail,
+        key: format!("{kind}/{}/{}", r.id, r.at.label()),
+        persistent: false,
+        cancel: r.held.then_some((r.at.chain_id, r.endpoint, r.id)),
+    }
+}
 
-fn tx_of(log: &Log) -> B256 {
-    log.transaction_hash.unwrap_or_default()
+fn key_of(chain_id: u64, log: &Log) -> EventKey {
+    EventKey { chain_id, tx: log.transaction_hash.unwrap_or_default(), log_index: log.log_index.unwrap_or_default() }
 }
 
 /// `ghostbridge watch --config FILE`: runs until SIGINT/SIGTERM.
@@ -286,7 +462,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
-    let mut watcher = Watcher::new(chains, validators, guardian, health.clone())?;
+    let mut watcher = Watcher::new(chains, validators, guardian, health.clone(), Duration::from_secs(section.unverified_alert_secs))?;
     let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
     tracing::info!(%ops, pause_enabled = watcher.guardian.is_some(), "watcher started");
     let poll = Duration::from_millis(section.poll_interval_ms);
@@ -296,6 +472,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             Ok(_) => { backoff.reset(); health.ok("rpc"); poll }
             Err(e) => {
                 let d = backoff.next_delay();
+                metrics::counter!("ghostbridge_watcher_pass_errors_total").increment(1);
                 tracing::warn!(error = %format!("{e:#}"), "watcher pass failed, retrying");
                 if backoff.failures() > 3 { health.problem("rpc", format!("{e:#}")); }
                 d
@@ -305,4 +482,26 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     }
     tracing::info!("watcher stopped");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use ghostbridge_core::config::{Config, Role};
+
+    /// A watcher without `[[validators]]` could verify nothing: refused at load, key named.
+    #[test]
+    fn a_watcher_config_without_validators_is_refused() {
+        let dir = std::env::temp_dir().join(format!("ghostbridge-watcher-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("watcher.toml");
+        std::fs::write(&path, "[store]\nurl = \"sqlite://w.db?mode=rwc\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31337\nrpc_urls = [\"http://127.0.0.1:8545\"]\ndeployment = \"a.json\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31338\nrpc_urls = [\"http://127.0.0.1:8546\"]\ndeployment = \"b.json\"\n\n[watcher]\nops_listen = \"127.0.0.1:9999\"\nunverified_alert_secs = 0\n").expect("write");
+        let problems = match Config::load(&path, Role::Watcher) {
+            Ok(_) => panic!("a watcher config without validators must be refused"),
+            Err(e) => e.problems,
+        };
+        let _ = std::fs::remove_dir_all(&dir);
+        let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
+        assert!(keys.contains(&"validators"), "{problems:?}");
+        assert!(keys.contains(&"watcher.unverified_alert_secs"), "{problems:?}");
+    }
 }

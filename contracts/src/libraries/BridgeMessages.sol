@@ -38,9 +38,13 @@ library BridgeMessages {
     /// @notice The only message format version this deployment accepts.
     uint8 internal constant VERSION = 1;
 
+    /// @dev `endpoint` is the destination contract that releases: the BridgeMinter for a lock
+    /// leg, the BridgeVault for a burn leg (vault and minter share one verifier, so an
+    /// attestation must say which of them it is for).
     bytes32 internal constant MESSAGE_ATTESTATION_TYPEHASH =
-        keccak256("MessageAttestation(bytes32 messageId,uint64 epoch)");
-    bytes32 internal constant BATCH_ATTESTATION_TYPEHASH = keccak256("BatchAttestation(bytes32 root,uint64 epoch)");
+        keccak256("MessageAttestation(bytes32 messageId,uint64 epoch,address endpoint)");
+    bytes32 internal constant BATCH_ATTESTATION_TYPEHASH =
+        keccak256("BatchAttestation(bytes32 root,uint64 epoch,address endpoint)");
     bytes32 internal constant ROTATION_TYPEHASH = keccak256(
         "ValidatorSetRotation(uint64 newEpoch,bytes32 signerSetHash,bytes32 pqKeySetHash,uint8 threshold,uint8 largeThreshold)"
     );
@@ -70,12 +74,12 @@ library BridgeMessages {
         return nodes[0];
     }
 
-    function messageStructHash(bytes32 messageId, uint64 epoch) internal pure returns (bytes32) {
-        return keccak256(abi.encode(MESSAGE_ATTESTATION_TYPEHASH, messageId, epoch));
+    function messageStructHash(bytes32 messageId, uint64 epoch, address endpoint) internal pure returns (bytes32) {
+        return keccak256(abi.encode(MESSAGE_ATTESTATION_TYPEHASH, messageId, epoch, endpoint));
     }
 
-    function batchStructHash(bytes32 root, uint64 epoch) internal pure returns (bytes32) {
-        return keccak256(abi.encode(BATCH_ATTESTATION_TYPEHASH, root, epoch));
+    function batchStructHash(bytes32 root, uint64 epoch, address endpoint) internal pure returns (bytes32) {
+        return keccak256(abi.encode(BATCH_ATTESTATION_TYPEHASH, root, epoch, endpoint));
     }
 
     function rotationStructHash(

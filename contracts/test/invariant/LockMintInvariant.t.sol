@@ -24,8 +24,21 @@ contract BridgeHandler is BridgeFixture {
     /// @notice Set if any replay of a released message ever succeeded.
     bool public doubleRelease;
 
+    /// @notice Release windows (issue 11): 10 % per day, these floors; what the handler saw
+    /// released in each token's current window and the base it must have been opened with.
+    uint16 public constant SHARE_BPS = 1_000;
+    uint256 public constant WGCC_FLOOR = 20_000 ether;
+    uint256 public constant GCC_FLOOR = 2_000 ether;
+    mapping(address token => uint256) public ghostWindowEnd;
+    mapping(address token => uint256) public ghostWindowBase;
+    mapping(address token => uint256) public ghostWindowReleased;
+
     constructor() {
         _deployBridge(7, 5, 6);
+        vm.startPrank(admin);
+        minter.setReleaseShare(address(wGcc), SHARE_BPS, 1 days, WGCC_FLOOR);
+        vault.setReleaseShare(address(gcc), SHARE_BPS, 1 days, GCC_FLOOR);
+        vm.stopPrank();
         for (uint256 i = 0; i < actors.length; ++i) {
             _fund(actors[i], 10_000_000 ether);
             vm.prank(actors[i]);
@@ -44,7 +57,9 @@ contract BridgeHandler is BridgeFixture {
     function mint(uint256 seed) external {
         if (pendingLocks.length == 0) return;
         BridgeMessage memory message = _take(pendingLocks, seed);
+        uint256 base = wGcc.totalSupply();
         minter.mint(message, _attestMessage(message, 5));
+        _released(address(wGcc), base, message.amount);
         ghostPendingLocked -= message.amount;
         released.push(message);
         ++releaseCount;
@@ -59,8 +74,10 @@ contract BridgeHandler is BridgeFixture {
         bytes32 root = _merkleRoot(leaves);
         bytes32[][] memory proofs = new bytes32[][](size);
         for (uint256 i = 0; i < size; ++i) proofs[i] = _merkleProof(leaves, i);
-        minter.mintBatch(messages, root, proofs, _attest(verifier.batchDigest(root), 5));
+        uint256 base = wGcc.totalSupply();
+        minter.mintBatch(messages, root, proofs, _attest(verifier.batchDigest(address(minter), root), 5));
         for (uint256 i = 0; i < size; ++i) {
+            _released(address(wGcc), base, messages[i].amount);
             ghostPendingLocked -= messages[i].amount;
             released.push(messages[i]);
             ++releaseCount;
@@ -73,8 +90,10 @@ contract BridgeHandler is BridgeFixture {
         BridgeMessage[] memory messages = new BridgeMessage[](size);
         for (uint256 i = 0; i < size; ++i) messages[i] = _take(pendingLocks, seed + i);
         bytes32 root = _merkleRoot(_leaves(messages));
-        minter.mintWholeBatch(messages, _attest(verifier.batchDigest(root), 5));
+        uint256 base = wGcc.totalSupply();
+        minter.mintWholeBatch(messages, _attest(verifier.batchDigest(address(minter), root), 5));
         for (uint256 i = 0; i < size; ++i) {
+            _released(address(wGcc), base, messages[i].amount);
             ghostPendingLocked -= messages[i].amount;
             released.push(messages[i]);
             ++releaseCount;
@@ -96,7 +115,9 @@ contract BridgeHandler is BridgeFixture {
     function unlock(uint256 seed) external {
         if (pendingBurns.length == 0) return;
         BridgeMessage memory message = _take(pendingBurns, seed);
+        uint256 base = gcc.balanceOf(address(vault));
         vault.unlock(message, _attestMessage(message, 5));
+        _released(address(gcc), base, message.amount);
         ghostPendingBurned -= message.amount;
         released.push(message);
         ++releaseCount;
@@ -155,6 +176,24 @@ contract BridgeHandler is BridgeFixture {
         return released[i];
     }
 
+    /// @notice The most the current window of `token` may release: max(base x 10 %, floor).
+    function windowLimit(address token) public view returns (uint256 limit) {
+        limit = ghostWindowBase[token] * SHARE_BPS / 10_000;
+        uint256 floor = token == address(wGcc) ? WGCC_FLOOR : GCC_FLOOR;
+        if (limit < floor) limit = floor;
+    }
+
+    /// @dev A successful release of `amount`; `base` is the holding/supply before the call
+    /// (what the contract snapshots if this call opened the window).
+    function _released(address token, uint256 base, uint256 amount) internal {
+        if (block.timestamp >= ghostWindowEnd[token]) {
+            ghostWindowEnd[token] = block.timestamp + 1 days;
+            ghostWindowBase[token] = base;
+            ghostWindowReleased[token] = 0;
+        }
+        ghostWindowReleased[token] += amount;
+    }
+
     /// @dev Removes and returns a pseudo-random element (swap with last, pop).
     function _take(BridgeMessage[] storage list, uint256 seed) internal returns (BridgeMessage memory message) {
         uint256 i = seed % list.length;
@@ -165,7 +204,7 @@ contract BridgeHandler is BridgeFixture {
 }
 
 /// @notice invariant_wrappedSupplyBackedByLocks, invariant_noMessageReleasedTwice,
-/// invariant_feeSplitsSumToCollected (256 runs x depth 64 by default; FOUNDRY_PROFILE=deep for more).
+/// invariant_feeSplitsSumToCollected, invariant_releaseWindowNeverExceedsItsShare (256 runs x depth 64 by default; FOUNDRY_PROFILE=deep for more).
 contract LockMintInvariantTest is Test {
     BridgeHandler internal handler;
 
@@ -195,6 +234,23 @@ contract LockMintInvariantTest is Test {
             address destination = m.srcContract == address(handler.getVault()) ? address(handler.getMinter()) : address(handler.getVault());
             (bool ok, bytes memory ret) = destination.staticcall(abi.encodeWithSignature("isConsumed(uint64,uint64)", m.srcChainId, m.nonce));
             vm.assertTrue(ok && abi.decode(ret, (bool)), "released message not marked consumed");
+        }
+    }
+
+    /// @dev Issue 11: in every token's current window the releases total at most
+    /// max(base x 10 %, floor), and the contract's remaining allowance is exactly what is left.
+    function invariant_releaseWindowNeverExceedsItsShare() public view {
+        address[2] memory tokens = [address(handler.getWrappedGcc()), address(handler.getGcc())];
+        for (uint256 i = 0; i < 2; ++i) {
+            address token = tokens[i];
+            if (handler.ghostWindowEnd(token) == 0) continue;
+            uint256 limit = handler.windowLimit(token);
+            uint256 released = handler.ghostWindowReleased(token);
+            vm.assertLe(released, limit, "a window released more than its share");
+            BridgeVault endpoint = i == 0 ? BridgeVault(payable(address(handler.getMinter()))) : handler.getVault();
+            (uint64 endsAt, uint256 remaining) = endpoint.releaseWindowOf(token);
+            vm.assertEq(endsAt, handler.ghostWindowEnd(token), "window end");
+            vm.assertEq(remaining, limit - released, "window remaining");
         }
     }
 

@@ -69,6 +69,9 @@ abstract contract BridgeFixture is Test {
         feeManager.grantRole(feeManager.COLLECTOR_ROLE(), address(minter));
         _wireEndpoint(address(vault));
         _wireEndpoint(address(minter));
+        // Both endpoints claim their remotes in the verifier's route registry.
+        verifier.grantRole(verifier.ENDPOINT_ROLE(), address(vault));
+        verifier.grantRole(verifier.ENDPOINT_ROLE(), address(minter));
         vault.setRemote(CHAIN, address(minter));
         minter.setRemote(CHAIN, address(vault));
         wGcc = minter.createWrappedToken(CHAIN, address(gcc), "Wrapped GCC", "wGCC", 18);
@@ -77,6 +80,7 @@ abstract contract BridgeFixture is Test {
         _openRoute(address(0), address(wEth));
         guardian.addEndpoint(address(vault));
         guardian.addEndpoint(address(minter));
+        verifier.grantRole(verifier.GUARDIAN_ROLE(), guardianKey);
         vm.stopPrank();
     }
 
@@ -92,6 +96,9 @@ abstract contract BridgeFixture is Test {
         vault.setRateLimit(canonical, CHAIN, false, BUCKET, REFILL);
         minter.setRateLimit(wrapped, CHAIN, true, BUCKET, REFILL);
         minter.setRateLimit(wrapped, CHAIN, false, BUCKET, REFILL);
+        // Release windows as wide as the bucket; the release-share tests narrow them.
+        vault.setReleaseShare(canonical, 10_000, 1 days, BUCKET);
+        minter.setReleaseShare(wrapped, 10_000, 1 days, BUCKET);
     }
 
     /// @dev n deterministic validator keys, sorted ascending by address.
@@ -206,13 +213,28 @@ abstract contract BridgeFixture is Test {
         return Signature({signerIndex: index, r: r, vs: vs});
     }
 
+    /// @dev The endpoint that releases `message` here, decided as validators do: a message from
+    /// the minter (burn leg) is unlocked by the vault, anything else is minted by the minter.
+    function _releaserOf(BridgeMessage memory message) internal view returns (address) {
+        return message.srcContract == address(minter) ? address(vault) : address(minter);
+    }
+
     function _messageDigest(BridgeMessage memory message) internal view returns (bytes32) {
-        return verifier.messageDigest(BridgeMessages.id(message));
+        return verifier.messageDigest(_releaserOf(message), BridgeMessages.id(message));
     }
 
     /// @dev A single-message attestation by the first `count` validators.
     function _attestMessage(BridgeMessage memory message, uint256 count) internal view returns (Attestation memory) {
         return _attest(_messageDigest(message), count);
+    }
+
+    /// @dev Rotation as it now works: the first `signatures` validators of the current set
+    /// propose (needs the large threshold), the delay passes, anyone executes.
+    function _rotate(address[] memory set, bytes32[] memory pq, uint8 m, uint8 large, uint256 signatures) internal {
+        Attestation memory att = _attest(verifier.rotationDigest(set, pq, m, large), signatures);
+        uint64 executableAt = verifier.proposeRotation(set, pq, m, large, att);
+        vm.warp(executableAt);
+        verifier.executeRotation(set, pq, m, large);
     }
 
     // ------------------------------------------------------------------ Merkle batches (PROTOCOL.md)

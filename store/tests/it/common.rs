@@ -1,6 +1,6 @@
 //! Shared helpers: per-test databases and message fixtures.
 
-use alloy_primitives::{keccak256, Bytes, B256};
+use alloy_primitives::{keccak256, Address, Bytes, B256};
 use ghostbridge_store::{NewMessage, Store, StoreConfig};
 use std::{
     path::PathBuf,
@@ -57,6 +57,22 @@ impl TestDb {
         db
     }
 
+    /// A fresh database with no migration applied (to test a migration over existing rows).
+    pub async fn unmigrated(backend: Backend) -> Self {
+        match backend {
+            Backend::Sqlite => Self {
+                backend,
+                path: Some(std::env::temp_dir().join(format!("{}.sqlite", unique("gbstore")))),
+                schema: None,
+            },
+            Backend::Postgres => Self {
+                backend,
+                path: None,
+                schema: Some(unique("gbstore")),
+            },
+        }
+    }
+
     pub fn config(&self) -> StoreConfig {
         match self.backend {
             Backend::Sqlite => StoreConfig::new(self.path.as_ref().unwrap().to_str().unwrap())
@@ -101,16 +117,30 @@ impl Drop for TestDb {
     }
 }
 
-/// A message `n` from chain 1 to `dst_chain`, with a 288-byte body like the real encoding.
+/// The source vault of the fixtures (locks); [`MINTER`] emits burns on the same chain.
+pub const VAULT: Address = Address::repeat_byte(0xa1);
+/// The source minter of the fixtures (burns).
+pub const MINTER: Address = Address::repeat_byte(0xb2);
+
+/// A lock `nonce` from [`VAULT`] on chain 1 to `dst_chain`.
 pub fn message(dst_chain: u64, nonce: u64) -> NewMessage {
+    message_from(VAULT, dst_chain, nonce)
+}
+
+/// A message `nonce` of `src_contract` on chain 1 to `dst_chain`, encoded like the real
+/// 9-word `BridgeMessage` (version, src chain, dst chain, src contract, nonce, ...).
+pub fn message_from(src_contract: Address, dst_chain: u64, nonce: u64) -> NewMessage {
     let mut encoded = vec![0u8; 288];
-    encoded[24..32].copy_from_slice(&1u64.to_be_bytes());
-    encoded[56..64].copy_from_slice(&dst_chain.to_be_bytes());
-    encoded[120..128].copy_from_slice(&nonce.to_be_bytes());
+    encoded[31] = 1;
+    encoded[56..64].copy_from_slice(&1u64.to_be_bytes());
+    encoded[88..96].copy_from_slice(&dst_chain.to_be_bytes());
+    encoded[108..128].copy_from_slice(src_contract.as_slice());
+    encoded[152..160].copy_from_slice(&nonce.to_be_bytes());
     NewMessage {
         id: keccak256(&encoded),
         src_chain: 1,
         dst_chain,
+        src_contract,
         nonce,
         encoded: Bytes::from(encoded),
     }
