@@ -284,39 +284,13 @@ async fn isolate(r: &Relayer, chunk: Vec<Pending>, data: &[u8], reason: &str) ->
     Ok(if rest.is_empty() { Vec::new() } else { vec![rest] })
 }
 
-/// Consumed marks of many `(kind, source chain, nonce)`, read with JSON-RPC batches of 200
-/// `eth_call`s: a backlog round reads 800 marks before sending and again after the receipts,
-/// and one HTTP request per mark costs the node more than the mints themselves.
+/// Consumed marks of many `(kind, source chain, nonce)` on `dst`, read with JSON-RPC batches
+/// (`chain::consumed_marks`): a backlog round reads 800 marks before sending and again after
+/// the receipts, and one HTTP request per mark costs the node more than the mints themselves.
 async fn consumed_many(r: &Relayer, dst: u64, items: Vec<(Kind, u64, u64)>) -> anyhow::Result<Vec<bool>> {
-    use alloy::network::TransactionBuilder;
-    use alloy::rpc::client::BatchRequest;
-    use alloy::rpc::types::TransactionRequest;
-    let provider = &r.inner.providers[&dst];
     let d = &r.inner.chains[&dst].deployment;
-    let reads = items.chunks(200).map(|chunk| async move {
-        let mut batch = BatchRequest::new(provider.client());
-        let mut waiters = Vec::with_capacity(chunk.len());
-        for &(kind, src, nonce) in chunk {
-            let (to, data) = match kind {
-                Kind::Mint => (d.minter, BridgeMinter::isConsumedCall { srcChainId: src, nonce }.abi_encode()),
-                Kind::Unlock => (d.vault, BridgeVault::isConsumedCall { srcChainId: src, nonce }.abi_encode()),
-            };
-            let call = TransactionRequest::default().with_to(to).with_input(data);
-            waiters.push(batch.add_call::<_, alloy::primitives::Bytes>("eth_call", &(call, alloy::eips::BlockNumberOrTag::Latest))?);
-        }
-        batch.send().await.context("reading consumed marks")?;
-        let mut marks = Vec::with_capacity(waiters.len());
-        for w in waiters {
-            let ret = w.await.context("reading a consumed mark")?;
-            marks.push(BridgeMinter::isConsumedCall::abi_decode_returns(&ret)?);
-        }
-        anyhow::Ok(marks)
-    });
-    let mut out = Vec::with_capacity(items.len());
-    for marks in futures::future::join_all(reads).await {
-        out.extend(marks?);
-    }
-    Ok(out)
+    let marks: Vec<(Address, u64, u64)> = items.into_iter().map(|(kind, src, nonce)| (endpoint_of(d, kind), src, nonce)).collect();
+    ghostbridge_core::chain::consumed_marks(&r.inner.providers[&dst], &marks).await
 }
 
 /// Confirms messages whose consumed mark is set (one database transaction).
