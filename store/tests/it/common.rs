@@ -41,18 +41,7 @@ pub struct TestDb {
 
 impl TestDb {
     pub async fn new(backend: Backend) -> Self {
-        let db = match backend {
-            Backend::Sqlite => Self {
-                backend,
-                path: Some(std::env::temp_dir().join(format!("{}.sqlite", unique("gbstore")))),
-                schema: None,
-            },
-            Backend::Postgres => Self {
-                backend,
-                path: None,
-                schema: Some(unique("gbstore")),
-            },
-        };
+        let db = Self::unmigrated(backend).await;
         db.open().await.migrate().await.unwrap();
         db
     }
