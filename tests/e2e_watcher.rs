@@ -63,8 +63,9 @@ fn clients(d: &Devnet) -> ValidatorClients {
     ValidatorClients::new(&config.validators, &config.base_dir).expect("clients")
 }
 
-/// The validators' single-message attestation of `id` for `to`'s minter, once they admitted it.
-async fn attestation_for(d: &Devnet, to: &End, id: B256) -> Attestation {
+/// The validators' single-message attestation of `id` for `to`'s minter, once at least `signatures` validators have signed it (each
+/// validator signs when it has seen the lock confirmed, so they arrive one by one).
+async fn attestation_for(d: &Devnet, to: &End, id: B256, signatures: usize) -> Attestation {
     let p = provider(&to.rpc);
     let clients = clients(d);
     let start = Instant::now();
@@ -73,9 +74,10 @@ async fn attestation_for(d: &Devnet, to: &End, id: B256) -> Attestation {
         let domain = Domain { chain_id: to.chain_id, verifier: to.deployment.verifier };
         let digest = domain.message_digest(to.deployment.minter, id, set.epoch);
         match clients.attestation(&set, digest, &ValidatorClients::message_path(to.chain_id, id), None).await {
-            Ok((a, _)) => return a,
-            Err(e) => {
-                assert!(start.elapsed() < Duration::from_secs(60), "validators never attested {id}: {e:#}");
+            Ok((a, _)) if a.signatures.len() >= signatures => return a,
+            answer => {
+                let got = answer.map(|(a, _)| format!("{} signatures", a.signatures.len())).unwrap_or_else(|e| format!("{e:#}"));
+                assert!(start.elapsed() < Duration::from_secs(60), "validators never gave {signatures} signatures for {id}: {got}");
                 tokio::time::sleep(Duration::from_millis(500)).await;
             }
         }
@@ -189,7 +191,7 @@ async fn front_run_through_a_forwarder_and_held_execution_raise_no_alarm() {
     // A user front-runs the relayer: the valid attestation, delivered through a contract.
     let sent = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), ether(5), recipient, &key).await.unwrap();
     let message = locked_message(&sent);
-    let att = attestation_for(&d, &b, sent.id).await;
+    let att = attestation_for(&d, &b, sent.id, 3).await;
     let forwarder = deploy_forwarder(&b.rpc, OUTSIDER_KEY).await;
     let calldata = minter.mint(to_minter(&message), att.to_minter()).calldata().clone();
     let receipt = forward(&b.rpc, OUTSIDER_KEY, forwarder, b.deployment.minter, &calldata).await;
@@ -207,7 +209,7 @@ async fn front_run_through_a_forwarder_and_held_execution_raise_no_alarm() {
     let large = ether(2_000);
     let big = transfer::send(&a, &b, Leg::Lock(a.deployment.tokens["GCC"]), large, recipient, &key).await.unwrap();
     let big_message = locked_message(&big);
-    let big_att = attestation_for(&d, &b, big.id).await;
+    let big_att = attestation_for(&d, &b, big.id, 4).await;
     assert_eq!(big_att.signatures.len(), 4, "a large transfer needs every signature");
     let calldata = minter.mint(to_minter(&big_message), big_att.to_minter()).calldata().clone();
     let receipt = forward(&b.rpc, OUTSIDER_KEY, forwarder, b.deployment.minter, &calldata).await;
