@@ -10,7 +10,10 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 ./script/export-abi.sh --check
 
-echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions)"
+echo "==> GhostPlane settlement fixtures are what the engine produces today"
+./script/ghostplane-fixtures.sh --check
+
+echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions, GhostPlane settlement)"
 forge test
 
 echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"

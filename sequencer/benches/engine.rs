@@ -2,9 +2,11 @@
 //!
 //! `cargo bench -p ghostbridge-sequencer --bench engine` (short by default: 10 samples, ~2 s
 //! measurement per bench). Groups:
-//! - `apply_8190`: engine apply-only, 8190 transfers per batched crossing, no signatures.
-//! - `state_root_1m`: sealing (state root over dirty leaves + tx root) of an 8190-transfer batch
-//!   in a ledger of 1,000,000 accounts.
+//! - `apply_8190`: engine apply, 8190 transfers per batched crossing, no signatures. Every op
+//!   updates the state tree and records its post-step state and commitment (ABI v2; the engine
+//!   hashes the pending ops' paths together every 1024 ops and at the seal).
+//! - `state_root_1m`: sealing (the last pending ops' state roots and commitments + tx root) of an
+//!   8190-transfer batch in a ledger of 1,000,000 accounts, and apply + seal.
 //! - `sequencer_8190`: full path: raw signed txs → parallel secp256k1 recovery (rayon, all cores)
 //!   → ordering → batched execution → seal → sink.
 //! - `ffi`: one empty crossing (`ghostplane_version`), one rejected tx per crossing, and per tx
@@ -19,6 +21,7 @@ mod benches {
         engine::{Engine, EngineConfig, Transaction},
         sequencer::{self, InMemorySink, SequencerConfig, SettlementSink},
         tx::{address_of, test_key, UnsignedTx},
+        EngineError,
     };
     use rayon::prelude::*;
     use std::{
@@ -36,9 +39,14 @@ mod benches {
     }
 
     fn engine(depth: u32) -> Engine {
+        engine_with_max(depth, BATCH as u32)
+    }
+
+    /// `ops_max` bounds the ops of a batch (deposits count too).
+    fn engine_with_max(depth: u32, ops_max: u32) -> Engine {
         Engine::new(EngineConfig {
             accounts_depth: depth,
-            batch_transactions_max: BATCH as u32,
+            batch_transactions_max: ops_max,
             batch_withdrawals_max: 16,
             base_fee: FEE,
             fee_collector: Address::repeat_byte(0xfe),
@@ -72,7 +80,12 @@ mod benches {
     fn funded(depth: u32, n: u64) -> Engine {
         let mut e = engine(depth);
         for i in 0..n {
-            e.deposit(account(i), 0, 1 << 100).unwrap();
+            // Deposits are ops of the open batch: seal when it is full.
+            if let Err(err) = e.deposit(account(i), 0, 1 << 100) {
+                assert!(matches!(err, EngineError::BatchFull { .. }), "{err}");
+                e.create_batch().unwrap();
+                e.deposit(account(i), 0, 1 << 100).unwrap();
+            }
         }
         e.create_batch().unwrap();
         e
@@ -116,7 +129,7 @@ mod benches {
         let t = Instant::now();
         let mut e = funded(20, ACCOUNTS);
         eprintln!(
-            "state_root_1m: 1,000,000 deposits + first root (all leaves) in {:?}",
+            "state_root_1m: 1,000,000 deposits (one op each, sealed every 8190) in {:?}",
             t.elapsed()
         );
         let senders: Vec<u64> = (0..BATCH as u64).map(|i| i * 97 % ACCOUNTS).collect();
@@ -173,8 +186,9 @@ mod benches {
             .collect();
         let sink = Arc::new(InMemorySink::default());
         let (handle, _task) = rt.block_on(async {
+            // Room for the 8190 dev deposits (ops of the first batch) and a full batch of txs.
             sequencer::spawn(
-                engine(16),
+                engine_with_max(16, 2 * BATCH as u32),
                 SequencerConfig {
                     batch_size: BATCH,
                     batch_timeout: Duration::from_secs(60),

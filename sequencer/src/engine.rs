@@ -7,6 +7,9 @@ use crate::{
     ffi::{self, ErrorCode, FfiResult},
     TOKEN_COUNT, TX_DATA_MAX,
 };
+
+/// Most withdrawals a batch can hold (the withdrawals tree has depth 16).
+pub const WITHDRAWALS_MAX: u32 = 1 << crate::roots::WITHDRAWALS_DEPTH;
 use alloy_primitives::{Address, B256};
 
 /// Engine configuration.
@@ -90,8 +93,41 @@ pub struct BatchHeader {
     pub state_root: B256,
     /// Transactions root.
     pub transactions_root: B256,
-    /// Withdrawals root.
+    /// Withdrawals root (of the batch's depth-16 withdrawals tree).
     pub withdrawals_root: B256,
+    /// L1 deposits consumed since genesis, after the batch.
+    pub deposit_cursor: u64,
+    /// Ops of the batch: deposits + refunds + transactions + withdrawals.
+    pub op_count: u32,
+}
+
+/// What [`Engine::deposit_l1`] did with the L1 deposit it consumed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DepositOutcome {
+    /// Credited to the L2 account.
+    Credited,
+    /// The account could not be created (accounts full): a refund op recorded a withdrawal of
+    /// the amount to the L1 sender.
+    Refunded,
+}
+
+/// Post-step state of one op of the last sealed batch (SPEC "Step state after every op").
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Step {
+    /// State root after the op.
+    pub state_root: B256,
+    /// Withdrawals root of the batch after the op.
+    pub withdrawals_root: B256,
+    /// Accounts with a slot after the op.
+    pub account_count: u64,
+    /// L1 deposits consumed since genesis after the op.
+    pub deposit_cursor: u64,
+    /// Withdrawals of the batch after the op.
+    pub withdrawal_count: u32,
+    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund.
+    pub kind: u32,
+    /// Step commitment `c_i` (first 31 bytes of the step hash).
+    pub commitment: [u8; 31],
 }
 
 /// State of one account.
@@ -132,6 +168,7 @@ struct Ctx {
     from: Address,
     amount: u128,
     index: u32,
+    deposit_index: u64,
 }
 
 impl Ctx {
@@ -145,6 +182,7 @@ impl Ctx {
             from: tx.from,
             amount: tx.value,
             index: 0,
+            deposit_index: 0,
         }
     }
 
@@ -201,6 +239,14 @@ impl Ctx {
             ErrorCode::OutOfMemory => EngineError::OutOfMemory { detail },
             ErrorCode::InvalidConfig => EngineError::InvalidConfig { detail },
             ErrorCode::ZeroAmount => EngineError::ZeroAmount { detail },
+            ErrorCode::BadDepositIndex => EngineError::BadDepositIndex {
+                index: self.deposit_index,
+                detail,
+            },
+            ErrorCode::StepNotFound => EngineError::StepNotFound {
+                index: self.index,
+                detail,
+            },
         }
     }
 
@@ -239,6 +285,12 @@ impl Engine {
                 value: 0,
             });
         }
+        if !(1..=WITHDRAWALS_MAX).contains(&config.batch_withdrawals_max) {
+            return Err(EngineError::ConfigOutOfRange {
+                field: "batch_withdrawals_max",
+                value: config.batch_withdrawals_max.into(),
+            });
+        }
         Self::new_raw(config)
     }
 
@@ -274,7 +326,8 @@ impl Engine {
         ffi::version()
     }
 
-    /// Credits `amount` of `token` to `account` (an L1 deposit).
+    /// The dev deposit path (`ghostplane_deposit`): L1 deposit number `deposit_cursor` with the
+    /// account as its own L1 sender; `AccountsFull` is an error that changes nothing.
     pub fn deposit(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
         check_token(token)?;
         if amount == 0 {
@@ -293,6 +346,54 @@ impl Engine {
         };
         ctx.check(self.raw.deposit(&account.into_array(), token, amount))
             .map(drop)
+    }
+
+    /// L1 deposit `index` of the portal (`ghostplane_deposit_l1`): `BadDepositIndex` unless it
+    /// is the engine's deposit cursor. A deposit whose account cannot be created is consumed as
+    /// a refund op (a withdrawal of the amount to `l1_sender`).
+    pub fn deposit_l1(
+        &mut self,
+        index: u64,
+        l1_sender: Address,
+        account: Address,
+        token: u32,
+        amount: u128,
+    ) -> Result<DepositOutcome> {
+        check_token(token)?;
+        if amount == 0 {
+            return Err(EngineError::ZeroAmountRefused { what: "deposit" });
+        }
+        self.deposit_l1_raw(index, l1_sender, account, token, amount)
+    }
+
+    /// [`Engine::deposit_l1`] without the Rust-side refusals.
+    fn deposit_l1_raw(
+        &mut self,
+        index: u64,
+        l1_sender: Address,
+        account: Address,
+        token: u32,
+        amount: u128,
+    ) -> Result<DepositOutcome> {
+        let ctx = Ctx {
+            token,
+            from: account,
+            amount,
+            deposit_index: index,
+            ..Ctx::default()
+        };
+        let r = ctx.check(self.raw.deposit_l1(
+            index,
+            &l1_sender.into_array(),
+            &account.into_array(),
+            token,
+            amount,
+        ))?;
+        Ok(if r.data[0] == 1 {
+            DepositOutcome::Refunded
+        } else {
+            DepositOutcome::Credited
+        })
     }
 
     /// Applies one transaction.
@@ -398,7 +499,50 @@ impl Engine {
             state_root: B256::from(out.state_root),
             transactions_root: B256::from(out.transactions_root),
             withdrawals_root: B256::from(out.withdrawals_root),
+            deposit_cursor: out.deposit_cursor,
+            op_count: out.op_count,
         })
+    }
+
+    /// Post-step state of op `index` of the last sealed batch.
+    pub fn step(&mut self, index: u32) -> Result<Step> {
+        let mut out = ffi::FfiStep::default();
+        let ctx = Ctx {
+            index,
+            ..Ctx::default()
+        };
+        ctx.check(self.raw.step(index, &mut out))?;
+        let mut commitment = [0u8; 31];
+        commitment.copy_from_slice(&out.commitment[..31]);
+        Ok(Step {
+            state_root: B256::from(out.state_root),
+            withdrawals_root: B256::from(out.withdrawals_root),
+            account_count: out.account_count,
+            deposit_cursor: out.deposit_cursor,
+            withdrawal_count: out.withdrawal_count,
+            kind: out.kind,
+            commitment,
+        })
+    }
+
+    /// Proof of slot `slot` (used or not) against the current state root (after the last
+    /// applied op, sealed or not).
+    pub fn slot_proof(&mut self, slot: u32) -> Result<MerkleProof> {
+        let mut out = ffi::FfiMerkleProof::default();
+        Ctx::default().check(self.raw.slot_proof(slot, &mut out))?;
+        Ok(proof(&out))
+    }
+
+    /// Proof of leaf `index` (< 2^16, possibly a zero leaf) of the open batch's depth-16
+    /// withdrawals tree against its current root.
+    pub fn open_withdrawal_proof(&mut self, index: u32) -> Result<MerkleProof> {
+        let mut out = ffi::FfiMerkleProof::default();
+        let ctx = Ctx {
+            index,
+            ..Ctx::default()
+        };
+        ctx.check(self.raw.open_withdrawal_proof(index, &mut out))?;
+        Ok(proof(&out))
     }
 
     /// The state root at the last sealed batch.
@@ -464,6 +608,19 @@ impl Engine {
     #[cfg(any(test, feature = "test-utils"))]
     pub fn deposit_unchecked(&mut self, account: Address, token: u32, amount: u128) -> Result<()> {
         self.deposit_raw(account, token, amount)
+    }
+
+    /// Test hook (`test-utils`): [`Engine::deposit_l1`] without the Rust-side refusals.
+    #[cfg(any(test, feature = "test-utils"))]
+    pub fn deposit_l1_unchecked(
+        &mut self,
+        index: u64,
+        l1_sender: Address,
+        account: Address,
+        token: u32,
+        amount: u128,
+    ) -> Result<DepositOutcome> {
+        self.deposit_l1_raw(index, l1_sender, account, token, amount)
     }
 
     /// Test hook (`test-utils`): [`Engine::submit_transaction`] without the Rust-side refusals.

@@ -6,7 +6,7 @@ use alloy_primitives::Address;
 /// Result alias of the engine wrapper.
 pub type Result<T, E = EngineError> = std::result::Result<T, E>;
 
-/// An engine error. Variants up to [`EngineError::ZeroAmount`] come from the engine (its message
+/// An engine error. Variants up to [`EngineError::StepNotFound`] come from the engine (its message
 /// is kept in `detail`); the rest are refused on the Rust side without calling the engine.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum EngineError {
@@ -134,6 +134,22 @@ pub enum EngineError {
         /// Engine message.
         detail: String,
     },
+    /// An L1 deposit whose index is not the engine's deposit cursor (code 18).
+    #[error("bad deposit index {index}: {detail}")]
+    BadDepositIndex {
+        /// Offered deposit index.
+        index: u64,
+        /// Engine message.
+        detail: String,
+    },
+    /// No op at that index in the last sealed batch (code 19).
+    #[error("step {index} not found: {detail}")]
+    StepNotFound {
+        /// The op index asked for.
+        index: u32,
+        /// Engine message.
+        detail: String,
+    },
     /// The engine returned a code this crate does not know (ABI drift).
     #[error("engine returned unknown error code {code}: {detail}")]
     UnknownCode {
@@ -208,6 +224,8 @@ impl EngineError {
             Self::OutOfMemory { .. } => 15,
             Self::InvalidConfig { .. } | Self::ConfigOutOfRange { .. } => 16,
             Self::ZeroAmount { .. } | Self::ZeroAmountRefused { .. } => 17,
+            Self::BadDepositIndex { .. } => 18,
+            Self::StepNotFound { .. } => 19,
             Self::UnknownCode { .. } => return None,
         })
     }

@@ -99,11 +99,15 @@ pub enum ErrorCode {
     InvalidConfig = 16,
     /// Zero deposit or withdrawal amount.
     ZeroAmount = 17,
+    /// An L1 deposit whose index is not the engine's deposit cursor.
+    BadDepositIndex = 18,
+    /// No op at that index in the last sealed batch.
+    StepNotFound = 19,
 }
 
 impl ErrorCode {
     /// Every code, in numeric order.
-    pub const ALL: [Self; 18] = [
+    pub const ALL: [Self; 20] = [
         Self::Ok,
         Self::NullPointer,
         Self::InvalidHandle,
@@ -122,6 +126,8 @@ impl ErrorCode {
         Self::OutOfMemory,
         Self::InvalidConfig,
         Self::ZeroAmount,
+        Self::BadDepositIndex,
+        Self::StepNotFound,
     ];
 
     /// The code for a raw value, `None` for values the engine does not define.
@@ -150,6 +156,8 @@ impl ErrorCode {
             Self::OutOfMemory => "out_of_memory",
             Self::InvalidConfig => "invalid_config",
             Self::ZeroAmount => "zero_amount",
+            Self::BadDepositIndex => "bad_deposit_index",
+            Self::StepNotFound => "step_not_found",
         }
     }
 }
@@ -224,7 +232,7 @@ pub struct FfiWithdrawal {
     pub nonce: u64,
 }
 
-/// A sealed batch's header (`BatchHeader`).
+/// A sealed batch's header (`BatchHeader`, 136 bytes, align 8).
 #[repr(C)]
 #[derive(Clone, Copy, Debug, Default)]
 pub struct FfiBatchHeader {
@@ -242,6 +250,32 @@ pub struct FfiBatchHeader {
     pub transactions_root: [u8; 32],
     /// Withdrawals root.
     pub withdrawals_root: [u8; 32],
+    /// L1 deposits consumed since genesis, after the batch.
+    pub deposit_cursor: u64,
+    /// Ops of the batch (deposits + refunds + transactions + withdrawals).
+    pub op_count: u32,
+    /// Padding, zero.
+    pub _pad2: u32,
+}
+
+/// Post-step state of one op of the last sealed batch (`Step`, 120 bytes, align 8).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct FfiStep {
+    /// State root after the op.
+    pub state_root: [u8; 32],
+    /// Root of the batch's depth-16 withdrawals tree after the op.
+    pub withdrawals_root: [u8; 32],
+    /// Accounts with a slot after the op.
+    pub account_count: u64,
+    /// L1 deposits consumed since genesis after the op.
+    pub deposit_cursor: u64,
+    /// Withdrawals of the batch after the op.
+    pub withdrawal_count: u32,
+    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund.
+    pub kind: u32,
+    /// The step commitment `c_i` in bytes 0..31, byte 31 zero.
+    pub commitment: [u8; 32],
 }
 
 /// One u128 as two u64 halves (`{lo, hi}`).
@@ -305,6 +339,26 @@ extern "C" {
         token: u32,
         amount_lo: u64,
         amount_hi: u64,
+    ) -> FfiResult;
+    fn ghostplane_deposit_l1(
+        handle: *mut GpEngine,
+        index: u64,
+        l1_sender: *const [u8; 20],
+        account: *const [u8; 20],
+        token: u32,
+        amount_lo: u64,
+        amount_hi: u64,
+    ) -> FfiResult;
+    fn ghostplane_step(handle: *mut GpEngine, index: u32, out: *mut FfiStep) -> FfiResult;
+    fn ghostplane_slot_proof(
+        handle: *mut GpEngine,
+        slot: u32,
+        out: *mut FfiMerkleProof,
+    ) -> FfiResult;
+    fn ghostplane_open_withdrawal_proof(
+        handle: *mut GpEngine,
+        index: u32,
+        out: *mut FfiMerkleProof,
     ) -> FfiResult;
     fn ghostplane_submit_transaction(handle: *mut GpEngine, tx: *const FfiTransaction)
         -> FfiResult;
@@ -381,6 +435,49 @@ impl RawEngine {
         let (lo, hi) = split(amount);
         // SAFETY: live handle (owned, not yet deinit); `account` valid for the call.
         unsafe { ghostplane_deposit(self.handle.as_ptr(), account, token, lo, hi) }
+    }
+
+    /// `ghostplane_deposit_l1`: L1 deposit `index`; on success `data[0]` is 1 when it became a
+    /// refund op, 0 when credited.
+    pub fn deposit_l1(
+        &mut self,
+        index: u64,
+        l1_sender: &[u8; 20],
+        account: &[u8; 20],
+        token: u32,
+        amount: u128,
+    ) -> FfiResult {
+        let (lo, hi) = split(amount);
+        // SAFETY: live handle (owned, not yet deinit); both addresses valid for the call.
+        unsafe {
+            ghostplane_deposit_l1(
+                self.handle.as_ptr(),
+                index,
+                l1_sender,
+                account,
+                token,
+                lo,
+                hi,
+            )
+        }
+    }
+
+    /// `ghostplane_step`.
+    pub fn step(&mut self, index: u32, out: &mut FfiStep) -> FfiResult {
+        // SAFETY: live handle; `out` is a valid, exclusive out pointer.
+        unsafe { ghostplane_step(self.handle.as_ptr(), index, out) }
+    }
+
+    /// `ghostplane_slot_proof`.
+    pub fn slot_proof(&mut self, slot: u32, out: &mut FfiMerkleProof) -> FfiResult {
+        // SAFETY: live handle; `out` valid.
+        unsafe { ghostplane_slot_proof(self.handle.as_ptr(), slot, out) }
+    }
+
+    /// `ghostplane_open_withdrawal_proof`.
+    pub fn open_withdrawal_proof(&mut self, index: u32, out: &mut FfiMerkleProof) -> FfiResult {
+        // SAFETY: live handle; `out` valid.
+        unsafe { ghostplane_open_withdrawal_proof(self.handle.as_ptr(), index, out) }
     }
 
     /// `ghostplane_submit_transaction`. `tx.data_ptr` must point to `tx.data_len` readable bytes

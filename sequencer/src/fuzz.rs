@@ -1,12 +1,14 @@
 //! Fuzzing body shared by the cargo-fuzz target (`sequencer/fuzz`) and the bounded proptest in
 //! the normal test run: arbitrary bytes are decoded into FFI inputs — raw signed transactions,
-//! engine `Transaction`/`Withdrawal` structs with unchecked token ids and data lengths, deposits,
-//! batched submissions and seals — and sent across the boundary. Nothing may crash; after each
-//! step the per-token supply read back from the engine equals deposits - withdrawals.
+//! engine `Transaction`/`Withdrawal` structs with unchecked token ids and data lengths, deposits
+//! (dev and L1, with refunds), batched submissions and seals — and sent across the boundary.
+//! Nothing may crash; after each step the per-token supply read back from the engine equals
+//! deposits - withdrawals; every sealed batch's steps carry their own commitments and end in the
+//! header's state.
 #![allow(clippy::arithmetic_side_effects)]
 
 use crate::{
-    engine::{Engine, EngineConfig, Transaction, Withdrawal},
+    engine::{DepositOutcome, Engine, EngineConfig, Transaction, Withdrawal},
     tx, TOKEN_COUNT,
 };
 use alloy_primitives::{Address, B256};
@@ -19,6 +21,8 @@ pub struct FuzzState {
     touched: BTreeSet<Address>,
     deposited: [u128; TOKEN_COUNT],
     withdrawn: [u128; TOKEN_COUNT],
+    /// L1 deposits consumed (the engine's deposit cursor).
+    cursor: u64,
 }
 
 impl Default for FuzzState {
@@ -46,6 +50,7 @@ impl FuzzState {
             touched,
             deposited: [0; TOKEN_COUNT],
             withdrawn: [0; TOKEN_COUNT],
+            cursor: 0,
         }
     }
 }
@@ -117,7 +122,7 @@ fn transaction(r: &mut Reader<'_>) -> Transaction {
 pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
     let mut r = Reader(data);
     while !r.0.is_empty() {
-        match r.u8() % 7 {
+        match r.u8() % 8 {
             0 => {
                 let who = r.address();
                 let token = u32::from(r.u8() % 10);
@@ -125,6 +130,7 @@ pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
                 if state.engine.deposit_unchecked(who, token, amount).is_ok() {
                     state.deposited[token as usize] += amount;
                     state.touched.insert(who);
+                    state.cursor += 1;
                 }
             }
             1 => {
@@ -160,6 +166,23 @@ pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
             4 => {
                 let header = state.engine.create_batch().expect("sealing never fails");
                 assert_eq!(state.engine.state_root().expect("root"), header.state_root);
+                assert_eq!(header.deposit_cursor, state.cursor);
+                for i in 0..header.op_count {
+                    let s = state.engine.step(i).expect("step of the sealed batch");
+                    let pre = crate::roots::StepState {
+                        state_root: s.state_root,
+                        account_count: s.account_count,
+                        withdrawals_root: s.withdrawals_root,
+                        withdrawal_count: s.withdrawal_count,
+                        deposit_cursor: s.deposit_cursor,
+                    };
+                    assert_eq!(s.commitment, pre.commitment());
+                    if i + 1 == header.op_count {
+                        assert_eq!(s.state_root, header.state_root);
+                        assert_eq!(s.withdrawals_root, header.withdrawals_root);
+                    }
+                }
+                assert!(state.engine.step(header.op_count).is_err());
                 let _ = state.engine.withdrawal_proof(u32::from(r.u8() % 6));
                 let who = r.address();
                 if let Ok(p) = state.engine.account_proof(who) {
@@ -181,8 +204,35 @@ pub fn run_bytes(state: &mut FuzzState, data: &[u8]) {
                     }
                 }
             }
+            6 => {
+                let index = state.cursor + u64::from(r.u8() % 2);
+                let sender = r.address();
+                let who = r.address();
+                let token = u32::from(r.u8() % 10);
+                let amount = r.u128();
+                match state
+                    .engine
+                    .deposit_l1_unchecked(index, sender, who, token, amount)
+                {
+                    Ok(DepositOutcome::Credited) => {
+                        state.deposited[token as usize] += amount;
+                        state.touched.insert(who);
+                        state.cursor += 1;
+                    }
+                    Ok(DepositOutcome::Refunded) => state.cursor += 1,
+                    Err(_) => {}
+                }
+            }
             _ => {
                 let _ = state.engine.account(r.address());
+                if let Ok(p) = state.engine.slot_proof(u32::from(r.u8() % 20)) {
+                    assert!(crate::roots::verify_proof(
+                        &p.root,
+                        &p.leaf,
+                        p.leaf_index,
+                        &p.siblings
+                    ));
+                }
             }
         }
         check_supply(state);

@@ -19,6 +19,7 @@
 
 pub mod error;
 pub mod roots;
+pub mod settlement;
 pub mod tx;
 
 #[cfg(ghostplane)]

@@ -1,7 +1,8 @@
 //! Independent recomputation of the engine's roots from the definitions in `zig/SPEC.md`, with
 //! `alloy_primitives::keccak256`: account leaves, the fixed-depth state tree (accounts in slot
-//! order), the padded transactions and withdrawals trees, and proof verification. Nothing here
-//! calls the engine, so it checks the engine rather than restating it.
+//! order), the padded transactions tree, the fixed depth-16 withdrawals tree, the 84-byte step
+//! state and its 31-byte commitment (SPEC "Settlement on L1"), and proof verification. Nothing
+//! here calls the engine, so it checks the engine rather than restating it.
 
 // Byte offsets and tree levels below are bounded by fixed constants (156-byte leaves, depth <= 32).
 #![allow(clippy::arithmetic_side_effects)]
@@ -11,6 +12,12 @@ use alloy_primitives::{keccak256, Address, B256};
 
 /// Deepest state tree the engine supports.
 pub const DEPTH_MAX: u32 = 32;
+
+/// Depth of every batch's withdrawals tree (at most 2^16 withdrawals per batch).
+pub const WITHDRAWALS_DEPTH: u32 = 16;
+
+/// Length of the StepState preimage of a step commitment.
+pub const STEP_STATE_LEN: usize = 84;
 
 /// `keccak256(left || right)`.
 pub fn hash_pair(left: &B256, right: &B256) -> B256 {
@@ -125,9 +132,88 @@ pub fn withdrawal_leaf(
     keccak256(buf)
 }
 
-/// Withdrawals root of a batch.
+/// Withdrawals root of a batch: the depth-16 tree whose first leaves are `leaves` (every other
+/// leaf zero); `zero[16]` for a batch without withdrawals.
 pub fn withdrawals_root(leaves: &[B256]) -> B256 {
-    padded_root(leaves)
+    sparse_root(WITHDRAWALS_DEPTH, leaves)
+}
+
+/// The post-step state of an op (SPEC "Step state after every op"); its 84-byte big-endian
+/// encoding is the preimage of the op's step commitment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StepState {
+    /// State root after the op.
+    pub state_root: B256,
+    /// Accounts with a slot after the op.
+    pub account_count: u64,
+    /// Withdrawals root of the batch after the op.
+    pub withdrawals_root: B256,
+    /// Withdrawals of the batch after the op.
+    pub withdrawal_count: u32,
+    /// L1 deposits consumed since genesis after the op.
+    pub deposit_cursor: u64,
+}
+
+impl StepState {
+    /// `state_root (32) || account_count (u64 BE) || withdrawals_root (32) ||
+    /// withdrawal_count (u32 BE) || deposit_cursor (u64 BE)` = 84 bytes.
+    pub fn encode(&self) -> [u8; STEP_STATE_LEN] {
+        let mut buf = [0u8; STEP_STATE_LEN];
+        buf[..32].copy_from_slice(self.state_root.as_slice());
+        buf[32..40].copy_from_slice(&self.account_count.to_be_bytes());
+        buf[40..72].copy_from_slice(self.withdrawals_root.as_slice());
+        buf[72..76].copy_from_slice(&self.withdrawal_count.to_be_bytes());
+        buf[76..84].copy_from_slice(&self.deposit_cursor.to_be_bytes());
+        buf
+    }
+
+    /// `step_hash`: keccak256 of the 84-byte encoding.
+    pub fn hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// `step_commitment` (`c_i`, bytes31): the first 31 bytes of [`StepState::hash`].
+    pub fn commitment(&self) -> [u8; 31] {
+        let mut c = [0u8; 31];
+        c.copy_from_slice(&self.hash()[..31]);
+        c
+    }
+}
+
+/// `step_hash` of the StepState with these fields (see [`StepState`]).
+pub fn step_hash(
+    state_root: &B256,
+    account_count: u64,
+    withdrawals_root: &B256,
+    withdrawal_count: u32,
+    deposit_cursor: u64,
+) -> B256 {
+    StepState {
+        state_root: *state_root,
+        account_count,
+        withdrawals_root: *withdrawals_root,
+        withdrawal_count,
+        deposit_cursor,
+    }
+    .hash()
+}
+
+/// `step_commitment` of the StepState with these fields (see [`StepState`]).
+pub fn step_commitment(
+    state_root: &B256,
+    account_count: u64,
+    withdrawals_root: &B256,
+    withdrawal_count: u32,
+    deposit_cursor: u64,
+) -> [u8; 31] {
+    StepState {
+        state_root: *state_root,
+        account_count,
+        withdrawals_root: *withdrawals_root,
+        withdrawal_count,
+        deposit_cursor,
+    }
+    .commitment()
 }
 
 /// Root implied by `leaf` at `index` with `siblings` bottom-up (bit `i` of `index` = 0: the node
@@ -202,6 +288,58 @@ mod tests {
             assert!(verify_proof(&root, &leaf, i, &sib), "leaf {i}");
             assert!(!verify_proof(&root, &B256::repeat_byte(9), i, &sib));
         }
+    }
+
+    #[test]
+    fn withdrawals_root_has_fixed_depth_16() {
+        let z = zero_hashes(WITHDRAWALS_DEPTH);
+        assert_eq!(withdrawals_root(&[]), z[16]);
+        let a = B256::repeat_byte(1);
+        let mut node = hash_pair(&a, &z[0]);
+        for zi in z.iter().take(16).skip(1) {
+            node = hash_pair(&node, zi);
+        }
+        assert_eq!(withdrawals_root(&[a]), node);
+    }
+
+    #[test]
+    fn step_commitment_is_first_31_bytes_of_84_byte_hash() {
+        let s = StepState {
+            state_root: B256::repeat_byte(1),
+            account_count: 0x0102_0304_0506_0708,
+            withdrawals_root: B256::repeat_byte(2),
+            withdrawal_count: 0x0a0b_0c0d,
+            deposit_cursor: 9,
+        };
+        let mut buf = Vec::new();
+        buf.extend_from_slice(&[1u8; 32]);
+        buf.extend_from_slice(&[1, 2, 3, 4, 5, 6, 7, 8]);
+        buf.extend_from_slice(&[2u8; 32]);
+        buf.extend_from_slice(&[0x0a, 0x0b, 0x0c, 0x0d]);
+        buf.extend_from_slice(&9u64.to_be_bytes());
+        assert_eq!(buf.len(), 84);
+        assert_eq!(s.hash(), keccak256(&buf));
+        assert_eq!(s.commitment()[..], keccak256(&buf)[..31]);
+        assert_eq!(
+            step_hash(
+                &s.state_root,
+                s.account_count,
+                &s.withdrawals_root,
+                s.withdrawal_count,
+                9
+            ),
+            s.hash()
+        );
+        assert_eq!(
+            step_commitment(
+                &s.state_root,
+                s.account_count,
+                &s.withdrawals_root,
+                s.withdrawal_count,
+                9
+            ),
+            s.commitment()
+        );
     }
 
     #[test]

@@ -285,6 +285,158 @@ pub fn test_key(i: u64) -> SigningKey {
     SigningKey::from_bytes(&bytes.into()).expect("non-zero scalar below the order")
 }
 
+/// Recovers the signer of `hash` from `r || s` and the recovery id `v` (0 or 1) with
+/// libsecp256k1, refusing high `s` first (the rule [`DecodedTx::recover`] applies to transfers;
+/// the same rule as the settlement contracts' `ecrecover` use).
+pub fn recover_signer(hash: &B256, signature: &[u8; 64], v: u8) -> Result<Address, TxError> {
+    let sig = Signature::from_slice(signature).map_err(|e| TxError::BadSignature {
+        reason: e.to_string(),
+    })?;
+    if sig.normalize_s().is_some() {
+        return Err(TxError::BadSignature {
+            reason: "high s".into(),
+        });
+    }
+    let recid = secp256k1::ecdsa::RecoveryId::try_from(i32::from(v))
+        .map_err(|_| TxError::BadRecoveryId { v })?;
+    let sig =
+        secp256k1::ecdsa::RecoverableSignature::from_compact(signature, recid).map_err(|e| {
+            TxError::BadSignature {
+                reason: e.to_string(),
+            }
+        })?;
+    let msg = secp256k1::Message::from_digest(hash.0);
+    let key = secp256k1::SECP256K1
+        .recover_ecdsa(msg, &sig)
+        .map_err(|e| TxError::BadSignature {
+            reason: e.to_string(),
+        })?;
+    let point = key.serialize_uncompressed();
+    Ok(Address::from_slice(&keccak256(&point[1..])[12..]))
+}
+
+/// Signs a 32-byte hash with `key`: `(r || s, v)` with low `s` and `v` the recovery id (0 or 1).
+pub fn sign_hash(key: &SigningKey, hash: &B256) -> Result<([u8; 64], u8), TxError> {
+    let (sig, recid) =
+        key.sign_prehash_recoverable(hash.as_slice())
+            .map_err(|e| TxError::BadSignature {
+                reason: e.to_string(),
+            })?;
+    let mut rs = [0u8; 64];
+    rs.copy_from_slice(&sig.to_bytes());
+    Ok((rs, recid.to_byte()))
+}
+
+/// Payload prefix of a signed withdrawal: `"GW"` and the format version.
+pub const WITHDRAWAL_MAGIC: [u8; 3] = [0x47, 0x57, 0x01];
+/// Withdrawal payload bytes: magic, l1_recipient (20), token (u32), amount (u128), nonce (u64).
+pub const WITHDRAWAL_PAYLOAD_LEN: usize = 3 + 20 + 4 + 16 + 8;
+/// Raw signed withdrawal bytes: payload || r || s || v.
+pub const WITHDRAWAL_RAW_LEN: usize = WITHDRAWAL_PAYLOAD_LEN + SIGNATURE_LEN;
+
+/// The fields of an unsigned L2 → L1 withdrawal (zig/SPEC.md, "Op records"):
+///
+/// ```text
+/// payload      = 0x47 0x57 0x01 ("GW", version 1) || l1_recipient (20) || token (u32 BE)
+///                || amount (u128 BE) || nonce (u64 BE)                      (51 bytes)
+/// signing hash = keccak256(payload)
+/// raw          = payload || r (32) || s (32, low-s) || v (1: 0 or 1)       (116 bytes)
+/// ```
+/// The withdrawing account (`from`) is the recovered signer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct UnsignedWithdrawal {
+    /// L1 recipient of the funds.
+    pub l1_recipient: Address,
+    /// Token id.
+    pub token: u32,
+    /// Amount.
+    pub amount: u128,
+    /// The withdrawing account's nonce.
+    pub nonce: u64,
+}
+
+impl UnsignedWithdrawal {
+    /// The 51-byte payload.
+    pub fn encode(&self) -> [u8; WITHDRAWAL_PAYLOAD_LEN] {
+        let mut out = [0u8; WITHDRAWAL_PAYLOAD_LEN];
+        out[..3].copy_from_slice(&WITHDRAWAL_MAGIC);
+        out[3..23].copy_from_slice(self.l1_recipient.as_slice());
+        out[23..27].copy_from_slice(&self.token.to_be_bytes());
+        out[27..43].copy_from_slice(&self.amount.to_be_bytes());
+        out[43..51].copy_from_slice(&self.nonce.to_be_bytes());
+        out
+    }
+
+    /// keccak256 of the payload.
+    pub fn signing_hash(&self) -> B256 {
+        keccak256(self.encode())
+    }
+
+    /// Signs with `key`, returning the 116 raw bytes.
+    pub fn sign(&self, key: &SigningKey) -> Result<Vec<u8>, TxError> {
+        let (rs, v) = sign_hash(key, &self.signing_hash())?;
+        let mut raw = Vec::with_capacity(WITHDRAWAL_RAW_LEN);
+        raw.extend_from_slice(&self.encode());
+        raw.extend_from_slice(&rs);
+        raw.push(v);
+        Ok(raw)
+    }
+}
+
+/// A decoded (not yet recovered) raw withdrawal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SignedWithdrawal {
+    /// The fields.
+    pub withdrawal: UnsignedWithdrawal,
+    /// keccak256 of the payload.
+    pub signing_hash: B256,
+    /// `r || s`.
+    pub signature: [u8; 64],
+    /// Recovery id (0 or 1).
+    pub v: u8,
+}
+
+/// Decodes a raw signed withdrawal (structure only; [`SignedWithdrawal::recover`] checks the
+/// signature).
+pub fn decode_withdrawal(raw: &[u8]) -> Result<SignedWithdrawal, TxError> {
+    if raw.len() != WITHDRAWAL_RAW_LEN {
+        return Err(TxError::LengthMismatch {
+            len: raw.len(),
+            expected: WITHDRAWAL_RAW_LEN,
+        });
+    }
+    let magic: [u8; 3] = be(raw, 0);
+    if magic != WITHDRAWAL_MAGIC {
+        return Err(TxError::BadMagic { found: magic });
+    }
+    let token = u32::from_be_bytes(be(raw, 23));
+    if token as usize >= TOKEN_COUNT {
+        return Err(TxError::UnknownToken { token });
+    }
+    let v = raw[WITHDRAWAL_RAW_LEN - 1];
+    if v > 1 {
+        return Err(TxError::BadRecoveryId { v });
+    }
+    Ok(SignedWithdrawal {
+        withdrawal: UnsignedWithdrawal {
+            l1_recipient: Address::from(be::<20>(raw, 3)),
+            token,
+            amount: u128::from_be_bytes(be(raw, 27)),
+            nonce: u64::from_be_bytes(be(raw, 43)),
+        },
+        signing_hash: keccak256(&raw[..WITHDRAWAL_PAYLOAD_LEN]),
+        signature: be(raw, WITHDRAWAL_PAYLOAD_LEN),
+        v,
+    })
+}
+
+impl SignedWithdrawal {
+    /// The withdrawing account (low-s only).
+    pub fn recover(&self) -> Result<Address, TxError> {
+        recover_signer(&self.signing_hash, &self.signature, self.v)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -327,6 +479,79 @@ mod tests {
         let d = decode(&raw).expect("decode");
         assert_ne!(d.recover().ok(), Some(address_of(key.verifying_key())));
         assert_eq!(d.recover().ok(), d.recover_k256().ok());
+    }
+
+    #[test]
+    fn withdrawal_sign_decode_recover() {
+        let key = test_key(4);
+        let w = UnsignedWithdrawal {
+            l1_recipient: Address::repeat_byte(0x11),
+            token: 3,
+            amount: 0x0102_0304_0506_0708_090a_0b0c_0d0e_0f10,
+            nonce: 0x1122_3344_5566_7788,
+        };
+        let payload = w.encode();
+        assert_eq!(payload.len(), 51);
+        assert_eq!(&payload[..3], &[0x47, 0x57, 0x01]);
+        assert_eq!(&payload[3..23], &[0x11; 20]);
+        assert_eq!(&payload[23..27], &[0, 0, 0, 3]);
+        assert_eq!(payload[27], 0x01);
+        assert_eq!(payload[42], 0x10);
+        assert_eq!(&payload[43..51], &0x1122_3344_5566_7788u64.to_be_bytes());
+        let raw = w.sign(&key).expect("sign");
+        assert_eq!(raw.len(), WITHDRAWAL_RAW_LEN);
+        let d = decode_withdrawal(&raw).expect("decode");
+        assert_eq!(d.withdrawal, w);
+        assert_eq!(d.signing_hash, keccak256(payload));
+        assert_eq!(
+            d.recover().expect("recover"),
+            address_of(key.verifying_key())
+        );
+        let mut bad = raw.clone();
+        bad[30] ^= 1;
+        assert_ne!(
+            decode_withdrawal(&bad).expect("decode").recover().ok(),
+            Some(address_of(key.verifying_key()))
+        );
+        bad = raw.clone();
+        bad[115] = 2;
+        assert_eq!(
+            decode_withdrawal(&bad),
+            Err(TxError::BadRecoveryId { v: 2 })
+        );
+        bad = raw.clone();
+        bad[1] = 0x50;
+        assert!(matches!(
+            decode_withdrawal(&bad),
+            Err(TxError::BadMagic { .. })
+        ));
+        assert!(matches!(
+            decode_withdrawal(&raw[..115]),
+            Err(TxError::LengthMismatch { .. })
+        ));
+    }
+
+    #[test]
+    fn recover_signer_matches_transfer_recovery_and_refuses_high_s() {
+        let key = test_key(2);
+        let mut tx = sample();
+        tx.data.clear();
+        let raw = tx.sign(&key).expect("sign");
+        let d = decode(&raw).expect("decode");
+        assert_eq!(
+            recover_signer(&d.signing_hash, &d.signature, d.v),
+            d.recover()
+        );
+        // s -> n - s (high s) is refused.
+        let sig = Signature::from_slice(&d.signature).expect("sig");
+        let (r, s) = sig.split_scalars();
+        let high = Signature::from_scalars(r.to_bytes(), (-*s).to_bytes()).expect("high s");
+        let mut rs = [0u8; 64];
+        rs.copy_from_slice(&high.to_bytes());
+        assert!(matches!(
+            recover_signer(&d.signing_hash, &rs, d.v ^ 1),
+            Err(TxError::BadSignature { .. })
+        ));
     }
 
     #[test]

@@ -1,5 +1,6 @@
-//! `zig build bench [-- accounts_depth batches]`: keccak kernels, apply-only throughput, and
-//! seal throughput (state root + transactions root + withdrawals root per 8190-tx batch).
+//! `zig build bench`: keccak kernels, apply throughput (each op updates the state tree and
+//! records its step commitment, SPEC "Settlement on L1"), and seal throughput (transactions root;
+//! the state and withdrawals roots are already current) per 8190-op batch.
 //! Reports medians over batches. Single-threaded: every figure is per core.
 const std = @import("std");
 const assert = std.debug.assert;
@@ -71,13 +72,17 @@ fn setup(allocator: std.mem.Allocator, depth: u32, accounts: u32) !Setup {
     const addresses = try allocator.alloc(Address, accounts);
     const nonces = try allocator.alloc(u64, accounts);
     @memset(nonces, 0);
+    const start = nowNs();
     for (addresses, 0..) |*address, n| {
         address.* = addressOf(@intCast(n));
-        try engine.deposit(address, 0, 1_000_000 * fee);
+        engine.deposit(address, 0, 1_000_000 * fee) catch |err| {
+            assert(err == error.batch_full);
+            _ = engine.seal();
+            try engine.deposit(address, 0, 1_000_000 * fee);
+        };
     }
-    const start = nowNs();
     _ = engine.seal();
-    std.debug.print("setup: {d} accounts deposited, first seal (all leaves) {d} ms\n", .{ accounts, (nowNs() - start) / std.time.ns_per_ms });
+    std.debug.print("setup: {d} accounts deposited (one op each, sealed every {d}) in {d} ms\n", .{ accounts, batch_transactions, (nowNs() - start) / std.time.ns_per_ms });
     return .{ .engine = engine, .addresses = addresses, .nonces = nonces, .prng = .init(99) };
 }
 
@@ -102,28 +107,6 @@ fn fillBatch(s: *Setup, txs: []engine_module.Transaction) void {
     }
 }
 
-var phase_ns: [4]u64 = @splat(0);
-var phase_runs: u64 = 0;
-
-/// Same work as `Engine.seal`, timing its phases (even batches only).
-fn sealProfiled(engine: *Engine) engine_module.BatchHeader {
-    const t0 = nowNs();
-    const dirty = engine.collectDirty();
-    const t1 = nowNs();
-    engine.hashLeaves(dirty);
-    const t2 = nowNs();
-    engine.tree.rehash(engine.kernel, dirty);
-    const t3 = nowNs();
-    _ = engine.transactions.build(engine.kernel, engine.transaction_count);
-    const t4 = nowNs();
-    phase_ns[0] += t1 - t0;
-    phase_ns[1] += t2 - t1;
-    phase_ns[2] += t3 - t2;
-    phase_ns[3] += t4 - t3;
-    phase_runs += 1;
-    return engine.seal(); // Re-seal: no dirty leaves left, so this only redoes the list roots.
-}
-
 fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches: usize, kernel: ?keccak.Kernel) !void {
     var s = try setup(allocator, depth, accounts);
     if (kernel) |forced| s.engine.kernel = forced;
@@ -132,8 +115,6 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
     defer allocator.free(txs);
     const apply_ns = try allocator.alloc(u64, batches);
     const seal_ns = try allocator.alloc(u64, batches);
-    const dirty = try allocator.alloc(u64, batches);
-    const nodes = try allocator.alloc(u64, batches);
     for (0..batches) |b| {
         fillBatch(&s, txs);
         const start = nowNs();
@@ -142,33 +123,15 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
             s.engine.apply(tx) catch unreachable;
         }
         const applied = nowNs();
-        var dirty_count: u64 = 0;
-        for (s.engine.dirty_words) |word| dirty_count += @popCount(word);
-        const sealed_start = nowNs();
-        const header = if (b % 2 == 1) s.engine.seal() else sealProfiled(s.engine);
+        const header = s.engine.seal();
         const end = nowNs();
-        assert(header.transaction_count == batch_transactions);
+        assert(header.transaction_count == batch_transactions and header.op_count == batch_transactions);
         apply_ns[b] = applied - start;
-        seal_ns[b] = end - sealed_start;
-        dirty[b] = dirty_count;
-        nodes[b] = s.engine.tree.rehash_nodes_last;
+        seal_ns[b] = end - applied;
     }
     assert(s.engine.verifySupplyFull());
-    std.debug.print("  seal phases (mean of profiled batches): collect {d} us, leaves {d} us, tree {d} us, transactions root {d} us\n", .{
-        phase_ns[0] / phase_runs / 1000, phase_ns[1] / phase_runs / 1000, phase_ns[2] / phase_runs / 1000, phase_ns[3] / phase_runs / 1000,
-    });
-    phase_ns = @splat(0);
-    phase_runs = 0;
     const apply_median = median(apply_ns);
-    // Profiled (even) batches compute the list roots twice: take the median of the others.
-    var unprofiled: usize = 0;
-    for (0..batches) |b| {
-        if (b % 2 == 0) continue;
-        seal_ns[unprofiled] = seal_ns[b];
-        nodes[unprofiled] = nodes[b];
-        unprofiled += 1;
-    }
-    const seal_median = median(seal_ns[0..unprofiled]);
+    const seal_median = median(seal_ns);
     const per_s = struct {
         fn f(ns: u64) f64 {
             return @as(f64, batch_transactions) * 1e9 / @as(f64, @floatFromInt(ns));
@@ -176,16 +139,13 @@ fn benchEngine(allocator: std.mem.Allocator, depth: u32, accounts: u32, batches:
     }.f;
     std.debug.print(
         \\depth {d}, {d} accounts, {d} batches of {d} random GCC transfers ({s} kernel):
-        \\  apply only:        {d:>7.3} ms/batch  {d:>6.2} M transfers/s
-        \\  seal (3 roots):    {d:>7.3} ms/batch  ({d} dirty leaves, {d} node hashes)
+        \\  apply (+ steps):   {d:>7.3} ms/batch  {d:>6.3} M transfers/s
+        \\  seal:              {d:>7.3} ms/batch
         \\  apply + seal:      {d:>7.3} ms/batch  {d:>6.0} k transfers/s
         \\
     , .{
-        depth,                                             accounts,                          batches, batch_transactions, s.engine.kernel.name,
-        @as(f64, @floatFromInt(apply_median)) / 1e6,       per_s(apply_median) / 1e6,         @as(f64, @floatFromInt(seal_median)) / 1e6,
-        median(dirty),                                     median(nodes[0..unprofiled]),
-        @as(f64, @floatFromInt(apply_median + seal_median)) / 1e6,
-        per_s(apply_median + seal_median) / 1e3,
+        depth,                                       accounts,                  batches,                                    batch_transactions,                                        s.engine.kernel.name,
+        @as(f64, @floatFromInt(apply_median)) / 1e6, per_s(apply_median) / 1e6, @as(f64, @floatFromInt(seal_median)) / 1e6, @as(f64, @floatFromInt(apply_median + seal_median)) / 1e6, per_s(apply_median + seal_median) / 1e3,
     });
 }
 

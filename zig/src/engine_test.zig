@@ -90,10 +90,10 @@ test "deposit, transfer, fee to collector, nonce, supply" {
     try testing.expectEqual(@as(u128, fee), balanceOf(engine, 2, 0));
     try testing.expectEqual(@as(u128, 2 * fee), engine.accounts[engine.find(&collector).?].balances[0]);
     try testing.expectEqual(@as(u64, 2), engine.accounts[engine.find(&addressOf(1)).?].nonce);
-    // Slots in order of first appearance: sender 1, recipient 2, then the fee collector.
-    try testing.expectEqual(@as(?u32, 0), engine.find(&addressOf(1)));
-    try testing.expectEqual(@as(?u32, 1), engine.find(&addressOf(2)));
-    try testing.expectEqual(@as(?u32, 2), engine.find(&collector));
+    // The fee collector is slot 0 from init; then slots in order of first appearance.
+    try testing.expectEqual(@as(?u32, 0), engine.find(&collector));
+    try testing.expectEqual(@as(?u32, 1), engine.find(&addressOf(1)));
+    try testing.expectEqual(@as(?u32, 2), engine.find(&addressOf(2)));
     try testing.expect(engine.verifySupplyFull());
     // Self-transfer and paying the collector keep the supply.
     try engine.apply(&transfer(1, 1, 0, fee, 2));
@@ -137,14 +137,18 @@ test "every transaction check, in spec order, rejects and changes nothing" {
 }
 
 test "deposit errors: unknown_token, zero_amount, balance_overflow, accounts_full" {
-    const engine = try Engine.init(testing.allocator, configOf(1, 4, 1));
+    const engine = try Engine.init(testing.allocator, configOf(2, 8, 1));
     defer engine.deinit();
     try testing.expectError(error.unknown_token, engine.deposit(&addressOf(1), 8, 1));
     try testing.expectError(error.zero_amount, engine.deposit(&addressOf(1), 0, 0));
     try engine.deposit(&addressOf(1), 2, std.math.maxInt(u128) - 1);
     try testing.expectError(error.balance_overflow, engine.deposit(&addressOf(2), 2, 2));
     try engine.deposit(&addressOf(2), 2, 1);
-    try testing.expectError(error.accounts_full, engine.deposit(&addressOf(3), 0, 1));
+    try engine.deposit(&addressOf(3), 0, 1);
+    const cursor = engine.deposit_cursor;
+    try testing.expectError(error.accounts_full, engine.deposit(&addressOf(4), 0, 1));
+    try testing.expectEqual(cursor, engine.deposit_cursor); // v1: accounts_full changes nothing
+    try testing.expectEqual(@as(u64, 3), cursor);
     // A self-transfer of a near-u128-max balance is not an overflow (fee-free engine).
     var config = configOf(1, 4, 1);
     config.base_fee = 0;
@@ -153,15 +157,15 @@ test "deposit errors: unknown_token, zero_amount, balance_overflow, accounts_ful
     try free.deposit(&addressOf(1), 2, std.math.maxInt(u128));
     try free.apply(&transfer(1, 1, 2, std.math.maxInt(u128), 0));
     try testing.expect(free.verifySupplyFull());
-    try testing.expectEqual(@as(u32, 2), engine.account_count);
+    try testing.expectEqual(@as(u32, 4), engine.account_count);
     try testing.expect(engine.verifySupplyFull());
 }
 
-test "accounts_full on transfer needing a new recipient or collector slot" {
+test "accounts_full on transfer needing a new recipient slot" {
     const engine = try Engine.init(testing.allocator, configOf(1, 4, 1));
     defer engine.deinit();
     try engine.deposit(&addressOf(1), 0, 10 * fee);
-    // Slots: 1 used; recipient 2 and the collector would need 2 more.
+    // Slots: the collector and 1 used; recipient 2 would need one more.
     try expectRejected(engine, transfer(1, 2, 0, 1, 0), error.accounts_full);
     try engine.deposit(&collector, 0, 1);
     try expectRejected(engine, transfer(1, 2, 0, 1, 0), error.accounts_full);
@@ -169,28 +173,35 @@ test "accounts_full on transfer needing a new recipient or collector slot" {
     try testing.expect(engine.verifySupplyFull());
 }
 
-test "batch_full and withdrawals_full; sealing reopens the batch" {
-    const engine = try Engine.init(testing.allocator, configOf(4, 2, 1));
+test "batch_full bounds ops of all kinds; withdrawals_full; sealing reopens the batch" {
+    const engine = try Engine.init(testing.allocator, configOf(4, 4, 1));
     defer engine.deinit();
     try engine.deposit(&addressOf(1), 0, 100 * fee);
     try engine.apply(&transfer(1, 2, 0, 1, 0));
-    try engine.apply(&transfer(1, 2, 0, 1, 1));
-    try expectRejected(engine, transfer(1, 2, 0, 1, 2), error.batch_full);
-    const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 2 };
+    const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 1 };
     try engine.withdraw(&request);
     var second = request;
-    second.nonce = 3;
+    second.nonce = 2;
     try testing.expectError(error.withdrawals_full, engine.withdraw(&second));
+    try engine.apply(&transfer(1, 2, 0, 1, 2));
+    try testing.expectEqual(@as(u32, 4), engine.op_count);
+    try expectRejected(engine, transfer(1, 2, 0, 1, 3), error.batch_full);
+    try testing.expectError(error.batch_full, engine.deposit(&addressOf(1), 0, 1));
+    try testing.expectError(error.batch_full, engine.depositL1(engine.deposit_cursor, &addressOf(1), &addressOf(1), 0, 1));
+    second.nonce = 3;
+    try testing.expectError(error.batch_full, engine.withdraw(&second)); // batch_full first
     const header = engine.seal();
     try testing.expectEqual(@as(u32, 2), header.transaction_count);
     try testing.expectEqual(@as(u32, 1), header.withdrawal_count);
+    try testing.expectEqual(@as(u32, 4), header.op_count);
+    try testing.expectEqual(@as(u64, 1), header.deposit_cursor);
     try engine.apply(&transfer(1, 2, 0, 1, 3));
     try engine.withdraw(&.{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 4 });
     try testing.expect(engine.verifySupplyFull());
 }
 
 test "withdraw errors and accounting" {
-    const engine = try Engine.init(testing.allocator, configOf(4, 4, 4));
+    const engine = try Engine.init(testing.allocator, configOf(4, 8, 4));
     defer engine.deinit();
     try engine.deposit(&addressOf(1), 0, 2 * fee);
     try engine.deposit(&addressOf(1), 4, 70);
@@ -221,6 +232,9 @@ test "config validation and out_of_memory" {
     try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(25, 4, 4)));
     try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(4, 0, 4)));
     try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(4, 4, 0)));
+    try testing.expectError(error.invalid_config, Engine.init(testing.allocator, configOf(4, 4, (1 << 16) + 1)));
+    const widest = try Engine.init(testing.allocator, configOf(4, 4, 1 << 16));
+    widest.deinit();
     var failing = std.testing.FailingAllocator.init(testing.allocator, .{ .fail_index = 3 });
     try testing.expectError(error.out_of_memory, Engine.init(failing.allocator(), configOf(4, 4, 4)));
 }
@@ -246,9 +260,9 @@ fn referenceListRoot(allocator: std.mem.Allocator, leaves: []const Hash) !Hash {
 
 test "roots equal the from-scratch reference over random batches; proofs verify" {
     const allocator = testing.allocator;
-    const engine = try Engine.init(allocator, configOf(9, 64, 8));
+    const engine = try Engine.init(allocator, configOf(9, 256, 8));
     defer engine.deinit();
-    try testing.expectEqual(engine.tree.zero[9], engine.stateRoot());
+    try testing.expectEqual(try referenceStateRoot(engine, allocator), engine.stateRoot());
     var prng = std.Random.DefaultPrng.init(1234);
     const random = prng.random();
     for (0..60) |n| try engine.deposit(&addressOf(@intCast(n)), @intCast(n % 8), 1000 * fee);
@@ -281,10 +295,19 @@ test "roots equal the from-scratch reference over random batches; proofs verify"
         try testing.expectEqual(@as(u64, batch + 1), header.batch_number);
         try testing.expectEqual(try referenceStateRoot(engine, allocator), header.state_root);
         try testing.expectEqual(try referenceListRoot(allocator, hashes[0..applied]), header.transactions_root);
-        try testing.expectEqual(try referenceListRoot(allocator, withdrawal_leaves[0 .. batch + 1]), header.withdrawals_root);
+        try testing.expectEqual(try referenceWithdrawalsRoot(allocator, withdrawal_leaves[0 .. batch + 1]), header.withdrawals_root);
         try expectProofs(engine, header, batch + 1);
         try testing.expect(engine.verifySupplyFull());
     }
+}
+
+/// Depth-16 tree with the given first leaves, every other leaf zero, naive root.
+fn referenceWithdrawalsRoot(allocator: std.mem.Allocator, leaves: []const Hash) !Hash {
+    const all = try allocator.alloc(Hash, engine_module.withdrawals_max);
+    defer allocator.free(all);
+    @memset(all, @as(Hash, @splat(0)));
+    @memcpy(all[0..leaves.len], leaves);
+    return merkle.rootNaive(all);
 }
 
 fn expectProofs(engine: *const Engine, header: engine_module.BatchHeader, withdrawals: usize) !void {
@@ -302,26 +325,35 @@ fn expectProofs(engine: *const Engine, header: engine_module.BatchHeader, withdr
     for (0..withdrawals) |w| {
         try engine.withdrawalProof(@intCast(w), &proof);
         try testing.expectEqual(header.withdrawals_root, proof.root);
+        try testing.expectEqual(@as(u32, 16), proof.depth);
         try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
     }
     try testing.expectError(error.withdrawal_not_found, engine.withdrawalProof(@intCast(withdrawals), &proof));
     try testing.expectError(error.account_not_found, engine.accountProof(&addressOf(99999), &proof));
 }
 
-test "empty batch: zero transactions and withdrawals roots, unchanged state root" {
+test "empty batch: zero transactions root, zero[16] withdrawals root, genesis state root" {
     const engine = try Engine.init(testing.allocator, configOf(3, 4, 4));
     defer engine.deinit();
     var proof: engine_module.Proof = undefined;
     try testing.expectError(error.withdrawal_not_found, engine.withdrawalProof(0, &proof));
+    const genesis = engine.stateRoot();
+    // Genesis: the collector's leaf (nonce 0, zero balances) at slot 0, every other leaf zero.
+    var leaves: [8]Hash = @splat(@as(Hash, @splat(0)));
+    leaves[0] = engine_module.accountLeaf(&.{ .address = collector, .nonce = 0, .balances = @splat(0) });
+    try testing.expectEqual(merkle.rootNaive(&leaves), genesis);
     const header = engine.seal();
-    try testing.expectEqual(engine.tree.zero[3], header.state_root);
+    try testing.expectEqual(genesis, header.state_root);
+    try testing.expectEqual(@as(u64, 1), header.account_count);
+    try testing.expectEqual(@as(u32, 0), header.op_count);
     try testing.expectEqual(@as(Hash, @splat(0)), header.transactions_root);
-    try testing.expectEqual(@as(Hash, @splat(0)), header.withdrawals_root);
+    try testing.expectEqual(merkle.zeroHashes()[16], header.withdrawals_root);
+    try testing.expectError(error.step_not_found, engine.step(0));
 }
 
 test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
     var handle: ?*anyopaque = null;
-    const config: ffi.Config = .{ .accounts_depth = 4, .batch_transactions_max = 2, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = @intCast(fee), .base_fee_hi = 0, .fee_collector = collector };
+    const config: ffi.Config = .{ .accounts_depth = 4, .batch_transactions_max = 3, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = @intCast(fee), .base_fee_hi = 0, .fee_collector = collector };
     try testing.expectEqual(@as(u32, 1), ffi.ghostplane_init(null, @ptrCast(&handle)).error_code);
     const bad: ffi.Config = .{ .accounts_depth = 0, .batch_transactions_max = 2, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = 0, .base_fee_hi = 0, .fee_collector = collector };
     try testing.expectEqual(@as(u32, 16), ffi.ghostplane_init(&bad, @ptrCast(&handle)).error_code);
@@ -371,6 +403,31 @@ test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
     try testing.expectEqual(@as(u8, 1), ffi.ghostplane_account_proof(h, &addressOf(2), &proof).success);
     try testing.expectEqual(root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
     try testing.expectEqual(@as(u32, 14), ffi.ghostplane_withdrawal_proof(h, 0, &proof).error_code);
+    // ABI v2: steps of the sealed batch (deposit, tx 0, tx 1), deposit_l1, slot and open proofs.
+    try testing.expectEqual(@as(u32, 3), header.op_count);
+    try testing.expectEqual(@as(u64, 1), header.deposit_cursor);
+    var step: ffi.Step = undefined;
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 2, &step).success);
+    try testing.expectEqual(header.state_root, step.state_root);
+    try testing.expectEqual(@as(u32, 2), step.kind);
+    try testing.expectEqual(@as(u32, 19), ffi.ghostplane_step(h, 3, &step).error_code);
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 0, &step).success);
+    try testing.expectEqual(@as(u32, 1), step.kind);
+    try testing.expectEqual(@as(u32, 18), ffi.ghostplane_deposit_l1(h, 0, &addressOf(9), &addressOf(3), 0, 1, 0).error_code);
+    try testing.expectEqual(@as(u32, 1), ffi.ghostplane_deposit_l1(h, 1, null, &addressOf(3), 0, 1, 0).error_code);
+    const credited = ffi.ghostplane_deposit_l1(h, 1, &addressOf(9), &addressOf(3), 0, 1, 0);
+    try testing.expectEqual(@as(u8, 1), credited.success);
+    try testing.expectEqual(@as(u32, 1), credited.data_len);
+    try testing.expectEqual(@as(u8, 0), credited.data[0]);
+    const current = ffi.ghostplane_slot_proof(h, 3, &proof);
+    try testing.expectEqual(@as(u8, 1), current.success);
+    try testing.expectEqual(current.data, proof.root);
+    try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
+    try testing.expectEqual(@as(u32, 13), ffi.ghostplane_slot_proof(h, 16, &proof).error_code);
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_open_withdrawal_proof(h, 65535, &proof).success);
+    try testing.expectEqual(@as(u32, 16), proof.depth);
+    try testing.expectEqual(merkle.zeroHashes()[16], proof.root);
+    try testing.expectEqual(@as(u32, 14), ffi.ghostplane_open_withdrawal_proof(h, 65536, &proof).error_code);
     try testing.expectEqual(ffi.abi_version, ffi.ghostplane_version());
     try testing.expect(std.mem.len(ffi.ghostplane_abi_layout_json()) > 100);
 }
@@ -383,8 +440,9 @@ const Model = struct {
     accounts: std.AutoArrayHashMapUnmanaged(Address, Entry) = .empty,
     gpa: std.mem.Allocator,
     slots_max: usize,
-    transactions: u32 = 0,
-    transactions_max: u32,
+    /// Ops of the open batch (deposits, transactions, withdrawals).
+    ops: u32 = 0,
+    ops_max: u32,
     withdrawals: u32 = 0,
     withdrawals_max: u32,
     deposited: [8]u128 = @splat(0),
@@ -396,17 +454,19 @@ const Model = struct {
     }
 
     fn deposit(model: *Model, address: Address, token: u32, amount: u128) ?anyerror {
+        if (model.ops == model.ops_max) return error.batch_full;
         if (token >= 8) return error.unknown_token;
         if (amount == 0) return error.zero_amount;
         if (model.deposited[token] > std.math.maxInt(u128) - amount) return error.balance_overflow;
         if (!model.accounts.contains(address) and model.accounts.count() == model.slots_max) return error.accounts_full;
         model.deposited[token] += amount;
         (model.slotOf(address)).balances[token] += amount;
+        model.ops += 1;
         return null;
     }
 
     fn apply(model: *Model, tx: Transaction) ?anyerror {
-        if (model.transactions == model.transactions_max) return error.batch_full;
+        if (model.ops == model.ops_max) return error.batch_full;
         const from = model.accounts.get(tx.from) orelse Entry{};
         if (tx.nonce != from.nonce) return error.bad_nonce;
         if (tx.token >= 8) return error.unknown_token;
@@ -426,11 +486,12 @@ const Model = struct {
         (model.slotOf(tx.to)).balances[tx.token] += tx.value;
         (model.slotOf(tx.from)).balances[0] -= fee;
         (model.slotOf(collector)).balances[0] += fee;
-        model.transactions += 1;
+        model.ops += 1;
         return null;
     }
 
     fn withdraw(model: *Model, request: engine_module.WithdrawalRequest) ?anyerror {
+        if (model.ops == model.ops_max) return error.batch_full;
         if (model.withdrawals == model.withdrawals_max) return error.withdrawals_full;
         if (request.token >= 8) return error.unknown_token;
         if (request.amount == 0) return error.zero_amount;
@@ -445,6 +506,7 @@ const Model = struct {
         account.balances[0] -= fee;
         (model.slotOf(collector)).balances[0] += fee;
         model.withdrawals += 1;
+        model.ops += 1;
         return null;
     }
 };
@@ -461,11 +523,12 @@ test "random operations agree with an independent model (codes, slots, balances,
     const allocator = testing.allocator;
     const engine = try Engine.init(allocator, configOf(5, 16, 4));
     defer engine.deinit();
-    var model: Model = .{ .gpa = allocator, .slots_max = 32, .transactions_max = 16, .withdrawals_max = 4 };
+    var model: Model = .{ .gpa = allocator, .slots_max = 32, .ops_max = 16, .withdrawals_max = 4 };
     defer model.accounts.deinit(allocator);
+    _ = model.slotOf(collector); // Slot 0 from init.
     var prng = std.Random.DefaultPrng.init(2026);
     const random = prng.random();
-    var codes_seen: [18]bool = @splat(false);
+    var codes_seen: [20]bool = @splat(false);
     for (0..20_000) |_| {
         // Index 40 stands for the fee collector: it sends, receives and withdraws too.
         const a_index = random.uintLessThan(u32, 41);
@@ -499,14 +562,14 @@ test "random operations agree with an independent model (codes, slots, balances,
             outcome = engine.withdraw(&request);
         } else {
             _ = engine.seal();
-            model.transactions = 0;
+            model.ops = 0;
             model.withdrawals = 0;
         }
         expectSameOutcome(expected, outcome) catch |err| {
             std.debug.print("op roll={d} token={d} amount={d} nonce={d} a={x} b={x} expected={?}\n", .{ roll, token, amount, nonce, a[19], b[19], expected });
             return err;
         };
-        if (expected) |err| codes_seen[@intFromEnum(engine_module.codeOf(@errorCast(err)))] = true;
+        if (expected) |err| codes_seen[@backingInt(engine_module.codeOf(@errorCast(err)))] = true;
     }
     try testing.expectEqual(model.accounts.count(), engine.account_count);
     for (model.accounts.keys(), model.accounts.values(), 0..) |address, entry, slot| {
@@ -517,8 +580,178 @@ test "random operations agree with an independent model (codes, slots, balances,
     try testing.expect(engine.verifySupplyFull());
     // The random mix reaches every engine-level rejection except overflow and out_of_memory.
     for ([_]ErrorCodeName{ .bad_nonce, .unknown_token, .data_too_long, .fee_too_low, .insufficient_balance, .insufficient_fee_balance, .accounts_full, .batch_full, .withdrawals_full, .account_not_found, .zero_amount }) |code| {
-        try testing.expect(codes_seen[@intFromEnum(code)]);
+        try testing.expect(codes_seen[@backingInt(code)]);
     }
 }
 
 const ErrorCodeName = engine_module.ErrorCode;
+
+/// The 84-byte StepState and its commitment, written out from SPEC independently of the engine.
+fn referenceCommitment(state_root: Hash, account_count: u64, withdrawals_root: Hash, withdrawal_count: u32, deposit_cursor: u64) Hash {
+    var bytes: [84]u8 = undefined;
+    @memcpy(bytes[0..32], &state_root);
+    std.mem.writeInt(u64, bytes[32..40], account_count, .big);
+    @memcpy(bytes[40..72], &withdrawals_root);
+    std.mem.writeInt(u32, bytes[72..76], withdrawal_count, .big);
+    std.mem.writeInt(u64, bytes[76..84], deposit_cursor, .big);
+    var commitment = keccak.hash(&bytes);
+    commitment[31] = 0;
+    return commitment;
+}
+
+/// Checks the post-step state of the open batch's last op against a from-scratch reference.
+fn expectLastStep(engine: *Engine, allocator: std.mem.Allocator, withdrawal_leaves: []const Hash, kind: engine_module.OpKind) !void {
+    try testing.expect(engine.op_count > 0);
+    engine.flush();
+    const step = engine.steps_open[engine.op_count - 1];
+    const state_root = try referenceStateRoot(engine, allocator);
+    const withdrawals_root = try referenceWithdrawalsRoot(allocator, withdrawal_leaves);
+    try testing.expectEqual(state_root, step.state_root);
+    try testing.expectEqual(state_root, engine.tree.root());
+    try testing.expectEqual(withdrawals_root, step.withdrawals_root);
+    try testing.expectEqual(@as(u64, engine.account_count), step.account_count);
+    try testing.expectEqual(engine.deposit_cursor, step.deposit_cursor);
+    try testing.expectEqual(@as(u32, @intCast(withdrawal_leaves.len)), step.withdrawal_count);
+    try testing.expectEqual(kind, step.kind);
+    try testing.expectEqual(referenceCommitment(state_root, engine.account_count, withdrawals_root, @intCast(withdrawal_leaves.len), engine.deposit_cursor), step.commitment);
+}
+
+test "steps: post-step state of every op (deposit, refund, transfer, withdrawal) equals the reference" {
+    const allocator = testing.allocator;
+    const engine = try Engine.init(allocator, configOf(2, 16, 3));
+    defer engine.deinit();
+    const sender: Address = @splat(0x99);
+    var leaves: [3]Hash = undefined;
+    try testing.expectEqual(engine_module.DepositOutcome.credited, try engine.depositL1(0, &sender, &addressOf(1), 0, 10 * fee));
+    try expectLastStep(engine, allocator, leaves[0..0], .deposit);
+    try testing.expectError(error.bad_deposit_index, engine.depositL1(0, &sender, &addressOf(1), 0, 1));
+    try testing.expectError(error.bad_deposit_index, engine.depositL1(7, &sender, &addressOf(1), 0, 1));
+    try testing.expectError(error.unknown_token, engine.depositL1(1, &sender, &addressOf(1), 8, 1));
+    try testing.expectError(error.zero_amount, engine.depositL1(1, &sender, &addressOf(1), 0, 0));
+    try testing.expectEqual(@as(u64, 1), engine.deposit_cursor);
+    try engine.deposit(&addressOf(2), 1, 7); // v1: index = cursor, l1_sender = account
+    try expectLastStep(engine, allocator, leaves[0..0], .deposit);
+    try testing.expectEqual(@as(u64, 2), engine.deposit_cursor);
+    try engine.apply(&transfer(1, 3, 0, fee, 0)); // creates slot 3: all 4 slots used
+    try expectLastStep(engine, allocator, leaves[0..0], .transfer);
+    // A deposit that cannot create its account is consumed as a refund to its L1 sender.
+    const before = Snapshot.take(engine);
+    try testing.expectEqual(engine_module.DepositOutcome.refunded, try engine.depositL1(2, &sender, &addressOf(4), 2, 55));
+    try testing.expectEqual(before.accounts_hash, Snapshot.take(engine).accounts_hash);
+    try testing.expectEqual(before.balance_sum, engine.balance_sum);
+    leaves[0] = engine_module.withdrawalLeaf(1, 0, &.{ .from = @splat(0), .l1_recipient = sender, .token = 2, .amount = 55, .nonce = 0 });
+    try expectLastStep(engine, allocator, leaves[0..1], .refund);
+    try testing.expectEqual(@as(u64, 3), engine.deposit_cursor);
+    try testing.expectError(error.accounts_full, engine.deposit(&addressOf(4), 0, 1)); // v1 stays an error
+    const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 1 };
+    try engine.withdraw(&request);
+    leaves[1] = engine_module.withdrawalLeaf(1, 1, &request);
+    try expectLastStep(engine, allocator, leaves[0..2], .withdrawal);
+    try testing.expectEqual(engine_module.DepositOutcome.refunded, try engine.depositL1(3, &sender, &addressOf(5), 0, 1));
+    leaves[2] = engine_module.withdrawalLeaf(1, 2, &.{ .from = @splat(0), .l1_recipient = sender, .token = 0, .amount = 1, .nonce = 0 });
+    try expectLastStep(engine, allocator, leaves[0..3], .refund);
+    // No room for a refund's withdrawal leaf: withdrawals_full, nothing consumed.
+    try testing.expectError(error.withdrawals_full, engine.depositL1(4, &sender, &addressOf(5), 0, 1));
+    try testing.expectEqual(@as(u64, 4), engine.deposit_cursor);
+    try testing.expect(engine.verifySupplyFull());
+    var recorded: [6]engine_module.Step = undefined;
+    @memcpy(recorded[0..engine.op_count], engine.steps_open[0..engine.op_count]);
+    const header = engine.seal();
+    try testing.expectEqual(@as(u32, 6), header.op_count);
+    try testing.expectEqual(@as(u32, 1), header.transaction_count);
+    try testing.expectEqual(@as(u32, 3), header.withdrawal_count);
+    try testing.expectEqual(@as(u64, 4), header.deposit_cursor);
+    try testing.expectEqual(recorded[5].state_root, header.state_root);
+    try testing.expectEqual(recorded[5].withdrawals_root, header.withdrawals_root);
+    for (recorded, 0..) |expected, i| try testing.expectEqualDeep(expected, (try engine.step(@intCast(i))).*);
+    try testing.expectError(error.step_not_found, engine.step(6));
+    // The next batch starts from an empty withdrawals tree and numbers its leaves from 0.
+    try testing.expectEqual(engine_module.DepositOutcome.refunded, try engine.depositL1(4, &sender, &addressOf(5), 0, 9));
+    leaves[0] = engine_module.withdrawalLeaf(2, 0, &.{ .from = @splat(0), .l1_recipient = sender, .token = 0, .amount = 9, .nonce = 0 });
+    try expectLastStep(engine, allocator, leaves[0..1], .refund);
+    var proof: engine_module.Proof = undefined;
+    try engine.withdrawalProof(2, &proof); // still the sealed batch's
+    try testing.expectEqual(header.withdrawals_root, proof.root);
+    try testing.expectEqual(leaves[2], proof.leaf);
+    try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..16]));
+}
+
+test "proofs: account proof stays on the sealed root; slot and open withdrawal proofs are current" {
+    const allocator = testing.allocator;
+    const engine = try Engine.init(allocator, configOf(6, 64, 8));
+    defer engine.deinit();
+    for (1..20) |n| try engine.deposit(&addressOf(@intCast(n)), 0, 10 * fee);
+    const header = engine.seal();
+    const leaf_1 = engine_module.accountLeaf(&engine.accounts[engine.find(&addressOf(1)).?]);
+    try engine.apply(&transfer(1, 2, 0, fee, 0));
+    try engine.apply(&transfer(3, 40, 0, fee, 0)); // creates slot 20 after the seal
+    try engine.withdraw(&.{ .from = addressOf(4), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 0 });
+    var proof: engine_module.Proof = undefined;
+    for ([_]u32{ 0, 1, 2, 3, 4, 19, 40 }) |n| {
+        try engine.accountProof(if (n == 0) &collector else &addressOf(n), &proof);
+        try testing.expectEqual(header.state_root, proof.root);
+        try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..6]));
+    }
+    try engine.accountProof(&addressOf(1), &proof);
+    try testing.expectEqual(leaf_1, proof.leaf);
+    try engine.accountProof(&addressOf(40), &proof);
+    try testing.expectEqual(@as(Hash, @splat(0)), proof.leaf); // created after the seal
+    const current = try referenceStateRoot(engine, allocator);
+    for ([_]u64{ 0, 1, 20, 21, 63 }) |slot| {
+        try engine.slotProof(slot, &proof);
+        try testing.expectEqual(current, proof.root);
+        const expected_leaf = if (slot < engine.account_count) engine_module.accountLeaf(&engine.accounts[slot]) else @as(Hash, @splat(0));
+        try testing.expectEqual(expected_leaf, proof.leaf);
+        try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, slot, proof.siblings[0..6]));
+    }
+    try testing.expectError(error.account_not_found, engine.slotProof(64, &proof));
+    const open_root = engine.steps_open[engine.op_count - 1].withdrawals_root;
+    for ([_]u32{ 0, 1, 65535 }) |index| {
+        try engine.openWithdrawalProof(index, &proof);
+        try testing.expectEqual(open_root, proof.root);
+        try testing.expectEqual(index != 0, std.mem.eql(u8, &proof.leaf, &@as(Hash, @splat(0))));
+        try testing.expectEqual(proof.root, merkle.rootFromProof(proof.leaf, index, proof.siblings[0..16]));
+    }
+    try testing.expectError(error.withdrawal_not_found, engine.openWithdrawalProof(65536, &proof));
+    const sealed = engine.seal();
+    try testing.expectEqual(current, sealed.state_root);
+    try engine.accountProof(&addressOf(40), &proof);
+    try testing.expectEqual(sealed.state_root, proof.root);
+    try testing.expect(!std.mem.eql(u8, &proof.leaf, &@as(Hash, @splat(0))));
+}
+
+test "steps of a batch longer than pending_max (several flushes) equal the per-op reference" {
+    const allocator = testing.allocator;
+    const ops = 2 * engine_module.pending_max + 100;
+    const engine = try Engine.init(allocator, configOf(6, ops + 10, 8));
+    defer engine.deinit();
+    const roots = try allocator.alloc(Hash, ops);
+    defer allocator.free(roots);
+    var prng = std.Random.DefaultPrng.init(77);
+    const random = prng.random();
+    var nonces: [40]u64 = @splat(0);
+    var applied: usize = 0;
+    while (applied < ops) {
+        const from = random.uintLessThan(u32, 40);
+        if (random.uintLessThan(u8, 4) == 0 or nonces[from] == 0) {
+            try engine.deposit(&addressOf(from), 0, 10 * fee);
+            if (nonces[from] == 0) nonces[from] = 1; // marks "funded"; real nonce = value - 1
+        } else {
+            engine.apply(&transfer(from, random.uintLessThan(u32, 50), 0, 1, nonces[from] - 1)) catch |err| {
+                try testing.expect(err == error.insufficient_balance or err == error.accounts_full);
+                continue;
+            };
+            nonces[from] += 1;
+        }
+        roots[applied] = try referenceStateRoot(engine, allocator);
+        applied += 1;
+    }
+    const header = engine.seal();
+    try testing.expectEqual(@as(u32, ops), header.op_count);
+    for (roots, 0..) |root, i| {
+        const s = try engine.step(@intCast(i));
+        try testing.expectEqual(root, s.state_root);
+        try testing.expectEqual(referenceCommitment(root, s.account_count, s.withdrawals_root, s.withdrawal_count, s.deposit_cursor), s.commitment);
+    }
+    try testing.expectEqual(roots[ops - 1], header.state_root);
+}

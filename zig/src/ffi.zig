@@ -11,7 +11,7 @@ const Engine = engine_module.Engine;
 const ErrorCode = engine_module.ErrorCode;
 const Error = engine_module.Error;
 
-pub const abi_version: u32 = 1;
+pub const abi_version: u32 = 2;
 const handle_magic: u64 = 0x6768_6f73_7470_6c6e; // "ghostpln"
 
 pub const U128 = extern struct {
@@ -85,6 +85,19 @@ pub const BatchHeader = extern struct {
     state_root: [32]u8,
     transactions_root: [32]u8,
     withdrawals_root: [32]u8,
+    deposit_cursor: u64,
+    op_count: u32,
+    _pad2: u32,
+};
+
+pub const Step = extern struct {
+    state_root: [32]u8,
+    withdrawals_root: [32]u8,
+    account_count: u64,
+    deposit_cursor: u64,
+    withdrawal_count: u32,
+    kind: u32,
+    commitment: [32]u8,
 };
 
 pub const AccountInfo = extern struct {
@@ -117,7 +130,13 @@ comptime {
     assert(@offsetOf(Transaction, "data_ptr") == 120 and @offsetOf(Transaction, "data_len") == 128);
     assert(@sizeOf(Config) == 56 and @offsetOf(Config, "base_fee_lo") == 16);
     assert(@sizeOf(Withdrawal) == 72 and @offsetOf(Withdrawal, "amount_lo") == 48);
-    assert(@sizeOf(BatchHeader) == 120 and @offsetOf(BatchHeader, "state_root") == 24);
+    assert(@sizeOf(BatchHeader) == 136 and @offsetOf(BatchHeader, "state_root") == 24);
+    assert(@offsetOf(BatchHeader, "deposit_cursor") == 120 and @offsetOf(BatchHeader, "op_count") == 128);
+    assert(@offsetOf(BatchHeader, "_pad2") == 132 and @alignOf(BatchHeader) == 8);
+    assert(@sizeOf(Step) == 120 and @alignOf(Step) == 8);
+    assert(@offsetOf(Step, "withdrawals_root") == 32 and @offsetOf(Step, "account_count") == 64);
+    assert(@offsetOf(Step, "deposit_cursor") == 72 and @offsetOf(Step, "withdrawal_count") == 80);
+    assert(@offsetOf(Step, "kind") == 84 and @offsetOf(Step, "commitment") == 88);
     assert(@sizeOf(AccountInfo) == 152 and @offsetOf(AccountInfo, "balances") == 24);
     assert(@sizeOf(MerkleProof) == 1104 and @offsetOf(MerkleProof, "siblings") == 80);
     assert(@sizeOf(U128) == 16);
@@ -149,13 +168,15 @@ fn messageOf(code: ErrorCode) []const u8 {
         .insufficient_fee_balance => "insufficient_fee_balance: GCC balance does not cover base_fee",
         .balance_overflow => "balance_overflow: a balance or token total would exceed u128",
         .accounts_full => "accounts_full: all 2^accounts_depth account slots are used",
-        .batch_full => "batch_full: open batch holds batch_transactions_max transactions",
+        .batch_full => "batch_full: open batch holds batch_transactions_max ops",
         .withdrawals_full => "withdrawals_full: open batch holds batch_withdrawals_max withdrawals",
         .account_not_found => "account_not_found: no account with this address",
         .withdrawal_not_found => "withdrawal_not_found: no such withdrawal in the last sealed batch",
         .out_of_memory => "out_of_memory: allocation at init failed",
-        .invalid_config => "invalid_config: accounts_depth 1..=24, batch maxima 1..=2^24",
+        .invalid_config => "invalid_config: accounts_depth 1..=24, ops 1..=2^24, withdrawals 1..=2^16",
         .zero_amount => "zero_amount: amount must be > 0",
+        .bad_deposit_index => "bad_deposit_index: index differs from the deposit cursor",
+        .step_not_found => "step_not_found: no such op in the last sealed batch",
     };
 }
 
@@ -172,7 +193,7 @@ fn ok(data: []const u8) FFIResult {
 
 fn failure(code: ErrorCode) FFIResult {
     assert(code != .ok);
-    var result: FFIResult = .{ .success = 0, .error_code = @intFromEnum(code), .data_len = 0, .data = @splat(0), .error_message = @splat(0) };
+    var result: FFIResult = .{ .success = 0, .error_code = @backingInt(code), .data_len = 0, .data = @splat(0), .error_message = @splat(0) };
     const message = messageOf(code);
     @memcpy(result.error_message[0..message.len], message);
     assert(result.error_message[message.len] == 0);
@@ -215,7 +236,7 @@ pub export fn ghostplane_init(config: ?*const Config, out_handle: ?*?*Handle) FF
     handle.* = .{ .magic = handle_magic, .engine = engine };
     out.* = handle;
     assert(handleOf(out.*) catch unreachable == engine);
-    assert(engine.account_count == 0);
+    assert(engine.account_count == 1); // The fee collector, slot 0.
     return ok(&.{});
 }
 
@@ -231,6 +252,15 @@ pub export fn ghostplane_deposit(handle: ?*Handle, account: ?*const [20]u8, toke
     const engine = handleOf(handle) catch |err| return failure(engine_module.codeOf(err));
     const address = account orelse return failure(.null_pointer);
     return resultOf(engine.deposit(address, token, join(amount_lo, amount_hi)));
+}
+
+/// `data[0]` = 1 when the deposit became a refund op (its account could not be created), else 0.
+pub export fn ghostplane_deposit_l1(handle: ?*Handle, index: u64, l1_sender: ?*const [20]u8, account: ?*const [20]u8, token: u32, amount_lo: u64, amount_hi: u64) FFIResult {
+    const engine = handleOf(handle) catch |err| return failure(engine_module.codeOf(err));
+    const sender = l1_sender orelse return failure(.null_pointer);
+    const address = account orelse return failure(.null_pointer);
+    const outcome = engine.depositL1(index, sender, address, token, join(amount_lo, amount_hi)) catch |err| return failure(engine_module.codeOf(err));
+    return ok(&.{@backingInt(outcome)});
 }
 
 fn transactionOf(tx: *const Transaction) Error!engine_module.Transaction {
@@ -272,9 +302,9 @@ pub export fn ghostplane_submit_transactions(handle: ?*Handle, txs: ?[*]const Tr
     for (0..count) |i| {
         engine.prefetchPipeline(list[0..count], i);
         submitOne(engine, &list[i]) catch |err| {
-            codes[i] = @intFromEnum(engine_module.codeOf(err));
+            codes[i] = @backingInt(engine_module.codeOf(err));
             if (err != error.batch_full) continue;
-            @memset(codes[i..count], @intFromEnum(ErrorCode.batch_full));
+            @memset(codes[i..count], @backingInt(ErrorCode.batch_full));
             var result = failure(.batch_full);
             result.data = @splat(0);
             result.data[0..8].* = countData(applied);
@@ -312,6 +342,9 @@ pub export fn ghostplane_create_batch(handle: ?*Handle, out: ?*BatchHeader) FFIR
         .state_root = header.state_root,
         .transactions_root = header.transactions_root,
         .withdrawals_root = header.withdrawals_root,
+        .deposit_cursor = header.deposit_cursor,
+        .op_count = header.op_count,
+        ._pad2 = 0,
     };
     return ok(&header.state_root);
 }
@@ -369,6 +402,44 @@ pub export fn ghostplane_withdrawal_proof(handle: ?*Handle, index: u32, out: ?*M
     return ok(&proof.root);
 }
 
+/// Current state (after the last applied op); `data` = the current state root.
+pub export fn ghostplane_slot_proof(handle: ?*Handle, slot: u32, out: ?*MerkleProof) FFIResult {
+    const engine = handleOf(handle) catch |err| return failure(engine_module.codeOf(err));
+    const o = out orelse return failure(.null_pointer);
+    var proof: engine_module.Proof = undefined;
+    engine.slotProof(slot, &proof) catch |err| return failure(engine_module.codeOf(err));
+    proofOut(&proof, o);
+    return ok(&proof.root);
+}
+
+/// The open batch's depth-16 withdrawals tree; `data` = its current root.
+pub export fn ghostplane_open_withdrawal_proof(handle: ?*Handle, index: u32, out: ?*MerkleProof) FFIResult {
+    const engine = handleOf(handle) catch |err| return failure(engine_module.codeOf(err));
+    const o = out orelse return failure(.null_pointer);
+    var proof: engine_module.Proof = undefined;
+    engine.openWithdrawalProof(index, &proof) catch |err| return failure(engine_module.codeOf(err));
+    proofOut(&proof, o);
+    return ok(&proof.root);
+}
+
+/// Post-step state of op `index` of the last sealed batch (`data_len` 0).
+pub export fn ghostplane_step(handle: ?*Handle, index: u32, out: ?*Step) FFIResult {
+    const engine = handleOf(handle) catch |err| return failure(engine_module.codeOf(err));
+    const o = out orelse return failure(.null_pointer);
+    const s = engine.step(index) catch |err| return failure(engine_module.codeOf(err));
+    o.* = .{
+        .state_root = s.state_root,
+        .withdrawals_root = s.withdrawals_root,
+        .account_count = s.account_count,
+        .deposit_cursor = s.deposit_cursor,
+        .withdrawal_count = s.withdrawal_count,
+        .kind = @backingInt(s.kind),
+        .commitment = s.commitment,
+    };
+    assert(o.commitment[31] == 0);
+    return ok(&.{});
+}
+
 pub export fn ghostplane_abi_layout_json() [*:0]const u8 {
     comptime assert(abi_layout_json.len > 0 and abi_layout_json[0] == '{');
     return abi_layout_json.ptr;
@@ -379,8 +450,8 @@ pub const abi_layout_json: [:0]const u8 = layoutJson();
 fn layoutJson() [:0]const u8 {
     @setEvalBranchQuota(100_000);
     comptime {
-        const structs = .{ FFIResult, Config, Transaction, Withdrawal, BatchHeader, AccountInfo, MerkleProof, U128 };
-        const names = .{ "FFIResult", "Config", "Transaction", "Withdrawal", "BatchHeader", "AccountInfo", "MerkleProof", "U128" };
+        const structs = .{ FFIResult, Config, Transaction, Withdrawal, BatchHeader, Step, AccountInfo, MerkleProof, U128 };
+        const names = .{ "FFIResult", "Config", "Transaction", "Withdrawal", "BatchHeader", "Step", "AccountInfo", "MerkleProof", "U128" };
         var json: []const u8 = std.fmt.comptimePrint("{{\"abi_version\":{d},\"structs\":{{", .{abi_version});
         for (structs, names, 0..) |T, name, i| {
             if (i > 0) json = json ++ ",";
@@ -389,7 +460,7 @@ fn layoutJson() [:0]const u8 {
         json = json ++ "},\"error_codes\":{";
         for (std.meta.tags(ErrorCode), 0..) |code, i| {
             if (i > 0) json = json ++ ",";
-            json = json ++ std.fmt.comptimePrint("\"{s}\":{d}", .{ @tagName(code), @intFromEnum(code) });
+            json = json ++ std.fmt.comptimePrint("\"{s}\":{d}", .{ @tagName(code), @backingInt(code) });
         }
         json = json ++ "}}";
         const final: [json.len:0]u8 = (json ++ "\x00")[0..json.len :0].*;
@@ -415,7 +486,12 @@ test "layout json is valid JSON and names every struct and error code" {
     const structs = parsed.value.object.get("structs").?.object;
     try std.testing.expectEqual(@as(i64, 160), structs.get("FFIResult").?.object.get("size").?.integer);
     try std.testing.expectEqual(@as(i64, 136), structs.get("Transaction").?.object.get("size").?.integer);
+    try std.testing.expectEqual(@as(i64, 136), structs.get("BatchHeader").?.object.get("size").?.integer);
+    try std.testing.expectEqual(@as(i64, 120), structs.get("Step").?.object.get("size").?.integer);
+    try std.testing.expectEqual(@as(i64, 2), parsed.value.object.get("abi_version").?.integer);
     const codes = parsed.value.object.get("error_codes").?.object;
-    try std.testing.expectEqual(@as(usize, 18), codes.count());
+    try std.testing.expectEqual(@as(usize, 20), codes.count());
     try std.testing.expectEqual(@as(i64, 17), codes.get("zero_amount").?.integer);
+    try std.testing.expectEqual(@as(i64, 18), codes.get("bad_deposit_index").?.integer);
+    try std.testing.expectEqual(@as(i64, 19), codes.get("step_not_found").?.integer);
 }

@@ -17,6 +17,7 @@ pub const rate_bytes = lanes_portable.rate_bytes;
 pub const group_size = lanes_portable.group_size;
 pub const node_input_length = lanes_portable.node_input_length;
 pub const leaf_input_length = lanes_portable.leaf_input_length;
+pub const step_input_length = lanes_portable.step_input_length;
 const permute = lanes_portable.permute;
 
 comptime {
@@ -45,7 +46,6 @@ pub fn hash(bytes: []const u8) [digest_length]u8 {
     return out;
 }
 
-
 pub const Kernel = struct {
     name: []const u8,
     lanes: u32,
@@ -55,6 +55,10 @@ pub const Kernel = struct {
     ) void,
     hash_leaves: *const fn (
         *const [group_size]*const [leaf_input_length]u8,
+        *const [group_size]*[digest_length]u8,
+    ) void,
+    hash_steps: *const fn (
+        *const [group_size]*const [step_input_length]u8,
         *const [group_size]*[digest_length]u8,
     ) void,
 };
@@ -67,6 +71,7 @@ fn kernelOf(comptime copy: type, comptime lanes: comptime_int, comptime name: []
         .lanes = lanes,
         .hash_nodes = copy.hashNodes(lanes),
         .hash_leaves = copy.hashLeaves(lanes),
+        .hash_steps = copy.hashSteps(lanes),
     };
 }
 
@@ -197,7 +202,12 @@ fn expectKernelMatchesScalar(kernel: Kernel, comptime len: comptime_int, seed: u
             inputs[k] = &data[k];
             outputs[k] = &digests[k];
         }
-        if (len == node_input_length) kernel.hash_nodes(&inputs, &outputs) else kernel.hash_leaves(&inputs, &outputs);
+        switch (len) {
+            node_input_length => kernel.hash_nodes(&inputs, &outputs),
+            leaf_input_length => kernel.hash_leaves(&inputs, &outputs),
+            step_input_length => kernel.hash_steps(&inputs, &outputs),
+            else => comptime unreachable,
+        }
         for (0..group_size) |k| {
             var expected: [32]u8 = undefined;
             std.crypto.hash.sha3.Keccak256.hash(&data[k], &expected, .{});
@@ -211,6 +221,7 @@ test "every kernel this CPU runs (scalar, SIMD x2/x4/x8, AVX2, AVX-512) equals s
     for (kernelsAvailable(&buffer)) |kernel| {
         try expectKernelMatchesScalar(kernel, node_input_length, 1);
         try expectKernelMatchesScalar(kernel, leaf_input_length, 2);
+        try expectKernelMatchesScalar(kernel, step_input_length, 3);
     }
     try expectKernelMatchesScalar(kernelBest(), node_input_length, 7);
 }

@@ -15,6 +15,8 @@ pub const rate_bytes = 136;
 pub const group_size = 8;
 pub const node_input_length = 64;
 pub const leaf_input_length = 156;
+/// The 84-byte StepState preimage of a step commitment (SPEC "Settlement on L1").
+pub const step_input_length = 84;
 
 comptime {
     assert(rate_bytes / 8 == 17);
@@ -24,6 +26,7 @@ comptime {
 
 pub const NodesFn = fn (*const [group_size]*const [node_input_length]u8, *const [group_size]*[digest_length]u8) void;
 pub const LeavesFn = fn (*const [group_size]*const [leaf_input_length]u8, *const [group_size]*[digest_length]u8) void;
+pub const StepsFn = fn (*const [group_size]*const [step_input_length]u8, *const [group_size]*[digest_length]u8) void;
 
 /// The CPU model this copy was compiled for (differs per module).
 pub const cpu_model_name = builtin.cpu.model.name;
@@ -169,10 +172,14 @@ pub fn hashGroup(
     }.run;
 }
 
-
 pub fn hashNodes(comptime lanes: comptime_int) NodesFn {
     comptime assert(node_input_length < rate_bytes); // One block.
     return hashGroup(lanes, node_input_length);
+}
+
+pub fn hashSteps(comptime lanes: comptime_int) StepsFn {
+    comptime assert(step_input_length < rate_bytes); // One block.
+    return hashGroup(lanes, step_input_length);
 }
 
 pub fn hashLeaves(comptime lanes: comptime_int) LeavesFn {

@@ -114,7 +114,10 @@ interface IGhostPlaneRollup is IGhostPlaneTypes {
     /// @notice Last batch number of the canonical chain.
     function tip() external view returns (uint64);
 
-    /// @notice Stored record hash of batch `number` (zero if none).
+    /// @notice Stored record hash of batch `number` (zero if none or above the tip).
+    /// @dev GhostPlaneRollup keeps ONE slot per batch: the high 27 bytes of the record hash
+    ///      with the batch's finalisation time (uint40) in the low 5 bytes; compare
+    ///      `batchHash(n) >> 40` with `recordHash >> 40`, or call `isFinal`.
     function batchHash(uint64 number) external view returns (bytes32);
 
     /// @notice True when `number` <= tip, its record hashes to `recordHash` and its window has passed.

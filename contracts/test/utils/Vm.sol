@@ -37,6 +37,12 @@ interface Vm {
     function expectEmit(bool checkTopic1, bool checkTopic2, bool checkTopic3, bool checkData) external;
     function expectEmit(address emitter) external;
     function assume(bool condition) external pure;
+    function skip(bool skipTest) external;
+    function expectPartialRevert(bytes4 revertData) external;
+
+    // EIP-4844: versioned hashes BLOBHASH returns in the current test
+    function blobhashes(bytes32[] calldata hashes) external;
+    function getBlobhashes() external view returns (bytes32[] memory hashes);
 
     // Assertions (revert with a message on failure; forge reports them as test failures)
     function assertTrue(bool condition, string calldata err) external pure;
@@ -74,6 +80,8 @@ interface Vm {
     function envString(string calldata name) external view returns (string memory value);
     function envExists(string calldata name) external view returns (bool result);
     function readFile(string calldata path) external view returns (string memory data);
+    function isDir(string calldata path) external view returns (bool result);
+    function exists(string calldata path) external view returns (bool result);
     function writeFile(string calldata path, string calldata data) external;
     function writeJson(string calldata json, string calldata path) external;
     function parseJson(string calldata json, string calldata key) external pure returns (bytes memory abiEncodedData);
@@ -84,6 +92,7 @@ interface Vm {
     function parseJsonUintArray(string calldata json, string calldata key) external pure returns (uint256[] memory);
     function parseJsonString(string calldata json, string calldata key) external pure returns (string memory);
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
+    function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
     function serializeAddress(string calldata objectKey, string calldata valueKey, address value) external returns (string memory json);
     function serializeUint(string calldata objectKey, string calldata valueKey, uint256 value) external returns (string memory json);

@@ -72,7 +72,22 @@ fn rust_layouts() -> BTreeMap<&'static str, RustLayout> {
             account_count: u64,
             state_root: [u8; 32],
             transactions_root: [u8; 32],
-            withdrawals_root: [u8; 32]
+            withdrawals_root: [u8; 32],
+            deposit_cursor: u64,
+            op_count: u32,
+            _pad2: u32
+        }),
+    );
+    m.insert(
+        "Step",
+        layout!(FfiStep {
+            state_root: [u8; 32],
+            withdrawals_root: [u8; 32],
+            account_count: u64,
+            deposit_cursor: u64,
+            withdrawal_count: u32,
+            kind: u32,
+            commitment: [u8; 32]
         }),
     );
     m.insert(
@@ -163,7 +178,25 @@ fn error_codes_match_zig() {
 }
 
 #[test]
-fn abi_version_is_one() {
-    assert_eq!(ffi::version(), 1);
-    assert_eq!(zig_layout()["abi_version"].as_u64(), Some(1));
+fn abi_version_is_two() {
+    assert_eq!(ffi::version(), 2);
+    assert_eq!(zig_layout()["abi_version"].as_u64(), Some(2));
+}
+
+/// The ABI v2 layouts SPEC.md fixes (sizes and the new offsets), independently of the JSON.
+#[test]
+fn abi_v2_layouts_are_the_spec_ones() {
+    use ffi::{FfiBatchHeader, FfiStep};
+    assert_eq!(size_of::<FfiBatchHeader>(), 136);
+    assert_eq!(offset_of!(FfiBatchHeader, deposit_cursor), 120);
+    assert_eq!(offset_of!(FfiBatchHeader, op_count), 128);
+    assert_eq!(offset_of!(FfiBatchHeader, _pad2), 132);
+    assert_eq!((size_of::<FfiStep>(), align_of::<FfiStep>()), (120, 8));
+    assert_eq!(offset_of!(FfiStep, account_count), 64);
+    assert_eq!(offset_of!(FfiStep, deposit_cursor), 72);
+    assert_eq!(offset_of!(FfiStep, withdrawal_count), 80);
+    assert_eq!(offset_of!(FfiStep, kind), 84);
+    assert_eq!(offset_of!(FfiStep, commitment), 88);
+    assert_eq!(ErrorCode::BadDepositIndex as u32, 18);
+    assert_eq!(ErrorCode::StepNotFound as u32, 19);
 }

@@ -2,7 +2,7 @@
 
 use alloy_primitives::{Address, B256};
 use ghostbridge_sequencer::{
-    engine::{Engine, EngineConfig, Transaction, Withdrawal},
+    engine::{DepositOutcome, Engine, EngineConfig, Transaction, Withdrawal},
     EngineError, TX_DATA_MAX,
 };
 
@@ -172,16 +172,22 @@ fn code_9_balance_overflow() {
 
 #[test]
 fn code_10_accounts_full() {
+    // Depth 1: the fee collector (slot 0) and one user.
     let mut e = engine_with(|c| c.accounts_depth = 1);
     e.deposit(addr(1), 0, 1).unwrap();
-    e.deposit(addr(2), 0, 1).unwrap();
-    let err = e.deposit(addr(3), 0, 1).unwrap_err();
+    let err = e.deposit(addr(2), 0, 1).unwrap_err();
     assert!(matches!(err, EngineError::AccountsFull { .. }), "{err}");
+    // The dev path changes nothing on accounts_full: the cursor was not consumed.
+    assert_eq!(
+        e.deposit_l1(1, addr(9), addr(1), 0, 1),
+        Ok(DepositOutcome::Credited)
+    );
 }
 
 #[test]
 fn code_11_batch_full() {
-    let mut e = engine_with(|c| c.batch_transactions_max = 1);
+    // The bound counts ops of all kinds: the deposit is op 1.
+    let mut e = engine_with(|c| c.batch_transactions_max = 2);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
     e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
         .unwrap();
@@ -190,23 +196,41 @@ fn code_11_batch_full() {
         .unwrap_err();
     assert!(matches!(err, EngineError::BatchFull { .. }), "{err}");
     assert!(err.is_retryable());
-    e.create_batch().unwrap();
+    assert!(matches!(
+        e.deposit(addr(1), 0, 1),
+        Err(EngineError::BatchFull { .. })
+    ));
+    assert!(matches!(
+        e.deposit_l1(1, addr(9), addr(1), 0, 1),
+        Err(EngineError::BatchFull { .. })
+    ));
+    let w = Withdrawal {
+        from: addr(1),
+        l1_recipient: addr(9),
+        token: 0,
+        amount: 1,
+        nonce: 1,
+    };
+    assert!(matches!(e.withdraw(&w), Err(EngineError::BatchFull { .. })));
+    let h = e.create_batch().unwrap();
+    assert_eq!((h.op_count, h.transaction_count), (2, 1));
     e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
         .unwrap();
     // The batched call refuses more than the maximum up front.
-    let two = [
+    let three = [
         transfer(addr(1), addr(2), 0, 1, 2),
         transfer(addr(1), addr(2), 0, 1, 3),
+        transfer(addr(1), addr(2), 0, 1, 4),
     ];
     assert_eq!(
-        e.submit_transactions(&two),
-        Err(EngineError::TooManyTransactions { count: 2, max: 1 })
+        e.submit_transactions(&three),
+        Err(EngineError::TooManyTransactions { count: 3, max: 2 })
     );
 }
 
 #[test]
 fn code_11_batch_full_in_batched_call() {
-    let mut e = engine_with(|c| c.batch_transactions_max = 2);
+    let mut e = engine_with(|c| c.batch_transactions_max = 3);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
     e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
         .unwrap();
@@ -301,7 +325,7 @@ fn oom_child() {
     let r = Engine::new(EngineConfig {
         accounts_depth: 24,
         batch_transactions_max: 1 << 24,
-        batch_withdrawals_max: 1 << 24,
+        batch_withdrawals_max: 1 << 16,
         ..EngineConfig::default()
     });
     let err = r.unwrap_err();
@@ -342,6 +366,22 @@ fn code_16_invalid_config() {
         Engine::new_unchecked(bad),
         Err(EngineError::InvalidConfig { .. })
     ));
+    // At most 2^16 withdrawals per batch (the withdrawals tree has depth 16).
+    let bad = EngineConfig {
+        batch_withdrawals_max: (1 << 16) + 1,
+        ..EngineConfig::default()
+    };
+    assert!(matches!(
+        Engine::new_unchecked(bad),
+        Err(EngineError::InvalidConfig { .. })
+    ));
+    assert_eq!(
+        Engine::new(bad).unwrap_err(),
+        EngineError::ConfigOutOfRange {
+            field: "batch_withdrawals_max",
+            value: (1 << 16) + 1
+        }
+    );
 }
 
 #[test]
@@ -369,8 +409,148 @@ fn code_17_zero_amount() {
 }
 
 #[test]
+fn code_18_bad_deposit_index() {
+    let mut e = funded(); // deposit 0 consumed
+    let err = e.deposit_l1(0, addr(9), addr(1), 0, 1).unwrap_err();
+    assert!(
+        matches!(err, EngineError::BadDepositIndex { index: 0, .. }),
+        "{err}"
+    );
+    assert_eq!(err.code(), Some(18));
+    assert!(matches!(
+        e.deposit_l1(2, addr(9), addr(1), 0, 1),
+        Err(EngineError::BadDepositIndex { index: 2, .. })
+    ));
+    assert_eq!(
+        e.deposit_l1(1, addr(9), addr(1), 0, 1),
+        Ok(DepositOutcome::Credited)
+    );
+    // Refusals on either side do not consume the index.
+    assert!(matches!(
+        e.deposit_l1_unchecked(2, addr(9), addr(1), 8, 1),
+        Err(EngineError::UnknownToken { token: 8, .. })
+    ));
+    assert!(matches!(
+        e.deposit_l1_unchecked(2, addr(9), addr(1), 0, 0),
+        Err(EngineError::ZeroAmount { .. })
+    ));
+    assert_eq!(
+        e.deposit_l1(2, addr(9), addr(1), 0, 0),
+        Err(EngineError::ZeroAmountRefused { what: "deposit" })
+    );
+    assert_eq!(
+        e.deposit_l1(2, addr(9), addr(2), 1, 5),
+        Ok(DepositOutcome::Credited)
+    );
+    let h = e.create_batch().unwrap();
+    assert_eq!((h.deposit_cursor, h.op_count, h.account_count), (3, 3, 3));
+}
+
+#[test]
+fn code_19_step_not_found() {
+    let mut e = funded();
+    let err = e.step(0).unwrap_err();
+    assert!(
+        matches!(err, EngineError::StepNotFound { index: 0, .. }),
+        "{err}"
+    );
+    assert_eq!(err.code(), Some(19));
+    let h = e.create_batch().unwrap();
+    assert_eq!(h.op_count, 1);
+    let s = e.step(0).unwrap();
+    assert_eq!((s.kind, s.deposit_cursor, s.account_count), (1, 1, 2));
+    assert_eq!(s.state_root, h.state_root);
+    assert!(matches!(
+        e.step(1),
+        Err(EngineError::StepNotFound { index: 1, .. })
+    ));
+}
+
+#[test]
+fn refund_when_accounts_full_pays_back_on_l1() {
+    use ghostbridge_sequencer::roots;
+    let mut e = engine_with(|c| c.accounts_depth = 1);
+    assert_eq!(
+        e.deposit_l1(0, addr(8), addr(1), 0, 10),
+        Ok(DepositOutcome::Credited)
+    );
+    assert_eq!(
+        e.deposit_l1(1, addr(9), addr(2), 3, 77),
+        Ok(DepositOutcome::Refunded)
+    );
+    assert_eq!(e.account(addr(2)), Ok(None));
+    let open = e.open_withdrawal_proof(0).unwrap();
+    let leaf = roots::withdrawal_leaf(1, 0, &Address::ZERO, &addr(9), 3, 77);
+    assert_eq!(open.leaf, leaf);
+    assert_eq!(open.siblings.len(), 16);
+    assert!(roots::verify_proof(
+        &open.root,
+        &open.leaf,
+        0,
+        &open.siblings
+    ));
+    let h = e.create_batch().unwrap();
+    assert_eq!(
+        (h.op_count, h.withdrawal_count, h.deposit_cursor),
+        (2, 1, 2)
+    );
+    assert_eq!(h.withdrawals_root, roots::withdrawals_root(&[leaf]));
+    assert_eq!(h.withdrawals_root, open.root);
+    let s = e.step(1).unwrap();
+    assert_eq!(s.kind, 4);
+    assert_eq!(s.withdrawals_root, h.withdrawals_root);
+    let p = e.withdrawal_proof(0).unwrap();
+    assert_eq!(p.leaf, leaf);
+    assert_eq!(p.siblings.len(), 16);
+}
+
+#[test]
+fn slot_proofs_are_against_the_current_root() {
+    use ghostbridge_sequencer::roots;
+    let mut e = funded();
+    let sealed = e.create_batch().unwrap();
+    e.deposit(addr(2), 1, 5).unwrap();
+    let collector = EngineConfig::default().fee_collector;
+    let mut states = Vec::new();
+    for who in [collector, addr(1), addr(2)] {
+        let a = e.account(who).unwrap().unwrap();
+        states.push(roots::AccountState {
+            address: who,
+            nonce: a.nonce,
+            balances: a.balances,
+        });
+    }
+    let current = roots::state_root(8, &states);
+    assert_ne!(current, sealed.state_root);
+    assert_eq!(e.state_root().unwrap(), sealed.state_root);
+    for slot in [0u32, 1, 2, 3, 255] {
+        let p = e.slot_proof(slot).unwrap();
+        assert_eq!(p.root, current);
+        assert_eq!(p.leaf_index, u64::from(slot));
+        assert_eq!(p.siblings.len(), 8);
+        assert!(roots::verify_proof(
+            &p.root,
+            &p.leaf,
+            p.leaf_index,
+            &p.siblings
+        ));
+    }
+    assert!(matches!(
+        e.slot_proof(256),
+        Err(EngineError::AccountNotFound { .. })
+    ));
+    assert!(matches!(
+        e.open_withdrawal_proof(1 << 16),
+        Err(EngineError::WithdrawalNotFound { index: 65536, .. })
+    ));
+    // The account proof stays against the last sealed root.
+    let p = e.account_proof(addr(1)).unwrap();
+    assert_eq!(p.root, sealed.state_root);
+}
+
+#[test]
 fn every_code_has_a_variant() {
-    // Codes 1..=17 all map to a distinct EngineError::code().
+    // Codes 1..=19 all map to a distinct EngineError::code().
     let errors = [
         EngineError::NullPointer {
             detail: String::new(),
@@ -432,6 +612,14 @@ fn every_code_has_a_variant() {
             detail: String::new(),
         },
         EngineError::ZeroAmount {
+            detail: String::new(),
+        },
+        EngineError::BadDepositIndex {
+            index: 0,
+            detail: String::new(),
+        },
+        EngineError::StepNotFound {
+            index: 0,
             detail: String::new(),
         },
     ];

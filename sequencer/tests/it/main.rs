@@ -8,9 +8,11 @@
 )]
 
 mod abi_layout;
+mod blob_l1;
 mod error_codes;
 mod fuzz_inputs;
 mod model;
 mod roots_prop;
 mod rpc;
 mod sequencer;
+mod settlement;

@@ -1,18 +1,23 @@
-//! Property tests: random deposit / transfer / withdraw / seal sequences through the engine and
-//! the Rust model. After every operation the engine's code equals the model's; after every batch
-//! the engine's three roots equal the Rust recomputation; per-token supply (sum of balances, read
-//! back from the engine) always equals deposits - withdrawals.
+//! Property tests: random deposit (dev and L1, with refunds) / transfer / withdraw / seal
+//! sequences through the engine and the Rust model. After every operation the engine's code
+//! equals the model's; after every batch the engine's header (three roots, counts, deposit cursor,
+//! op count) equals the Rust recomputation, and so does the post-step state (all five fields, the
+//! kind and the 31-byte commitment) of every op of the batch; per-token supply (sum of balances,
+//! read back from the engine) always equals deposits - withdrawals.
 
 use crate::{error_codes::transfer, model::Model};
 use alloy_primitives::{keccak256, Address, B256};
 use ghostbridge_sequencer::{
-    engine::{Engine, EngineConfig, Transaction, Withdrawal},
+    engine::{DepositOutcome, Engine, EngineConfig, Transaction, Withdrawal},
     EngineError, TOKEN_COUNT,
 };
 use proptest::prelude::*;
 
 const FEE: u128 = 1_000;
 const USERS: u8 = 6;
+/// Small batch bounds so `batch_full` and `withdrawals_full` are reached.
+const OPS_MAX: u32 = 24;
+const WITHDRAWALS_MAX: u32 = 4;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -20,6 +25,13 @@ enum Op {
         who: u8,
         token: u32,
         amount: u128,
+    },
+    /// An L1 deposit; `index_skew` != 0 offers a wrong index.
+    DepositL1 {
+        who: u8,
+        token: u32,
+        amount: u128,
+        index_skew: u8,
     },
     Transfer {
         from: u8,
@@ -60,7 +72,8 @@ fn skew() -> impl Strategy<Value = u8> {
 
 fn op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        3 => (0..USERS, token(), amount()).prop_map(|(who, token, amount)| Op::Deposit { who, token, amount }),
+        2 => (0..USERS, token(), amount()).prop_map(|(who, token, amount)| Op::Deposit { who, token, amount }),
+        2 => (0..USERS, token(), amount(), skew()).prop_map(|(who, token, amount, index_skew)| Op::DepositL1 { who, token, amount, index_skew }),
         5 => (0..USERS, 0..USERS + 2, token(), amount(), skew(), prop::bool::weighted(0.05))
             .prop_map(|(from, to, token, value, nonce_skew, cheap)| Op::Transfer { from, to, token, value, nonce_skew, cheap }),
         2 => (0..USERS, token(), amount(), skew()).prop_map(|(from, token, amount, nonce_skew)| Op::Withdraw { from, token, amount, nonce_skew }),
@@ -80,15 +93,15 @@ impl Harness {
         let collector = Address::repeat_byte(0xfe);
         let engine = Engine::new(EngineConfig {
             accounts_depth: depth,
-            batch_transactions_max: 4096,
-            batch_withdrawals_max: 64,
+            batch_transactions_max: OPS_MAX,
+            batch_withdrawals_max: WITHDRAWALS_MAX,
             base_fee: FEE,
             fee_collector: collector,
         })
         .unwrap();
         Self {
             engine,
-            model: Model::new(depth, FEE, collector),
+            model: Model::new(depth, FEE, collector, OPS_MAX, WITHDRAWALS_MAX),
             counter: 0,
         }
     }
@@ -134,6 +147,35 @@ impl Harness {
                 let want = self.model.deposit(user(*who), *token, *amount);
                 let got = code_of(self.engine.deposit_unchecked(user(*who), *token, *amount));
                 prop_assert_eq!(got, want, "deposit {:?}", op);
+            }
+            Op::DepositL1 {
+                who,
+                token,
+                amount,
+                index_skew,
+            } => {
+                let index = self.model.deposit_cursor + u64::from(*index_skew);
+                let sender = Address::repeat_byte(0xd0 + who);
+                let (want, refunded) =
+                    self.model
+                        .deposit_l1(index, sender, user(*who), *token, *amount);
+                let got =
+                    self.engine
+                        .deposit_l1_unchecked(index, sender, user(*who), *token, *amount);
+                match got {
+                    Ok(outcome) => {
+                        prop_assert_eq!(want, 0, "deposit_l1 {:?}", op);
+                        let expected = if refunded {
+                            DepositOutcome::Refunded
+                        } else {
+                            DepositOutcome::Credited
+                        };
+                        prop_assert_eq!(outcome, expected, "deposit_l1 {:?}", op);
+                    }
+                    Err(e) => {
+                        prop_assert_eq!(e.code().expect("known code"), want, "deposit_l1 {:?}", op)
+                    }
+                }
             }
             Op::Transfer {
                 from,
@@ -197,13 +239,49 @@ impl Harness {
 
     fn seal(&mut self) -> Result<(), TestCaseError> {
         let h = self.engine.create_batch().unwrap();
-        let (state, txs, wds) = self.model.seal();
+        let m = self.model.seal();
         prop_assert_eq!(h.batch_number, self.model.batch_number);
-        prop_assert_eq!(h.account_count, self.model.accounts.len() as u64);
-        prop_assert_eq!(h.state_root, state, "state root");
-        prop_assert_eq!(h.transactions_root, txs, "transactions root");
-        prop_assert_eq!(h.withdrawals_root, wds, "withdrawals root");
-        prop_assert_eq!(self.engine.state_root().unwrap(), state);
+        prop_assert_eq!(h.account_count, m.account_count);
+        prop_assert_eq!(h.state_root, m.state_root, "state root");
+        prop_assert_eq!(
+            h.transactions_root,
+            m.transactions_root,
+            "transactions root"
+        );
+        prop_assert_eq!(h.withdrawals_root, m.withdrawals_root, "withdrawals root");
+        prop_assert_eq!(h.transaction_count, m.transaction_count);
+        prop_assert_eq!(h.withdrawal_count, m.withdrawal_count);
+        prop_assert_eq!(h.deposit_cursor, m.deposit_cursor);
+        prop_assert_eq!(h.op_count as usize, m.steps.len(), "op count");
+        prop_assert_eq!(self.engine.state_root().unwrap(), m.state_root);
+        // Every op's post-step state, kind and commitment.
+        for (i, (want, kind)) in m.steps.iter().enumerate() {
+            let got = self.engine.step(i as u32).unwrap();
+            prop_assert_eq!(got.state_root, want.state_root, "step {} state root", i);
+            prop_assert_eq!(got.account_count, want.account_count, "step {} accounts", i);
+            prop_assert_eq!(
+                got.withdrawals_root,
+                want.withdrawals_root,
+                "step {} withdrawals root",
+                i
+            );
+            prop_assert_eq!(
+                got.withdrawal_count,
+                want.withdrawal_count,
+                "step {} withdrawals",
+                i
+            );
+            prop_assert_eq!(got.deposit_cursor, want.deposit_cursor, "step {} cursor", i);
+            prop_assert_eq!(got.kind, *kind, "step {} kind", i);
+            prop_assert_eq!(got.commitment, want.commitment(), "step {} commitment", i);
+        }
+        // The final state is the last step's (the header carries it).
+        if let Some((last, _)) = m.steps.last() {
+            prop_assert_eq!(h.state_root, last.state_root);
+            prop_assert_eq!(h.withdrawals_root, last.withdrawals_root);
+        }
+        let past = self.engine.step(h.op_count).unwrap_err();
+        prop_assert_eq!(past.code(), Some(19));
         Ok(())
     }
 
@@ -253,12 +331,21 @@ proptest! {
 
 #[test]
 fn empty_batch_roots() {
+    use ghostbridge_sequencer::roots;
     let mut h = Harness::new(4);
     let header = h.engine.create_batch().unwrap();
     assert_eq!(header.transactions_root, B256::ZERO);
-    assert_eq!(header.withdrawals_root, B256::ZERO);
     assert_eq!(
-        header.state_root,
-        ghostbridge_sequencer::roots::zero_hashes(4)[4]
+        header.withdrawals_root,
+        roots::zero_hashes(roots::WITHDRAWALS_DEPTH)[16]
     );
+    // Genesis: the fee collector (nonce 0, zero balances) at slot 0.
+    let collector = roots::AccountState {
+        address: Address::repeat_byte(0xfe),
+        nonce: 0,
+        balances: [0; TOKEN_COUNT],
+    };
+    assert_eq!(header.state_root, roots::state_root(4, &[collector]));
+    assert_eq!((header.account_count, header.op_count), (1, 0));
+    assert_eq!(header.deposit_cursor, 0);
 }

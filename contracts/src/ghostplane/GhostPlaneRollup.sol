@@ -1,0 +1,530 @@
+// SPDX-License-Identifier: MIT
+pragma solidity 0.8.37;
+
+import {AccessControl} from "@openzeppelin/contracts/access/AccessControl.sol";
+import {Address} from "@openzeppelin/contracts/utils/Address.sol";
+import {ReentrancyGuardTransient} from "@openzeppelin/contracts/utils/ReentrancyGuardTransient.sol";
+import {IGhostPlaneRollup} from "./IGhostPlane.sol";
+import {GhostPlaneExec, IGhostPlaneDeposits} from "./lib/GhostPlaneExec.sol";
+import {GhostPlaneHashes} from "./lib/GhostPlaneHashes.sol";
+import {GhostPlaneKzg} from "./lib/GhostPlaneKzg.sol";
+import {GhostPlaneMerkle} from "./lib/GhostPlaneMerkle.sol";
+
+/// @title GhostPlaneRollup
+/// @notice Bonded proposers commit GhostPlane batches (zig/SPEC.md "Settlement on L1"); anyone
+///         proves a wrong batch wrong in one transaction before its challenge window ends, which
+///         cuts it and every later batch (tip = n - 1, O(1)) and slashes its proposer's bond.
+/// @dev One storage slot per batch: `_batches[n]` = the high 27 bytes (216 bits) of the record
+///      hash keccak256(abi.encode(headerHash, withdrawalsRoot, submittedAt, proposer)) with the
+///      batch's finalisation time in the low 5 bytes (the window is capped at 365 days). finalAt = max(submittedAt + challengeWindow, the
+///      previous batch's finalAt), so finality is monotone along the chain: a batch that can still
+///      be cut has no final successor, whatever the admin does to the window.
+contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTransient {
+    /// @notice Default challenge window.
+    uint64 public constant DEFAULT_CHALLENGE_WINDOW = 7 days;
+    /// @notice Largest force-inclusion delay (SPEC research: OP's 12 h).
+    uint64 public constant MAX_FORCE_INCLUSION_DELAY = 12 hours;
+    /// @notice Records per blob and the op record size.
+    uint256 public constant RECORDS_PER_BLOB = 819;
+    uint256 public constant RECORD_LENGTH = 155;
+    /// @notice Largest challenge window (keeps finalAt within the 40 bits it is stored in).
+    uint64 public constant MAX_CHALLENGE_WINDOW = 365 days;
+    uint256 private constant HASH_MASK = ~uint256(type(uint40).max);
+
+    /// @dev The tip and the two tunable delays share one slot (read once by submitBatch).
+    struct Tip {
+        uint64 number;
+        uint64 finalAt;
+        uint64 challengeWindow;
+        uint64 forceInclusionDelay;
+    }
+
+    /// @dev A proposer's bond and its last batch (unbonding waits until that batch is final or cut).
+    struct Proposer {
+        uint128 bond;
+        uint64 lastBatch;
+        uint64 lastFinalAt;
+    }
+
+    /// @notice Constructor parameters.
+    struct Config {
+        address portal;
+        uint32 accountsDepth;
+        uint128 baseFee;
+        address feeCollector;
+        uint64 challengeWindow;
+        uint64 forceInclusionDelay;
+        uint128 bondAmount;
+        uint64 revealDelay;
+    }
+
+    /// @notice The portal whose deposits batches consume.
+    address public immutable portal;
+    /// @notice D: depth of the state tree.
+    uint256 public immutable accountsDepth;
+    /// @notice The engine's base fee (token 0 units).
+    uint256 public immutable baseFee;
+    /// @notice L2 address of slot 0 (informational; proofs use slot 0).
+    address public immutable feeCollector;
+    /// @notice Bond a proposer must hold to submit.
+    uint256 public immutable bondAmount;
+    /// @notice Blocks between `commitFraud` and the proof for the prover to earn half the bond.
+    uint256 public immutable revealDelay;
+    /// @notice The genesis state root: the fee collector's leaf at slot 0 of an empty depth-D tree.
+    bytes32 public immutable genesisStateRoot;
+    /// @notice zero[16], the withdrawals root of a batch's start state.
+    bytes32 public immutable emptyWithdrawalsRoot;
+
+    Tip private _tip;
+    /// @dev keccak256(abi.encode(stateRoot, accountCount, depositCursor)) of the tip's final state.
+    bytes32 private _tipState;
+    mapping(uint64 number => bytes32) private _batches;
+    mapping(address proposer => Proposer) private _proposers;
+    /// @dev Fraud commitment => block number it was first registered at.
+    mapping(bytes32 commitment => uint256) private _commits;
+    /// @notice Slashed ETH not paid to provers (the admin's to move).
+    uint256 public slashedFunds;
+
+    event BatchSubmitted(
+        uint64 indexed number,
+        address indexed proposer,
+        bytes32 headerHash,
+        bytes32 withdrawalsRoot,
+        uint64 submittedAt,
+        bytes32 recordHash,
+        uint64 finalAt
+    );
+    event FraudProven(
+        uint64 indexed number, address indexed proposer, address indexed prover, uint256 slashed, uint256 reward
+    );
+    event FraudCommitted(address indexed by, bytes32 indexed commitment, uint256 blockNumber);
+    event Bonded(address indexed proposer, uint256 amount, uint256 bond);
+    event Unbonded(address indexed proposer, uint256 amount);
+    event ChallengeWindowSet(uint64 window);
+    event ForceInclusionDelaySet(uint64 delay);
+    event SlashedFundsWithdrawn(address indexed to, uint256 amount);
+
+    error ZeroAddress();
+    error InvalidConfig(string what, uint256 value);
+    error NotBonded(address proposer, uint256 bond, uint256 required);
+    error BondStillAtStake(address proposer, uint64 lastBatch, uint64 finalAt);
+    error NothingBonded(address proposer);
+    error WrongBatchNumber(uint64 number, uint64 expected);
+    error PrevStateMismatch(bytes32 given, bytes32 tipState);
+    error DepositCursorBackwards(uint64 cursor, uint64 prevCursor);
+    error DepositCursorAhead(uint64 cursor, uint64 depositCount);
+    error ForcedInclusionMissed(uint64 depositIndex, uint64 depositTime, uint64 delay);
+    error EmptyBatchChangesState();
+    error BadDataMode(uint8 mode);
+    error BadRecordsLength(uint256 length, uint256 expected);
+    error DataCommitmentMismatch(bytes32 computed, bytes32 given);
+    error MissingBlob(uint256 index);
+    error ExtraBlob(uint256 index);
+    error BatchNotInChain(uint64 number, uint64 tip);
+    error RecordMismatch(uint64 number);
+    error BatchIsFinal(uint64 number, uint64 finalAt);
+    error OpIndexOutOfRange(uint32 index, uint32 opCount);
+    error BadRecordOpening(uint32 index);
+    error PrevIndexMismatch(uint32 index, uint32 expected);
+    error PreStateMismatch();
+    error NoFraud();
+    error AmountTooLarge(uint256 amount, uint256 available);
+
+    /// @param admin Governance (DEFAULT_ADMIN_ROLE): window, force-inclusion delay, slashed funds.
+    /// @param cfg See `Config`; challengeWindow 0 means DEFAULT_CHALLENGE_WINDOW.
+    constructor(address admin, Config memory cfg) {
+        if (admin == address(0) || cfg.portal == address(0)) revert ZeroAddress();
+        if (cfg.accountsDepth == 0 || cfg.accountsDepth > 24) revert InvalidConfig("accountsDepth", cfg.accountsDepth);
+        if (cfg.forceInclusionDelay > MAX_FORCE_INCLUSION_DELAY) {
+            revert InvalidConfig("forceInclusionDelay", cfg.forceInclusionDelay);
+        }
+        if (cfg.bondAmount == 0) revert InvalidConfig("bondAmount", 0);
+        if (cfg.challengeWindow > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", cfg.challengeWindow);
+        _grantRole(DEFAULT_ADMIN_ROLE, admin);
+        portal = cfg.portal;
+        accountsDepth = cfg.accountsDepth;
+        baseFee = cfg.baseFee;
+        feeCollector = cfg.feeCollector;
+        bondAmount = cfg.bondAmount;
+        revealDelay = cfg.revealDelay;
+        // Genesis (engine and Rust model): the fee collector's leaf (nonce 0, zero balances) at
+        // slot 0, every other leaf zero; account count 1, deposit cursor 0.
+        bytes32 node = GhostPlaneHashes.accountLeaf(cfg.feeCollector, 0, _noBalances());
+        bytes32 zero;
+        for (uint256 i = 0; i < cfg.accountsDepth; ++i) {
+            node = keccak256(abi.encodePacked(node, zero));
+            zero = keccak256(abi.encodePacked(zero, zero));
+        }
+        genesisStateRoot = node;
+        emptyWithdrawalsRoot = GhostPlaneMerkle.zeroRoot(16);
+        uint64 window = cfg.challengeWindow == 0 ? DEFAULT_CHALLENGE_WINDOW : cfg.challengeWindow;
+        _tip = Tip({number: 0, finalAt: 0, challengeWindow: window, forceInclusionDelay: cfg.forceInclusionDelay});
+        _tipState = _stateHash(node, 1, 0);
+        emit ChallengeWindowSet(window);
+        emit ForceInclusionDelaySet(cfg.forceInclusionDelay);
+    }
+
+    // ---------------------------------------------------------------- proposers
+
+    /// @notice Adds the ETH sent to the caller's bond.
+    function bond() external payable {
+        Proposer storage p = _proposers[msg.sender];
+        uint256 total = uint256(p.bond) + msg.value;
+        if (total > type(uint128).max) revert AmountTooLarge(msg.value, type(uint128).max - p.bond);
+        p.bond = uint128(total);
+        emit Bonded(msg.sender, msg.value, total);
+    }
+
+    /// @notice Returns the caller's whole bond once none of its batches can still be cut
+    ///         (its last batch is final or was cut).
+    function unbond() external nonReentrant {
+        Proposer memory p = _proposers[msg.sender];
+        if (p.bond == 0) revert NothingBonded(msg.sender);
+        if (p.lastBatch != 0 && p.lastBatch <= _tip.number && block.timestamp < p.lastFinalAt) {
+            revert BondStillAtStake(msg.sender, p.lastBatch, p.lastFinalAt);
+        }
+        _proposers[msg.sender].bond = 0;
+        emit Unbonded(msg.sender, p.bond);
+        Address.sendValue(payable(msg.sender), p.bond);
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    /// @inheritdoc IGhostPlaneRollup
+    function submitBatch(BatchHeader calldata header, bytes calldata records) external {
+        Proposer memory p = _proposers[msg.sender];
+        if (p.bond < bondAmount) revert NotBonded(msg.sender, p.bond, bondAmount);
+        Tip memory t = _tip;
+        if (header.number != t.number + 1) revert WrongBatchNumber(header.number, t.number + 1);
+        bytes32 prevState = _stateHash(header.prevStateRoot, header.prevAccountCount, header.prevDepositCursor);
+        if (prevState != _tipState) revert PrevStateMismatch(prevState, _tipState);
+        _checkDeposits(header, t.forceInclusionDelay);
+        _checkData(header, records);
+
+        uint64 finalAt = uint64(block.timestamp) + t.challengeWindow;
+        if (finalAt < t.finalAt) finalAt = t.finalAt;
+        bytes32 headerHash = keccak256(abi.encode(header));
+        bytes32 record =
+            GhostPlaneHashes.recordHash(headerHash, header.withdrawalsRoot, uint64(block.timestamp), msg.sender);
+        _batches[header.number] = bytes32((uint256(record) & HASH_MASK) | finalAt);
+        _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
+        _tip = Tip({
+            number: header.number,
+            finalAt: finalAt,
+            challengeWindow: t.challengeWindow,
+            forceInclusionDelay: t.forceInclusionDelay
+        });
+        _proposers[msg.sender] = Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: finalAt});
+        emit BatchSubmitted(
+            header.number, msg.sender, headerHash, header.withdrawalsRoot, uint64(block.timestamp), record, finalAt
+        );
+    }
+
+    function _checkDeposits(BatchHeader calldata h, uint64 delay) private view {
+        if (h.depositCursor < h.prevDepositCursor) revert DepositCursorBackwards(h.depositCursor, h.prevDepositCursor);
+        IGhostPlaneDeposits deposits = IGhostPlaneDeposits(portal);
+        uint64 count = deposits.depositCount();
+        if (h.depositCursor > count) revert DepositCursorAhead(h.depositCursor, count);
+        if (h.depositCursor < count) {
+            uint64 time = deposits.depositTime(h.depositCursor);
+            if (block.timestamp > uint256(time) + delay) revert ForcedInclusionMissed(h.depositCursor, time, delay);
+        }
+    }
+
+    function _checkData(BatchHeader calldata h, bytes calldata records) private view {
+        uint256 n = h.opCount;
+        if (n == 0) {
+            if (
+                h.stateRoot != h.prevStateRoot || h.accountCount != h.prevAccountCount
+                    || h.depositCursor != h.prevDepositCursor || h.withdrawalsRoot != emptyWithdrawalsRoot
+                    || h.withdrawalCount != 0
+            ) revert EmptyBatchChangesState();
+        }
+        bytes32 computed;
+        if (h.dataMode == 0) {
+            if (records.length != RECORD_LENGTH * n) revert BadRecordsLength(records.length, RECORD_LENGTH * n);
+            computed = GhostPlaneMerkle.recordsRoot(records, n);
+        } else if (h.dataMode == 1) {
+            if (records.length != 0) revert BadRecordsLength(records.length, 0);
+            computed = _blobsCommitment((n + RECORDS_PER_BLOB - 1) / RECORDS_PER_BLOB);
+        } else {
+            revert BadDataMode(h.dataMode);
+        }
+        if (computed != h.dataCommitment) revert DataCommitmentMismatch(computed, h.dataCommitment);
+    }
+
+    /// @dev keccak256(versioned_hash_0 || ...) over exactly `count` blobs of this transaction.
+    function _blobsCommitment(uint256 count) private view returns (bytes32 c) {
+        bytes32[] memory hashes = new bytes32[](count);
+        for (uint256 i = 0; i < count; ++i) {
+            bytes32 h = blobhash(i);
+            if (h == bytes32(0)) revert MissingBlob(i);
+            hashes[i] = h;
+        }
+        if (blobhash(count) != bytes32(0)) revert ExtraBlob(count);
+        c = keccak256(abi.encodePacked(hashes));
+    }
+
+    // ---------------------------------------------------------------- fraud
+
+    /// @inheritdoc IGhostPlaneRollup
+    function commitFraud(bytes32 commitment) external {
+        if (_commits[commitment] == 0) _commits[commitment] = block.number;
+        emit FraudCommitted(msg.sender, commitment, _commits[commitment]);
+    }
+
+    /// @inheritdoc IGhostPlaneRollup
+    function proveFraud(
+        BatchRecord calldata batch,
+        RecordOpening calldata op,
+        CommitmentOpening calldata prev,
+        StepState calldata pre,
+        AccountWitness[] calldata accounts,
+        bytes32[] calldata withdrawalSiblings
+    ) external nonReentrant {
+        _checkContestable(batch);
+        BatchHeader calldata h = batch.header;
+        _openRecord(h, op);
+        _checkPre(h, op.index, prev, pre);
+        GhostPlaneExec.Ctx memory ctx = GhostPlaneExec.Ctx(accountsDepth, baseFee, h.number, portal);
+        if (!GhostPlaneExec.isFraud(ctx, op.record, pre, accounts, withdrawalSiblings)) revert NoFraud();
+        _cut(batch);
+    }
+
+    /// @inheritdoc IGhostPlaneRollup
+    function proveFinalFraud(BatchRecord calldata batch, CommitmentOpening calldata last) external nonReentrant {
+        _checkContestable(batch);
+        BatchHeader calldata h = batch.header;
+        bytes31 finalC = bytes31(
+            GhostPlaneHashes.stepHash(
+                h.stateRoot, h.accountCount, h.withdrawalsRoot, h.withdrawalCount, h.depositCursor
+            )
+        );
+        bytes31 lastC;
+        if (h.opCount == 0) {
+            lastC = bytes31(
+                GhostPlaneHashes.stepHash(
+                    h.prevStateRoot, h.prevAccountCount, emptyWithdrawalsRoot, 0, h.prevDepositCursor
+                )
+            );
+        } else {
+            if (last.index != h.opCount - 1) revert PrevIndexMismatch(last.index, h.opCount - 1);
+            _openCommitment(h, last);
+            lastC = last.commitment;
+        }
+        if (lastC == finalC) revert NoFraud();
+        _cut(batch);
+    }
+
+    /// @inheritdoc IGhostPlaneRollup
+    function proveDuplicateAccount(
+        BatchRecord calldata batch,
+        RecordOpening calldata op,
+        CommitmentOpening calldata prev,
+        StepState calldata pre,
+        AccountWitness calldata existing
+    ) external nonReentrant {
+        _checkContestable(batch);
+        BatchHeader calldata h = batch.header;
+        _openRecord(h, op);
+        _checkPre(h, op.index, prev, pre);
+        GhostPlaneExec.Ctx memory ctx = GhostPlaneExec.Ctx(accountsDepth, baseFee, h.number, portal);
+        if (!GhostPlaneExec.createsDuplicate(ctx, op.record, pre, existing)) revert NoFraud();
+        _cut(batch);
+    }
+
+    /// @dev The record is batch `number`'s in the canonical chain and its window is still open.
+    function _checkContestable(BatchRecord calldata batch) private view {
+        uint64 n = batch.header.number;
+        uint64 tip_ = _tip.number;
+        if (n == 0 || n > tip_) revert BatchNotInChain(n, tip_);
+        bytes32 stored = _batches[n];
+        bytes32 record = GhostPlaneHashes.recordHash(
+            keccak256(abi.encode(batch.header)), batch.header.withdrawalsRoot, batch.submittedAt, batch.proposer
+        );
+        if ((uint256(record) ^ uint256(stored)) & HASH_MASK != 0) revert RecordMismatch(n);
+        uint64 finalAt = uint40(uint256(stored));
+        if (block.timestamp >= finalAt) revert BatchIsFinal(n, finalAt);
+    }
+
+    /// @dev pre must be the start state (index 0) or the preimage of the opened c_{index-1}.
+    function _checkPre(BatchHeader calldata h, uint32 index, CommitmentOpening calldata prev, StepState calldata pre)
+        private
+        view
+    {
+        if (index == 0) {
+            if (
+                pre.stateRoot != h.prevStateRoot || pre.accountCount != h.prevAccountCount
+                    || pre.withdrawalsRoot != emptyWithdrawalsRoot || pre.withdrawalCount != 0
+                    || pre.depositCursor != h.prevDepositCursor
+            ) revert PreStateMismatch();
+            return;
+        }
+        if (prev.index != index - 1) revert PrevIndexMismatch(prev.index, index - 1);
+        _openCommitment(h, prev);
+        bytes32 step = GhostPlaneHashes.stepHash(
+            pre.stateRoot, pre.accountCount, pre.withdrawalsRoot, pre.withdrawalCount, pre.depositCursor
+        );
+        if (bytes31(step) != prev.commitment) revert PreStateMismatch();
+    }
+
+    /// @dev Verifies record `op.index` against the batch's data commitment.
+    function _openRecord(BatchHeader calldata h, RecordOpening calldata op) private view {
+        if (op.index >= h.opCount) revert OpIndexOutOfRange(op.index, h.opCount);
+        if (op.record.length != RECORD_LENGTH) revert BadRecordOpening(op.index);
+        if (h.dataMode == 0) {
+            bytes32[] memory siblings = abi.decode(op.proof, (bytes32[]));
+            _checkMerkle(h, keccak256(op.record), op.index, siblings);
+        } else {
+            (bytes32[] memory hashes, bytes memory commitment, bytes[] memory proofs) =
+                abi.decode(op.proof, (bytes32[], bytes, bytes[]));
+            bytes32 vh = _versionedHash(h, hashes, op.index);
+            if (proofs.length != 5) revert BadRecordOpening(op.index);
+            uint256 first = GhostPlaneKzg.firstElement(op.index);
+            for (uint256 j = 0; j < 5; ++j) {
+                uint256 y = uint256(bytes32(op.record[31 * j:31 * j + 31])) >> 8;
+                GhostPlaneKzg.verifyElement(vh, first + j, y, commitment, proofs[j]);
+            }
+        }
+    }
+
+    /// @dev Verifies the 31-byte commitment of record `c.index`.
+    function _openCommitment(BatchHeader calldata h, CommitmentOpening calldata c) private view {
+        if (c.index >= h.opCount) revert OpIndexOutOfRange(c.index, h.opCount);
+        if (h.dataMode == 0) {
+            (bytes memory op124, bytes32[] memory siblings) = abi.decode(c.proof, (bytes, bytes32[]));
+            if (op124.length != RECORD_LENGTH - 31) revert BadRecordOpening(c.index);
+            _checkMerkle(h, keccak256(abi.encodePacked(op124, c.commitment)), c.index, siblings);
+        } else {
+            (bytes32[] memory hashes, bytes memory commitment, bytes memory proof) =
+                abi.decode(c.proof, (bytes32[], bytes, bytes));
+            bytes32 vh = _versionedHash(h, hashes, c.index);
+            uint256 y = uint256(bytes32(c.commitment)) >> 8;
+            GhostPlaneKzg.verifyElement(vh, GhostPlaneKzg.firstElement(c.index) + 4, y, commitment, proof);
+        }
+    }
+
+    function _checkMerkle(BatchHeader calldata h, bytes32 leaf, uint32 index, bytes32[] memory siblings) private pure {
+        if (siblings.length != GhostPlaneMerkle.paddedDepth(h.opCount)) revert BadRecordOpening(index);
+        if (GhostPlaneMerkle.rootFromMemory(leaf, index, siblings) != h.dataCommitment) revert BadRecordOpening(index);
+    }
+
+    function _versionedHash(BatchHeader calldata h, bytes32[] memory hashes, uint32 index)
+        private
+        pure
+        returns (bytes32)
+    {
+        if (keccak256(abi.encodePacked(hashes)) != h.dataCommitment) revert BadRecordOpening(index);
+        uint256 b = index / RECORDS_PER_BLOB;
+        if (b >= hashes.length) revert BadRecordOpening(index);
+        return hashes[b];
+    }
+
+    /// @dev Cuts batch n and every later one, slashes n's proposer, pays a committed prover half.
+    function _cut(BatchRecord calldata batch) private {
+        BatchHeader calldata h = batch.header;
+        uint64 n = h.number;
+        Tip memory t = _tip;
+        t.number = n - 1;
+        // finalAt of batch n bounds batch n-1's from above: keeps finality monotone for the next batch.
+        t.finalAt = uint40(uint256(_batches[n]));
+        _tip = t;
+        _tipState = _stateHash(h.prevStateRoot, h.prevAccountCount, h.prevDepositCursor);
+
+        Proposer storage p = _proposers[batch.proposer];
+        uint256 slashed = p.bond;
+        p.bond = 0;
+        bytes32 commitment = keccak256(abi.encode(msg.sender, keccak256(msg.data)));
+        uint256 committedAt = _commits[commitment];
+        uint256 reward;
+        if (committedAt != 0 && block.number >= committedAt + revealDelay) {
+            reward = slashed / 2;
+            delete _commits[commitment];
+        }
+        slashedFunds += slashed - reward;
+        emit FraudProven(n, batch.proposer, msg.sender, slashed, reward);
+        if (reward != 0) Address.sendValue(payable(msg.sender), reward);
+    }
+
+    // ---------------------------------------------------------------- admin
+
+    /// @notice Sets the challenge window for batches submitted from now on (1 s .. 365 days).
+    function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (window == 0 || window > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", window);
+        _tip.challengeWindow = window;
+        emit ChallengeWindowSet(window);
+    }
+
+    /// @notice Sets the force-inclusion delay (<= 12 h).
+    function setForceInclusionDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (delay > MAX_FORCE_INCLUSION_DELAY) revert InvalidConfig("forceInclusionDelay", delay);
+        _tip.forceInclusionDelay = delay;
+        emit ForceInclusionDelaySet(delay);
+    }
+
+    /// @notice Moves slashed ETH not paid to provers.
+    function withdrawSlashed(address payable to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
+        if (to == address(0)) revert ZeroAddress();
+        if (amount > slashedFunds) revert AmountTooLarge(amount, slashedFunds);
+        slashedFunds -= amount;
+        emit SlashedFundsWithdrawn(to, amount);
+        Address.sendValue(to, amount);
+    }
+
+    // ---------------------------------------------------------------- views
+
+    /// @inheritdoc IGhostPlaneRollup
+    function tip() external view returns (uint64) {
+        return _tip.number;
+    }
+
+    /// @inheritdoc IGhostPlaneRollup
+    /// @dev High 27 bytes: the record hash's; low 5 bytes: the batch's finalisation time. Zero above the tip.
+    function batchHash(uint64 number) external view returns (bytes32) {
+        return number <= _tip.number ? _batches[number] : bytes32(0);
+    }
+
+    /// @inheritdoc IGhostPlaneRollup
+    function isFinal(uint64 number, bytes32 recordHash) external view returns (bool) {
+        if (number == 0 || number > _tip.number) return false;
+        bytes32 stored = _batches[number];
+        return (uint256(recordHash) ^ uint256(stored)) & HASH_MASK == 0 && block.timestamp >= uint40(uint256(stored));
+    }
+
+    /// @notice When batch `number` (if in the chain) becomes final.
+    function finalizesAt(uint64 number) external view returns (uint64) {
+        return number <= _tip.number ? uint40(uint256(_batches[number])) : 0;
+    }
+
+    /// @notice keccak256(abi.encode(stateRoot, accountCount, depositCursor)) of the tip's final state.
+    function tipState() external view returns (bytes32) {
+        return _tipState;
+    }
+
+    /// @notice Current challenge window and force-inclusion delay.
+    function delays() external view returns (uint64 challengeWindow, uint64 forceInclusionDelay) {
+        Tip memory t = _tip;
+        return (t.challengeWindow, t.forceInclusionDelay);
+    }
+
+    /// @notice A proposer's bond, last batch and its finalisation time.
+    function proposerInfo(address proposer)
+        external
+        view
+        returns (uint256 bond_, uint64 lastBatch, uint64 lastFinalAt)
+    {
+        Proposer memory p = _proposers[proposer];
+        return (p.bond, p.lastBatch, p.lastFinalAt);
+    }
+
+    /// @notice The block a fraud commitment was registered at (0 if none).
+    function commitmentBlock(bytes32 commitment) external view returns (uint256) {
+        return _commits[commitment];
+    }
+
+    function _noBalances() private pure returns (uint128[8] memory b) {}
+
+    function _stateHash(bytes32 stateRoot, uint64 accountCount, uint64 depositCursor) private pure returns (bytes32) {
+        return keccak256(abi.encode(stateRoot, accountCount, depositCursor));
+    }
+}

@@ -1,0 +1,527 @@
+//! Blob path on anvil: a real type-3 transaction posts a batch of the real engine as EIP-4844
+//! blobs to `GhostPlaneRollup`, then a one-step fraud proof opens the lying op from that blob
+//! with the point-evaluation precompile, and the same proof aimed at an honest op of the same
+//! blob is refused. anvil runs with `--enable-tx-gas-limit`, so a proof above the EIP-7825 cap
+//! of 16,777,216 gas would fail here. Needs `./script/setup.sh` (anvil) and `forge build` (the
+//! contract artifacts in out/), both of which `./script/test.sh` runs first.
+
+use alloy::eips::eip4844::{BlobTransactionSidecar, Bytes48};
+use alloy::network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844};
+use alloy::primitives::{Address, Bytes, FixedBytes, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::rpc::types::TransactionRequest;
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use alloy::sol_types::{SolCall, SolValue};
+use ghostbridge_sequencer::engine::{DepositOutcome, Engine, EngineConfig};
+use ghostbridge_sequencer::roots::AccountState;
+use ghostbridge_sequencer::settlement::kzg::BlobBatch;
+use ghostbridge_sequencer::settlement::{
+    self, abi, leaf_of, sequential_siblings, DepositOp, FraudWitness, Op, PreAccount, Record,
+    RecordBytes, StepState, TransferOp,
+};
+use ghostbridge_sequencer::tx::{self, test_key, UnsignedTx};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::Duration;
+
+sol! {
+    #[sol(rpc)]
+    interface Portal {
+        function setRollup(address rollup_) external;
+        function deposit(address token, uint256 amount, address l2Recipient) external returns (uint64 index);
+    }
+    #[sol(rpc)]
+    interface Erc20 {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+    }
+    #[sol(rpc)]
+    interface Rollup {
+        function bond() external payable;
+        function tip() external view returns (uint64);
+        function batchHash(uint64 number) external view returns (bytes32);
+        function proposerInfo(address proposer) external view returns (uint256 bond_, uint64 lastBatch, uint64 lastFinalAt);
+    }
+    struct RollupConfig {
+        address portal;
+        uint32 accountsDepth;
+        uint128 baseFee;
+        address feeCollector;
+        uint64 challengeWindow;
+        uint64 forceInclusionDelay;
+        uint128 bondAmount;
+        uint64 revealDelay;
+    }
+}
+
+const PORT: u16 = 28545;
+/// anvil accounts 0 (deployer, proposer) and 1 (the L1 depositor).
+const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const DEPOSITOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const DEPTH: u32 = 16;
+const BASE_FEE: u128 = 1_000_000_000_000_000;
+const BOND: u128 = 1_000_000_000_000_000_000;
+/// EIP-7825's transaction gas cap, which `--enable-tx-gas-limit` makes anvil enforce.
+const TX_GAS_CAP: u64 = 1 << 24;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn anvil_bin(root: &Path) -> PathBuf {
+    let local = root.join("node_modules/.bin/anvil");
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from("anvil")
+    }
+}
+
+/// Creation code of `name` from forge's artifacts, with its external libraries deployed and linked.
+async fn creation_code(p: &DynProvider, name: &str) -> Vec<u8> {
+    let path = root()
+        .join("out")
+        .join(format!("{name}.sol"))
+        .join(format!("{name}.json"));
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e} (run `forge build` first)", path.display()));
+    let json: serde_json::Value = serde_json::from_str(&text).expect("artifact json");
+    let mut hex = json["bytecode"]["object"]
+        .as_str()
+        .expect("bytecode")
+        .trim_start_matches("0x")
+        .to_owned();
+    let links = json["bytecode"]["linkReferences"]
+        .as_object()
+        .cloned()
+        .unwrap_or_default();
+    for libraries in links.values() {
+        for (library, places) in libraries.as_object().expect("library map") {
+            let address = Box::pin(deploy(p, library, Vec::new())).await;
+            let address_hex = alloy::primitives::hex::encode(address);
+            for place in places.as_array().expect("places") {
+                let start = 2 * place["start"].as_u64().expect("start") as usize;
+                hex.replace_range(start..start + 40, &address_hex);
+            }
+        }
+    }
+    alloy::primitives::hex::decode(hex).expect("hex")
+}
+
+async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Address {
+    let mut code = creation_code(p, name).await;
+    code.extend(args);
+    let r = p
+        .send_transaction(TransactionRequest::default().with_deploy_code(code))
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(r.status(), "deploying {name} reverted");
+    r.contract_address.expect("address")
+}
+
+fn wallet(key: &str) -> (DynProvider, Address) {
+    let signer: PrivateKeySigner = key.parse().expect("key");
+    let address = signer.address();
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(format!("http://127.0.0.1:{PORT}").parse().expect("url"));
+    (p.erased(), address)
+}
+
+/// One L2 user: a key and its address.
+fn user(i: u64) -> (k256::ecdsa::SigningKey, Address) {
+    let key = test_key(i);
+    let address = tx::address_of(key.verifying_key());
+    (key, address)
+}
+
+fn state(engine: &mut Engine, a: Address) -> AccountState {
+    let info = engine.account(a).expect("account").expect("exists");
+    AccountState {
+        address: a,
+        nonce: info.nonce,
+        balances: info.balances,
+    }
+}
+
+fn slot(engine: &mut Engine, a: Address) -> u32 {
+    engine
+        .account(a)
+        .expect("account")
+        .map(|i| i.slot as u32)
+        .expect("slot")
+}
+
+/// Witness of every slot an op touches, taken from the engine before the op.
+fn pre_accounts(engine: &mut Engine, touched: &[(u32, Address)]) -> Vec<PreAccount> {
+    touched
+        .iter()
+        .map(|&(slot, a)| {
+            let proof = engine.slot_proof(slot).expect("slot proof");
+            let state = engine.account(a).expect("account").map_or(
+                AccountState {
+                    address: Address::ZERO,
+                    nonce: 0,
+                    balances: [0; 8],
+                },
+                |i| AccountState {
+                    address: a,
+                    nonce: i.nonce,
+                    balances: i.balances,
+                },
+            );
+            assert_eq!(leaf_of(&state), proof.leaf, "slot {slot} leaf");
+            PreAccount {
+                slot,
+                state,
+                siblings: proof.siblings[..DEPTH as usize].to_vec(),
+            }
+        })
+        .collect()
+}
+
+fn step_state(engine: &mut Engine, i: u32) -> (StepState, [u8; 31]) {
+    let s = engine.step(i).expect("step");
+    let state = StepState {
+        state_root: s.state_root,
+        account_count: s.account_count,
+        withdrawals_root: s.withdrawals_root,
+        withdrawal_count: s.withdrawal_count,
+        deposit_cursor: s.deposit_cursor,
+    };
+    assert_eq!(
+        state.commitment(),
+        s.commitment,
+        "engine and Rust agree on c_{i}"
+    );
+    (state, s.commitment)
+}
+
+fn witnesses(pre: &[PreAccount], finals: &[AccountState]) -> Vec<abi::AccountWitness> {
+    let leaves: Vec<_> = finals.iter().map(leaf_of).collect();
+    let (siblings, _) = sequential_siblings(DEPTH, pre, &leaves).expect("sequential siblings");
+    pre.iter()
+        .zip(siblings)
+        .map(|(p, s)| settlement::account_witness(p.slot, &p.state, s))
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_blob() {
+    let _anvil = tokio::process::Command::new(anvil_bin(&root()))
+        .args([
+            "--port",
+            &PORT.to_string(),
+            "--enable-tx-gas-limit",
+            "--silent",
+        ])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("anvil (run ./script/setup.sh)");
+    let (l1, deployer) = wallet(DEPLOYER_KEY);
+    for _ in 0..200 {
+        if l1.get_chain_id().await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let (l1_user, depositor) = wallet(DEPOSITOR_KEY);
+
+    // L1: GCC, the portal, the rollup.
+    let gcc = deploy(
+        &l1,
+        "GhostToken",
+        ("GhostPlane Coin".to_string(), "GCC".to_string(), deployer).abi_encode_params(),
+    )
+    .await;
+    let tokens = [
+        gcc,
+        Address::repeat_byte(0x51),
+        Address::repeat_byte(0x52),
+        Address::repeat_byte(0x53),
+    ];
+    let portal = deploy(
+        &l1,
+        "GhostPlanePortal",
+        (deployer, deployer, tokens).abi_encode_params(),
+    )
+    .await;
+    let collector = Address::repeat_byte(0xfe);
+    let cfg = RollupConfig {
+        portal,
+        accountsDepth: DEPTH,
+        baseFee: BASE_FEE,
+        feeCollector: collector,
+        challengeWindow: 3600,
+        forceInclusionDelay: 3600,
+        bondAmount: BOND,
+        revealDelay: 1,
+    };
+    let rollup = deploy(&l1, "GhostPlaneRollup", (deployer, cfg).abi_encode_params()).await;
+    let send = |r: alloy::contract::Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    >| async move {
+        let r = r.expect("send").get_receipt().await.expect("receipt");
+        assert!(r.status(), "reverted");
+        r
+    };
+    send(Portal::new(portal, &l1).setRollup(rollup).send().await).await;
+    send(
+        Rollup::new(rollup, &l1)
+            .bond()
+            .value(U256::from(BOND))
+            .send()
+            .await,
+    )
+    .await;
+
+    // Two L1 deposits of GCC to two L2 users, mirrored into the engine in index order.
+    let (key_a, a) = user(1);
+    let (key_b, b) = user(2);
+    let (key_x, _) = user(3);
+    let amount = 10_000_000_000_000_000_000u128;
+    send(
+        Erc20::new(gcc, &l1)
+            .mint(depositor, U256::from(2 * amount))
+            .send()
+            .await,
+    )
+    .await;
+    send(
+        Erc20::new(gcc, &l1_user)
+            .approve(portal, U256::from(2 * amount))
+            .send()
+            .await,
+    )
+    .await;
+    let mut engine = Engine::new(EngineConfig {
+        accounts_depth: DEPTH,
+        batch_transactions_max: 64,
+        batch_withdrawals_max: 16,
+        base_fee: BASE_FEE,
+        fee_collector: collector,
+    })
+    .expect("engine");
+    let mut ops = Vec::new();
+    for (index, to) in [a, b].into_iter().enumerate() {
+        send(
+            Portal::new(portal, &l1_user)
+                .deposit(gcc, U256::from(amount), to)
+                .send()
+                .await,
+        )
+        .await;
+        assert_eq!(
+            engine
+                .deposit_l1(index as u64, depositor, to, 0, amount)
+                .expect("deposit"),
+            DepositOutcome::Credited
+        );
+        let to_slot = slot(&mut engine, to);
+        ops.push(Op::Deposit(DepositOp {
+            token: 0,
+            to_slot,
+            index: index as u64,
+            l1_sender: depositor,
+            recipient: to,
+            amount,
+        }));
+    }
+
+    // Op 2: a → b, honest. Op 3: b → a, applied by the engine, but the record carries a
+    // signature of another key over the same payload (a forged op the sequencer made up).
+    let mut pres = Vec::new();
+    let mut finals = Vec::new();
+    for (from_key, from, to, value, forge) in [
+        (&key_a, a, b, 1u128 << 60, false),
+        (&key_b, b, a, 1u128 << 61, true),
+    ] {
+        let nonce = engine
+            .account(from)
+            .expect("account")
+            .expect("exists")
+            .nonce;
+        let utx = UnsignedTx {
+            to,
+            value,
+            token: 0,
+            gas_limit: 21_000,
+            gas_price: 50_000_000_000,
+            nonce,
+            data: Vec::new(),
+        };
+        let raw = utx.sign(from_key).expect("sign");
+        let (from_slot, to_slot) = (slot(&mut engine, from), slot(&mut engine, to));
+        pres.push(pre_accounts(
+            &mut engine,
+            &[(from_slot, from), (to_slot, to), (0, collector)],
+        ));
+        let decoded = tx::decode(&raw).expect("decode");
+        engine
+            .submit_transaction(&decoded.into_engine_tx(from))
+            .expect("applied");
+        finals.push([
+            state(&mut engine, from),
+            state(&mut engine, to),
+            state(&mut engine, collector),
+        ]);
+        let mut op = TransferOp::from_raw(&raw, from_slot, to_slot).expect("op");
+        if forge {
+            let (sig, v) = tx::sign_hash(&key_x, &op.signing_hash(nonce)).expect("forge");
+            op = TransferOp::from_signed(&op.unsigned(nonce), &sig, v, from_slot, to_slot)
+                .expect("forged op");
+            assert_ne!(op.recover(nonce).expect("recovers someone"), from);
+        }
+        ops.push(Op::Transfer(op));
+    }
+    let sealed = engine.create_batch().expect("seal");
+    assert_eq!(sealed.op_count, 4);
+    let mut records: Vec<RecordBytes> = Vec::new();
+    let mut steps = Vec::new();
+    for (i, op) in ops.into_iter().enumerate() {
+        let (s, c) = step_state(&mut engine, i as u32);
+        records.push(Record { op, commitment: c }.encode());
+        steps.push(s);
+    }
+
+    // The batch goes to L1 as blobs, in one type-3 transaction.
+    let blobs = BlobBatch::new(&records).expect("kzg commitments");
+    assert_eq!(blobs.blobs.len(), 1);
+    let start = StepState::genesis(DEPTH, collector);
+    let mut header = settlement::batch_header(1, &start, &steps[3], &records);
+    header.dataMode = 1;
+    header.dataCommitment = blobs.data_commitment();
+    let sidecar = BlobTransactionSidecar {
+        blobs: blobs.blobs.iter().map(|b| FixedBytes::from(*b)).collect(),
+        commitments: blobs
+            .commitments
+            .iter()
+            .map(|c| Bytes48::from(*c))
+            .collect(),
+        proofs: blobs
+            .blob_proofs()
+            .expect("blob proofs")
+            .into_iter()
+            .map(Bytes48::from)
+            .collect(),
+    };
+    let submit = abi::IGhostPlaneRollup::submitBatchCall {
+        header: header.clone(),
+        records: Bytes::new(),
+    }
+    .abi_encode();
+    let tx = TransactionRequest::default()
+        .with_to(rollup)
+        .with_input(submit)
+        .with_blob_sidecar(sidecar)
+        .with_max_fee_per_blob_gas(1_000_000_000);
+    let receipt = l1
+        .send_transaction(tx)
+        .await
+        .expect("type-3 send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(receipt.status(), "submitBatch in blob mode reverted");
+    assert_eq!(receipt.blob_gas_used, Some(131_072), "one blob");
+    let block = l1
+        .get_block_by_number(receipt.block_number.expect("block").into())
+        .await
+        .expect("block")
+        .expect("block");
+    let batch = abi::BatchRecord {
+        header,
+        submittedAt: block.header.timestamp,
+        proposer: deployer,
+    };
+    // The rollup keeps the record hash's high 27 bytes and the finalisation time (5 bytes) in one slot.
+    let stored = Rollup::new(rollup, &l1)
+        .batchHash(1)
+        .call()
+        .await
+        .expect("hash");
+    assert_eq!(stored[..27], settlement::record_hash(&batch)[..27]);
+    let mut time = [0u8; 8];
+    time[3..].copy_from_slice(&stored[27..]);
+    assert_eq!(u64::from_be_bytes(time), batch.submittedAt + 3600);
+    eprintln!(
+        "submitBatch (blob mode, 1 blob, 4 ops): {} gas",
+        receipt.gas_used
+    );
+
+    // The honest op 2, opened from the blob, proves nothing.
+    let honest = FraudWitness {
+        op: blobs.record_opening(&records, 2).expect("open"),
+        prev: blobs.commitment_opening(&records, 1).expect("open prev"),
+        pre: steps[1],
+        accounts: witnesses(&pres[0], &finals[0]),
+        withdrawal_siblings: Vec::new(),
+    };
+    let call = TransactionRequest::default()
+        .with_to(rollup)
+        .with_input(settlement::prove_fraud_calldata(&batch, &honest));
+    let refused = l1
+        .estimate_gas(call)
+        .await
+        .expect_err("an honest op is no fraud");
+    assert!(format!("{refused}").contains("revert"), "{refused}");
+
+    // The forged op 3: same kind of proof, from the same blob, cuts the batch off.
+    let pre_unchanged: Vec<AccountState> = pres[1].iter().map(|p| p.state).collect();
+    let forged = FraudWitness {
+        op: blobs.record_opening(&records, 3).expect("open"),
+        prev: blobs.commitment_opening(&records, 2).expect("open prev"),
+        pre: steps[2],
+        accounts: witnesses(&pres[1], &pre_unchanged),
+        withdrawal_siblings: Vec::new(),
+    };
+    let call = TransactionRequest::default()
+        .with_to(rollup)
+        .with_input(settlement::prove_fraud_calldata(&batch, &forged));
+    let estimate = l1
+        .estimate_gas(call.clone())
+        .await
+        .expect("the forged op is fraud");
+    assert!(estimate < TX_GAS_CAP);
+    let (prover_l1, prover) = wallet(DEPOSITOR_KEY);
+    let before = prover_l1.get_balance(rollup).await.expect("balance");
+    let r = prover_l1
+        .send_transaction(call.gas_limit(TX_GAS_CAP))
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(r.status(), "proveFraud reverted");
+    eprintln!(
+        "proveFraud (blob mode, 6 point evaluations, depth {DEPTH}): {} gas",
+        r.gas_used
+    );
+    assert!(r.gas_used <= 500_000, "fraud proof used {} gas", r.gas_used);
+    assert_eq!(
+        Rollup::new(rollup, &l1).tip().call().await.expect("tip"),
+        0,
+        "batch 1 cut off"
+    );
+    let info = Rollup::new(rollup, &l1)
+        .proposerInfo(deployer)
+        .call()
+        .await
+        .expect("proposer");
+    assert_eq!(info.bond_, U256::ZERO, "the proposer's bond is slashed");
+    // No commitment was made, so the prover gets no reward: the slashed bond stays in the rollup.
+    assert_eq!(
+        prover_l1.get_balance(rollup).await.expect("balance"),
+        before
+    );
+    let _ = prover;
+}
