@@ -12,9 +12,15 @@ need npm "install Node.js 20+ with npm"
 need python3 "install Python 3.10+"
 
 ZIG_VERSION=0.17.1
-if [ ! -d node_modules/@foundry-rs/forge-linux-amd64 ] || ! cmp -s package-lock.json node_modules/.package-lock.json 2>/dev/null; then
+# npm's own node_modules/.package-lock.json never equals package-lock.json (it is a different
+# format), so the up-to-date check is a stamp of the lockfile written after a successful `npm ci`:
+# a second run must not reinstall the binaries under a running chain.
+lock_sum=$(sha256sum package-lock.json | cut -d' ' -f1)
+stamp=node_modules/.ghostbridge-package-lock.sha256
+if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/anvil ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
   echo "==> npm ci (foundry 1.7.1, solc 0.8.37, @openzeppelin/contracts 5.7.0)"
   npm ci --no-audit --no-fund --loglevel=error
+  echo "$lock_sum" >"$stamp"
 fi
 if ! "$ZIG" version 2>/dev/null | grep -qx "$ZIG_VERSION"; then
   echo "==> python venv with ziglang==$ZIG_VERSION"

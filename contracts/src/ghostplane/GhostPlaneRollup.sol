@@ -31,12 +31,17 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     uint64 public constant MAX_CHALLENGE_WINDOW = 365 days;
     uint256 private constant HASH_MASK = ~uint256(type(uint40).max);
 
-    /// @dev The tip and the two tunable delays share one slot (read once by submitBatch).
+    /// @dev The tip, the two tunable delays and the slashed funds share one slot (read once by
+    ///      submitBatch; a fraud proof rewrites the tip and adds to the slashed funds with one
+    ///      SSTORE). finalAt < 2^40 (as in `_batches`), challengeWindow <= 365 days < 2^32,
+    ///      forceInclusionDelay <= 12 h < 2^32; slashedFunds is backed by ETH this contract holds,
+    ///      and all ETH in existence (~1.2e26 wei) is below 2^88 (~3.1e26).
     struct Tip {
         uint64 number;
-        uint64 finalAt;
-        uint64 challengeWindow;
-        uint64 forceInclusionDelay;
+        uint40 finalAt;
+        uint32 challengeWindow;
+        uint32 forceInclusionDelay;
+        uint88 slashedFunds;
     }
 
     /// @dev A proposer's bond and its last batch (unbonding waits until that batch is final or cut).
@@ -82,8 +87,6 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     mapping(address proposer => Proposer) private _proposers;
     /// @dev Fraud commitment => block number it was first registered at.
     mapping(bytes32 commitment => uint256) private _commits;
-    /// @notice Slashed ETH not paid to provers (the admin's to move).
-    uint256 public slashedFunds;
 
     event BatchSubmitted(
         uint64 indexed number,
@@ -158,7 +161,13 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         genesisStateRoot = node;
         emptyWithdrawalsRoot = GhostPlaneMerkle.zeroRoot(16);
         uint64 window = cfg.challengeWindow == 0 ? DEFAULT_CHALLENGE_WINDOW : cfg.challengeWindow;
-        _tip = Tip({number: 0, finalAt: 0, challengeWindow: window, forceInclusionDelay: cfg.forceInclusionDelay});
+        _tip = Tip({
+            number: 0,
+            finalAt: 0,
+            challengeWindow: uint32(window),
+            forceInclusionDelay: uint32(cfg.forceInclusionDelay),
+            slashedFunds: 0
+        });
         _tipState = _stateHash(node, 1, 0);
         emit ChallengeWindowSet(window);
         emit ForceInclusionDelaySet(cfg.forceInclusionDelay);
@@ -208,12 +217,9 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             GhostPlaneHashes.recordHash(headerHash, header.withdrawalsRoot, uint64(block.timestamp), msg.sender);
         _batches[header.number] = bytes32((uint256(record) & HASH_MASK) | finalAt);
         _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
-        _tip = Tip({
-            number: header.number,
-            finalAt: finalAt,
-            challengeWindow: t.challengeWindow,
-            forceInclusionDelay: t.forceInclusionDelay
-        });
+        t.number = header.number;
+        t.finalAt = uint40(finalAt);
+        _tip = t;
         _proposers[msg.sender] = Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: finalAt});
         emit BatchSubmitted(
             header.number, msg.sender, headerHash, header.withdrawalsRoot, uint64(block.timestamp), record, finalAt
@@ -287,7 +293,13 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         _openRecord(h, op);
         _checkPre(h, op.index, prev, pre);
         GhostPlaneExec.Ctx memory ctx = GhostPlaneExec.Ctx(accountsDepth, baseFee, h.number, portal);
-        if (!GhostPlaneExec.isFraud(ctx, op.record, pre, accounts, withdrawalSiblings)) revert NoFraud();
+        // `accounts` goes to the library as the raw calldata of its ABI encoding (see isFraud).
+        bytes calldata accountsAbi;
+        assembly ("memory-safe") {
+            accountsAbi.offset := sub(accounts.offset, 0x20)
+            accountsAbi.length := sub(calldatasize(), accountsAbi.offset)
+        }
+        if (!GhostPlaneExec.isFraud(ctx, op.record, pre, withdrawalSiblings, accountsAbi)) revert NoFraud();
         _cut(batch);
     }
 
@@ -376,15 +388,36 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             bytes32[] memory siblings = abi.decode(op.proof, (bytes32[]));
             _checkMerkle(h, keccak256(op.record), op.index, siblings);
         } else {
-            (bytes32[] memory hashes, bytes memory commitment, bytes[] memory proofs) =
-                abi.decode(op.proof, (bytes32[], bytes, bytes[]));
-            bytes32 vh = _versionedHash(h, hashes, op.index);
-            if (proofs.length != 5) revert BadRecordOpening(op.index);
-            uint256 first = GhostPlaneKzg.firstElement(op.index);
-            for (uint256 j = 0; j < 5; ++j) {
-                uint256 y = uint256(bytes32(op.record[31 * j:31 * j + 31])) >> 8;
-                GhostPlaneKzg.verifyElement(vh, first + j, y, commitment, proofs[j]);
-            }
+            _openRecordBlob(h, op);
+        }
+    }
+
+    /// @dev Blob mode of `_openRecord`: opens the record's five field elements.
+    function _openRecordBlob(BatchHeader calldata h, RecordOpening calldata op) private view {
+        // op.proof = abi.encode(bytes32[] hashes, bytes commitment, bytes[] proofs), read in
+        // place from calldata (every member is bounds-checked before any other check).
+        bytes calldata enc = op.proof;
+        bytes calldata commitment = _bytesMember(enc, 1);
+        (uint256 proofsAt, uint256 proofCount) = _member(enc, 2, 32);
+        for (uint256 j = 0; j < proofCount; ++j) {
+            _element(enc, proofsAt, j);
+        }
+        bytes32 vh;
+        {
+            (uint256 hashesAt, uint256 hashCount) = _member(enc, 0, 32);
+            vh = _versionedHash(h, hashesAt, hashCount, op.index);
+        }
+        if (proofCount != 5) revert BadRecordOpening(op.index);
+        uint256 first = GhostPlaneKzg.firstElement(op.index);
+        for (uint256 j = 0; j < 5; ++j) {
+            // Element j of the record: 0x00 || record bytes 31j .. 31j + 30.
+            GhostPlaneKzg.verifyElement(
+                vh,
+                first + j,
+                uint256(bytes32(op.record[31 * j:31 * j + 31])) >> 8,
+                commitment,
+                _element(enc, proofsAt, j)
+            );
         }
     }
 
@@ -396,9 +429,12 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             if (op124.length != RECORD_LENGTH - 31) revert BadRecordOpening(c.index);
             _checkMerkle(h, keccak256(abi.encodePacked(op124, c.commitment)), c.index, siblings);
         } else {
-            (bytes32[] memory hashes, bytes memory commitment, bytes memory proof) =
-                abi.decode(c.proof, (bytes32[], bytes, bytes));
-            bytes32 vh = _versionedHash(h, hashes, c.index);
+            // c.proof = abi.encode(bytes32[] hashes, bytes commitment, bytes proof), read in place.
+            bytes calldata enc = c.proof;
+            (uint256 hashesAt, uint256 hashCount) = _member(enc, 0, 32);
+            bytes calldata commitment = _bytesMember(enc, 1);
+            bytes calldata proof = _bytesMember(enc, 2);
+            bytes32 vh = _versionedHash(h, hashesAt, hashCount, c.index);
             uint256 y = uint256(bytes32(c.commitment)) >> 8;
             GhostPlaneKzg.verifyElement(vh, GhostPlaneKzg.firstElement(c.index) + 4, y, commitment, proof);
         }
@@ -409,15 +445,82 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         if (GhostPlaneMerkle.rootFromMemory(leaf, index, siblings) != h.dataCommitment) revert BadRecordOpening(index);
     }
 
-    function _versionedHash(BatchHeader calldata h, bytes32[] memory hashes, uint32 index)
+    /// @dev The versioned hash of record `index`'s blob, from the `count` hashes at calldata
+    ///      offset `start`, whose keccak256 must be the batch's data commitment.
+    function _versionedHash(BatchHeader calldata h, uint256 start, uint256 count, uint32 index)
         private
         pure
-        returns (bytes32)
+        returns (bytes32 vh)
     {
-        if (keccak256(abi.encodePacked(hashes)) != h.dataCommitment) revert BadRecordOpening(index);
+        bytes32 c;
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            calldatacopy(m, start, shl(5, count))
+            c := keccak256(m, shl(5, count))
+        }
+        if (c != h.dataCommitment) revert BadRecordOpening(index);
         uint256 b = index / RECORDS_PER_BLOB;
-        if (b >= hashes.length) revert BadRecordOpening(index);
-        return hashes[b];
+        if (b >= count) revert BadRecordOpening(index);
+        assembly ("memory-safe") {
+            vh := calldataload(add(start, shl(5, b)))
+        }
+    }
+
+    // Calldata readers of ABI-encoded opening proofs. They accept exactly what abi.decode accepts
+    // for the same types (offsets and lengths below 2^64, every member inside `enc`) and revert
+    // without data otherwise, as abi.decode does, but copy nothing to memory.
+
+    /// @dev Dynamic member `i` (bytes or an array of `unit`-byte elements) of the tuple `enc`:
+    ///      the absolute calldata offset of its content and its length (bytes or elements).
+    function _member(bytes calldata enc, uint256 i, uint256 unit) private pure returns (uint256 start, uint256 len) {
+        uint256 base;
+        assembly ("memory-safe") {
+            base := enc.offset
+        }
+        return _tail(base, base + enc.length, base + 32 * i, unit);
+    }
+
+    /// @dev Member `i` of the tuple `enc`, a `bytes`, as a calldata slice.
+    function _bytesMember(bytes calldata enc, uint256 i) private pure returns (bytes calldata b) {
+        (uint256 start, uint256 len) = _member(enc, i, 1);
+        assembly ("memory-safe") {
+            b.offset := start
+            b.length := len
+        }
+    }
+
+    /// @dev Element `j` of a `bytes[]` member of `enc` whose content starts at `arrayAt`.
+    function _element(bytes calldata enc, uint256 arrayAt, uint256 j) private pure returns (bytes calldata b) {
+        uint256 end;
+        assembly ("memory-safe") {
+            end := add(enc.offset, enc.length)
+        }
+        (uint256 start, uint256 len) = _tail(arrayAt, end, arrayAt + 32 * j, 1);
+        assembly ("memory-safe") {
+            b.offset := start
+            b.length := len
+        }
+    }
+
+    /// @dev The head word at `head` holds an offset relative to `base` of a length word followed
+    ///      by `len * unit` bytes; all of it must lie before `end`.
+    function _tail(uint256 base, uint256 end, uint256 head, uint256 unit)
+        private
+        pure
+        returns (uint256 start, uint256 len)
+    {
+        assembly ("memory-safe") {
+            let fail := gt(add(head, 0x20), end)
+            let rel := calldataload(head)
+            fail := or(fail, gt(rel, 0xffffffffffffffff))
+            let pos := add(base, rel)
+            fail := or(fail, gt(add(pos, 0x20), end))
+            len := calldataload(pos)
+            fail := or(fail, gt(len, 0xffffffffffffffff))
+            start := add(pos, 0x20)
+            fail := or(fail, gt(add(start, mul(len, unit)), end))
+            if fail { revert(0, 0) }
+        }
     }
 
     /// @dev Cuts batch n and every later one, slashes n's proposer, pays a committed prover half.
@@ -428,7 +531,6 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         t.number = n - 1;
         // finalAt of batch n bounds batch n-1's from above: keeps finality monotone for the next batch.
         t.finalAt = uint40(uint256(_batches[n]));
-        _tip = t;
         _tipState = _stateHash(h.prevStateRoot, h.prevAccountCount, h.prevDepositCursor);
 
         Proposer storage p = _proposers[batch.proposer];
@@ -441,7 +543,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             reward = slashed / 2;
             delete _commits[commitment];
         }
-        slashedFunds += slashed - reward;
+        t.slashedFunds += uint88(slashed - reward); // slashed <= this contract's balance < 2^88
+        _tip = t;
         emit FraudProven(n, batch.proposer, msg.sender, slashed, reward);
         if (reward != 0) Address.sendValue(payable(msg.sender), reward);
     }
@@ -451,22 +554,23 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     /// @notice Sets the challenge window for batches submitted from now on (1 s .. 365 days).
     function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (window == 0 || window > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", window);
-        _tip.challengeWindow = window;
+        _tip.challengeWindow = uint32(window);
         emit ChallengeWindowSet(window);
     }
 
     /// @notice Sets the force-inclusion delay (<= 12 h).
     function setForceInclusionDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (delay > MAX_FORCE_INCLUSION_DELAY) revert InvalidConfig("forceInclusionDelay", delay);
-        _tip.forceInclusionDelay = delay;
+        _tip.forceInclusionDelay = uint32(delay);
         emit ForceInclusionDelaySet(delay);
     }
 
     /// @notice Moves slashed ETH not paid to provers.
     function withdrawSlashed(address payable to, uint256 amount) external onlyRole(DEFAULT_ADMIN_ROLE) nonReentrant {
         if (to == address(0)) revert ZeroAddress();
-        if (amount > slashedFunds) revert AmountTooLarge(amount, slashedFunds);
-        slashedFunds -= amount;
+        uint256 available = _tip.slashedFunds;
+        if (amount > available) revert AmountTooLarge(amount, available);
+        _tip.slashedFunds = uint88(available - amount);
         emit SlashedFundsWithdrawn(to, amount);
         Address.sendValue(to, amount);
     }
@@ -499,6 +603,11 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     /// @notice keccak256(abi.encode(stateRoot, accountCount, depositCursor)) of the tip's final state.
     function tipState() external view returns (bytes32) {
         return _tipState;
+    }
+
+    /// @notice Slashed ETH not paid to provers (the admin's to move).
+    function slashedFunds() external view returns (uint256) {
+        return _tip.slashedFunds;
     }
 
     /// @notice Current challenge window and force-inclusion delay.

@@ -8,7 +8,7 @@ import {GhostPlaneKzg} from "../../src/ghostplane/lib/GhostPlaneKzg.sol";
 
 /// @dev Exposes the library's reverting check to `expectRevert`.
 contract KzgHarness {
-    function verify(bytes32 vh, uint256 e, uint256 y, bytes memory c, bytes memory p) external view {
+    function verify(bytes32 vh, uint256 e, uint256 y, bytes calldata c, bytes calldata p) external view {
         GhostPlaneKzg.verifyElement(vh, e, y, c, p);
     }
 }
@@ -62,6 +62,29 @@ contract GhostPlaneKzgTest is GhostPlaneBase {
             GhostPlaneKzg.evaluationPoint(e), _modexp(GhostPlaneKzg.ROOT_OF_UNITY, GhostPlaneKzg.bitReverse12(e), r)
         );
         vm.assertEq(GhostPlaneKzg.bitReverse12(GhostPlaneKzg.bitReverse12(e)), e);
+    }
+
+    /// @dev The per-bit constants evaluationPoint multiplies: W_k = ω^(2^k) mod r.
+    function test_rootPowers_matchModexp() public view {
+        uint256 r = GhostPlaneKzg.BLS_MODULUS;
+        uint256[12] memory w = [
+            GhostPlaneKzg.ROOT_OF_UNITY,
+            GhostPlaneKzg.W1,
+            GhostPlaneKzg.W2,
+            GhostPlaneKzg.W3,
+            GhostPlaneKzg.W4,
+            GhostPlaneKzg.W5,
+            GhostPlaneKzg.W6,
+            GhostPlaneKzg.W7,
+            GhostPlaneKzg.W8,
+            GhostPlaneKzg.W9,
+            GhostPlaneKzg.W10,
+            GhostPlaneKzg.W11
+        ];
+        for (uint256 k = 0; k < 12; ++k) {
+            vm.assertEq(w[k], _modexp(GhostPlaneKzg.ROOT_OF_UNITY, 1 << k, r));
+        }
+        vm.assertEq(GhostPlaneKzg.W11, r - 1);
     }
 
     function test_evaluationPoint_firstElements() public pure {

@@ -449,6 +449,45 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         _expectFraud(_fraudCall(b, records, 1, p), 1);
     }
 
+    /// @dev The witnesses reach the library as raw calldata: a malformed AccountWitness[]
+    ///      encoding still reverts without data (as the ABI decoder does) instead of proving fraud.
+    function test_fraud_malformedWitnessEncoding_reverts() public {
+        _fundAlice();
+        Prepared memory p = _opTransfer(ALICE_PK, bob, 0, 1 ether);
+        _setByte(p.record, 130, uint8(p.record[130]) ^ 1);
+        _push(p.record);
+        (BatchRecord memory b, bytes memory records) = _submit();
+        bytes memory data = _fraudCall(b, records, 1, p);
+        // Head: BatchRecord (14 static words), op and prev offsets, StepState (5 words), then accounts.
+        uint256 lengthAt = 4 + uint256(_word(data, 4 + 32 * 21));
+        vm.assertEq(uint256(_word(data, lengthAt)), 3);
+        // An element count past the end of the calldata.
+        _setWord(data, lengthAt, bytes32(uint256(1000)));
+        (bool ok, bytes memory ret) = _call(data);
+        vm.assertFalse(ok);
+        vm.assertEq(ret.length, 0);
+        // An element whose offset points past the end of the calldata (an unused third witness too).
+        _setWord(data, lengthAt, bytes32(uint256(3)));
+        _setWord(data, lengthAt + 32 * 3, bytes32(data.length));
+        (ok, ret) = _call(data);
+        vm.assertFalse(ok);
+        vm.assertEq(ret.length, 0);
+        // Untouched, it is fraud.
+        _expectFraud(_fraudCall(b, records, 1, p), 1);
+    }
+
+    function _word(bytes memory b, uint256 at_) internal pure returns (bytes32 w) {
+        assembly ("memory-safe") {
+            w := mload(add(add(b, 0x20), at_))
+        }
+    }
+
+    function _setWord(bytes memory b, uint256 at_, bytes32 w) internal pure {
+        assembly ("memory-safe") {
+            mstore(add(add(b, 0x20), at_), w)
+        }
+    }
+
     function test_fraud_wrongWithdrawalCommitment() public {
         _fundAlice();
         (Prepared memory p,) = _opWithdraw(ALICE_PK, address(0xCAFE), 0, 1 ether);

@@ -9,7 +9,7 @@ use alloy::eips::eip4844::{BlobTransactionSidecar, Bytes48};
 use alloy::network::{EthereumWallet, TransactionBuilder, TransactionBuilder4844};
 use alloy::primitives::{Address, Bytes, FixedBytes, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::rpc::types::TransactionRequest;
+use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
 use alloy::sol_types::{SolCall, SolValue};
@@ -18,7 +18,7 @@ use ghostbridge_sequencer::roots::AccountState;
 use ghostbridge_sequencer::settlement::kzg::BlobBatch;
 use ghostbridge_sequencer::settlement::{
     self, abi, leaf_of, sequential_siblings, DepositOp, FraudWitness, Op, PreAccount, Record,
-    RecordBytes, StepState, TransferOp,
+    RecordBytes, StepState, TransferOp, OP_LEN,
 };
 use ghostbridge_sequencer::tx::{self, test_key, UnsignedTx};
 use std::path::{Path, PathBuf};
@@ -55,11 +55,11 @@ sol! {
     }
 }
 
-const PORT: u16 = 28545;
+const PORT: u16 = 29545;
 /// anvil accounts 0 (deployer, proposer) and 1 (the L1 depositor).
 const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const DEPOSITOR_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
-const DEPTH: u32 = 16;
+const DEPTH: u32 = 24;
 const BASE_FEE: u128 = 1_000_000_000_000_000;
 const BOND: u128 = 1_000_000_000_000_000_000;
 /// EIP-7825's transaction gas cap, which `--enable-tx-gas-limit` makes anvil enforce.
@@ -126,12 +126,12 @@ async fn deploy(p: &DynProvider, name: &str, args: Vec<u8>) -> Address {
     r.contract_address.expect("address")
 }
 
-fn wallet(key: &str) -> (DynProvider, Address) {
+fn wallet(port: u16, key: &str) -> (DynProvider, Address) {
     let signer: PrivateKeySigner = key.parse().expect("key");
     let address = signer.address();
     let p = ProviderBuilder::new()
         .wallet(EthereumWallet::from(signer))
-        .connect_http(format!("http://127.0.0.1:{PORT}").parse().expect("url"));
+        .connect_http(format!("http://127.0.0.1:{port}").parse().expect("url"));
     (p.erased(), address)
 }
 
@@ -213,236 +213,337 @@ fn witnesses(pre: &[PreAccount], finals: &[AccountState]) -> Vec<abi::AccountWit
         .collect()
 }
 
+/// A local L1: anvil with the EIP-7825 cap on, GCC, the portal and the rollup, a bonded proposer.
+struct L1 {
+    _anvil: tokio::process::Child,
+    /// The deployer, admin and bonded proposer.
+    l1: DynProvider,
+    deployer: Address,
+    /// The L1 user who deposits.
+    l1_user: DynProvider,
+    depositor: Address,
+    gcc: Address,
+    portal: Address,
+    rollup: Address,
+    collector: Address,
+}
+
+async fn sent(
+    r: alloy::contract::Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    >,
+) {
+    let r = r.expect("send").get_receipt().await.expect("receipt");
+    assert!(r.status(), "reverted");
+}
+
+impl L1 {
+    async fn start(port: u16) -> Self {
+        let anvil = tokio::process::Command::new(anvil_bin(&root()))
+            .args([
+                "--port",
+                &port.to_string(),
+                "--enable-tx-gas-limit",
+                "--silent",
+            ])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("anvil (run ./script/setup.sh)");
+        let (l1, deployer) = wallet(port, DEPLOYER_KEY);
+        for _ in 0..200 {
+            if l1.get_chain_id().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let (l1_user, depositor) = wallet(port, DEPOSITOR_KEY);
+        let gcc = deploy(
+            &l1,
+            "GhostToken",
+            ("GhostPlane Coin".to_string(), "GCC".to_string(), deployer).abi_encode_params(),
+        )
+        .await;
+        let tokens = [
+            gcc,
+            Address::repeat_byte(0x51),
+            Address::repeat_byte(0x52),
+            Address::repeat_byte(0x53),
+        ];
+        let portal = deploy(
+            &l1,
+            "GhostPlanePortal",
+            (deployer, deployer, tokens).abi_encode_params(),
+        )
+        .await;
+        let collector = Address::repeat_byte(0xfe);
+        let cfg = RollupConfig {
+            portal,
+            accountsDepth: DEPTH,
+            baseFee: BASE_FEE,
+            feeCollector: collector,
+            challengeWindow: 3600,
+            forceInclusionDelay: 3600,
+            bondAmount: BOND,
+            revealDelay: 1,
+        };
+        let rollup = deploy(&l1, "GhostPlaneRollup", (deployer, cfg).abi_encode_params()).await;
+        sent(Portal::new(portal, &l1).setRollup(rollup).send().await).await;
+        sent(
+            Rollup::new(rollup, &l1)
+                .bond()
+                .value(U256::from(BOND))
+                .send()
+                .await,
+        )
+        .await;
+        Self {
+            _anvil: anvil,
+            l1,
+            deployer,
+            l1_user,
+            depositor,
+            gcc,
+            portal,
+            rollup,
+            collector,
+        }
+    }
+
+    /// Deposits `amount` GCC on L1 for each of `recipients` and feeds the same deposits to
+    /// `engine` in index order; returns their ops.
+    async fn deposit_gcc(
+        &self,
+        engine: &mut Engine,
+        recipients: &[Address],
+        amount: u128,
+    ) -> Vec<Op> {
+        let total = U256::from(amount) * U256::from(recipients.len());
+        sent(
+            Erc20::new(self.gcc, &self.l1)
+                .mint(self.depositor, total)
+                .send()
+                .await,
+        )
+        .await;
+        sent(
+            Erc20::new(self.gcc, &self.l1_user)
+                .approve(self.portal, total)
+                .send()
+                .await,
+        )
+        .await;
+        let mut ops = Vec::new();
+        for (index, &to) in recipients.iter().enumerate() {
+            sent(
+                Portal::new(self.portal, &self.l1_user)
+                    .deposit(self.gcc, U256::from(amount), to)
+                    .send()
+                    .await,
+            )
+            .await;
+            let outcome = engine
+                .deposit_l1(index as u64, self.depositor, to, 0, amount)
+                .expect("deposit");
+            assert_eq!(outcome, DepositOutcome::Credited);
+            let to_slot = slot(engine, to);
+            ops.push(Op::Deposit(DepositOp {
+                token: 0,
+                to_slot,
+                index: index as u64,
+                l1_sender: self.depositor,
+                recipient: to,
+                amount,
+            }));
+        }
+        ops
+    }
+
+    fn engine(&self, ops_max: u32) -> Engine {
+        Engine::new(EngineConfig {
+            accounts_depth: DEPTH,
+            batch_transactions_max: ops_max,
+            batch_withdrawals_max: 16,
+            base_fee: BASE_FEE,
+            fee_collector: self.collector,
+        })
+        .expect("engine")
+    }
+
+    /// Posts batch `number` (start → the last step) as blobs in one type-3 transaction.
+    async fn submit_blobs(
+        &self,
+        number: u64,
+        start: &StepState,
+        steps: &[StepState],
+        records: &[RecordBytes],
+    ) -> (abi::BatchRecord, BlobBatch, TransactionReceipt) {
+        let blobs = BlobBatch::new(records).expect("kzg commitments");
+        let mut header =
+            settlement::batch_header(number, start, steps.last().expect("ops"), records);
+        header.dataMode = 1;
+        header.dataCommitment = blobs.data_commitment();
+        let sidecar = BlobTransactionSidecar {
+            blobs: blobs.blobs.iter().map(|b| FixedBytes::from(*b)).collect(),
+            commitments: blobs
+                .commitments
+                .iter()
+                .map(|c| Bytes48::from(*c))
+                .collect(),
+            proofs: blobs
+                .blob_proofs()
+                .expect("blob proofs")
+                .into_iter()
+                .map(Bytes48::from)
+                .collect(),
+        };
+        let submit = abi::IGhostPlaneRollup::submitBatchCall {
+            header: header.clone(),
+            records: Bytes::new(),
+        }
+        .abi_encode();
+        let tx = TransactionRequest::default()
+            .with_to(self.rollup)
+            .with_input(submit)
+            .with_blob_sidecar(sidecar)
+            .with_max_fee_per_blob_gas(1_000_000_000);
+        let receipt = self
+            .l1
+            .send_transaction(tx)
+            .await
+            .expect("type-3 send")
+            .get_receipt()
+            .await
+            .expect("receipt");
+        assert!(receipt.status(), "submitBatch in blob mode reverted");
+        assert_eq!(
+            receipt.blob_gas_used,
+            Some(131_072 * blobs.blobs.len() as u64)
+        );
+        let block = self
+            .l1
+            .get_block_by_number(receipt.block_number.expect("block").into())
+            .await
+            .expect("block")
+            .expect("block");
+        let batch = abi::BatchRecord {
+            header,
+            submittedAt: block.header.timestamp,
+            proposer: self.deployer,
+        };
+        (batch, blobs, receipt)
+    }
+}
+
+/// Records of the sealed batch: each op with the engine's step commitment; and the step states.
+fn seal(engine: &mut Engine, ops: Vec<Op>) -> (Vec<RecordBytes>, Vec<StepState>) {
+    let sealed = engine.create_batch().expect("seal");
+    assert_eq!(sealed.op_count as usize, ops.len());
+    let mut records = Vec::with_capacity(ops.len());
+    let mut steps = Vec::with_capacity(ops.len());
+    for (i, op) in ops.into_iter().enumerate() {
+        let (s, c) = step_state(engine, i as u32);
+        records.push(Record { op, commitment: c }.encode());
+        steps.push(s);
+    }
+    (records, steps)
+}
+
+/// A signed transfer applied to the engine; returns its op.
+fn transfer(
+    engine: &mut Engine,
+    key: &k256::ecdsa::SigningKey,
+    from: Address,
+    to: Address,
+    value: u128,
+) -> (TransferOp, u64) {
+    let nonce = engine
+        .account(from)
+        .expect("account")
+        .expect("exists")
+        .nonce;
+    let utx = UnsignedTx {
+        to,
+        value,
+        token: 0,
+        gas_limit: 21_000,
+        gas_price: 50_000_000_000,
+        nonce,
+        data: Vec::new(),
+    };
+    let raw = utx.sign(key).expect("sign");
+    let (from_slot, to_slot) = (slot(engine, from), slot(engine, to));
+    engine
+        .submit_transaction(&tx::decode(&raw).expect("decode").into_engine_tx(from))
+        .expect("applied");
+    (
+        TransferOp::from_raw(&raw, from_slot, to_slot).expect("op"),
+        nonce,
+    )
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_blob() {
-    let _anvil = tokio::process::Command::new(anvil_bin(&root()))
-        .args([
-            "--port",
-            &PORT.to_string(),
-            "--enable-tx-gas-limit",
-            "--silent",
-        ])
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("anvil (run ./script/setup.sh)");
-    let (l1, deployer) = wallet(DEPLOYER_KEY);
-    for _ in 0..200 {
-        if l1.get_chain_id().await.is_ok() {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let (l1_user, depositor) = wallet(DEPOSITOR_KEY);
-
-    // L1: GCC, the portal, the rollup.
-    let gcc = deploy(
-        &l1,
-        "GhostToken",
-        ("GhostPlane Coin".to_string(), "GCC".to_string(), deployer).abi_encode_params(),
-    )
-    .await;
-    let tokens = [
-        gcc,
-        Address::repeat_byte(0x51),
-        Address::repeat_byte(0x52),
-        Address::repeat_byte(0x53),
-    ];
-    let portal = deploy(
-        &l1,
-        "GhostPlanePortal",
-        (deployer, deployer, tokens).abi_encode_params(),
-    )
-    .await;
-    let collector = Address::repeat_byte(0xfe);
-    let cfg = RollupConfig {
-        portal,
-        accountsDepth: DEPTH,
-        baseFee: BASE_FEE,
-        feeCollector: collector,
-        challengeWindow: 3600,
-        forceInclusionDelay: 3600,
-        bondAmount: BOND,
-        revealDelay: 1,
-    };
-    let rollup = deploy(&l1, "GhostPlaneRollup", (deployer, cfg).abi_encode_params()).await;
-    let send = |r: alloy::contract::Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    >| async move {
-        let r = r.expect("send").get_receipt().await.expect("receipt");
-        assert!(r.status(), "reverted");
-        r
-    };
-    send(Portal::new(portal, &l1).setRollup(rollup).send().await).await;
-    send(
-        Rollup::new(rollup, &l1)
-            .bond()
-            .value(U256::from(BOND))
-            .send()
-            .await,
-    )
-    .await;
+    let chain = L1::start(PORT).await;
+    let L1 {
+        l1,
+        deployer,
+        rollup,
+        collector,
+        ..
+    } = &chain;
+    let (l1, deployer, rollup, collector) = (l1.clone(), *deployer, *rollup, *collector);
+    let mut engine = chain.engine(64);
 
     // Two L1 deposits of GCC to two L2 users, mirrored into the engine in index order.
     let (key_a, a) = user(1);
     let (key_b, b) = user(2);
     let (key_x, _) = user(3);
-    let amount = 10_000_000_000_000_000_000u128;
-    send(
-        Erc20::new(gcc, &l1)
-            .mint(depositor, U256::from(2 * amount))
-            .send()
-            .await,
-    )
-    .await;
-    send(
-        Erc20::new(gcc, &l1_user)
-            .approve(portal, U256::from(2 * amount))
-            .send()
-            .await,
-    )
-    .await;
-    let mut engine = Engine::new(EngineConfig {
-        accounts_depth: DEPTH,
-        batch_transactions_max: 64,
-        batch_withdrawals_max: 16,
-        base_fee: BASE_FEE,
-        fee_collector: collector,
-    })
-    .expect("engine");
-    let mut ops = Vec::new();
-    for (index, to) in [a, b].into_iter().enumerate() {
-        send(
-            Portal::new(portal, &l1_user)
-                .deposit(gcc, U256::from(amount), to)
-                .send()
-                .await,
-        )
+    let mut ops = chain
+        .deposit_gcc(&mut engine, &[a, b], 10_000_000_000_000_000_000)
         .await;
-        assert_eq!(
-            engine
-                .deposit_l1(index as u64, depositor, to, 0, amount)
-                .expect("deposit"),
-            DepositOutcome::Credited
-        );
-        let to_slot = slot(&mut engine, to);
-        ops.push(Op::Deposit(DepositOp {
-            token: 0,
-            to_slot,
-            index: index as u64,
-            l1_sender: depositor,
-            recipient: to,
-            amount,
-        }));
-    }
 
-    // Op 2: a → b, honest. Op 3: b → a, applied by the engine, but the record carries a
-    // signature of another key over the same payload (a forged op the sequencer made up).
+    // Op 2: a → b, honest. Op 3: b → a, applied by the engine. The first batch posted carries
+    // op 3 with a signature of another key over the same payload (a forged op the sequencer made
+    // up); the second, after the first is cut, carries the real op 3 with a wrong post-step
+    // commitment (the heaviest proof: a valid op, three sequential account witnesses).
     let mut pres = Vec::new();
     let mut finals = Vec::new();
+    let mut real_op3 = None;
     for (from_key, from, to, value, forge) in [
         (&key_a, a, b, 1u128 << 60, false),
         (&key_b, b, a, 1u128 << 61, true),
     ] {
-        let nonce = engine
-            .account(from)
-            .expect("account")
-            .expect("exists")
-            .nonce;
-        let utx = UnsignedTx {
-            to,
-            value,
-            token: 0,
-            gas_limit: 21_000,
-            gas_price: 50_000_000_000,
-            nonce,
-            data: Vec::new(),
-        };
-        let raw = utx.sign(from_key).expect("sign");
-        let (from_slot, to_slot) = (slot(&mut engine, from), slot(&mut engine, to));
-        pres.push(pre_accounts(
-            &mut engine,
-            &[(from_slot, from), (to_slot, to), (0, collector)],
-        ));
-        let decoded = tx::decode(&raw).expect("decode");
-        engine
-            .submit_transaction(&decoded.into_engine_tx(from))
-            .expect("applied");
+        let touched = [
+            (slot(&mut engine, from), from),
+            (slot(&mut engine, to), to),
+            (0, collector),
+        ];
+        pres.push(pre_accounts(&mut engine, &touched));
+        let (mut op, nonce) = transfer(&mut engine, from_key, from, to, value);
         finals.push([
             state(&mut engine, from),
             state(&mut engine, to),
             state(&mut engine, collector),
         ]);
-        let mut op = TransferOp::from_raw(&raw, from_slot, to_slot).expect("op");
         if forge {
+            real_op3 = Some(op);
             let (sig, v) = tx::sign_hash(&key_x, &op.signing_hash(nonce)).expect("forge");
-            op = TransferOp::from_signed(&op.unsigned(nonce), &sig, v, from_slot, to_slot)
+            op = TransferOp::from_signed(&op.unsigned(nonce), &sig, v, op.from_slot, op.to_slot)
                 .expect("forged op");
             assert_ne!(op.recover(nonce).expect("recovers someone"), from);
         }
         ops.push(Op::Transfer(op));
     }
-    let sealed = engine.create_batch().expect("seal");
-    assert_eq!(sealed.op_count, 4);
-    let mut records: Vec<RecordBytes> = Vec::new();
-    let mut steps = Vec::new();
-    for (i, op) in ops.into_iter().enumerate() {
-        let (s, c) = step_state(&mut engine, i as u32);
-        records.push(Record { op, commitment: c }.encode());
-        steps.push(s);
-    }
+    let (records, steps) = seal(&mut engine, ops);
+    let mut lying = records.clone();
+    lying[3][..OP_LEN].copy_from_slice(&Op::Transfer(real_op3.expect("op 3")).encode());
+    lying[3][OP_LEN + 7] ^= 0x40;
 
-    // The batch goes to L1 as blobs, in one type-3 transaction.
-    let blobs = BlobBatch::new(&records).expect("kzg commitments");
-    assert_eq!(blobs.blobs.len(), 1);
+    // The batch goes to L1 as one blob, in one type-3 transaction.
     let start = StepState::genesis(DEPTH, collector);
-    let mut header = settlement::batch_header(1, &start, &steps[3], &records);
-    header.dataMode = 1;
-    header.dataCommitment = blobs.data_commitment();
-    let sidecar = BlobTransactionSidecar {
-        blobs: blobs.blobs.iter().map(|b| FixedBytes::from(*b)).collect(),
-        commitments: blobs
-            .commitments
-            .iter()
-            .map(|c| Bytes48::from(*c))
-            .collect(),
-        proofs: blobs
-            .blob_proofs()
-            .expect("blob proofs")
-            .into_iter()
-            .map(Bytes48::from)
-            .collect(),
-    };
-    let submit = abi::IGhostPlaneRollup::submitBatchCall {
-        header: header.clone(),
-        records: Bytes::new(),
-    }
-    .abi_encode();
-    let tx = TransactionRequest::default()
-        .with_to(rollup)
-        .with_input(submit)
-        .with_blob_sidecar(sidecar)
-        .with_max_fee_per_blob_gas(1_000_000_000);
-    let receipt = l1
-        .send_transaction(tx)
-        .await
-        .expect("type-3 send")
-        .get_receipt()
-        .await
-        .expect("receipt");
-    assert!(receipt.status(), "submitBatch in blob mode reverted");
-    assert_eq!(receipt.blob_gas_used, Some(131_072), "one blob");
-    let block = l1
-        .get_block_by_number(receipt.block_number.expect("block").into())
-        .await
-        .expect("block")
-        .expect("block");
-    let batch = abi::BatchRecord {
-        header,
-        submittedAt: block.header.timestamp,
-        proposer: deployer,
-    };
+    let (batch, blobs, receipt) = chain.submit_blobs(1, &start, &steps, &records).await;
     // The rollup keeps the record hash's high 27 bytes and the finalisation time (5 bytes) in one slot.
     let stored = Rollup::new(rollup, &l1)
         .batchHash(1)
@@ -484,15 +585,16 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         accounts: witnesses(&pres[1], &pre_unchanged),
         withdrawal_siblings: Vec::new(),
     };
+    let proof = settlement::prove_fraud_calldata(&batch, &forged);
     let call = TransactionRequest::default()
         .with_to(rollup)
-        .with_input(settlement::prove_fraud_calldata(&batch, &forged));
+        .with_input(proof);
     let estimate = l1
         .estimate_gas(call.clone())
         .await
         .expect("the forged op is fraud");
     assert!(estimate < TX_GAS_CAP);
-    let (prover_l1, prover) = wallet(DEPOSITOR_KEY);
+    let (prover_l1, prover) = wallet(PORT, DEPOSITOR_KEY);
     let before = prover_l1.get_balance(rollup).await.expect("balance");
     let r = prover_l1
         .send_transaction(call.gas_limit(TX_GAS_CAP))
@@ -503,9 +605,10 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         .expect("receipt");
     assert!(r.status(), "proveFraud reverted");
     eprintln!(
-        "proveFraud (blob mode, 6 point evaluations, depth {DEPTH}): {} gas",
+        "proveFraud, forged signature (blob mode, depth {DEPTH}): {} gas",
         r.gas_used
     );
+    // Issue 9's target: 500k (300k of it are the six point evaluations).
     assert!(r.gas_used <= 500_000, "fraud proof used {} gas", r.gas_used);
     assert_eq!(
         Rollup::new(rollup, &l1).tip().call().await.expect("tip"),
@@ -524,4 +627,84 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         before
     );
     let _ = prover;
+
+    // Batch 1 again, from the same start: the real op 3 with a wrong post-step commitment.
+    sent(
+        Rollup::new(rollup, &l1)
+            .bond()
+            .value(U256::from(BOND))
+            .send()
+            .await,
+    )
+    .await;
+    let (batch, blobs, _) = chain.submit_blobs(1, &start, &steps, &lying).await;
+    let wrong_post = FraudWitness {
+        op: blobs.record_opening(&lying, 3).expect("open"),
+        prev: blobs.commitment_opening(&lying, 2).expect("open prev"),
+        pre: steps[2],
+        accounts: witnesses(&pres[1], &finals[1]),
+        withdrawal_siblings: Vec::new(),
+    };
+    let proof = settlement::prove_fraud_calldata(&batch, &wrong_post);
+    let call = TransactionRequest::default()
+        .with_to(rollup)
+        .with_input(proof.clone())
+        .gas_limit(TX_GAS_CAP);
+    let r = prover_l1
+        .send_transaction(call)
+        .await
+        .expect("send")
+        .get_receipt()
+        .await
+        .expect("receipt");
+    assert!(r.status(), "proveFraud (wrong post-state) reverted");
+    eprintln!(
+        "proveFraud, wrong post-state of a valid transfer (blob mode, depth {DEPTH}, {} calldata bytes): {} gas",
+        proof.len(),
+        r.gas_used
+    );
+    assert!(r.gas_used <= 500_000, "fraud proof used {} gas", r.gas_used);
+    assert_eq!(
+        Rollup::new(rollup, &l1).tip().call().await.expect("tip"),
+        0,
+        "batch 1 cut off again"
+    );
+}
+
+/// All-in L1 cost of a full batch: 4,914 ops of the real engine (819 records in each of 6
+/// blobs, the most one transaction may carry) posted in one type-3 transaction. Gas-equivalent
+/// per op = (the transaction's gas + 6 blobs at EIP-7918's floor of 8,192 × base fee each) / ops.
+/// Measured 26.1 (issue 9's target is 20: a 155-byte record fills 5 blob elements, and the
+/// transaction itself costs ~79k); the ceiling catches regressions.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_full_six_blob_batch_costs_at_most_27_gas_equivalent_per_transfer() {
+    let chain = L1::start(PORT + 1).await;
+    let ops_max = 6 * settlement::RECORDS_PER_BLOB as u32;
+    let mut engine = chain.engine(ops_max);
+    let users: Vec<_> = (1..=8).map(user).collect();
+    let addresses: Vec<Address> = users.iter().map(|(_, a)| *a).collect();
+    let mut ops = chain
+        .deposit_gcc(&mut engine, &addresses, 1_000_000_000_000_000_000_000)
+        .await;
+    let mut i = 0usize;
+    while ops.len() < ops_max as usize {
+        let (key, from) = &users[i % users.len()];
+        let to = addresses[(i + 1 + i / users.len()) % users.len()];
+        ops.push(Op::Transfer(
+            transfer(&mut engine, key, *from, to, 1_000 + i as u128).0,
+        ));
+        i += 1;
+    }
+    let (records, steps) = seal(&mut engine, ops);
+    let start = StepState::genesis(DEPTH, chain.collector);
+    let (_, blobs, receipt) = chain.submit_blobs(1, &start, &steps, &records).await;
+    assert_eq!(blobs.blobs.len(), 6);
+    let blob_floor = 6 * 8_192;
+    let per_op = (receipt.gas_used + blob_floor) as f64 / records.len() as f64;
+    eprintln!(
+        "submitBatch, 6 blobs, {} ops: {} gas (21,000 of it intrinsic) + blob floor {blob_floor} = {per_op:.1} gas-equivalent per op",
+        records.len(),
+        receipt.gas_used,
+    );
+    assert!(per_op <= 27.0, "{per_op:.1} gas-equivalent per op");
 }

@@ -83,13 +83,29 @@ library GhostPlaneExec {
     error BadRecordLength(uint256 length);
 
     /// @notice True when op `rec` applied to `pre` is invalid or its post-step commitment is wrong.
+    /// @param accountsAbi The caller's calldata from the ABI encoding of its `AccountWitness[]`
+    ///        argument (length word, then the content, whose offsets are relative to it) to the end
+    ///        of its calldata. Passed as raw bytes, the library call copies it with one
+    ///        calldatacopy where an `AccountWitness[]` parameter is re-encoded field by field;
+    ///        it is the last parameter, so its tail ends this call's calldata as it ended the
+    ///        caller's, and `_witnesses` checks it as the caller's ABI decoder and encoder did.
     function isFraud(
+        Ctx memory ctx,
+        bytes calldata rec,
+        IGhostPlaneTypes.StepState calldata pre,
+        bytes32[] calldata withdrawalSiblings,
+        bytes calldata accountsAbi
+    ) external view returns (bool) {
+        return _isFraud(ctx, rec, pre, _witnesses(accountsAbi), withdrawalSiblings);
+    }
+
+    function _isFraud(
         Ctx memory ctx,
         bytes calldata rec,
         IGhostPlaneTypes.StepState calldata pre,
         IGhostPlaneTypes.AccountWitness[] calldata accounts,
         bytes32[] calldata withdrawalSiblings
-    ) external view returns (bool) {
+    ) private view returns (bool) {
         if (rec.length != RECORD_LENGTH) revert BadRecordLength(rec.length);
         Run memory run;
         run.accountCount = pre.accountCount;
@@ -111,6 +127,26 @@ library GhostPlaneExec {
         bytes32 step =
             GhostPlaneHashes.stepHash(root, run.accountCount, withdrawalsRoot, withdrawalCount, run.depositCursor);
         return bytes31(step) != commitmentOf(rec);
+    }
+
+    /// @dev `accountsAbi` as an `AccountWitness[]` calldata array. Reverts without data, as the
+    ///      ABI decoder does, unless its element offsets lie inside `accountsAbi` and every
+    ///      element's tail (its `siblings` offset and length) lies inside the calldata.
+    function _witnesses(bytes calldata accountsAbi)
+        private
+        pure
+        returns (IGhostPlaneTypes.AccountWitness[] calldata accounts)
+    {
+        assembly ("memory-safe") {
+            let n := calldataload(accountsAbi.offset)
+            if or(lt(accountsAbi.length, 0x20), gt(n, 0xffffffffffffffff)) { revert(0, 0) }
+            if gt(add(0x20, mul(n, 0x20)), accountsAbi.length) { revert(0, 0) }
+            accounts.offset := add(accountsAbi.offset, 0x20)
+            accounts.length := n
+        }
+        for (uint256 k = 0; k < accounts.length; ++k) {
+            accounts[k].siblings; // the compiler's calldata tail checks
+        }
     }
 
     /// @notice True when `rec` creates an account for `existing.addr`, which the pre-state holds at
@@ -377,10 +413,15 @@ library GhostPlaneExec {
             Acct memory a = run.accts[k];
             bytes32[] calldata sib = accounts[k].siblings;
             if (sib.length != ctx.depth) revert BadWitness(k);
-            bytes32 old = GhostPlaneMerkle.rootFromCalldata(a.oldLeaf, a.slot, sib);
+            bytes32 leaf = GhostPlaneHashes.accountLeaf(a.addr, a.nonce, a.bal);
+            // An account the op leaves unchanged (an invalid op) costs one pass, a changed one
+            // both roots in the same pass.
+            (bytes32 old, bytes32 updated) = leaf == a.oldLeaf
+                ? (GhostPlaneMerkle.rootFromCalldata(leaf, a.slot, sib), bytes32(0))
+                : GhostPlaneMerkle.rootsFromCalldata(a.oldLeaf, leaf, a.slot, sib);
+            if (leaf == a.oldLeaf) updated = old;
             if (sequential && old == root) {
-                bytes32 leaf = GhostPlaneHashes.accountLeaf(a.addr, a.nonce, a.bal);
-                root = GhostPlaneMerkle.rootFromCalldata(leaf, a.slot, sib);
+                root = updated;
             } else if (invalid && old == preRoot) {
                 sequential = false;
             } else {

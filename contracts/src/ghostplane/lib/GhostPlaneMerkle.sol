@@ -18,10 +18,52 @@ library GhostPlaneMerkle {
         pure
         returns (bytes32 node)
     {
-        node = leaf;
-        uint256 n = siblings.length;
-        for (uint256 i = 0; i < n; ++i) {
-            node = (index >> i) & 1 == 0 ? _hashPair(node, siblings[i]) : _hashPair(siblings[i], node);
+        assembly ("memory-safe") {
+            node := leaf
+            for { let i := 0 } lt(i, siblings.length) { i := add(i, 1) } {
+                let s := calldataload(add(siblings.offset, shl(5, i)))
+                switch and(shr(i, index), 1)
+                case 0 {
+                    mstore(0x00, node)
+                    mstore(0x20, s)
+                }
+                default {
+                    mstore(0x00, s)
+                    mstore(0x20, node)
+                }
+                node := keccak256(0x00, 0x40)
+            }
+        }
+    }
+
+    /// @notice The roots of the same path for two leaves (before and after an update), in one
+    ///         pass over the siblings.
+    function rootsFromCalldata(bytes32 leafA, bytes32 leafB, uint256 index, bytes32[] calldata siblings)
+        internal
+        pure
+        returns (bytes32 a, bytes32 b)
+    {
+        assembly ("memory-safe") {
+            a := leafA
+            b := leafB
+            for { let i := 0 } lt(i, siblings.length) { i := add(i, 1) } {
+                let s := calldataload(add(siblings.offset, shl(5, i)))
+                switch and(shr(i, index), 1)
+                case 0 {
+                    mstore(0x20, s)
+                    mstore(0x00, a)
+                    a := keccak256(0x00, 0x40)
+                    mstore(0x00, b)
+                    b := keccak256(0x00, 0x40)
+                }
+                default {
+                    mstore(0x00, s)
+                    mstore(0x20, a)
+                    a := keccak256(0x00, 0x40)
+                    mstore(0x20, b)
+                    b := keccak256(0x00, 0x40)
+                }
+            }
         }
     }
 
