@@ -60,7 +60,14 @@ contract Connect {
             if (localToken != address(0)) _openVaultToken(vault, localToken, remoteChain, limits);
             address remoteToken = vm.parseJsonAddress(remote, key);
             if (remoteToken != address(0)) {
-                _wrap(minter, remoteChain, remoteToken, string.concat("Wrapped ", symbols[i]), string.concat("w", symbols[i]), limits);
+                _wrap(
+                    minter,
+                    remoteChain,
+                    remoteToken,
+                    string.concat("Wrapped ", symbols[i]),
+                    string.concat("w", symbols[i]),
+                    limits
+                );
             }
         }
         vm.stopBroadcast();
@@ -75,7 +82,14 @@ contract Connect {
         );
     }
 
-    function _wrap(BridgeMinter minter, uint64 remoteChain, address origin, string memory name, string memory symbol, Limits memory limits) private {
+    function _wrap(
+        BridgeMinter minter,
+        uint64 remoteChain,
+        address origin,
+        string memory name,
+        string memory symbol,
+        Limits memory limits
+    ) private {
         address wrapped = address(minter.wrappedTokenOf(remoteChain, origin));
         if (wrapped == address(0)) wrapped = address(minter.createWrappedToken(remoteChain, origin, name, symbol, 18));
         minter.setRateLimit(wrapped, remoteChain, true, limits.capacity, limits.refillPerSecond);

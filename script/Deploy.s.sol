@@ -38,12 +38,13 @@ contract Deploy {
         address guardianKey = vm.envOr("GUARDIAN", deployer);
 
         d.verifier = new AttestationVerifier(deployer, vm.parseJsonBool(json, ".allowWeakThreshold"));
-        d.verifier.initialize(
-            vm.parseJsonAddressArray(json, ".validators"),
-            vm.parseJsonBytes32Array(json, ".pqKeyHashes"),
-            _u8(vm.parseJsonUint(json, ".threshold")),
-            _u8(vm.parseJsonUint(json, ".largeThreshold"))
-        );
+        d.verifier
+            .initialize(
+                vm.parseJsonAddressArray(json, ".validators"),
+                vm.parseJsonBytes32Array(json, ".pqKeyHashes"),
+                _u8(vm.parseJsonUint(json, ".threshold")),
+                _u8(vm.parseJsonUint(json, ".largeThreshold"))
+            );
         // Rotation waits this long after a large-threshold proposal; the guardian may cancel.
         d.verifier.setRotationDelay(uint64(vm.parseJsonUint(json, ".rotationDelaySeconds")));
         if (vm.parseJsonBool(json, ".deployGhostTokens")) {
@@ -97,8 +98,7 @@ contract Deploy {
         vm.serializeAddress(out, "guardian", address(d.guardian));
         vm.serializeUint(out, "deployBlock", block.number);
         out = vm.serializeString(out, "tokens", tokens);
-        string memory path =
-            vm.envOr("DEPLOY_OUT", string.concat("deployments/", vm.toString(block.chainid), ".json"));
+        string memory path = vm.envOr("DEPLOY_OUT", string.concat("deployments/", vm.toString(block.chainid), ".json"));
         vm.writeJson(out, path);
     }
 

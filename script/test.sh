@@ -10,8 +10,17 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 ./script/export-abi.sh --check
 
+echo "==> cargo fmt --all --check (Rust formatting)"
+cargo fmt --all --check
+
+echo "==> cargo clippy --workspace --all-targets (workspace lints, warnings are errors)"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
 echo "==> GhostPlane settlement fixtures are what the engine produces today"
 ./script/ghostplane-fixtures.sh --check
+
+echo "==> forge fmt --check (contracts, tests, deploy scripts)"
+forge fmt --check
 
 echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions, GhostPlane settlement)"
 forge test
@@ -19,7 +28,8 @@ forge test
 echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
 ./script/test-deploy.sh
 
-echo "==> zig build test (GhostPlane engine)"
+echo "==> zig fmt --check, zig build test (GhostPlane engine)"
+"$ZIG" fmt --check zig
 (cd zig && "$ZIG" build test --summary all)
 
 echo "==> cargo test --workspace (core incl. Wycheproof ML-DSA-65/ML-KEM-768 and TLS X25519MLKEM768; store on"

@@ -36,8 +36,14 @@ async fn released(end: &End) -> HashMap<B256, usize> {
     let head = p.get_block_number().await.expect("head");
     let d = &end.deployment;
     let mut counts = HashMap::new();
-    for (contract, event) in [(d.minter, BridgeMinter::Minted::SIGNATURE_HASH), (d.vault, BridgeVault::Unlocked::SIGNATURE_HASH)] {
-        for log in scan_logs(&p, contract, &[event], d.deploy_block, head, 1000).await.expect("release logs") {
+    for (contract, event) in [
+        (d.minter, BridgeMinter::Minted::SIGNATURE_HASH),
+        (d.vault, BridgeVault::Unlocked::SIGNATURE_HASH),
+    ] {
+        for log in scan_logs(&p, contract, &[event], d.deploy_block, head, 1000)
+            .await
+            .expect("release logs")
+        {
             // Both events carry the message id as their first indexed topic.
             let id = log.topics().get(1).copied().expect("indexed messageId");
             *counts.entry(id).or_default() += 1;

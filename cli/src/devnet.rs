@@ -75,7 +75,22 @@ pub struct DevnetOptions {
 impl DevnetOptions {
     /// Defaults for `dir` and the repo `root`.
     pub fn new(root: PathBuf, dir: PathBuf) -> Self {
-        Self { dir, root, port_base: 8545, block_time: 1, confirmations: 1, relayer: true, watcher: true, relayer_store: None, batch_min: 8, verbose: true, daemon_rpcs: None, validator_confirmations: None, validator_cross_check_rpcs: None, resubmit_after_secs: 15 }
+        Self {
+            dir,
+            root,
+            port_base: 8545,
+            block_time: 1,
+            confirmations: 1,
+            relayer: true,
+            watcher: true,
+            relayer_store: None,
+            batch_min: 8,
+            verbose: true,
+            daemon_rpcs: None,
+            validator_confirmations: None,
+            validator_cross_check_rpcs: None,
+            resubmit_after_secs: 15,
+        }
     }
 }
 
@@ -103,9 +118,19 @@ pub struct Devnet {
     daemons: BTreeMap<String, Child>,
 }
 
+/// `base + offset`: each devnet takes a block of ports above its base.
+fn port(base: u16, offset: u16) -> u16 {
+    base.checked_add(offset)
+        .expect("devnet port above 65535: choose a lower port base")
+}
+
 fn tool(root: &Path, name: &str) -> PathBuf {
     let local = root.join("node_modules/.bin").join(name);
-    if local.exists() { local } else { PathBuf::from(name) }
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from(name)
+    }
 }
 
 fn say(opts: &DevnetOptions, step: usize, total: usize, msg: &str) {
@@ -116,47 +141,98 @@ fn say(opts: &DevnetOptions, step: usize, total: usize, msg: &str) {
 
 /// The `ghostbridge` binary (the running one, or the test harness's).
 pub fn ghostbridge_exe() -> PathBuf {
-    if let Ok(p) = std::env::var("GHOSTBRIDGE_BIN") { return p.into(); }
+    if let Ok(p) = std::env::var("GHOSTBRIDGE_BIN") {
+        return p.into();
+    }
     std::env::current_exe().unwrap_or_else(|_| "ghostbridge".into())
 }
 
 async fn wait_rpc(url: &str) -> anyhow::Result<()> {
     let p = ghostbridge_core::chain::http_provider(url)?;
     for _ in 0..200 {
-        if p.get_chain_id().await.is_ok() { return Ok(()); }
+        if p.get_chain_id().await.is_ok() {
+            return Ok(());
+        }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     bail!("{url} did not answer")
 }
 
 /// Starts anvil on `port` for `chain_id`.
-pub async fn start_anvil(root: &Path, port: u16, chain_id: u64, block_time: u64, log: &Path) -> anyhow::Result<Child> {
+pub async fn start_anvil(
+    root: &Path,
+    port: u16,
+    chain_id: u64,
+    block_time: u64,
+    log: &Path,
+) -> anyhow::Result<Child> {
     let mut cmd = Command::new(tool(root, "anvil"));
-    cmd.args(["--port", &port.to_string(), "--chain-id", &chain_id.to_string(), "--silent"]);
-    if block_time > 0 { cmd.args(["--block-time", &block_time.to_string()]); }
-    let child = cmd.stdout(std::fs::File::create(log)?).stderr(Stdio::null()).kill_on_drop(true).spawn()
+    cmd.args([
+        "--port",
+        &port.to_string(),
+        "--chain-id",
+        &chain_id.to_string(),
+        "--silent",
+    ]);
+    if block_time > 0 {
+        cmd.args(["--block-time", &block_time.to_string()]);
+    }
+    let child = cmd
+        .stdout(std::fs::File::create(log)?)
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
         .context("starting anvil (run ./script/setup.sh first, or put anvil on PATH)")?;
     wait_rpc(&format!("http://127.0.0.1:{port}")).await?;
     Ok(child)
 }
 
-async fn forge_script(root: &Path, script: &str, rpc: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
+async fn forge_script(
+    root: &Path,
+    script: &str,
+    rpc: &str,
+    env: &[(&str, String)],
+) -> anyhow::Result<()> {
     let mut cmd = Command::new(tool(root, "forge"));
-    cmd.current_dir(root).args(["script", script, "--rpc-url", rpc, "--private-key", DEPLOYER_KEY, "--broadcast", "--slow", "-q"]);
-    for (k, v) in env { cmd.env(k, v); }
-    let out = cmd.output().await.context("running forge (run ./script/setup.sh first)")?;
+    cmd.current_dir(root).args([
+        "script",
+        script,
+        "--rpc-url",
+        rpc,
+        "--private-key",
+        DEPLOYER_KEY,
+        "--broadcast",
+        "--slow",
+        "-q",
+    ]);
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let out = cmd
+        .output()
+        .await
+        .context("running forge (run ./script/setup.sh first)")?;
     if !out.status.success() {
-        bail!("forge script {script} failed:\n{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "forge script {script} failed:\n{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     Ok(())
 }
 
 /// Validator keys of the devnet.
 pub fn validator_keys() -> anyhow::Result<Vec<ValidatorKey>> {
-    VALIDATOR_KEYS.iter().map(|k| {
-        let bytes: [u8; 32] = alloy::primitives::hex::decode(k)?.try_into().map_err(|_| anyhow::anyhow!("key length"))?;
-        Ok(ValidatorKey::devnet(&bytes)?)
-    }).collect()
+    VALIDATOR_KEYS
+        .iter()
+        .map(|k| {
+            let bytes: [u8; 32] = alloy::primitives::hex::decode(k)?
+                .try_into()
+                .map_err(|_| anyhow::anyhow!("key length"))?;
+            Ok(ValidatorKey::devnet(&bytes)?)
+        })
+        .collect()
 }
 
 impl Devnet {
@@ -165,70 +241,189 @@ impl Devnet {
         let total = 6;
         let dir = &opts.dir;
         std::fs::create_dir_all(dir)?;
-        for stale in ["relayer.db", "relayer.db-wal", "relayer.db-shm"] { let _ = std::fs::remove_file(dir.join(stale)); }
-        for i in 0..VALIDATOR_KEYS.len() { for s in ["", "-wal", "-shm"] { let _ = std::fs::remove_file(dir.join(format!("validator-{i}.db{s}"))); } }
-        let ports = [opts.port_base, opts.port_base + 1];
-        say(&opts, 1, total, &format!("starting anvil chains {} (:{}) and {} (:{})", CHAIN_IDS[0], ports[0], CHAIN_IDS[1], ports[1]));
+        for stale in ["relayer.db", "relayer.db-wal", "relayer.db-shm"] {
+            let _ = std::fs::remove_file(dir.join(stale));
+        }
+        for i in 0..VALIDATOR_KEYS.len() {
+            for s in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(dir.join(format!("validator-{i}.db{s}")));
+            }
+        }
+        let ports = [opts.port_base, port(opts.port_base, 1)];
+        say(
+            &opts,
+            1,
+            total,
+            &format!(
+                "starting anvil chains {} (:{}) and {} (:{})",
+                CHAIN_IDS[0], ports[0], CHAIN_IDS[1], ports[1]
+            ),
+        );
         let mut anvils = Vec::new();
         for (port, id) in ports.iter().zip(CHAIN_IDS) {
-            anvils.push(start_anvil(&opts.root, *port, id, opts.block_time, &dir.join(format!("anvil-{id}.log"))).await?);
+            anvils.push(
+                start_anvil(
+                    &opts.root,
+                    *port,
+                    id,
+                    opts.block_time,
+                    &dir.join(format!("anvil-{id}.log")),
+                )
+                .await?,
+            );
         }
-        say(&opts, 2, total, "validator keys (secp256k1 + ML-DSA-65) into encrypted keystores, TLS certificates");
+        say(
+            &opts,
+            2,
+            total,
+            "validator keys (secp256k1 + ML-DSA-65) into encrypted keystores, TLS certificates",
+        );
         let keys = validator_keys()?;
         for (i, k) in keys.iter().enumerate() {
             let ks = ghostbridge_core::keystore::encrypt(k, DEVNET_PASSWORD.as_bytes())?;
-            ghostbridge_core::keystore::write(&dir.join(format!("validator-{i}.keystore.json")), &ks)?;
-            let (cert, key) = ghostbridge_core::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
+            ghostbridge_core::keystore::write(
+                &dir.join(format!("validator-{i}.keystore.json")),
+                &ks,
+            )?;
+            let (cert, key) =
+                ghostbridge_core::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
             std::fs::write(dir.join(format!("validator-{i}.cert.pem")), cert)?;
             std::fs::write(dir.join(format!("validator-{i}.key.pem")), key)?;
         }
-        let template: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(opts.root.join("script/config/devnet.json"))?)?;
+        let template: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
+            opts.root.join("script/config/devnet.json"),
+        )?)?;
         let mut deploy_config = template.clone();
-        deploy_config["validators"] = serde_json::json!(keys.iter().map(|k| k.address().to_string()).collect::<Vec<_>>());
-        deploy_config["pqKeyHashes"] = serde_json::json!(keys.iter().map(|k| k.pq_key_hash().to_string()).collect::<Vec<_>>());
-        deploy_config["comment"] = serde_json::json!("Written by `ghostbridge devnet`: the devnet validators' real ML-DSA-65 key hashes.");
+        deploy_config["validators"] = serde_json::json!(keys
+            .iter()
+            .map(|k| k.address().to_string())
+            .collect::<Vec<_>>());
+        deploy_config["pqKeyHashes"] = serde_json::json!(keys
+            .iter()
+            .map(|k| k.pq_key_hash().to_string())
+            .collect::<Vec<_>>());
+        deploy_config["comment"] = serde_json::json!(
+            "Written by `ghostbridge devnet`: the devnet validators' real ML-DSA-65 key hashes."
+        );
         let deploy_config_path = dir.join("deploy-config.json");
-        std::fs::write(&deploy_config_path, serde_json::to_string_pretty(&deploy_config)?)?;
-        say(&opts, 3, total, "deploying the contracts on both chains (forge script script/Deploy.s.sol --broadcast)");
+        std::fs::write(
+            &deploy_config_path,
+            serde_json::to_string_pretty(&deploy_config)?,
+        )?;
+        say(
+            &opts,
+            3,
+            total,
+            "deploying the contracts on both chains (forge script script/Deploy.s.sol --broadcast)",
+        );
         let guardian: PrivateKeySigner = GUARDIAN_KEY.parse()?;
         let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
         let dir_abs = abs(dir);
-        let rpcs: Vec<String> = ports.iter().map(|p| format!("http://127.0.0.1:{p}")).collect();
+        let rpcs: Vec<String> = ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}"))
+            .collect();
         for (rpc, id) in rpcs.iter().zip(CHAIN_IDS) {
-            forge_script(&opts.root, "script/Deploy.s.sol:Deploy", rpc, &[
-                ("DEPLOY_CONFIG", abs(&deploy_config_path).display().to_string()),
-                ("DEPLOY_OUT", dir_abs.join(format!("{id}.json")).display().to_string()),
-                ("GUARDIAN", guardian.address().to_string()),
-            ]).await?;
+            forge_script(
+                &opts.root,
+                "script/Deploy.s.sol:Deploy",
+                rpc,
+                &[
+                    (
+                        "DEPLOY_CONFIG",
+                        abs(&deploy_config_path).display().to_string(),
+                    ),
+                    (
+                        "DEPLOY_OUT",
+                        dir_abs.join(format!("{id}.json")).display().to_string(),
+                    ),
+                    ("GUARDIAN", guardian.address().to_string()),
+                ],
+            )
+            .await?;
         }
-        say(&opts, 4, total, "connecting the routes both ways (script/Connect.s.sol), funding the demo account");
+        say(
+            &opts,
+            4,
+            total,
+            "connecting the routes both ways (script/Connect.s.sol), funding the demo account",
+        );
         for (i, rpc) in rpcs.iter().enumerate() {
-            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[1 - i]);
-            forge_script(&opts.root, "script/Connect.s.sol:Connect", rpc, &[
-                ("LOCAL_DEPLOYMENT", dir_abs.join(format!("{local}.json")).display().to_string()),
-                ("REMOTE_DEPLOYMENT", dir_abs.join(format!("{remote}.json")).display().to_string()),
-                ("DEPLOY_CONFIG", abs(&deploy_config_path).display().to_string()),
-            ]).await?;
+            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[if i == 0 { 1 } else { 0 }]);
+            forge_script(
+                &opts.root,
+                "script/Connect.s.sol:Connect",
+                rpc,
+                &[
+                    (
+                        "LOCAL_DEPLOYMENT",
+                        dir_abs.join(format!("{local}.json")).display().to_string(),
+                    ),
+                    (
+                        "REMOTE_DEPLOYMENT",
+                        dir_abs.join(format!("{remote}.json")).display().to_string(),
+                    ),
+                    (
+                        "DEPLOY_CONFIG",
+                        abs(&deploy_config_path).display().to_string(),
+                    ),
+                ],
+            )
+            .await?;
         }
         let chains: [DevChain; 2] = [0, 1].map(|i| DevChain {
             chain_id: CHAIN_IDS[i],
             rpc: rpcs[i].clone(),
-            deployment: Deployment::read(&dir.join(format!("{}.json", CHAIN_IDS[i]))).expect("deployment written by forge"),
+            deployment: Deployment::read(&dir.join(format!("{}.json", CHAIN_IDS[i])))
+                .expect("deployment written by forge"),
         });
         let user: PrivateKeySigner = USER_KEY.parse()?;
         for c in &chains {
             fund_user(c, user.address()).await?;
         }
-        let mut devnet = Self { opts: opts.clone(), chains, validator_urls: Vec::new(), anvils, daemons: BTreeMap::new() };
-        let daemon_rpcs = opts.daemon_rpcs.clone().map_or(rpcs.clone(), |r| r.to_vec());
+        let mut devnet = Self {
+            opts: opts.clone(),
+            chains,
+            validator_urls: Vec::new(),
+            anvils,
+            daemons: BTreeMap::new(),
+        };
+        let daemon_rpcs = opts
+            .daemon_rpcs
+            .clone()
+            .map_or(rpcs.clone(), |r| r.to_vec());
         devnet.write_configs(&daemon_rpcs)?;
-        say(&opts, 5, total, &format!("starting {} validators (HTTPS, TLS 1.3 X25519MLKEM768)", keys.len()));
+        say(
+            &opts,
+            5,
+            total,
+            &format!(
+                "starting {} validators (HTTPS, TLS 1.3 X25519MLKEM768)",
+                keys.len()
+            ),
+        );
         for i in 0..keys.len() {
-            devnet.spawn_daemon(&format!("validator-{i}"), "validator", &[("GHOSTBRIDGE_KEYSTORE_PASSWORD", DEVNET_PASSWORD.into())])?;
+            devnet.spawn_daemon(
+                &format!("validator-{i}"),
+                "validator",
+                &[("GHOSTBRIDGE_KEYSTORE_PASSWORD", DEVNET_PASSWORD.into())],
+            )?;
         }
         say(&opts, 6, total, "starting the relayer and the watcher");
-        if opts.relayer { devnet.spawn_daemon("relayer", "relay", &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())])?; }
-        if opts.watcher { devnet.spawn_daemon("watcher", "watch", &[("GHOSTBRIDGE_GUARDIAN_KEY", GUARDIAN_KEY.into())])?; }
+        if opts.relayer {
+            devnet.spawn_daemon(
+                "relayer",
+                "relay",
+                &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())],
+            )?;
+        }
+        if opts.watcher {
+            devnet.spawn_daemon(
+                "watcher",
+                "watch",
+                &[("GHOSTBRIDGE_GUARDIAN_KEY", GUARDIAN_KEY.into())],
+            )?;
+        }
         devnet.wait_healthy(Duration::from_secs(60)).await?;
         Ok(devnet)
     }
@@ -242,10 +437,15 @@ impl Devnet {
     pub fn ops_addr(&self, name: &str) -> String {
         let b = self.opts.port_base;
         let port = match name {
-            "relayer" => b + 20,
-            "relayer-2" => b + 22,
-            "watcher" => b + 21,
-            v => b + 30 + v.trim_start_matches("validator-").parse::<u16>().unwrap_or(0),
+            "relayer" => port(b, 20),
+            "relayer-2" => port(b, 22),
+            "watcher" => port(b, 21),
+            v => port(
+                port(b, 30),
+                v.trim_start_matches("validator-")
+                    .parse::<u16>()
+                    .unwrap_or(0),
+            ),
         };
         format!("127.0.0.1:{port}")
     }
@@ -253,26 +453,36 @@ impl Devnet {
     fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
         let dir = &self.opts.dir;
         let cross = self.opts.validator_cross_check_rpcs.clone();
-        let chains_with = |confirmations: u64, extra: bool| -> String { (0..2).map(|i| format!(
+        let chains_with = |confirmations: u64, extra: bool| -> String {
+            (0..2).map(|i| format!(
             "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [{}]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = {}\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
             ["a", "b"][i], CHAIN_IDS[i],
             match (&cross, extra) { (Some(c), true) => format!("\"{}\", \"{}\"", rpcs[i], c[i]), _ => format!("\"{}\"", rpcs[i]) },
-            confirmations, self.opts.block_time.max(1) * 1000, CHAIN_IDS[i], self.opts.resubmit_after_secs)).collect() };
+            confirmations, self.opts.block_time.max(1).saturating_mul(1000), CHAIN_IDS[i], self.opts.resubmit_after_secs)).collect()
+        };
         let chains = chains_with(self.opts.confirmations, false);
-        let validator_chains = chains_with(self.opts.validator_confirmations.unwrap_or(self.opts.confirmations), true);
+        let validator_chains = chains_with(
+            self.opts
+                .validator_confirmations
+                .unwrap_or(self.opts.confirmations),
+            true,
+        );
         let b = self.opts.port_base;
         let mut validators = String::new();
         for i in 0..VALIDATOR_KEYS.len() {
-            let url = format!("https://127.0.0.1:{}", b + 10 + i as u16);
+            let url = format!("https://127.0.0.1:{}", port(port(b, 10), i as u16));
             validators.push_str(&format!("[[validators]]\nurl = \"{url}\"\ntls_cert = \"validator-{i}.cert.pem\"\nserver_name = \"localhost\"\n\n"));
             self.validator_urls.push(url);
         }
         for i in 0..VALIDATOR_KEYS.len() {
             let text = format!("# ghostbridge validator #{i} (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{validator_chains}[validator]\nkeystore = \"validator-{i}.keystore.json\"\nlisten = \"127.0.0.1:{}\"\ntls_cert = \"validator-{i}.cert.pem\"\ntls_key = \"validator-{i}.key.pem\"\nops_listen = \"{}\"\npoll_interval_ms = 250\n",
-                dir.join(format!("validator-{i}.db")).display(), b + 10 + i as u16, self.ops_addr(&format!("validator-{i}")));
+                dir.join(format!("validator-{i}.db")).display(), port(port(b, 10), i as u16), self.ops_addr(&format!("validator-{i}")));
             std::fs::write(self.config_path(&format!("validator-{i}")), text)?;
         }
-        let store = self.opts.relayer_store.clone().unwrap_or_else(|| format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display()));
+        let store =
+            self.opts.relayer_store.clone().unwrap_or_else(|| {
+                format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display())
+            });
         for (name, id) in [("relayer", "relayer-1"), ("relayer-2", "relayer-2")] {
             let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npipeline_batches = 4\nrounds_in_flight = 4\npoll_interval_ms = 250\nlease_secs = 30\n",
                 self.ops_addr(name), self.opts.batch_min);
@@ -285,12 +495,25 @@ impl Devnet {
     }
 
     /// Starts `ghostbridge <subcommand> --config <name>.toml` with its log in `<name>.log`.
-    pub fn spawn_daemon(&mut self, name: &str, subcommand: &str, env: &[(&str, String)]) -> anyhow::Result<()> {
-        let log = std::fs::OpenOptions::new().create(true).append(true).open(self.opts.dir.join(format!("{name}.log")))?;
+    pub fn spawn_daemon(
+        &mut self,
+        name: &str,
+        subcommand: &str,
+        env: &[(&str, String)],
+    ) -> anyhow::Result<()> {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.opts.dir.join(format!("{name}.log")))?;
         let mut cmd = Command::new(ghostbridge_exe());
-        cmd.args([subcommand, "--config"]).arg(self.config_path(name))
-            .stdout(log.try_clone()?).stderr(log).kill_on_drop(true);
-        for (k, v) in env { cmd.env(k, v); }
+        cmd.args([subcommand, "--config"])
+            .arg(self.config_path(name))
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
         let child = cmd.spawn().with_context(|| format!("starting {name}"))?;
         self.daemons.insert(name.to_owned(), child);
         Ok(())
@@ -309,7 +532,9 @@ impl Devnet {
     pub async fn terminate(&mut self, name: &str) -> anyhow::Result<std::process::ExitStatus> {
         let mut c = self.daemons.remove(name).context("no such daemon")?;
         if let Some(pid) = c.id() {
-            let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+            let _ = std::process::Command::new("kill")
+                .args(["-TERM", &pid.to_string()])
+                .status();
         }
         Ok(tokio::time::timeout(Duration::from_secs(20), c.wait()).await??)
     }
@@ -317,18 +542,25 @@ impl Devnet {
     /// Waits until every started daemon answers `/health` (any status: up, not necessarily
     /// healthy), or fails if one exited.
     pub async fn wait_healthy(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        let deadline = tokio::time::Instant::now() + timeout;
+        let started = tokio::time::Instant::now();
         let names: Vec<String> = self.daemons.keys().cloned().collect();
         for name in names {
             let url = format!("http://{}/health", self.ops_addr(&name));
             loop {
                 if let Some(c) = self.daemons.get_mut(&name) {
                     if let Some(status) = c.try_wait()? {
-                        bail!("{name} exited with {status}; see {}", self.opts.dir.join(format!("{name}.log")).display());
+                        bail!(
+                            "{name} exited with {status}; see {}",
+                            self.opts.dir.join(format!("{name}.log")).display()
+                        );
                     }
                 }
-                if reqwest::get(&url).await.is_ok() { break; }
-                if tokio::time::Instant::now() > deadline { bail!("{name} did not come up"); }
+                if reqwest::get(&url).await.is_ok() {
+                    break;
+                }
+                if started.elapsed() > timeout {
+                    bail!("{name} did not come up");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
@@ -337,40 +569,72 @@ impl Devnet {
 
     /// Process ids of the running daemons.
     pub fn pids(&self) -> Vec<(String, u32)> {
-        self.daemons.iter().filter_map(|(n, c)| c.id().map(|p| (n.clone(), p))).collect()
+        self.daemons
+            .iter()
+            .filter_map(|(n, c)| c.id().map(|p| (n.clone(), p)))
+            .collect()
     }
 
     /// Prints where everything listens.
     pub fn print_endpoints(&self) {
         for c in &self.chains {
-            println!("chain {}: {}  vault {}  minter {}  verifier {}", c.chain_id, c.rpc, c.deployment.vault, c.deployment.minter, c.deployment.verifier);
+            println!(
+                "chain {}: {}  vault {}  minter {}  verifier {}",
+                c.chain_id, c.rpc, c.deployment.vault, c.deployment.minter, c.deployment.verifier
+            );
         }
         for (i, u) in self.validator_urls.iter().enumerate() {
-            println!("validator-{i}: {u}/v1/info  (ops http://{})", self.ops_addr(&format!("validator-{i}")));
+            println!(
+                "validator-{i}: {u}/v1/info  (ops http://{})",
+                self.ops_addr(&format!("validator-{i}"))
+            );
         }
         for n in ["relayer", "watcher"] {
-            if self.daemons.contains_key(n) { println!("{n}: metrics http://{0}/metrics  health http://{0}/health", self.ops_addr(n)); }
+            if self.daemons.contains_key(n) {
+                println!(
+                    "{n}: metrics http://{0}/metrics  health http://{0}/health",
+                    self.ops_addr(n)
+                );
+            }
         }
         println!("configs, keys, logs: {}", self.opts.dir.display());
-        println!("try: ghostbridge transfer --config {} --from {} --to {} --token GCC --amount 1.5", self.config_path("relayer").display(), CHAIN_IDS[0], CHAIN_IDS[1]);
+        println!(
+            "try: ghostbridge transfer --config {} --from {} --to {} --token GCC --amount 1.5",
+            self.config_path("relayer").display(),
+            CHAIN_IDS[0],
+            CHAIN_IDS[1]
+        );
     }
 
     /// Kills everything (also done on drop).
     pub async fn stop(mut self) {
         let names: Vec<String> = self.daemons.keys().cloned().collect();
-        for n in names { let _ = self.terminate(&n).await; }
-        for a in &mut self.anvils { let _ = a.start_kill(); }
+        for n in names {
+            let _ = self.terminate(&n).await;
+        }
+        for a in &mut self.anvils {
+            let _ = a.start_kill();
+        }
     }
 }
 
 /// Mints GhostChain tokens (and GHOST for fees) to `user` on a devnet chain.
 pub async fn fund_user(c: &DevChain, user: Address) -> anyhow::Result<()> {
     let deployer: PrivateKeySigner = DEPLOYER_KEY.parse()?;
-    let p = ProviderBuilder::new().wallet(EthereumWallet::from(deployer)).connect_http(c.rpc.parse()?);
-    for (_, token) in &c.deployment.tokens {
-        if token.is_zero() { continue; }
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(deployer))
+        .connect_http(c.rpc.parse()?);
+    for token in c.deployment.tokens.values() {
+        if token.is_zero() {
+            continue;
+        }
         let amount = U256::from(10u64).pow(U256::from(27u64)); // 1e9 tokens
-        GhostToken::new(*token, &p).mint(user, amount).send().await?.get_receipt().await?;
+        GhostToken::new(*token, &p)
+            .mint(user, amount)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
     }
     Ok(())
 }

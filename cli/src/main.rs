@@ -1,6 +1,6 @@
 //! `ghostbridge`: one binary for the whole off-chain half of GhostBridge.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256, U256};
@@ -12,7 +12,11 @@ use ghostbridge_cli::transfer::{self, End};
 use ghostbridge_core::config::{Config, Role};
 
 #[derive(Parser)]
-#[command(name = "ghostbridge", version, about = "GhostBridge: validators, relayer, watcher and tools")]
+#[command(
+    name = "ghostbridge",
+    version,
+    about = "GhostBridge: validators, relayer, watcher and tools"
+)]
 struct Cli {
     /// Log as JSON lines.
     #[arg(long, global = true, env = "GHOSTBRIDGE_LOG_JSON")]
@@ -42,11 +46,20 @@ enum Command {
         demo: bool,
     },
     /// Run a validator.
-    Validator { #[arg(long)] config: PathBuf },
+    Validator {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run a relayer.
-    Relay { #[arg(long)] config: PathBuf },
+    Relay {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Run a watcher.
-    Watch { #[arg(long)] config: PathBuf },
+    Watch {
+        #[arg(long)]
+        config: PathBuf,
+    },
     /// Lock or burn, then follow the message to delivery.
     Transfer {
         /// Any daemon config listing both chains.
@@ -130,14 +143,23 @@ enum KeysCommand {
 }
 
 fn parse_amount(s: &str) -> anyhow::Result<U256> {
-    Ok(alloy::primitives::utils::parse_units(s, 18).with_context(|| format!("bad amount {s:?}"))?.into())
+    Ok(alloy::primitives::utils::parse_units(s, 18)
+        .with_context(|| format!("bad amount {s:?}"))?
+        .into())
 }
 
-fn ends(config: &PathBuf, from: u64, to: u64) -> anyhow::Result<(End, End)> {
+fn ends(config: &Path, from: u64, to: u64) -> anyhow::Result<(End, End)> {
     let (_, chains) = Config::load(config, Role::Client)?;
     let end = |id: u64| -> anyhow::Result<End> {
-        let c = chains.iter().find(|c| c.chain_id == id).with_context(|| format!("chain {id} is not in {}", config.display()))?;
-        Ok(End { chain_id: id, rpc: c.rpc_urls[0].clone(), deployment: c.deployment.clone() })
+        let c = chains
+            .iter()
+            .find(|c| c.chain_id == id)
+            .with_context(|| format!("chain {id} is not in {}", config.display()))?;
+        Ok(End {
+            chain_id: id,
+            rpc: c.rpc_urls[0].clone(),
+            deployment: c.deployment.clone(),
+        })
     };
     Ok((end(from)?, end(to)?))
 }
@@ -145,12 +167,28 @@ fn ends(config: &PathBuf, from: u64, to: u64) -> anyhow::Result<(End, End)> {
 async fn demo(devnet: &Devnet) -> anyhow::Result<()> {
     let key: PrivateKeySigner = USER_KEY.parse()?;
     let [a, b] = &devnet.chains;
-    let a = End { chain_id: a.chain_id, rpc: a.rpc.clone(), deployment: a.deployment.clone() };
-    let b = End { chain_id: b.chain_id, rpc: b.rpc.clone(), deployment: b.deployment.clone() };
-    for (from, to, token, amount) in [(&a, &b, "GCC", "25"), (&a, &b, "ETH", "1"), (&b, &a, "wGCC", "10")] {
+    let a = End {
+        chain_id: a.chain_id,
+        rpc: a.rpc.clone(),
+        deployment: a.deployment.clone(),
+    };
+    let b = End {
+        chain_id: b.chain_id,
+        rpc: b.rpc.clone(),
+        deployment: b.deployment.clone(),
+    };
+    for (from, to, token, amount) in [
+        (&a, &b, "GCC", "25"),
+        (&a, &b, "ETH", "1"),
+        (&b, &a, "wGCC", "10"),
+    ] {
         let leg = transfer::resolve_leg(from, to, token).await?;
-        let sent = transfer::send(from, to, leg, parse_amount(amount)?, key.address(), &key).await?;
-        println!("demo: {amount} {token} {} -> {} message {}", from.chain_id, to.chain_id, sent.id);
+        let sent =
+            transfer::send(from, to, leg, parse_amount(amount)?, key.address(), &key).await?;
+        println!(
+            "demo: {amount} {token} {} -> {} message {}",
+            from.chain_id, to.chain_id, sent.id
+        );
         let took = transfer::follow(from, to, &sent, Duration::from_secs(120), true).await?;
         println!("demo: delivered in {:.1}s", took.as_secs_f64());
     }
@@ -162,22 +200,40 @@ async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     ghostbridge_core::runtime::init_tracing(cli.log_json);
     match cli.command {
-        Command::Devnet { dir, port_base, block_time, exit_when_ready, demo: run_demo } => {
-            let root = std::env::var("GHOSTBRIDGE_ROOT").map(PathBuf::from).unwrap_or(std::env::current_dir()?);
+        Command::Devnet {
+            dir,
+            port_base,
+            block_time,
+            exit_when_ready,
+            demo: run_demo,
+        } => {
+            let root = std::env::var("GHOSTBRIDGE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or(std::env::current_dir()?);
             let mut opts = DevnetOptions::new(root, dir);
             opts.port_base = port_base;
             opts.block_time = block_time;
             let devnet = Devnet::start(opts).await?;
             devnet.print_endpoints();
-            if run_demo { demo(&devnet).await?; }
+            if run_demo {
+                demo(&devnet).await?;
+            }
             if !exit_when_ready {
                 println!("running; Ctrl-C stops everything");
                 tokio::signal::ctrl_c().await?;
             }
             devnet.stop().await;
         }
-        Command::Load { count, backlog, sustain_secs, past_messages, port_base } => {
-            let root = std::env::var("GHOSTBRIDGE_ROOT").map(PathBuf::from).unwrap_or(std::env::current_dir()?);
+        Command::Load {
+            count,
+            backlog,
+            sustain_secs,
+            past_messages,
+            port_base,
+        } => {
+            let root = std::env::var("GHOSTBRIDGE_ROOT")
+                .map(PathBuf::from)
+                .unwrap_or(std::env::current_dir()?);
             let mut opts = DevnetOptions::new(root.clone(), root.join("deployments/load"));
             opts.port_base = port_base;
             ghostbridge_cli::load::run(opts, count, backlog, sustain_secs, past_messages).await?;
@@ -185,14 +241,38 @@ async fn main() -> anyhow::Result<()> {
         Command::Validator { config } => ghostbridge_validator::run(&config).await?,
         Command::Relay { config } => ghostbridge_relayer::run(&config).await?,
         Command::Watch { config } => ghostbridge_watcher::run(&config).await?,
-        Command::Transfer { config, from, to, token, amount, recipient, key_env, timeout } => {
+        Command::Transfer {
+            config,
+            from,
+            to,
+            token,
+            amount,
+            recipient,
+            key_env,
+            timeout,
+        } => {
             let (from, to) = ends(&config, from, to)?;
-            let key: PrivateKeySigner = std::env::var(&key_env).unwrap_or_else(|_| USER_KEY.into()).trim().parse()
+            let key: PrivateKeySigner = std::env::var(&key_env)
+                .unwrap_or_else(|_| USER_KEY.into())
+                .trim()
+                .parse()
                 .with_context(|| format!("{key_env} is not a private key"))?;
             let leg = transfer::resolve_leg(&from, &to, &token).await?;
-            let sent = transfer::send(&from, &to, leg, parse_amount(&amount)?, recipient.unwrap_or(key.address()), &key).await?;
-            println!("message {} (nonce {}) sent in tx {}", sent.id, sent.nonce, sent.receipt.transaction_hash);
-            let took = transfer::follow(&from, &to, &sent, Duration::from_secs(timeout), true).await?;
+            let sent = transfer::send(
+                &from,
+                &to,
+                leg,
+                parse_amount(&amount)?,
+                recipient.unwrap_or(key.address()),
+                &key,
+            )
+            .await?;
+            println!(
+                "message {} (nonce {}) sent in tx {}",
+                sent.id, sent.nonce, sent.receipt.transaction_hash
+            );
+            let took =
+                transfer::follow(&from, &to, &sent, Duration::from_secs(timeout), true).await?;
             println!("delivered after {:.1}s", took.as_secs_f64());
         }
         Command::Status { config, hash } => {
@@ -201,12 +281,23 @@ async fn main() -> anyhow::Result<()> {
             match hash {
                 Some(h) => {
                     let records = store.lookup(&h).await?;
-                    if records.is_empty() { anyhow::bail!("no message or transaction {h} in {}", config.store.url); }
+                    if records.is_empty() {
+                        anyhow::bail!("no message or transaction {h} in {}", config.store.url);
+                    }
                     for r in records {
                         println!("message {}\n  route      {} -> {} contract {} nonce {}\n  status     {}\n  attempts   {} (final errors {})", r.id, r.src_chain, r.dst_chain, r.src_contract, r.nonce, r.status, r.attempts, r.final_attempts);
-                        if let Some(e) = &r.last_error { println!("  last error {e}"); }
-                        if let Some(f) = &r.failure_reason { println!("  FAILED     {f}\n  then       ghostbridge redeliver --config FILE {}", r.id); }
-                        if let Some(s) = &r.submission { println!("  tx         {} (account nonce {})", s.tx_hash, s.account_nonce); }
+                        if let Some(e) = &r.last_error {
+                            println!("  last error {e}");
+                        }
+                        if let Some(f) = &r.failure_reason {
+                            println!("  FAILED     {f}\n  then       ghostbridge redeliver --config FILE {}", r.id);
+                        }
+                        if let Some(s) = &r.submission {
+                            println!(
+                                "  tx         {} (account nonce {})",
+                                s.tx_hash, s.account_nonce
+                            );
+                        }
                     }
                 }
                 None => {
@@ -217,28 +308,54 @@ async fn main() -> anyhow::Result<()> {
                     for r in &failed {
                         println!("failed_permanently {}  {} -> {} contract {} nonce {}  final errors {}: {}", r.id, r.src_chain, r.dst_chain, r.src_contract, r.nonce, r.final_attempts, r.failure_reason.as_deref().unwrap_or(""));
                     }
-                    if c.failed_permanently > u64::from(SHOWN) { println!("(the {SHOWN} most recent of {} shown)", c.failed_permanently); }
-                    if !failed.is_empty() { println!("fix the cause, then: ghostbridge redeliver --config FILE <message id>"); }
+                    if c.failed_permanently > u64::from(SHOWN) {
+                        println!(
+                            "(the {SHOWN} most recent of {} shown)",
+                            c.failed_permanently
+                        );
+                    }
+                    if !failed.is_empty() {
+                        println!(
+                            "fix the cause, then: ghostbridge redeliver --config FILE <message id>"
+                        );
+                    }
                 }
             }
         }
         Command::Redeliver { config, id } => {
             let (config, _) = Config::load(&config, Role::Client)?;
             let store = ghostbridge_store::Store::open(&config.store.url).await?;
-            let r = store.redeliver(&id).await.with_context(|| format!("redelivering {id}"))?;
-            println!("message {} ({} -> {} nonce {}) is {} again; the relayer delivers it next", r.id, r.src_chain, r.dst_chain, r.nonce, r.status);
+            let r = store
+                .redeliver(&id)
+                .await
+                .with_context(|| format!("redelivering {id}"))?;
+            println!(
+                "message {} ({} -> {} nonce {}) is {} again; the relayer delivers it next",
+                r.id, r.src_chain, r.dst_chain, r.nonce, r.status
+            );
             store.close().await;
         }
-        Command::Keys { command: KeysCommand::Generate { out } } => {
-            let password = std::env::var("GHOSTBRIDGE_KEYSTORE_PASSWORD").context("set GHOSTBRIDGE_KEYSTORE_PASSWORD")?;
-            anyhow::ensure!(password.len() >= 8, "the keystore password must have at least 8 characters");
+        Command::Keys {
+            command: KeysCommand::Generate { out },
+        } => {
+            let password = std::env::var("GHOSTBRIDGE_KEYSTORE_PASSWORD")
+                .context("set GHOSTBRIDGE_KEYSTORE_PASSWORD")?;
+            anyhow::ensure!(
+                password.len() >= 8,
+                "the keystore password must have at least 8 characters"
+            );
             let key = ghostbridge_core::keys::ValidatorKey::generate()?;
             let file = ghostbridge_core::keystore::encrypt(&key, password.as_bytes())?;
             ghostbridge_core::keystore::write(&out, &file)?;
             let (cert, tls_key) = ghostbridge_core::tls::self_signed(&["localhost".into()])?;
             std::fs::write(out.with_extension("cert.pem"), cert)?;
             std::fs::write(out.with_extension("key.pem"), tls_key)?;
-            println!("address      {}\npq_key_hash  {}\nkeystore     {}", key.address(), key.pq_key_hash(), out.display());
+            println!(
+                "address      {}\npq_key_hash  {}\nkeystore     {}",
+                key.address(),
+                key.pq_key_hash(),
+                out.display()
+            );
         }
     }
     Ok(())

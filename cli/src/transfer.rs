@@ -10,7 +10,9 @@ use alloy::rpc::types::TransactionReceipt;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
 use anyhow::{bail, Context};
-use ghostbridge_core::bindings::{fee_manager::FeeManager, ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault};
+use ghostbridge_core::bindings::{
+    fee_manager::FeeManager, ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault,
+};
 use ghostbridge_core::chain::Deployment;
 
 /// Gas limit of a lock/burn: well above the ~100k they use, so an estimate taken against a
@@ -61,61 +63,126 @@ pub async fn resolve_leg(from: &End, to: &End, token: &str) -> anyhow::Result<Le
         return Ok(Leg::Lock(*t));
     }
     if let Some(sym) = token.strip_prefix('w') {
-        let origin = if sym.eq_ignore_ascii_case("eth") { Some(Address::ZERO) } else { to.deployment.tokens.get(sym).copied() };
+        let origin = if sym.eq_ignore_ascii_case("eth") {
+            Some(Address::ZERO)
+        } else {
+            to.deployment.tokens.get(sym).copied()
+        };
         if let Some(origin) = origin {
             let wrapped = minter.wrappedTokenOf(to.chain_id, origin).call().await?;
-            if wrapped.is_zero() { bail!("no wrapped {token} for chain {} on chain {}", to.chain_id, from.chain_id); }
+            if wrapped.is_zero() {
+                bail!(
+                    "no wrapped {token} for chain {} on chain {}",
+                    to.chain_id,
+                    from.chain_id
+                );
+            }
             return Ok(Leg::Burn(wrapped));
         }
     }
-    let addr: Address = token.parse().with_context(|| format!("{token:?} is neither ETH, a token symbol of chain {} nor an address", from.chain_id))?;
-    if minter.isWrappedToken(addr).call().await? { Ok(Leg::Burn(addr)) } else { Ok(Leg::Lock(addr)) }
+    let addr: Address = token.parse().with_context(|| {
+        format!(
+            "{token:?} is neither ETH, a token symbol of chain {} nor an address",
+            from.chain_id
+        )
+    })?;
+    if minter.isWrappedToken(addr).call().await? {
+        Ok(Leg::Burn(addr))
+    } else {
+        Ok(Leg::Lock(addr))
+    }
 }
 
 /// Sends the lock/burn with `key` and returns the message it emitted.
-pub async fn send(from: &End, to: &End, leg: Leg, amount: U256, recipient: Address, key: &PrivateKeySigner) -> anyhow::Result<Sent> {
-    let p = ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(from.rpc.parse()?);
+pub async fn send(
+    from: &End,
+    to: &End,
+    leg: Leg,
+    amount: U256,
+    recipient: Address,
+    key: &PrivateKeySigner,
+) -> anyhow::Result<Sent> {
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(from.rpc.parse()?);
     let me = key.address();
-    let fee = FeeManager::new(from.deployment.fee_manager, &p).feeFor(to.chain_id).call().await?;
+    let fee = FeeManager::new(from.deployment.fee_manager, &p)
+        .feeFor(to.chain_id)
+        .call()
+        .await?;
     if !fee.token.is_zero() && fee.amount > alloy::primitives::Uint::<96, 2>::ZERO {
         let t = GhostToken::new(fee.token, &p);
         if t.allowance(me, from.deployment.fee_manager).call().await? < U256::from(fee.amount) {
-            t.approve(from.deployment.fee_manager, U256::MAX).send().await?.get_receipt().await?;
+            t.approve(from.deployment.fee_manager, U256::MAX)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
         }
     }
     let receipt = match leg {
         Leg::Lock(token) if token.is_zero() => {
             let vault = BridgeVault::new(from.deployment.vault, &p);
-            let call = vault.lockNative(to.chain_id, recipient).value(amount).gas(SEND_GAS);
+            let call = vault
+                .lockNative(to.chain_id, recipient)
+                .value(amount)
+                .gas(SEND_GAS);
             // Simulate first: a paused bridge or an exhausted rate limit is reported by name
             // before any gas is spent.
-            call.call().await.map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
+            call.call()
+                .await
+                .map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
             call.send().await?.get_receipt().await?
         }
         Leg::Lock(token) => {
             let t = GhostToken::new(token, &p);
             if t.allowance(me, from.deployment.vault).call().await? < amount {
-                t.approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+                t.approve(from.deployment.vault, U256::MAX)
+                    .send()
+                    .await?
+                    .get_receipt()
+                    .await?;
             }
             let vault = BridgeVault::new(from.deployment.vault, &p);
-            let call = vault.lock(token, amount, to.chain_id, recipient).gas(SEND_GAS);
-            call.call().await.map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
+            let call = vault
+                .lock(token, amount, to.chain_id, recipient)
+                .gas(SEND_GAS);
+            call.call()
+                .await
+                .map_err(|e| anyhow::anyhow!("the lock would revert: {}", revert_reason(&e)))?;
             call.send().await?.get_receipt().await?
         }
         Leg::Burn(wrapped) => {
             let minter = BridgeMinter::new(from.deployment.minter, &p);
             let call = minter.burn(wrapped, amount, recipient).gas(SEND_GAS);
-            call.call().await.map_err(|e| anyhow::anyhow!("the burn would revert: {}", revert_reason(&e)))?;
+            call.call()
+                .await
+                .map_err(|e| anyhow::anyhow!("the burn would revert: {}", revert_reason(&e)))?;
             call.send().await?.get_receipt().await?
         }
     };
-    if !receipt.status() { bail!("the {leg:?} transaction {} reverted", receipt.transaction_hash); }
+    if !receipt.status() {
+        bail!(
+            "the {leg:?} transaction {} reverted",
+            receipt.transaction_hash
+        );
+    }
     for log in receipt.inner.logs() {
         if let Ok(e) = BridgeVault::Locked::decode_log_data(log.data()) {
-            return Ok(Sent { id: e.messageId, nonce: e.nonce, receipt, leg });
+            return Ok(Sent {
+                id: e.messageId,
+                nonce: e.nonce,
+                receipt,
+                leg,
+            });
         }
         if let Ok(e) = BridgeMinter::Burned::decode_log_data(log.data()) {
-            return Ok(Sent { id: e.messageId, nonce: e.nonce, receipt, leg });
+            return Ok(Sent {
+                id: e.messageId,
+                nonce: e.nonce,
+                receipt,
+                leg,
+            });
         }
     }
     bail!("no Locked/Burned event in {}", receipt.transaction_hash)
@@ -133,15 +200,37 @@ fn revert_reason(e: &alloy::contract::Error) -> String {
 }
 
 /// True once the destination consumed the message.
-pub async fn delivered(to: &End, p: &DynProvider, src_chain: u64, leg: Leg, nonce: u64) -> anyhow::Result<bool> {
+pub async fn delivered(
+    to: &End,
+    p: &DynProvider,
+    src_chain: u64,
+    leg: Leg,
+    nonce: u64,
+) -> anyhow::Result<bool> {
     Ok(match leg {
-        Leg::Lock(_) => BridgeMinter::new(to.deployment.minter, p.clone()).isConsumed(src_chain, nonce).call().await?,
-        Leg::Burn(_) => BridgeVault::new(to.deployment.vault, p.clone()).isConsumed(src_chain, nonce).call().await?,
+        Leg::Lock(_) => {
+            BridgeMinter::new(to.deployment.minter, p.clone())
+                .isConsumed(src_chain, nonce)
+                .call()
+                .await?
+        }
+        Leg::Burn(_) => {
+            BridgeVault::new(to.deployment.vault, p.clone())
+                .isConsumed(src_chain, nonce)
+                .call()
+                .await?
+        }
     })
 }
 
 /// Follows a sent transfer until delivered, printing progress when `show`.
-pub async fn follow(from: &End, to: &End, sent: &Sent, timeout: Duration, show: bool) -> anyhow::Result<Duration> {
+pub async fn follow(
+    from: &End,
+    to: &End,
+    sent: &Sent,
+    timeout: Duration,
+    show: bool,
+) -> anyhow::Result<Duration> {
     let start = Instant::now();
     let src = ghostbridge_core::chain::http_provider(&from.rpc)?;
     let dst = ghostbridge_core::chain::http_provider(&to.rpc)?;
@@ -152,35 +241,76 @@ pub async fn follow(from: &End, to: &End, sent: &Sent, timeout: Duration, show: 
         let stage = if delivered(to, &dst, from.chain_id, sent.leg, sent.nonce).await? {
             "delivered".to_string()
         } else {
-            format!("waiting for confirmations and delivery ({} block(s) on top of the lock)", head.saturating_sub(lock_block))
+            format!(
+                "waiting for confirmations and delivery ({} block(s) on top of the lock)",
+                head.saturating_sub(lock_block)
+            )
         };
         if show && stage != last {
             eprintln!("  [{:>5.1}s] {stage}", start.elapsed().as_secs_f64());
             last = stage.clone();
         }
-        if stage == "delivered" { return Ok(start.elapsed()); }
-        if start.elapsed() > timeout { bail!("message {} not delivered within {timeout:?}", sent.id); }
+        if stage == "delivered" {
+            return Ok(start.elapsed());
+        }
+        if start.elapsed() > timeout {
+            bail!("message {} not delivered within {timeout:?}", sent.id);
+        }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
 }
 
 /// Sends `n` ERC20 locks back to back; see [`send_many`].
-pub async fn send_many_locks(from: &End, to: &End, token: Address, amount: U256, recipient: Address, key: &PrivateKeySigner, n: usize) -> anyhow::Result<Vec<Sent>> {
+pub async fn send_many_locks(
+    from: &End,
+    to: &End,
+    token: Address,
+    amount: U256,
+    recipient: Address,
+    key: &PrivateKeySigner,
+    n: usize,
+) -> anyhow::Result<Vec<Sent>> {
     send_many(from, to, Leg::Lock(token), amount, recipient, key, n).await
 }
 
 /// Sends `n` ERC20 locks or wrapped-token burns back to back (consecutive nonces, no waiting in
 /// between) and returns each message with its receipt; for load tests and benchmarks.
-pub async fn send_many(from: &End, to: &End, leg: Leg, amount: U256, recipient: Address, key: &PrivateKeySigner, n: usize) -> anyhow::Result<Vec<Sent>> {
-    let p = ProviderBuilder::new().wallet(EthereumWallet::from(key.clone())).connect_http(from.rpc.parse()?);
+pub async fn send_many(
+    from: &End,
+    to: &End,
+    leg: Leg,
+    amount: U256,
+    recipient: Address,
+    key: &PrivateKeySigner,
+    n: usize,
+) -> anyhow::Result<Vec<Sent>> {
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(key.clone()))
+        .connect_http(from.rpc.parse()?);
     let me = key.address();
-    let fee = FeeManager::new(from.deployment.fee_manager, &p).feeFor(to.chain_id).call().await?;
+    let fee = FeeManager::new(from.deployment.fee_manager, &p)
+        .feeFor(to.chain_id)
+        .call()
+        .await?;
     if !fee.token.is_zero() {
-        GhostToken::new(fee.token, &p).approve(from.deployment.fee_manager, U256::MAX).send().await?.get_receipt().await?;
+        GhostToken::new(fee.token, &p)
+            .approve(from.deployment.fee_manager, U256::MAX)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
     }
     if let Leg::Lock(token) = leg {
-        anyhow::ensure!(!token.is_zero(), "send_many sends ERC20 locks; use send for native");
-        GhostToken::new(token, &p).approve(from.deployment.vault, U256::MAX).send().await?.get_receipt().await?;
+        anyhow::ensure!(
+            !token.is_zero(),
+            "send_many sends ERC20 locks; use send for native"
+        );
+        GhostToken::new(token, &p)
+            .approve(from.deployment.vault, U256::MAX)
+            .send()
+            .await?
+            .get_receipt()
+            .await?;
     }
     let vault = BridgeVault::new(from.deployment.vault, &p);
     let minter = BridgeMinter::new(from.deployment.minter, &p);
@@ -189,35 +319,75 @@ pub async fn send_many(from: &End, to: &End, leg: Leg, amount: U256, recipient: 
     let mut left = n;
     while left > 0 {
         let wave = left.min(400);
-        left -= wave;
+        left = left.saturating_sub(wave);
         let nonce = p.get_transaction_count(me).pending().await?;
         // Fees set once per wave (twice the suggestion: the wave's own full blocks raise the base
         // fee), so each send is one RPC call instead of a fee estimate plus the send.
         let fees = p.estimate_eip1559_fees().await?;
-        let (max_fee, tip) = (fees.max_fee_per_gas.saturating_mul(2), fees.max_priority_fee_per_gas);
+        let (max_fee, tip) = (
+            fees.max_fee_per_gas.saturating_mul(2),
+            fees.max_priority_fee_per_gas,
+        );
         let mut hashes = Vec::with_capacity(wave);
         for i in 0..wave {
             let pending = match leg {
-                Leg::Lock(token) => vault.lock(token, amount, to.chain_id, recipient).nonce(nonce + i as u64).gas(250_000)
-                    .max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip).send().await?,
-                Leg::Burn(wrapped) => minter.burn(wrapped, amount, recipient).nonce(nonce + i as u64).gas(250_000)
-                    .max_fee_per_gas(max_fee).max_priority_fee_per_gas(tip).send().await?,
+                Leg::Lock(token) => {
+                    vault
+                        .lock(token, amount, to.chain_id, recipient)
+                        .nonce(nonce.saturating_add(i as u64))
+                        .gas(250_000)
+                        .max_fee_per_gas(max_fee)
+                        .max_priority_fee_per_gas(tip)
+                        .send()
+                        .await?
+                }
+                Leg::Burn(wrapped) => {
+                    minter
+                        .burn(wrapped, amount, recipient)
+                        .nonce(nonce.saturating_add(i as u64))
+                        .gas(250_000)
+                        .max_fee_per_gas(max_fee)
+                        .max_priority_fee_per_gas(tip)
+                        .send()
+                        .await?
+                }
             };
             hashes.push(*pending.tx_hash());
         }
-        let deadline = Instant::now() + Duration::from_secs(120);
+        let waiting_since = Instant::now();
         for h in hashes {
             let receipt = loop {
-                if let Some(r) = p.get_transaction_receipt(h).await? { break r; }
-                if Instant::now() > deadline { bail!("{leg:?} transaction {h} not mined within 120 s (dropped by the node?)"); }
+                if let Some(r) = p.get_transaction_receipt(h).await? {
+                    break r;
+                }
+                if waiting_since.elapsed() > Duration::from_secs(120) {
+                    bail!("{leg:?} transaction {h} not mined within 120 s (dropped by the node?)");
+                }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             };
-            if !receipt.status() { bail!("{leg:?} {h} reverted"); }
-            let (id, msg_nonce) = receipt.inner.logs().iter().find_map(|l| {
-                BridgeVault::Locked::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))
-                    .or_else(|_| BridgeMinter::Burned::decode_log_data(l.data()).map(|e| (e.messageId, e.nonce))).ok()
-            }).context("no Locked/Burned event")?;
-            out.push(Sent { id, nonce: msg_nonce, receipt, leg });
+            if !receipt.status() {
+                bail!("{leg:?} {h} reverted");
+            }
+            let (id, msg_nonce) = receipt
+                .inner
+                .logs()
+                .iter()
+                .find_map(|l| {
+                    BridgeVault::Locked::decode_log_data(l.data())
+                        .map(|e| (e.messageId, e.nonce))
+                        .or_else(|_| {
+                            BridgeMinter::Burned::decode_log_data(l.data())
+                                .map(|e| (e.messageId, e.nonce))
+                        })
+                        .ok()
+                })
+                .context("no Locked/Burned event")?;
+            out.push(Sent {
+                id,
+                nonce: msg_nonce,
+                receipt,
+                leg,
+            });
         }
     }
     Ok(out)

@@ -137,11 +137,12 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
     /// @param pqKeyHashes keccak256 of each signer's ML-DSA-65 public key, same order.
     /// @param threshold_ Signatures needed for a normal release (>= ceil(2N/3)).
     /// @param largeThreshold_ Signatures needed for a transfer above a token's large amount.
-    function initialize(address[] calldata signers, bytes32[] calldata pqKeyHashes, uint8 threshold_, uint8 largeThreshold_)
-        external
-        onlyRole(DEFAULT_ADMIN_ROLE)
-        initializer
-    {
+    function initialize(
+        address[] calldata signers,
+        bytes32[] calldata pqKeyHashes,
+        uint8 threshold_,
+        uint8 largeThreshold_
+    ) external onlyRole(DEFAULT_ADMIN_ROLE) initializer {
         _installSet(1, signers, pqKeyHashes, threshold_, largeThreshold_);
     }
 
@@ -465,7 +466,8 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
         uint256 n = signers.length;
         _checkThresholds(signers, pqKeyHashes, threshold_, largeThreshold_);
         // forge-lint: disable-next-line(unsafe-typecast)
-        _config = Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
+        _config =
+            Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
         _signerSetHash = keccak256(abi.encodePacked(signers));
         _pqKeySetHash = keccak256(abi.encodePacked(pqKeyHashes));
         _signers = signers;

@@ -80,11 +80,15 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
     mapping(address token => ReleaseWindow) private _releaseWindow;
 
     event RemoteSet(uint64 indexed chainId, address indexed remote);
-    event RateLimitSet(address indexed token, uint64 indexed chainId, bool inbound, uint128 capacity, uint128 refillPerSecond);
+    event RateLimitSet(
+        address indexed token, uint64 indexed chainId, bool inbound, uint128 capacity, uint128 refillPerSecond
+    );
     event LargeAmountSet(address indexed token, uint256 amount);
     event ReleaseShareSet(address indexed token, uint16 shareBps, uint64 windowSeconds, uint256 floor);
     event LargeTransferDelaySet(uint64 delaySeconds);
-    event TransferHeld(bytes32 indexed messageId, address indexed recipient, address token, uint256 amount, uint64 releaseAt);
+    event TransferHeld(
+        bytes32 indexed messageId, address indexed recipient, address token, uint256 amount, uint64 releaseAt
+    );
     event HeldTransferExecuted(bytes32 indexed messageId, address indexed executor);
     event HeldTransferCancelled(bytes32 indexed messageId, address indexed guardian);
 
@@ -255,7 +259,11 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
     /// are forwarded verbatim instead of being ABI-decoded and re-encoded in memory (~375 gas per
     /// signature). Safe because the verifier decodes and checks whatever it receives; the
     /// attestation's inner offsets are relative to its own start, so the bytes stay valid.
-    function _verifyForwarded(bytes32 messageId, Attestation calldata attestation) private view returns (uint256 valid) {
+    function _verifyForwarded(bytes32 messageId, Attestation calldata attestation)
+        private
+        view
+        returns (uint256 valid)
+    {
         bytes4 selector = verifier.verifyMessage.selector;
         address target = address(verifier);
         assembly ("memory-safe") {

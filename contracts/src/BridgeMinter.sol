@@ -21,8 +21,21 @@ contract BridgeMinter is BridgeEndpoint {
     /// @notice A return leg; `message.token` is the origin token to unlock on `dstChainId`.
     event Burned(bytes32 indexed messageId, uint64 indexed nonce, uint64 indexed dstChainId, BridgeMessage message);
     /// @notice A release on this chain.
-    event Minted(bytes32 indexed messageId, uint64 indexed srcChainId, address indexed recipient, address wrappedToken, uint256 amount);
-    event WrappedTokenCreated(uint64 indexed originChainId, address indexed originToken, address wrappedToken, string name, string symbol, uint8 decimals);
+    event Minted(
+        bytes32 indexed messageId,
+        uint64 indexed srcChainId,
+        address indexed recipient,
+        address wrappedToken,
+        uint256 amount
+    );
+    event WrappedTokenCreated(
+        uint64 indexed originChainId,
+        address indexed originToken,
+        address wrappedToken,
+        string name,
+        string symbol,
+        uint8 decimals
+    );
 
     error UnknownRoute(uint64 originChainId, address originToken);
     error RouteExists(uint64 originChainId, address originToken, address wrappedToken);
@@ -38,11 +51,13 @@ contract BridgeMinter is BridgeEndpoint {
     /// @param originChainId Chain of the canonical token. @param originToken Canonical token.
     /// @param name Wrapped name. @param symbol Wrapped symbol. @param decimals Decimals (as origin).
     /// @return wrapped The new token.
-    function createWrappedToken(uint64 originChainId, address originToken, string calldata name, string calldata symbol, uint8 decimals)
-        external
-        onlyRole(ROUTE_ADMIN_ROLE)
-        returns (WrappedToken wrapped)
-    {
+    function createWrappedToken(
+        uint64 originChainId,
+        address originToken,
+        string calldata name,
+        string calldata symbol,
+        uint8 decimals
+    ) external onlyRole(ROUTE_ADMIN_ROLE) returns (WrappedToken wrapped) {
         WrappedToken existing = _wrapped[originChainId][originToken];
         if (address(existing) != address(0)) revert RouteExists(originChainId, originToken, address(existing));
         wrapped = new WrappedToken(name, symbol, decimals, originChainId, originToken);
@@ -53,25 +68,36 @@ contract BridgeMinter is BridgeEndpoint {
 
     /// @notice Mints for a lock attested by the validator set.
     /// @param message The Locked message. @param attestation Signatures over its digest.
-    function mint(BridgeMessage calldata message, Attestation calldata attestation) external nonReentrant whenNotPaused {
+    function mint(BridgeMessage calldata message, Attestation calldata attestation)
+        external
+        nonReentrant
+        whenNotPaused
+    {
         _acceptAttested(message, attestation);
     }
 
     /// @notice Mints by proof against a batch root the verifier cached.
     /// @param message The message. @param root Verified batch root. @param proof Merkle proof.
-    function mintFromBatch(BridgeMessage calldata message, bytes32 root, bytes32[] calldata proof) external nonReentrant whenNotPaused {
+    function mintFromBatch(BridgeMessage calldata message, bytes32 root, bytes32[] calldata proof)
+        external
+        nonReentrant
+        whenNotPaused
+    {
         _acceptFromBatch(message, root, proof);
     }
 
     /// @notice Verifies a batch root once, then mints each member by its proof.
     /// @param messages Members to release. @param root Their Merkle root.
     /// @param proofs One proof per message. @param attestation Signatures over the batch digest.
-    function mintBatch(BridgeMessage[] calldata messages, bytes32 root, bytes32[][] calldata proofs, Attestation calldata attestation)
-        external
-        nonReentrant
-        whenNotPaused
-    {
-        if (messages.length != proofs.length) revert BatchLengthMismatch(messages.length, proofs.length);
+    function mintBatch(
+        BridgeMessage[] calldata messages,
+        bytes32 root,
+        bytes32[][] calldata proofs,
+        Attestation calldata attestation
+    ) external nonReentrant whenNotPaused {
+        if (messages.length != proofs.length) {
+            revert BatchLengthMismatch(messages.length, proofs.length);
+        }
         verifier.verifyBatchRoot(root, attestation);
         for (uint256 i = 0; i < messages.length; ++i) {
             _acceptFromBatch(messages[i], root, proofs[i]);
@@ -106,7 +132,12 @@ contract BridgeMinter is BridgeEndpoint {
     /// @notice Burns `amount` of a wrapped token to unlock the origin token for `recipient`.
     /// @param wrapped The wrapped token. @param amount Amount. @param recipient Receiver on the origin chain.
     /// @return messageId The id of the emitted message.
-    function burn(WrappedToken wrapped, uint256 amount, address recipient) external nonReentrant whenNotPaused returns (bytes32 messageId) {
+    function burn(WrappedToken wrapped, uint256 amount, address recipient)
+        external
+        nonReentrant
+        whenNotPaused
+        returns (bytes32 messageId)
+    {
         if (!_isWrapped[address(wrapped)]) revert NotWrappedToken(address(wrapped));
         uint64 dstChainId = wrapped.originChainId();
         _beforeSend(address(wrapped), amount, dstChainId, recipient);
@@ -155,7 +186,10 @@ contract BridgeMinter is BridgeEndpoint {
         return WrappedToken(wrapped).totalSupply();
     }
 
-    function _release(bytes32 messageId, uint64 srcChainId, address wrapped, address recipient, uint256 amount) internal override {
+    function _release(bytes32 messageId, uint64 srcChainId, address wrapped, address recipient, uint256 amount)
+        internal
+        override
+    {
         emit Minted(messageId, srcChainId, recipient, wrapped, amount);
         WrappedToken(wrapped).mint(recipient, amount);
     }

@@ -26,7 +26,9 @@ contract BridgeVault is BridgeEndpoint {
     /// @notice A lock; `message` is what validators attest and the remote minter releases.
     event Locked(bytes32 indexed messageId, uint64 indexed nonce, uint64 indexed dstChainId, BridgeMessage message);
     /// @notice A return-leg release.
-    event Unlocked(bytes32 indexed messageId, uint64 indexed srcChainId, address indexed recipient, address token, uint256 amount);
+    event Unlocked(
+        bytes32 indexed messageId, uint64 indexed srcChainId, address indexed recipient, address token, uint256 amount
+    );
 
     error NativeTokenUseLockNative();
     error NothingReceived(address token);
@@ -58,13 +60,23 @@ contract BridgeVault is BridgeEndpoint {
     /// @notice Locks the ETH sent for `recipient` on `dstChainId`.
     /// @param dstChainId Destination chain. @param recipient Receiver there.
     /// @return messageId The id of the emitted message.
-    function lockNative(uint64 dstChainId, address recipient) external payable nonReentrant whenNotPaused returns (bytes32 messageId) {
+    function lockNative(uint64 dstChainId, address recipient)
+        external
+        payable
+        nonReentrant
+        whenNotPaused
+        returns (bytes32 messageId)
+    {
         return _lock(address(0), msg.value, dstChainId, recipient);
     }
 
     /// @notice Releases a return-leg transfer attested by the validator set.
     /// @param message The Burned message from the remote minter. @param attestation Signatures.
-    function unlock(BridgeMessage calldata message, Attestation calldata attestation) external nonReentrant whenNotPaused {
+    function unlock(BridgeMessage calldata message, Attestation calldata attestation)
+        external
+        nonReentrant
+        whenNotPaused
+    {
         _acceptAttested(message, attestation);
     }
 
@@ -106,7 +118,10 @@ contract BridgeVault is BridgeEndpoint {
         return _unlockedTotal[token];
     }
 
-    function _lock(address token, uint256 amount, uint64 dstChainId, address recipient) private returns (bytes32 messageId) {
+    function _lock(address token, uint256 amount, uint64 dstChainId, address recipient)
+        private
+        returns (bytes32 messageId)
+    {
         _beforeSend(token, amount, dstChainId, recipient);
         uint64 nonce = ++_lastNonce;
         _lockedTotal[token] += amount;
@@ -127,7 +142,10 @@ contract BridgeVault is BridgeEndpoint {
         return token == address(0) ? address(this).balance : IERC20(token).balanceOf(address(this));
     }
 
-    function _release(bytes32 messageId, uint64 srcChainId, address token, address recipient, uint256 amount) internal override {
+    function _release(bytes32 messageId, uint64 srcChainId, address token, address recipient, uint256 amount)
+        internal
+        override
+    {
         _unlockedTotal[token] += amount;
         emit Unlocked(messageId, srcChainId, recipient, token, amount);
         if (token == address(0)) {

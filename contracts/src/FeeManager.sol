@@ -46,7 +46,14 @@ contract FeeManager is AccessControl {
     mapping(address token => uint256) private _distributed;
 
     event FeeCollected(address indexed payer, uint64 indexed dstChainId, address indexed token, uint256 amount);
-    event FeesDistributed(address indexed token, uint256 l2Validators, uint256 l1Validators, uint256 securityFund, uint256 protocol, uint256 dustCarried);
+    event FeesDistributed(
+        address indexed token,
+        uint256 l2Validators,
+        uint256 l1Validators,
+        uint256 securityFund,
+        uint256 protocol,
+        uint256 dustCarried
+    );
     event RouteFeeSet(uint64 indexed dstChainId, address token, uint96 amount);
     event DefaultFeeSet(address token, uint96 amount);
     event RecipientsSet(address l2Validators, address l1Validators, address securityFund, address protocol);
@@ -68,7 +75,11 @@ contract FeeManager is AccessControl {
     /// @notice Pulls the route's fee from `payer` (who approved this contract). Bridge contracts only.
     /// @param payer The user bridging. @param dstChainId The route's destination.
     /// @return token Fee token charged (zero: none). @return amount Amount charged.
-    function collect(address payer, uint64 dstChainId) external onlyRole(COLLECTOR_ROLE) returns (address token, uint256 amount) {
+    function collect(address payer, uint64 dstChainId)
+        external
+        onlyRole(COLLECTOR_ROLE)
+        returns (address token, uint256 amount)
+    {
         RouteFee memory fee = feeFor(dstChainId);
         if (fee.token == address(0) || fee.amount == 0) return (address(0), 0);
         _collected[fee.token] += fee.amount;
@@ -141,7 +152,10 @@ contract FeeManager is AccessControl {
     }
 
     function _setRecipients(Recipients memory r) private {
-        if (r.l2Validators == address(0) || r.l1Validators == address(0) || r.securityFund == address(0) || r.protocol == address(0)) {
+        if (
+            r.l2Validators == address(0) || r.l1Validators == address(0) || r.securityFund == address(0)
+                || r.protocol == address(0)
+        ) {
             revert ZeroRecipient();
         }
         _recipients = r;

@@ -20,10 +20,13 @@ contract WrappedToken is ERC20, ERC20Permit {
 
     error OnlyMinter(address caller);
 
-    constructor(string memory name_, string memory symbol_, uint8 decimals_, uint64 originChainId_, address originToken_)
-        ERC20(name_, symbol_)
-        ERC20Permit(name_)
-    {
+    constructor(
+        string memory name_,
+        string memory symbol_,
+        uint8 decimals_,
+        uint64 originChainId_,
+        address originToken_
+    ) ERC20(name_, symbol_) ERC20Permit(name_) {
         minter = msg.sender;
         originChainId = originChainId_;
         originToken = originToken_;

@@ -33,7 +33,9 @@ contract HackRegressionsTest is BridgeFixture {
         vm.prank(address(minter)); // the verifier caches roots for its caller
         verifier.verifyBatchRoot(bytes32(0), att);
         // No leaf hashes to zero, so no proof can reach a zero root; and no zero root is ever cached.
-        vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.InvalidMerkleProof.selector, BridgeMessages.id(message), bytes32(0)));
+        vm.expectRevert(
+            abi.encodeWithSelector(BridgeEndpoint.InvalidMerkleProof.selector, BridgeMessages.id(message), bytes32(0))
+        );
         minter.mintFromBatch(message, bytes32(0), new bytes32[](0));
         vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.UnknownBatchRoot.selector, bytes32(0)));
         verifier.batchRootSignatures(address(minter), bytes32(0));
@@ -64,7 +66,9 @@ contract HackRegressionsTest is BridgeFixture {
         }
         vm.expectRevert(
             abi.encodeWithSelector(
-                AttestationVerifier.SignerSetMismatch.selector, keccak256(abi.encodePacked(forged.signers)), verifier.signerSetHash()
+                AttestationVerifier.SignerSetMismatch.selector,
+                keccak256(abi.encodePacked(forged.signers)),
+                verifier.signerSetHash()
             )
         );
         minter.mint(message, forged);
@@ -93,7 +97,9 @@ contract HackRegressionsTest is BridgeFixture {
         // New set: 7 fresh keys (seeded differently), rotation proposed by 6 of the old set (the
         // large threshold) and executed after the delay.
         uint256[] memory newKeys = new uint256[](7);
-        for (uint256 i = 0; i < 7; ++i) newKeys[i] = uint256(keccak256(abi.encode("rotated", i))) % (2 ** 250) + 1;
+        for (uint256 i = 0; i < 7; ++i) {
+            newKeys[i] = uint256(keccak256(abi.encode("rotated", i))) % (2 ** 250) + 1;
+        }
         address[] memory newSet = _sortKeysByAddress(newKeys);
         _rotate(newSet, oldPq, 5, 6, 6);
 
@@ -102,7 +108,11 @@ contract HackRegressionsTest is BridgeFixture {
         validatorAddrs = oldSet;
         Attestation memory stale = _attestMessage(message, 5);
         vm.expectRevert(
-            abi.encodeWithSelector(AttestationVerifier.SignerSetMismatch.selector, keccak256(abi.encodePacked(oldSet)), verifier.signerSetHash())
+            abi.encodeWithSelector(
+                AttestationVerifier.SignerSetMismatch.selector,
+                keccak256(abi.encodePacked(oldSet)),
+                verifier.signerSetHash()
+            )
         );
         minter.mint(message, stale);
 

@@ -122,7 +122,9 @@ contract EndpointLifecycleTest is BridgeFixture {
     /// @dev Five members: an odd count, so the carried-up node of the in-contract root is covered.
     function _lockFive() internal returns (BridgeMessage[] memory locks, bytes32 root) {
         locks = new BridgeMessage[](5);
-        for (uint256 i = 0; i < 5; ++i) locks[i] = _lock(alice, (i + 1) * 1 ether, bob);
+        for (uint256 i = 0; i < 5; ++i) {
+            locks[i] = _lock(alice, (i + 1) * 1 ether, bob);
+        }
         root = _merkleRoot(_leaves(locks));
     }
 
@@ -130,7 +132,9 @@ contract EndpointLifecycleTest is BridgeFixture {
         (BridgeMessage[] memory locks, bytes32 root) = _lockFive();
         minter.mintWholeBatch(locks, _attest(verifier.batchDigest(address(minter), root), 5));
         vm.assertEq(wGcc.balanceOf(bob), 15 ether);
-        for (uint256 i = 0; i < 5; ++i) vm.assertTrue(minter.isConsumed(CHAIN, locks[i].nonce));
+        for (uint256 i = 0; i < 5; ++i) {
+            vm.assertTrue(minter.isConsumed(CHAIN, locks[i].nonce));
+        }
         // The same attested batch again: the first member is already consumed.
         Attestation memory again = _attest(verifier.batchDigest(address(minter), root), 5);
         vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.AlreadyConsumed.selector, CHAIN, locks[0].nonce));
@@ -142,7 +146,9 @@ contract EndpointLifecycleTest is BridgeFixture {
         Attestation memory attestation = _attest(verifier.batchDigest(address(minter), root), 5);
         // Dropping a member changes the rebuilt root: the first signature already fails on it.
         BridgeMessage[] memory subset = new BridgeMessage[](4);
-        for (uint256 i = 0; i < 4; ++i) subset[i] = locks[i];
+        for (uint256 i = 0; i < 4; ++i) {
+            subset[i] = locks[i];
+        }
         vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InvalidSignature.selector, 0, 0));
         minter.mintWholeBatch(subset, attestation);
         // So does a changed amount.
@@ -172,7 +178,9 @@ contract EndpointLifecycleTest is BridgeFixture {
         bytes32 root = _merkleRoot(leaves);
         vault.verifyBatchRoot(root, _attest(verifier.batchDigest(address(vault), root), 5));
         uint256 before = gcc.balanceOf(alice);
-        for (uint256 i = 0; i < 3; ++i) vault.unlockFromBatch(burns[i], root, _merkleProof(leaves, i));
+        for (uint256 i = 0; i < 3; ++i) {
+            vault.unlockFromBatch(burns[i], root, _merkleProof(leaves, i));
+        }
         vm.assertEq(gcc.balanceOf(alice) - before, 30 ether);
         vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.AlreadyConsumed.selector, CHAIN, burns[1].nonce));
         vault.unlockFromBatch(burns[1], root, _merkleProof(leaves, 1));
@@ -201,7 +209,9 @@ contract EndpointLifecycleTest is BridgeFixture {
         minter.mint(large, _attestMessage(large, 6));
         bytes32 id = BridgeMessages.id(large);
         vm.expectRevert(
-            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), minter.GUARDIAN_ROLE())
+            abi.encodeWithSelector(
+                IAccessControl.AccessControlUnauthorizedAccount.selector, address(this), minter.GUARDIAN_ROLE()
+            )
         );
         minter.cancelHeld(id);
     }
@@ -235,7 +245,8 @@ contract EndpointLifecycleTest is BridgeFixture {
 
     function test_setters_areRoleGated() public {
         bytes32 role = vault.ROUTE_ADMIN_ROLE();
-        bytes memory denied = abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, role);
+        bytes memory denied =
+            abi.encodeWithSelector(IAccessControl.AccessControlUnauthorizedAccount.selector, alice, role);
         vm.startPrank(alice);
         vm.expectRevert(denied);
         vault.setRemote(1, alice);

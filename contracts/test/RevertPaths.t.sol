@@ -21,7 +21,9 @@ contract MintRevertPathsTest is BridgeFixture {
     function test_mint_wrongChain_reverts() public {
         message.dstChainId = 999;
         Attestation memory att = _attestMessage(message, 5);
-        vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.WrongDestinationChain.selector, uint64(999), block.chainid));
+        vm.expectRevert(
+            abi.encodeWithSelector(BridgeEndpoint.WrongDestinationChain.selector, uint64(999), block.chainid)
+        );
         minter.mint(message, att);
     }
 
@@ -65,7 +67,9 @@ contract MintRevertPathsTest is BridgeFixture {
         Attestation memory att = _attestMessage(message, 5);
         att.signers[0] = address(0xBAD); // the caller's own "validator"
         bytes32 provided = keccak256(abi.encodePacked(att.signers));
-        vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.SignerSetMismatch.selector, provided, verifier.signerSetHash()));
+        vm.expectRevert(
+            abi.encodeWithSelector(AttestationVerifier.SignerSetMismatch.selector, provided, verifier.signerSetHash())
+        );
         minter.mint(message, att);
     }
 
@@ -94,7 +98,9 @@ contract MintRevertPathsTest is BridgeFixture {
         minter.mint(message, _attestMessage(message, 5)); // 12 → 2 left
         BridgeMessage memory second = _lock(alice, 10 ether, bob);
         Attestation memory att = _attestMessage(second, 5);
-        vm.expectRevert(abi.encodeWithSelector(RateLimits.RateLimited.selector, address(wGcc), CHAIN, 10 ether, 2 ether, 8));
+        vm.expectRevert(
+            abi.encodeWithSelector(RateLimits.RateLimited.selector, address(wGcc), CHAIN, 10 ether, 2 ether, 8)
+        );
         minter.mint(second, att);
         vm.warp(block.timestamp + 8);
         minter.mint(second, att); // refilled after exactly the advertised wait
@@ -106,7 +112,9 @@ contract MintRevertPathsTest is BridgeFixture {
         minter.setRateLimit(address(wGcc), CHAIN, true, 5 ether, 1 ether);
         Attestation memory att = _attestMessage(message, 5);
         vm.expectRevert(
-            abi.encodeWithSelector(RateLimits.RateLimited.selector, address(wGcc), CHAIN, 10 ether, 5 ether, type(uint256).max)
+            abi.encodeWithSelector(
+                RateLimits.RateLimited.selector, address(wGcc), CHAIN, 10 ether, 5 ether, type(uint256).max
+            )
         );
         minter.mint(message, att);
     }
@@ -119,7 +127,9 @@ contract MintRevertPathsTest is BridgeFixture {
         minter.mint(message, att);
         minter.mint(message, _attestMessage(message, 6));
         vm.assertEq(wGcc.balanceOf(bob), 0, "large transfer must be held, not minted");
-        vm.assertEq(uint256(minter.heldTransfer(BridgeMessages.id(message)).status), uint256(BridgeEndpoint.HeldStatus.Held));
+        vm.assertEq(
+            uint256(minter.heldTransfer(BridgeMessages.id(message)).status), uint256(BridgeEndpoint.HeldStatus.Held)
+        );
     }
 
     function test_mintFromBatch_badMerkleProof_reverts() public {
@@ -132,19 +142,27 @@ contract MintRevertPathsTest is BridgeFixture {
         vm.prank(address(minter)); // the verifier caches roots for its caller
         verifier.verifyBatchRoot(root, rootAttestation);
         bytes32[] memory wrongProof = _merkleProof(leaves, 0); // proof of member 0 used for member 1
-        vm.expectRevert(abi.encodeWithSelector(BridgeEndpoint.InvalidMerkleProof.selector, BridgeMessages.id(messages[1]), root));
+        vm.expectRevert(
+            abi.encodeWithSelector(BridgeEndpoint.InvalidMerkleProof.selector, BridgeMessages.id(messages[1]), root)
+        );
         minter.mintFromBatch(messages[1], root, wrongProof);
     }
 
     function testFuzz_mint_signerSubsets(uint256 mask) public {
         mask = bound(mask, 1, 2 ** 7 - 1);
         uint256 count = 0;
-        for (uint256 i = 0; i < 7; ++i) if (mask & (1 << i) != 0) ++count;
+        for (uint256 i = 0; i < 7; ++i) {
+            if (mask & (1 << i) != 0) ++count;
+        }
         uint256[] memory indices = new uint256[](count);
         uint256 k = 0;
-        for (uint256 i = 0; i < 7; ++i) if (mask & (1 << i) != 0) indices[k++] = i;
+        for (uint256 i = 0; i < 7; ++i) {
+            if (mask & (1 << i) != 0) indices[k++] = i;
+        }
         Attestation memory att = _attestWith(_messageDigest(message), indices);
-        if (count < 5) vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InsufficientSignatures.selector, count, 5));
+        if (count < 5) {
+            vm.expectRevert(abi.encodeWithSelector(AttestationVerifier.InsufficientSignatures.selector, count, 5));
+        }
         minter.mint(message, att);
         if (count >= 5) vm.assertEq(wGcc.balanceOf(bob), 10 ether);
     }

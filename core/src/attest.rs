@@ -36,7 +36,12 @@ impl ValidatorSet {
             async { v.validators().call().await },
             async { v.threshold().call().await },
         )?;
-        Ok(Self { epoch, signers: set.signers, pq_key_hashes: set.pqKeyHashes, threshold: threshold.to() })
+        Ok(Self {
+            epoch,
+            signers: set.signers,
+            pq_key_hashes: set.pqKeyHashes,
+            threshold: threshold.to(),
+        })
     }
 
     /// Index of `signer` in the set.
@@ -112,27 +117,58 @@ impl ValidatorClients {
         let clients = endpoints
             .iter()
             .map(|e| {
-                let cert = if e.tls_cert.is_absolute() { e.tls_cert.clone() } else { base.join(&e.tls_cert) };
-                Ok(ValidatorClient { url: e.url.trim_end_matches('/').to_owned(), client: crate::tls::https_client(&cert)? })
+                let cert = if e.tls_cert.is_absolute() {
+                    e.tls_cert.clone()
+                } else {
+                    base.join(&e.tls_cert)
+                };
+                Ok(ValidatorClient {
+                    url: e.url.trim_end_matches('/').to_owned(),
+                    client: crate::tls::https_client(&cert)?,
+                })
             })
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Self { clients, pq_keys: Default::default() })
+        Ok(Self {
+            clients,
+            pq_keys: Default::default(),
+        })
     }
 
-    async fn get<T: serde::de::DeserializeOwned>(&self, c: &ValidatorClient, path: &str, body: Option<&BatchRequest>) -> Result<T, AnswerError> {
+    async fn get<T: serde::de::DeserializeOwned>(
+        &self,
+        c: &ValidatorClient,
+        path: &str,
+        body: Option<&BatchRequest>,
+    ) -> Result<T, AnswerError> {
         let url = format!("{}{path}", c.url);
-        let unreachable = |error: String| AnswerError::Unreachable { url: url.clone(), error };
+        let unreachable = |error: String| AnswerError::Unreachable {
+            url: url.clone(),
+            error,
+        };
         let req = match body {
             Some(b) => c.client.post(&url).json(b),
             None => c.client.get(&url),
         };
-        let resp = req.send().await.map_err(|e| unreachable(format!("{e:#}")))?;
+        let resp = req
+            .send()
+            .await
+            .map_err(|e| unreachable(format!("{e:#}")))?;
         if !resp.status().is_success() {
             let status = resp.status();
-            let msg = resp.json::<ApiError>().await.map(|e| e.error).unwrap_or_default();
-            return Err(AnswerError::Status { url: url.clone(), status: status.as_u16(), error: msg });
+            let msg = resp
+                .json::<ApiError>()
+                .await
+                .map(|e| e.error)
+                .unwrap_or_default();
+            return Err(AnswerError::Status {
+                url: url.clone(),
+                status: status.as_u16(),
+                error: msg,
+            });
         }
-        resp.json::<T>().await.map_err(|e| unreachable(e.to_string()))
+        resp.json::<T>()
+            .await
+            .map_err(|e| unreachable(e.to_string()))
     }
 
     /// Learns ML-DSA public keys from validators not yet known.
@@ -140,33 +176,61 @@ impl ValidatorClients {
         if self.pq_keys.read().await.len() >= self.clients.len() {
             return;
         }
-        let infos = join_all(self.clients.iter().map(|c| self.get::<ValidatorInfo>(c, "/v1/info", None))).await;
+        let infos = join_all(
+            self.clients
+                .iter()
+                .map(|c| self.get::<ValidatorInfo>(c, "/v1/info", None)),
+        )
+        .await;
         let mut keys = self.pq_keys.write().await;
         for info in infos.into_iter().flatten() {
             // Only the raw 1,952-byte encoding is ever kept (a DER key is refused here and, in
             // any case, by every check before use).
             match crate::keys::MldsaPublicKey::from_bytes(&info.pq_public_key) {
-                Ok(key) => { keys.insert(info.address, key.as_bytes().to_vec()); }
-                Err(e) => tracing::warn!(validator = %info.address, error = %e, "validator's ML-DSA-65 public key refused"),
+                Ok(key) => {
+                    keys.insert(info.address, key.as_bytes().to_vec());
+                }
+                Err(e) => {
+                    tracing::warn!(validator = %info.address, error = %e, "validator's ML-DSA-65 public key refused")
+                }
             }
         }
     }
 
     /// Every validator's answer for `path` (GET, or POST with `body`).
-    pub async fn ask(&self, path: &str, body: Option<&BatchRequest>) -> Vec<Result<SignedDigest, AnswerError>> {
+    pub async fn ask(
+        &self,
+        path: &str,
+        body: Option<&BatchRequest>,
+    ) -> Vec<Result<SignedDigest, AnswerError>> {
         self.refresh_keys().await;
-        join_all(self.clients.iter().map(|c| self.get::<SignedDigest>(c, path, body))).await
+        join_all(
+            self.clients
+                .iter()
+                .map(|c| self.get::<SignedDigest>(c, path, body)),
+        )
+        .await
     }
 
     /// Checks one answer against the set and the digest we computed ourselves. The digest names
     /// the releasing endpoint (`Domain::message_digest(endpoint, ..)`), so an answer signed for
     /// the other endpoint of the destination (vault vs minter) is refused as `WrongDigest`.
     /// `both_pq_verifiers`: also run the independent fips204 verifier (the watcher does).
-    pub async fn check(&self, set: &ValidatorSet, expected_digest: B256, answer: &SignedDigest, both_pq_verifiers: bool) -> Result<CompactSignature, AnswerError> {
+    pub async fn check(
+        &self,
+        set: &ValidatorSet,
+        expected_digest: B256,
+        answer: &SignedDigest,
+        both_pq_verifiers: bool,
+    ) -> Result<CompactSignature, AnswerError> {
         let signer = answer.signer;
         let index = set.index_of(signer).ok_or(AnswerError::NotInSet(signer))?;
         if answer.digest != expected_digest || answer.epoch != set.epoch {
-            return Err(AnswerError::WrongDigest { signer, got: answer.digest, expected: expected_digest });
+            return Err(AnswerError::WrongDigest {
+                signer,
+                got: answer.digest,
+                expected: expected_digest,
+            });
         }
         let bad = |error| AnswerError::BadSignature { signer, error };
         check_ecdsa(expected_digest, &answer.ecdsa, signer).map_err(bad)?;
@@ -174,30 +238,51 @@ impl ValidatorClients {
         let Some(pk) = self.pq_keys.read().await.get(&signer).cloned() else {
             // No raw key learned yet (`/v1/info` unreachable, or its key refused): not the
             // registered key, as for an empty key before keys were length-checked.
-            return Err(bad(SignatureError::PqKeyNotRegistered { registered: pq_hash, actual: alloy::primitives::keccak256([]) }));
+            return Err(bad(SignatureError::PqKeyNotRegistered {
+                registered: pq_hash,
+                actual: alloy::primitives::keccak256([]),
+            }));
         };
         if both_pq_verifiers {
             check_mldsa_both(expected_digest, &pk, &answer.mldsa, pq_hash).map_err(bad)?;
         } else {
             check_mldsa(expected_digest, &pk, &answer.mldsa, pq_hash).map_err(bad)?;
         }
-        let sig65: [u8; 65] = answer.ecdsa.as_ref().try_into().map_err(|_| bad(SignatureError::MalformedEcdsa))?;
+        let sig65: [u8; 65] = answer
+            .ecdsa
+            .as_ref()
+            .try_into()
+            .map_err(|_| bad(SignatureError::MalformedEcdsa))?;
         let (r, vs) = to_compact(&sig65);
-        Ok(CompactSignature { signer_index: u8::try_from(index).map_err(|_| AnswerError::NotInSet(signer))?, r, vs })
+        Ok(CompactSignature {
+            signer_index: u8::try_from(index).map_err(|_| AnswerError::NotInSet(signer))?,
+            r,
+            vs,
+        })
     }
 
     /// Gathers, checks and assembles an attestation over `expected_digest`; refuses with every
     /// reason when fewer than the threshold check out.
-    pub async fn attestation(&self, set: &ValidatorSet, expected_digest: B256, path: &str, body: Option<&BatchRequest>) -> anyhow::Result<(Attestation, Vec<SignedDigest>)> {
+    pub async fn attestation(
+        &self,
+        set: &ValidatorSet,
+        expected_digest: B256,
+        path: &str,
+        body: Option<&BatchRequest>,
+    ) -> anyhow::Result<(Attestation, Vec<SignedDigest>)> {
         let mut signatures = Vec::new();
         let mut accepted = Vec::new();
         let mut problems = Vec::new();
         for answer in self.ask(path, body).await {
             match answer {
                 Ok(a) => match self.check(set, expected_digest, &a, false).await {
-                    Ok(sig) => { signatures.push(sig); accepted.push(a); }
+                    Ok(sig) => {
+                        signatures.push(sig);
+                        accepted.push(a);
+                    }
                     Err(e) => {
-                        metrics::counter!("ghostbridge_invalid_validator_signatures_total").increment(1);
+                        metrics::counter!("ghostbridge_invalid_validator_signatures_total")
+                            .increment(1);
                         tracing::warn!(error = %e, "validator signature refused");
                         problems.push(e.to_string());
                     }
@@ -208,9 +293,20 @@ impl ValidatorClients {
         signatures.sort_by_key(|s| s.signer_index);
         signatures.dedup_by_key(|s| s.signer_index);
         if (signatures.len() as u64) < set.threshold {
-            anyhow::bail!("only {} of the {} required validator signatures checked out: {}", signatures.len(), set.threshold, problems.join("; "));
+            anyhow::bail!(
+                "only {} of the {} required validator signatures checked out: {}",
+                signatures.len(),
+                set.threshold,
+                problems.join("; ")
+            );
         }
-        Ok((Attestation { signers: set.signers.clone(), signatures }, accepted))
+        Ok((
+            Attestation {
+                signers: set.signers.clone(),
+                signatures,
+            },
+            accepted,
+        ))
     }
 
     /// Fetch a batch root signature from every validator.

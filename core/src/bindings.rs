@@ -4,7 +4,6 @@
 //! (`BridgeMessage`, `Attestation`); [`crate::protocol`] converts between them.
 #![allow(missing_docs, unreachable_pub, clippy::too_many_arguments)]
 
-
 /// Bindings of `AttestationVerifier`.
 pub mod verifier {
     alloy::sol!(

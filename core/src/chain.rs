@@ -56,17 +56,23 @@ pub enum DeploymentError {
 impl Deployment {
     /// Reads a deployment JSON.
     pub fn read(path: &Path) -> Result<Self, DeploymentError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|source| DeploymentError::Io { path: path.display().to_string(), source })?;
-        serde_json::from_str(&text)
-            .map_err(|source| DeploymentError::Json { path: path.display().to_string(), source })
+        let text = std::fs::read_to_string(path).map_err(|source| DeploymentError::Io {
+            path: path.display().to_string(),
+            source,
+        })?;
+        serde_json::from_str(&text).map_err(|source| DeploymentError::Json {
+            path: path.display().to_string(),
+            source,
+        })
     }
 }
 
 /// A read-only HTTP provider with a request timeout (a dead endpoint fails fast and is retried
 /// by the caller's loop instead of hanging it).
 pub fn http_provider(url: &str) -> anyhow::Result<DynProvider> {
-    let url: reqwest::Url = url.parse().map_err(|e| anyhow::anyhow!("bad RPC URL {url:?}: {e}"))?;
+    let url: reqwest::Url = url
+        .parse()
+        .map_err(|e| anyhow::anyhow!("bad RPC URL {url:?}: {e}"))?;
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(10))
         .connect_timeout(Duration::from_secs(3))
@@ -93,7 +99,7 @@ pub async fn scan_logs(
     let mut start = from;
     let mut range = max_range.max(1);
     while start <= to {
-        let end = to.min(start.saturating_add(range - 1));
+        let end = to.min(start.saturating_add(range.saturating_sub(1)));
         let filter = Filter::new()
             .address(address)
             .event_signature(events.to_vec())
@@ -116,7 +122,9 @@ pub async fn scan_logs(
 
 fn looks_like_range_error(msg: &str) -> bool {
     let m = msg.to_ascii_lowercase();
-    ["range", "too many", "limit", "exceed", "10000 results"].iter().any(|s| m.contains(s))
+    ["range", "too many", "limit", "exceed", "10000 results"]
+        .iter()
+        .any(|s| m.contains(s))
 }
 
 /// The hash of the canonical block at `number`, if the chain has it.
@@ -130,20 +138,32 @@ pub async fn block_hash(provider: &DynProvider, number: u64) -> anyhow::Result<O
 /// Consumed marks of many `(endpoint, source chain, nonce)` on one chain, read with JSON-RPC
 /// batches of 200 `eth_call`s: one HTTP request per mark costs the node more than the releases
 /// themselves. Vault and minter share `BridgeEndpoint.isConsumed`, so one binding reads both.
-pub async fn consumed_marks(provider: &DynProvider, marks: &[(Address, u64, u64)]) -> anyhow::Result<Vec<bool>> {
+pub async fn consumed_marks(
+    provider: &DynProvider,
+    marks: &[(Address, u64, u64)],
+) -> anyhow::Result<Vec<bool>> {
+    use crate::bindings::minter::BridgeMinter::isConsumedCall;
     use alloy::network::TransactionBuilder;
     use alloy::rpc::client::BatchRequest;
     use alloy::rpc::types::TransactionRequest;
     use alloy::sol_types::SolCall;
     use anyhow::Context;
-    use crate::bindings::minter::BridgeMinter::isConsumedCall;
     let reads = marks.chunks(200).map(|chunk| async move {
         let mut batch = BatchRequest::new(provider.client());
         let mut waiters = Vec::with_capacity(chunk.len());
         for &(endpoint, src, nonce) in chunk {
-            let data = isConsumedCall { srcChainId: src, nonce }.abi_encode();
-            let call = TransactionRequest::default().with_to(endpoint).with_input(data);
-            waiters.push(batch.add_call::<_, alloy::primitives::Bytes>("eth_call", &(call, alloy::eips::BlockNumberOrTag::Latest))?);
+            let data = isConsumedCall {
+                srcChainId: src,
+                nonce,
+            }
+            .abi_encode();
+            let call = TransactionRequest::default()
+                .with_to(endpoint)
+                .with_input(data);
+            waiters.push(batch.add_call::<_, alloy::primitives::Bytes>(
+                "eth_call",
+                &(call, alloy::eips::BlockNumberOrTag::Latest),
+            )?);
         }
         batch.send().await.context("reading consumed marks")?;
         let mut out = Vec::with_capacity(waiters.len());

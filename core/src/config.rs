@@ -37,7 +37,12 @@ pub struct ConfigErrors {
 
 impl fmt::Display for ConfigErrors {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "invalid config {} ({} problem(s)):", self.path.display(), self.problems.len())?;
+        writeln!(
+            f,
+            "invalid config {} ({} problem(s)):",
+            self.path.display(),
+            self.problems.len()
+        )?;
         for p in &self.problems {
             writeln!(f, "  - {}: {}", p.key, p.problem)?;
         }
@@ -62,13 +67,55 @@ pub struct Preset {
 
 /// Presets for the chains GhostBridge supports out of the box; `custom` needs `chain_id`.
 pub const PRESETS: &[Preset] = &[
-    Preset { name: "ethereum", chain_id: 1, confirmations: 64, block_time_ms: 12_000, max_block_range: 1_000 },
-    Preset { name: "sepolia", chain_id: 11_155_111, confirmations: 64, block_time_ms: 12_000, max_block_range: 1_000 },
-    Preset { name: "polygon", chain_id: 137, confirmations: 128, block_time_ms: 2_000, max_block_range: 1_000 },
-    Preset { name: "amoy", chain_id: 80_002, confirmations: 128, block_time_ms: 2_000, max_block_range: 1_000 },
-    Preset { name: "arbitrum-one", chain_id: 42_161, confirmations: 20, block_time_ms: 250, max_block_range: 10_000 },
-    Preset { name: "arbitrum-nova", chain_id: 42_170, confirmations: 20, block_time_ms: 250, max_block_range: 10_000 },
-    Preset { name: "arbitrum-sepolia", chain_id: 421_614, confirmations: 20, block_time_ms: 250, max_block_range: 10_000 },
+    Preset {
+        name: "ethereum",
+        chain_id: 1,
+        confirmations: 64,
+        block_time_ms: 12_000,
+        max_block_range: 1_000,
+    },
+    Preset {
+        name: "sepolia",
+        chain_id: 11_155_111,
+        confirmations: 64,
+        block_time_ms: 12_000,
+        max_block_range: 1_000,
+    },
+    Preset {
+        name: "polygon",
+        chain_id: 137,
+        confirmations: 128,
+        block_time_ms: 2_000,
+        max_block_range: 1_000,
+    },
+    Preset {
+        name: "amoy",
+        chain_id: 80_002,
+        confirmations: 128,
+        block_time_ms: 2_000,
+        max_block_range: 1_000,
+    },
+    Preset {
+        name: "arbitrum-one",
+        chain_id: 42_161,
+        confirmations: 20,
+        block_time_ms: 250,
+        max_block_range: 10_000,
+    },
+    Preset {
+        name: "arbitrum-nova",
+        chain_id: 42_170,
+        confirmations: 20,
+        block_time_ms: 250,
+        max_block_range: 10_000,
+    },
+    Preset {
+        name: "arbitrum-sepolia",
+        chain_id: 421_614,
+        confirmations: 20,
+        block_time_ms: 250,
+        max_block_range: 10_000,
+    },
 ];
 
 /// Fee policy of the relayer's transactions on one chain.
@@ -335,31 +382,50 @@ impl Config {
     pub fn load(path: &Path, role: Role) -> Result<(Self, Vec<Chain>), ConfigErrors> {
         let fail = |key: &str, problem: String| ConfigErrors {
             path: path.to_owned(),
-            problems: vec![ConfigProblem { key: key.into(), problem }],
+            problems: vec![ConfigProblem {
+                key: key.into(),
+                problem,
+            }],
         };
         let text = std::fs::read_to_string(path).map_err(|e| fail("(file)", e.to_string()))?;
-        let mut value: toml::Value = toml::from_str(&text).map_err(|e| fail("(syntax)", e.to_string()))?;
+        let mut value: toml::Value =
+            toml::from_str(&text).map_err(|e| fail("(syntax)", e.to_string()))?;
         apply_env_overrides(&mut value, std::env::vars()).map_err(|(k, p)| fail(&k, p))?;
         let mut config: Config = serde_path_to_error::deserialize(value).map_err(|e| {
             let key = e.path().to_string();
             fail(&key, e.into_inner().to_string())
         })?;
         config.base_dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
-        let chains = config.validate(role).map_err(|problems| ConfigErrors { path: path.to_owned(), problems })?;
+        let chains = config.validate(role).map_err(|problems| ConfigErrors {
+            path: path.to_owned(),
+            problems,
+        })?;
         Ok((config, chains))
     }
 
     /// Resolves a path from the config against its directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
-        if p.is_absolute() { p.to_owned() } else { self.base_dir.join(p) }
+        if p.is_absolute() {
+            p.to_owned()
+        } else {
+            self.base_dir.join(p)
+        }
     }
 
     /// Every semantic problem at once; on success the resolved chains.
     pub fn validate(&self, role: Role) -> Result<Vec<Chain>, Vec<ConfigProblem>> {
         let mut problems = Vec::new();
-        let mut bad = |key: String, problem: &str| problems.push(ConfigProblem { key, problem: problem.into() });
+        let mut bad = |key: String, problem: &str| {
+            problems.push(ConfigProblem {
+                key,
+                problem: problem.into(),
+            })
+        };
 
-        if !(self.store.url.starts_with("sqlite:") || self.store.url.starts_with("postgres://") || self.store.url.starts_with("postgresql://")) {
+        if !(self.store.url.starts_with("sqlite:")
+            || self.store.url.starts_with("postgres://")
+            || self.store.url.starts_with("postgresql://"))
+        {
             bad("store.url".into(), "must start with sqlite: or postgres://");
         }
         if self.chains.len() < 2 {
@@ -375,20 +441,38 @@ impl Config {
                     Some(p) => Some(*p),
                     None => {
                         let names: Vec<_> = PRESETS.iter().map(|p| p.name).collect();
-                        bad(key("preset"), &format!("unknown preset {name:?}; known: {}, custom", names.join(", ")));
+                        bad(
+                            key("preset"),
+                            &format!(
+                                "unknown preset {name:?}; known: {}, custom",
+                                names.join(", ")
+                            ),
+                        );
                         None
                     }
                 },
             };
             let chain_id = match (c.chain_id, preset) {
                 (Some(id), Some(p)) if id != p.chain_id => {
-                    bad(key("chain_id"), &format!("{id} contradicts preset {} (chain id {})", p.name, p.chain_id));
+                    bad(
+                        key("chain_id"),
+                        &format!(
+                            "{id} contradicts preset {} (chain id {})",
+                            p.name, p.chain_id
+                        ),
+                    );
                     None
                 }
-                (Some(0), _) => { bad(key("chain_id"), "must not be 0"); None }
+                (Some(0), _) => {
+                    bad(key("chain_id"), "must not be 0");
+                    None
+                }
                 (Some(id), _) => Some(id),
                 (None, Some(p)) => Some(p.chain_id),
-                (None, None) => { bad(key("chain_id"), "missing (required without a preset)"); None }
+                (None, None) => {
+                    bad(key("chain_id"), "missing (required without a preset)");
+                    None
+                }
             };
             if let Some(id) = chain_id {
                 if !ids.insert(id) {
@@ -400,87 +484,219 @@ impl Config {
             }
             for (j, url) in c.rpc_urls.iter().enumerate() {
                 if !(url.starts_with("http://") || url.starts_with("https://")) {
-                    bad(format!("chains[{i}].rpc_urls[{j}]"), &format!("{url:?} is not an http(s) URL"));
+                    bad(
+                        format!("chains[{i}].rpc_urls[{j}]"),
+                        &format!("{url:?} is not an http(s) URL"),
+                    );
                 }
             }
-            let confirmations = c.confirmations.or(preset.map(|p| p.confirmations)).unwrap_or(1);
-            let block_time_ms = c.block_time_ms.or(preset.map(|p| p.block_time_ms)).unwrap_or(1_000);
-            let max_block_range = c.max_block_range.or(preset.map(|p| p.max_block_range)).unwrap_or(1_000);
-            if block_time_ms == 0 { bad(key("block_time_ms"), "must be > 0"); }
-            if max_block_range == 0 { bad(key("max_block_range"), "must be > 0"); }
-            if c.gas.bump_percent < 10 || c.gas.bump_percent > 100 {
-                bad(key("gas.bump_percent"), "must be between 10 and 100 (nodes refuse replacements below +10%)");
+            let confirmations = c
+                .confirmations
+                .or(preset.map(|p| p.confirmations))
+                .unwrap_or(1);
+            let block_time_ms = c
+                .block_time_ms
+                .or(preset.map(|p| p.block_time_ms))
+                .unwrap_or(1_000);
+            let max_block_range = c
+                .max_block_range
+                .or(preset.map(|p| p.max_block_range))
+                .unwrap_or(1_000);
+            if block_time_ms == 0 {
+                bad(key("block_time_ms"), "must be > 0");
             }
-            if !(c.gas.max_fee_per_gas_gwei > 0.0) { bad(key("gas.max_fee_per_gas_gwei"), "must be > 0"); }
-            if c.gas.gas_limit_margin_percent < 100 { bad(key("gas.gas_limit_margin_percent"), "must be >= 100"); }
+            if max_block_range == 0 {
+                bad(key("max_block_range"), "must be > 0");
+            }
+            if c.gas.bump_percent < 10 || c.gas.bump_percent > 100 {
+                bad(
+                    key("gas.bump_percent"),
+                    "must be between 10 and 100 (nodes refuse replacements below +10%)",
+                );
+            }
+            if c.gas.max_fee_per_gas_gwei.is_nan() || c.gas.max_fee_per_gas_gwei <= 0.0 {
+                bad(key("gas.max_fee_per_gas_gwei"), "must be > 0");
+            }
+            if c.gas.gas_limit_margin_percent < 100 {
+                bad(key("gas.gas_limit_margin_percent"), "must be >= 100");
+            }
             let deployment = match &c.deployment {
-                None => { bad(key("deployment"), "missing: path of the deployment JSON from script/Deploy.s.sol"); None }
+                None => {
+                    bad(
+                        key("deployment"),
+                        "missing: path of the deployment JSON from script/Deploy.s.sol",
+                    );
+                    None
+                }
                 Some(p) => match Deployment::read(&self.resolve(p)) {
                     Ok(d) => {
                         if let Some(id) = chain_id {
                             if d.chain_id != id {
-                                bad(key("deployment"), &format!("{} is for chain {}, not {id}", p.display(), d.chain_id));
+                                bad(
+                                    key("deployment"),
+                                    &format!(
+                                        "{} is for chain {}, not {id}",
+                                        p.display(),
+                                        d.chain_id
+                                    ),
+                                );
                             }
                         }
                         Some(d)
                     }
-                    Err(e) => { bad(key("deployment"), &e.to_string()); None }
+                    Err(e) => {
+                        bad(key("deployment"), &e.to_string());
+                        None
+                    }
                 },
             };
             if let (Some(chain_id), Some(deployment)) = (chain_id, deployment) {
-                let name = c.name.clone().or(preset.map(|p| p.name.to_owned())).unwrap_or_else(|| chain_id.to_string());
-                chains.push(Chain { name, chain_id, rpc_urls: c.rpc_urls.clone(), confirmations, block_time_ms, max_block_range, deployment, gas: c.gas.clone() });
+                let name = c
+                    .name
+                    .clone()
+                    .or(preset.map(|p| p.name.to_owned()))
+                    .unwrap_or_else(|| chain_id.to_string());
+                chains.push(Chain {
+                    name,
+                    chain_id,
+                    rpc_urls: c.rpc_urls.clone(),
+                    confirmations,
+                    block_time_ms,
+                    max_block_range,
+                    deployment,
+                    gas: c.gas.clone(),
+                });
             }
         }
         for (i, v) in self.validators.iter().enumerate() {
             if !v.url.starts_with("https://") {
-                bad(format!("validators[{i}].url"), "must be https:// (the API is TLS 1.3 only)");
+                bad(
+                    format!("validators[{i}].url"),
+                    "must be https:// (the API is TLS 1.3 only)",
+                );
             }
             if !self.resolve(&v.tls_cert).is_file() {
-                bad(format!("validators[{i}].tls_cert"), &format!("{} does not exist", v.tls_cert.display()));
+                bad(
+                    format!("validators[{i}].tls_cert"),
+                    &format!("{} does not exist", v.tls_cert.display()),
+                );
             }
         }
         match role {
             Role::Validator => match &self.validator {
                 None => bad("validator".into(), "section missing"),
                 Some(v) => {
-                    if !self.resolve(&v.keystore).is_file() { bad("validator.keystore".into(), &format!("{} does not exist", v.keystore.display())); }
-                    if !self.resolve(&v.tls_cert).is_file() { bad("validator.tls_cert".into(), &format!("{} does not exist", v.tls_cert.display())); }
-                    if !self.resolve(&v.tls_key).is_file() { bad("validator.tls_key".into(), &format!("{} does not exist", v.tls_key.display())); }
-                    if v.listen.parse::<std::net::SocketAddr>().is_err() { bad("validator.listen".into(), "must be host:port (an IP address)"); }
-                    if v.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("validator.ops_listen".into(), "must be host:port (an IP address)"); }
-                    for (k, p) in v.api_limits.problems() { bad(format!("validator.api_limits.{k}"), p); }
-                    for (k, p) in v.ops_limits.problems() { bad(format!("validator.ops_limits.{k}"), p); }
+                    if !self.resolve(&v.keystore).is_file() {
+                        bad(
+                            "validator.keystore".into(),
+                            &format!("{} does not exist", v.keystore.display()),
+                        );
+                    }
+                    if !self.resolve(&v.tls_cert).is_file() {
+                        bad(
+                            "validator.tls_cert".into(),
+                            &format!("{} does not exist", v.tls_cert.display()),
+                        );
+                    }
+                    if !self.resolve(&v.tls_key).is_file() {
+                        bad(
+                            "validator.tls_key".into(),
+                            &format!("{} does not exist", v.tls_key.display()),
+                        );
+                    }
+                    if v.listen.parse::<std::net::SocketAddr>().is_err() {
+                        bad(
+                            "validator.listen".into(),
+                            "must be host:port (an IP address)",
+                        );
+                    }
+                    if v.ops_listen.parse::<std::net::SocketAddr>().is_err() {
+                        bad(
+                            "validator.ops_listen".into(),
+                            "must be host:port (an IP address)",
+                        );
+                    }
+                    for (k, p) in v.api_limits.problems() {
+                        bad(format!("validator.api_limits.{k}"), p);
+                    }
+                    for (k, p) in v.ops_limits.problems() {
+                        bad(format!("validator.ops_limits.{k}"), p);
+                    }
                 }
             },
             Role::Relayer => {
                 match &self.relayer {
                     None => bad("relayer".into(), "section missing"),
                     Some(r) => {
-                        if r.id.trim().is_empty() { bad("relayer.id".into(), "must not be empty"); }
-                        if r.batch_min < 2 { bad("relayer.batch_min".into(), "must be >= 2"); }
-                        if r.batch_max < r.batch_min { bad("relayer.batch_max".into(), "must be >= batch_min"); }
-                        if r.batch_max > 256 { bad("relayer.batch_max".into(), "must be <= 256 (block gas)"); }
-                        if r.pipeline_batches == 0 || r.pipeline_batches > 16 { bad("relayer.pipeline_batches".into(), "must be between 1 and 16"); }
-                        if r.rounds_in_flight == 0 || r.rounds_in_flight > 8 { bad("relayer.rounds_in_flight".into(), "must be between 1 and 8"); }
-                        if r.lease_secs < 5 { bad("relayer.lease_secs".into(), "must be >= 5"); }
-                        if r.max_final_attempts == 0 || r.max_final_attempts > 100 { bad("relayer.max_final_attempts".into(), "must be between 1 and 100"); }
-                        if r.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("relayer.ops_listen".into(), "must be host:port (an IP address)"); }
+                        if r.id.trim().is_empty() {
+                            bad("relayer.id".into(), "must not be empty");
+                        }
+                        if r.batch_min < 2 {
+                            bad("relayer.batch_min".into(), "must be >= 2");
+                        }
+                        if r.batch_max < r.batch_min {
+                            bad("relayer.batch_max".into(), "must be >= batch_min");
+                        }
+                        if r.batch_max > 256 {
+                            bad("relayer.batch_max".into(), "must be <= 256 (block gas)");
+                        }
+                        if r.pipeline_batches == 0 || r.pipeline_batches > 16 {
+                            bad(
+                                "relayer.pipeline_batches".into(),
+                                "must be between 1 and 16",
+                            );
+                        }
+                        if r.rounds_in_flight == 0 || r.rounds_in_flight > 8 {
+                            bad("relayer.rounds_in_flight".into(), "must be between 1 and 8");
+                        }
+                        if r.lease_secs < 5 {
+                            bad("relayer.lease_secs".into(), "must be >= 5");
+                        }
+                        if r.max_final_attempts == 0 || r.max_final_attempts > 100 {
+                            bad(
+                                "relayer.max_final_attempts".into(),
+                                "must be between 1 and 100",
+                            );
+                        }
+                        if r.ops_listen.parse::<std::net::SocketAddr>().is_err() {
+                            bad(
+                                "relayer.ops_listen".into(),
+                                "must be host:port (an IP address)",
+                            );
+                        }
                     }
                 }
-                if self.validators.is_empty() { bad("validators".into(), "the relayer needs the validators' API endpoints"); }
+                if self.validators.is_empty() {
+                    bad(
+                        "validators".into(),
+                        "the relayer needs the validators' API endpoints",
+                    );
+                }
             }
             Role::Watcher => match &self.watcher {
                 None => bad("watcher".into(), "section missing"),
                 Some(w) => {
-                    if w.ops_listen.parse::<std::net::SocketAddr>().is_err() { bad("watcher.ops_listen".into(), "must be host:port (an IP address)"); }
-                    if w.unverified_alert_secs == 0 { bad("watcher.unverified_alert_secs".into(), "must be >= 1"); }
-                    if self.validators.is_empty() { bad("validators".into(), "the watcher needs the validators' API endpoints to re-check every release's ML-DSA-65 signatures"); }
+                    if w.ops_listen.parse::<std::net::SocketAddr>().is_err() {
+                        bad(
+                            "watcher.ops_listen".into(),
+                            "must be host:port (an IP address)",
+                        );
+                    }
+                    if w.unverified_alert_secs == 0 {
+                        bad("watcher.unverified_alert_secs".into(), "must be >= 1");
+                    }
+                    if self.validators.is_empty() {
+                        bad("validators".into(), "the watcher needs the validators' API endpoints to re-check every release's ML-DSA-65 signatures");
+                    }
                 }
             },
             Role::Client => {}
         }
-        if problems.is_empty() { Ok(chains) } else { Err(problems) }
+        if problems.is_empty() {
+            Ok(chains)
+        } else {
+            Err(problems)
+        }
     }
 }
 
@@ -491,7 +707,9 @@ pub fn apply_env_overrides(
     vars: impl Iterator<Item = (String, String)>,
 ) -> Result<(), (String, String)> {
     for (name, raw) in vars {
-        let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+        let Some(path) = name.strip_prefix(ENV_PREFIX) else {
+            continue;
+        };
         let parts: Vec<&str> = path.split("__").collect();
         let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
             .ok()
@@ -499,19 +717,32 @@ pub fn apply_env_overrides(
             .unwrap_or_else(|| toml::Value::String(raw.clone()));
         let mut node = &mut *root;
         for (i, part) in parts.iter().enumerate() {
-            let last = i + 1 == parts.len();
+            let last = i.saturating_add(1) == parts.len();
             if let toml::Value::Array(items) = node {
-                let id: u64 = part.parse().map_err(|_| (name.clone(), format!("{part:?} is not a chain id")))?;
-                let found = items.iter_mut().find(|c| c.get("chain_id").and_then(toml::Value::as_integer) == Some(id as i64));
-                node = found.ok_or_else(|| (name.clone(), format!("no chain with chain_id {id} in the file")))?;
+                let id: u64 = part
+                    .parse()
+                    .map_err(|_| (name.clone(), format!("{part:?} is not a chain id")))?;
+                let found = items.iter_mut().find(|c| {
+                    c.get("chain_id").and_then(toml::Value::as_integer) == Some(id as i64)
+                });
+                node = found.ok_or_else(|| {
+                    (
+                        name.clone(),
+                        format!("no chain with chain_id {id} in the file"),
+                    )
+                })?;
                 continue;
             }
-            let table = node.as_table_mut().ok_or_else(|| (name.clone(), format!("{part} is not a table")))?;
+            let table = node
+                .as_table_mut()
+                .ok_or_else(|| (name.clone(), format!("{part} is not a table")))?;
             if last {
                 table.insert((*part).to_owned(), value.clone());
                 break;
             }
-            node = table.entry((*part).to_owned()).or_insert_with(|| toml::Value::Table(Default::default()));
+            node = table
+                .entry((*part).to_owned())
+                .or_insert_with(|| toml::Value::Table(Default::default()));
         }
     }
     Ok(())

@@ -86,8 +86,9 @@ impl MldsaPublicKey {
     /// Accepts exactly the 1,952-byte raw encoding; anything else (DER, truncated, padded) is
     /// [`SignatureError::MldsaPublicKeyLength`].
     pub fn from_bytes(bytes: &[u8]) -> Result<Self, SignatureError> {
-        let raw: [u8; MLDSA65_PUBLIC_KEY_LEN] =
-            bytes.try_into().map_err(|_| SignatureError::MldsaPublicKeyLength { len: bytes.len() })?;
+        let raw: [u8; MLDSA65_PUBLIC_KEY_LEN] = bytes
+            .try_into()
+            .map_err(|_| SignatureError::MldsaPublicKeyLength { len: bytes.len() })?;
         Ok(Self(Box::new(raw)))
     }
 
@@ -103,7 +104,9 @@ impl MldsaPublicKey {
 
     /// aws-lc-rs verification (empty context).
     pub fn verify_aws_lc(&self, message: &[u8], signature: &[u8]) -> bool {
-        UnparsedPublicKey::new(&ML_DSA_65, self.as_bytes()).verify(message, signature).is_ok()
+        UnparsedPublicKey::new(&ML_DSA_65, self.as_bytes())
+            .verify(message, signature)
+            .is_ok()
     }
 
     /// fips204 verification with context `ctx`.
@@ -111,8 +114,12 @@ impl MldsaPublicKey {
         use fips204::ml_dsa_65;
         use fips204::traits::{SerDes, Verifier};
         const _: () = assert!(ml_dsa_65::PK_LEN == MLDSA65_PUBLIC_KEY_LEN);
-        let Ok(sig_bytes) = <[u8; ml_dsa_65::SIG_LEN]>::try_from(signature) else { return false };
-        let Ok(pk) = ml_dsa_65::PublicKey::try_from_bytes(*self.0) else { return false };
+        let Ok(sig_bytes) = <[u8; ml_dsa_65::SIG_LEN]>::try_from(signature) else {
+            return false;
+        };
+        let Ok(pk) = ml_dsa_65::PublicKey::try_from_bytes(*self.0) else {
+            return false;
+        };
         pk.verify(message, &sig_bytes, ctx)
     }
 }
@@ -148,7 +155,11 @@ impl ValidatorKey {
         let secp = PrivateKeySigner::from_slice(secp_key).map_err(|_| KeyError::InvalidSecpKey)?;
         let mldsa = PqdsaKeyPair::from_seed(&ML_DSA_65_SIGNING, mldsa_seed)
             .map_err(|_| KeyError::InvalidMldsaSeed)?;
-        Ok(Self { secp, mldsa, mldsa_seed: Zeroizing::new(*mldsa_seed) })
+        Ok(Self {
+            secp,
+            mldsa,
+            mldsa_seed: Zeroizing::new(*mldsa_seed),
+        })
     }
 
     /// Fresh random keys (`ghostbridge keys generate`).
@@ -205,17 +216,22 @@ impl ValidatorKey {
             .sign(digest.as_slice(), &mut mldsa)
             .map_err(|_| KeyError::Signing("ML-DSA-65".into()))?;
         mldsa.truncate(len);
-        Ok(DualSignature { ecdsa: sig.as_bytes(), mldsa })
+        Ok(DualSignature {
+            ecdsa: sig.as_bytes(),
+            mldsa,
+        })
     }
 }
 
 /// Recovers the signer of a 65-byte signature with libsecp256k1; refuses high-s (the verifier
 /// only accepts EIP-2098 low-s signatures).
 pub fn recover_signer(digest: B256, sig65: &[u8]) -> Result<Address, SignatureError> {
-    let sig65: &[u8; 65] = sig65.try_into().map_err(|_| SignatureError::MalformedEcdsa)?;
-    let v = match sig65[64] {
-        27 | 28 => sig65[64] - 27,
-        0 | 1 => sig65[64],
+    let sig65: &[u8; 65] = sig65
+        .try_into()
+        .map_err(|_| SignatureError::MalformedEcdsa)?;
+    let v: u8 = match sig65[64] {
+        0 | 27 => 0,
+        1 | 28 => 1,
         _ => return Err(SignatureError::MalformedEcdsa),
     };
     let id = RecoveryId::try_from(i32::from(v)).map_err(|_| SignatureError::MalformedEcdsa)?;
@@ -237,18 +253,27 @@ pub fn recover_signer(digest: B256, sig65: &[u8]) -> Result<Address, SignatureEr
 pub fn check_ecdsa(digest: B256, sig65: &[u8], expected: Address) -> Result<(), SignatureError> {
     let recovered = recover_signer(digest, sig65)?;
     if recovered != expected {
-        return Err(SignatureError::WrongSigner { expected, recovered });
+        return Err(SignatureError::WrongSigner {
+            expected,
+            recovered,
+        });
     }
     Ok(())
 }
 
 /// The key as [`MldsaPublicKey`] if it is registered: its length first (a 1,974-byte DER key is
 /// refused even when its own hash was registered), then its keccak256 against `registered_hash`.
-fn registered_mldsa_key(public_key: &[u8], registered_hash: B256) -> Result<MldsaPublicKey, SignatureError> {
+fn registered_mldsa_key(
+    public_key: &[u8],
+    registered_hash: B256,
+) -> Result<MldsaPublicKey, SignatureError> {
     let key = MldsaPublicKey::from_bytes(public_key)?;
     let actual = key.key_hash();
     if actual != registered_hash {
-        return Err(SignatureError::PqKeyNotRegistered { registered: registered_hash, actual });
+        return Err(SignatureError::PqKeyNotRegistered {
+            registered: registered_hash,
+            actual,
+        });
     }
     Ok(key)
 }
@@ -278,7 +303,12 @@ pub fn mldsa_verify_aws_lc(public_key: &[u8], message: &[u8], signature: &[u8]) 
 /// ML-DSA-65 verification with the independent `fips204` implementation (the watcher's second
 /// opinion), with an explicit context (empty for GhostBridge); false for any key that is not
 /// the raw 1,952-byte encoding.
-pub fn mldsa_verify_fips204(public_key: &[u8], message: &[u8], signature: &[u8], ctx: &[u8]) -> bool {
+pub fn mldsa_verify_fips204(
+    public_key: &[u8],
+    message: &[u8],
+    signature: &[u8],
+    ctx: &[u8],
+) -> bool {
     MldsaPublicKey::from_bytes(public_key).is_ok_and(|k| k.verify_fips204(message, signature, ctx))
 }
 
@@ -290,7 +320,9 @@ pub fn check_mldsa_both(
     registered_hash: B256,
 ) -> Result<(), SignatureError> {
     let key = registered_mldsa_key(public_key, registered_hash)?;
-    if key.verify_aws_lc(digest.as_slice(), signature) && key.verify_fips204(digest.as_slice(), signature, b"") {
+    if key.verify_aws_lc(digest.as_slice(), signature)
+        && key.verify_fips204(digest.as_slice(), signature, b"")
+    {
         Ok(())
     } else {
         Err(SignatureError::InvalidMldsa)
@@ -298,6 +330,8 @@ pub fn check_mldsa_both(
 }
 
 #[cfg(test)]
+// Tests: a panicking unwrap is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -314,12 +348,26 @@ mod tests {
         check_mldsa_both(digest, &k.pq_public_key(), &sig.mldsa, k.pq_key_hash()).unwrap();
 
         let other = keccak256(b"other");
-        assert!(matches!(check_ecdsa(other, &sig.ecdsa, k.address()), Err(SignatureError::WrongSigner { .. })));
-        assert_eq!(check_mldsa(other, &k.pq_public_key(), &sig.mldsa, k.pq_key_hash()), Err(SignatureError::InvalidMldsa));
+        assert!(matches!(
+            check_ecdsa(other, &sig.ecdsa, k.address()),
+            Err(SignatureError::WrongSigner { .. })
+        ));
+        assert_eq!(
+            check_mldsa(other, &k.pq_public_key(), &sig.mldsa, k.pq_key_hash()),
+            Err(SignatureError::InvalidMldsa)
+        );
         let mut bad = sig.mldsa.clone();
         bad[100] ^= 1;
-        assert_eq!(check_mldsa_both(digest, &k.pq_public_key(), &bad, k.pq_key_hash()), Err(SignatureError::InvalidMldsa));
-        assert!(!mldsa_verify_fips204(&k.pq_public_key(), digest.as_slice(), &bad, b""));
+        assert_eq!(
+            check_mldsa_both(digest, &k.pq_public_key(), &bad, k.pq_key_hash()),
+            Err(SignatureError::InvalidMldsa)
+        );
+        assert!(!mldsa_verify_fips204(
+            &k.pq_public_key(),
+            digest.as_slice(),
+            &bad,
+            b""
+        ));
         assert!(matches!(
             check_mldsa(digest, &k.pq_public_key(), &sig.mldsa, B256::ZERO),
             Err(SignatureError::PqKeyNotRegistered { .. })
@@ -332,11 +380,17 @@ mod tests {
         let digest = keccak256(b"digest");
         let mut sig = k.sign_digest(digest).unwrap().ecdsa;
         // s' = n - s, v flipped: the same signature in its malleable high-s form.
-        let n = alloy::primitives::U256::from_be_slice(&hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141").unwrap());
+        let n = alloy::primitives::U256::from_be_slice(
+            &hex::decode("fffffffffffffffffffffffffffffffebaaedce6af48a03bbfd25e8cd0364141")
+                .unwrap(),
+        );
         let s = alloy::primitives::U256::from_be_slice(&sig[32..64]);
         sig[32..64].copy_from_slice(&(n - s).to_be_bytes::<32>());
         sig[64] ^= 1;
-        assert_eq!(recover_signer(digest, &sig), Err(SignatureError::MalformedEcdsa));
+        assert_eq!(
+            recover_signer(digest, &sig),
+            Err(SignatureError::MalformedEcdsa)
+        );
     }
 
     /// Item 11: aws-lc-rs's `UnparsedPublicKey` also parses an X.509 SubjectPublicKeyInfo (DER,
@@ -348,33 +402,73 @@ mod tests {
         let k = key();
         let digest = keccak256(b"digest");
         let sig = k.sign_digest(digest).expect("sign");
-        let der = k.mldsa.public_key().as_der().expect("as_der").as_ref().to_vec();
+        let der = k
+            .mldsa
+            .public_key()
+            .as_der()
+            .expect("as_der")
+            .as_ref()
+            .to_vec();
         assert_eq!(der.len(), 1974, "ML-DSA-65 SubjectPublicKeyInfo length");
         let raw = k.pq_public_key();
         assert_eq!(raw.len(), MLDSA65_PUBLIC_KEY_LEN);
-        assert_eq!(&der[der.len().saturating_sub(raw.len())..], raw.as_slice(), "the DER wraps the raw key");
+        assert_eq!(
+            &der[der.len().saturating_sub(raw.len())..],
+            raw.as_slice(),
+            "the DER wraps the raw key"
+        );
 
         // The raw key: accepted by both verifiers and by every check.
         assert!(mldsa_verify_aws_lc(&raw, digest.as_slice(), &sig.mldsa));
-        assert!(mldsa_verify_fips204(&raw, digest.as_slice(), &sig.mldsa, b""));
+        assert!(mldsa_verify_fips204(
+            &raw,
+            digest.as_slice(),
+            &sig.mldsa,
+            b""
+        ));
         check_mldsa(digest, &raw, &sig.mldsa, k.pq_key_hash()).expect("raw key, aws-lc-rs");
         check_mldsa_both(digest, &raw, &sig.mldsa, k.pq_key_hash()).expect("raw key, both");
 
         // The DER key: refused by both verifiers, and by the checks with a typed error naming
         // its length, even when its own hash is the registered one.
-        assert!(!mldsa_verify_aws_lc(&der, digest.as_slice(), &sig.mldsa), "aws-lc-rs accepted a DER key");
-        assert!(!mldsa_verify_fips204(&der, digest.as_slice(), &sig.mldsa, b""));
+        assert!(
+            !mldsa_verify_aws_lc(&der, digest.as_slice(), &sig.mldsa),
+            "aws-lc-rs accepted a DER key"
+        );
+        assert!(!mldsa_verify_fips204(
+            &der,
+            digest.as_slice(),
+            &sig.mldsa,
+            b""
+        ));
         let wrong_len = Err(SignatureError::MldsaPublicKeyLength { len: 1974 });
-        assert_eq!(check_mldsa(digest, &der, &sig.mldsa, keccak256(&der)), wrong_len);
-        assert_eq!(check_mldsa_both(digest, &der, &sig.mldsa, keccak256(&der)), wrong_len);
-        assert_eq!(check_mldsa(digest, &der, &sig.mldsa, k.pq_key_hash()), wrong_len);
+        assert_eq!(
+            check_mldsa(digest, &der, &sig.mldsa, keccak256(&der)),
+            wrong_len
+        );
+        assert_eq!(
+            check_mldsa_both(digest, &der, &sig.mldsa, keccak256(&der)),
+            wrong_len
+        );
+        assert_eq!(
+            check_mldsa(digest, &der, &sig.mldsa, k.pq_key_hash()),
+            wrong_len
+        );
         let e = MldsaPublicKey::from_bytes(&der).expect_err("DER key");
         assert_eq!(e, SignatureError::MldsaPublicKeyLength { len: 1974 });
         assert!(e.to_string().contains("1974"), "{e}");
         for len in [0, 1, 1951, 1953, 3904] {
-            assert_eq!(MldsaPublicKey::from_bytes(&vec![0u8; len]).expect_err("wrong length"), SignatureError::MldsaPublicKeyLength { len });
+            assert_eq!(
+                MldsaPublicKey::from_bytes(&vec![0u8; len]).expect_err("wrong length"),
+                SignatureError::MldsaPublicKeyLength { len }
+            );
         }
-        assert_eq!(MldsaPublicKey::from_bytes(&raw).expect("raw key").as_bytes(), raw.as_slice());
+        assert_eq!(
+            MldsaPublicKey::from_bytes(&raw)
+                .expect("raw key")
+                .as_bytes(),
+            raw.as_slice()
+        );
     }
 
     #[test]

@@ -61,9 +61,17 @@ fn aad(address: &Address, pq: &B256) -> Vec<u8> {
 
 fn derive(password: &[u8], salt: &[u8], iterations: u32) -> Result<LessSafeKey, KeystoreError> {
     let mut key = Zeroizing::new([0u8; 32]);
-    let iterations = NonZeroU32::new(iterations).ok_or_else(|| KeystoreError::Crypto("0 iterations".into()))?;
-    pbkdf2::derive(pbkdf2::PBKDF2_HMAC_SHA256, iterations, salt, password, key.as_mut());
-    let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref()).map_err(|e| KeystoreError::Crypto(e.to_string()))?;
+    let iterations =
+        NonZeroU32::new(iterations).ok_or_else(|| KeystoreError::Crypto("0 iterations".into()))?;
+    pbkdf2::derive(
+        pbkdf2::PBKDF2_HMAC_SHA256,
+        iterations,
+        salt,
+        password,
+        key.as_mut(),
+    );
+    let unbound = UnboundKey::new(&AES_256_GCM, key.as_ref())
+        .map_err(|e| KeystoreError::Crypto(e.to_string()))?;
     Ok(LessSafeKey::new(unbound))
 }
 
@@ -74,9 +82,14 @@ pub fn encrypt(key: &ValidatorKey, password: &[u8]) -> Result<KeystoreFile, Keys
     aws_lc_rs::rand::fill(&mut salt).map_err(|e| KeystoreError::Crypto(e.to_string()))?;
     aws_lc_rs::rand::fill(&mut nonce).map_err(|e| KeystoreError::Crypto(e.to_string()))?;
     let (address, pq_key_hash) = (key.address(), key.pq_key_hash());
-    let mut buf = Zeroizing::new([key.secp_secret().as_slice(), key.mldsa_seed().as_slice()].concat());
+    let mut buf =
+        Zeroizing::new([key.secp_secret().as_slice(), key.mldsa_seed().as_slice()].concat());
     derive(password, &salt, ITERATIONS)?
-        .seal_in_place_append_tag(Nonce::assume_unique_for_key(nonce), Aad::from(aad(&address, &pq_key_hash)), &mut *buf)
+        .seal_in_place_append_tag(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad(&address, &pq_key_hash)),
+            &mut *buf,
+        )
         .map_err(|e| KeystoreError::Crypto(e.to_string()))?;
     Ok(KeystoreFile {
         version: 1,
@@ -92,15 +105,27 @@ pub fn encrypt(key: &ValidatorKey, password: &[u8]) -> Result<KeystoreFile, Keys
 }
 
 /// Opens a sealed keystore; checks the keys match the header.
-pub fn decrypt(file: &KeystoreFile, password: &[u8], name: &str) -> Result<ValidatorKey, KeystoreError> {
+pub fn decrypt(
+    file: &KeystoreFile,
+    password: &[u8],
+    name: &str,
+) -> Result<ValidatorKey, KeystoreError> {
     let malformed = |m: &str| KeystoreError::Malformed(name.into(), m.into());
     if file.version != 1 || file.kdf != "pbkdf2-hmac-sha256" || file.cipher != "aes-256-gcm" {
         return Err(malformed("unsupported version, kdf or cipher"));
     }
-    let nonce: [u8; 12] = file.nonce.as_ref().try_into().map_err(|_| malformed("nonce must be 12 bytes"))?;
+    let nonce: [u8; 12] = file
+        .nonce
+        .as_ref()
+        .try_into()
+        .map_err(|_| malformed("nonce must be 12 bytes"))?;
     let mut buf = Zeroizing::new(file.ciphertext.to_vec());
     let plain = derive(password, &file.salt, file.iterations)?
-        .open_in_place(Nonce::assume_unique_for_key(nonce), Aad::from(aad(&file.address, &file.pq_key_hash)), &mut buf)
+        .open_in_place(
+            Nonce::assume_unique_for_key(nonce),
+            Aad::from(aad(&file.address, &file.pq_key_hash)),
+            &mut buf,
+        )
         .map_err(|_| KeystoreError::Decrypt(name.into()))?;
     if plain.len() != 64 {
         return Err(malformed("sealed payload must be 64 bytes"));
@@ -117,12 +142,14 @@ pub fn decrypt(file: &KeystoreFile, password: &[u8], name: &str) -> Result<Valid
 /// Writes a keystore file (mode 0600).
 pub fn write(path: &Path, file: &KeystoreFile) -> Result<(), KeystoreError> {
     let name = path.display().to_string();
-    let json = serde_json::to_vec_pretty(file).map_err(|e| KeystoreError::Malformed(name.clone(), e.to_string()))?;
+    let json = serde_json::to_vec_pretty(file)
+        .map_err(|e| KeystoreError::Malformed(name.clone(), e.to_string()))?;
     std::fs::write(path, json).map_err(|e| KeystoreError::Io(name.clone(), e))?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| KeystoreError::Io(name, e))?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| KeystoreError::Io(name, e))?;
     }
     Ok(())
 }
@@ -131,11 +158,14 @@ pub fn write(path: &Path, file: &KeystoreFile) -> Result<(), KeystoreError> {
 pub fn load(path: &Path, password: &[u8]) -> Result<ValidatorKey, KeystoreError> {
     let name = path.display().to_string();
     let text = std::fs::read_to_string(path).map_err(|e| KeystoreError::Io(name.clone(), e))?;
-    let file: KeystoreFile = serde_json::from_str(&text).map_err(|e| KeystoreError::Malformed(name.clone(), e.to_string()))?;
+    let file: KeystoreFile = serde_json::from_str(&text)
+        .map_err(|e| KeystoreError::Malformed(name.clone(), e.to_string()))?;
     decrypt(&file, password, &name)
 }
 
 #[cfg(test)]
+// Tests: a panicking unwrap is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
@@ -146,9 +176,15 @@ mod tests {
         let back = decrypt(&file, b"hunter2", "t").unwrap();
         assert_eq!(back.address(), key.address());
         assert_eq!(back.pq_key_hash(), key.pq_key_hash());
-        assert!(matches!(decrypt(&file, b"wrong", "t"), Err(KeystoreError::Decrypt(_))));
+        assert!(matches!(
+            decrypt(&file, b"wrong", "t"),
+            Err(KeystoreError::Decrypt(_))
+        ));
         let mut edited = file.clone();
         edited.address = Address::repeat_byte(1);
-        assert!(matches!(decrypt(&edited, b"hunter2", "t"), Err(KeystoreError::Decrypt(_))));
+        assert!(matches!(
+            decrypt(&edited, b"hunter2", "t"),
+            Err(KeystoreError::Decrypt(_))
+        ));
     }
 }

@@ -87,12 +87,18 @@ impl ListenerLimits {
         let mut out = Vec::new();
         let checks: [(&'static str, bool); 7] = [
             ("max_connections", self.max_connections == 0),
-            ("tls_handshake_timeout_ms", self.tls_handshake_timeout_ms == 0),
+            (
+                "tls_handshake_timeout_ms",
+                self.tls_handshake_timeout_ms == 0,
+            ),
             ("header_read_timeout_ms", self.header_read_timeout_ms == 0),
             ("body_read_timeout_ms", self.body_read_timeout_ms == 0),
             ("idle_timeout_ms", self.idle_timeout_ms == 0),
             ("max_body_bytes", self.max_body_bytes == 0),
-            ("max_connection_lifetime_ms", self.max_connection_lifetime_ms == 0),
+            (
+                "max_connection_lifetime_ms",
+                self.max_connection_lifetime_ms == 0,
+            ),
         ];
         for (key, zero) in checks {
             if zero {
@@ -120,7 +126,9 @@ pub async fn serve(
 ) {
     let router = router.layer(axum::extract::DefaultBodyLimit::max(limits.max_body_bytes));
     let acceptor = tls.map(tokio_rustls::TlsAcceptor::from);
-    let permits = Arc::new(Semaphore::new(limits.max_connections.clamp(1, Semaphore::MAX_PERMITS)));
+    let permits = Arc::new(Semaphore::new(
+        limits.max_connections.clamp(1, Semaphore::MAX_PERMITS),
+    ));
     let tracker = TaskTracker::new();
     loop {
         let (tcp, peer) = tokio::select! {
@@ -138,7 +146,8 @@ pub async fn serve(
         };
         let Ok(permit) = permits.clone().try_acquire_owned() else {
             // Over the cap: closed at once, before any byte is read or any task is spawned.
-            metrics::counter!("ghostbridge_listener_rejected_total", "listener" => name).increment(1);
+            metrics::counter!("ghostbridge_listener_rejected_total", "listener" => name)
+                .increment(1);
             drop(tcp);
             continue;
         };
@@ -184,12 +193,17 @@ pub async fn serve(
     tracker.close();
     // Each connection winds down within SHUTDOWN_GRACE of the cancel; the margin covers
     // scheduling.
-    let _ = tokio::time::timeout(SHUTDOWN_GRACE.saturating_add(Duration::from_secs(1)), tracker.wait()).await;
+    let _ = tokio::time::timeout(
+        SHUTDOWN_GRACE.saturating_add(Duration::from_secs(1)),
+        tracker.wait(),
+    )
+    .await;
 }
 
 /// `t + d` (`d` capped at a year: the config allows any u64 of milliseconds).
 fn after(t: Instant, d: Duration) -> Instant {
-    t.checked_add(d.min(Duration::from_secs(365 * 24 * 3600))).unwrap_or(t)
+    t.checked_add(d.min(Duration::from_secs(365 * 24 * 3600)))
+        .unwrap_or(t)
 }
 
 /// Which deadline a connection missed.
@@ -209,7 +223,8 @@ fn timed_out(name: &'static str, kind: Deadline) {
         Deadline::Body => "body",
     };
     tracing::debug!(listener = name, kind, "connection timed out");
-    metrics::counter!("ghostbridge_listener_timeouts_total", "listener" => name, "kind" => kind).increment(1);
+    metrics::counter!("ghostbridge_listener_timeouts_total", "listener" => name, "kind" => kind)
+        .increment(1);
 }
 
 /// Where a connection is in its request cycle, and since when.
@@ -235,7 +250,10 @@ struct ConnWatch {
 
 impl ConnWatch {
     fn new() -> Arc<Self> {
-        Arc::new(Self { phase: Mutex::new(Phase::Idle(Instant::now())), changed: Notify::new() })
+        Arc::new(Self {
+            phase: Mutex::new(Phase::Idle(Instant::now())),
+            changed: Notify::new(),
+        })
     }
 
     fn set(&self, update: impl FnOnce(Phase) -> Option<Phase>) {
@@ -264,7 +282,13 @@ impl ConnWatch {
     }
 
     fn request_started(&self, body_done: bool) {
-        self.set(|_| Some(if body_done { Phase::Handling } else { Phase::Body(Instant::now()) }));
+        self.set(|_| {
+            Some(if body_done {
+                Phase::Handling
+            } else {
+                Phase::Body(Instant::now())
+            })
+        });
     }
 
     fn body_done(&self) {
@@ -282,9 +306,18 @@ impl ConnWatch {
     fn deadline(&self, limits: &ListenerLimits) -> Option<(Instant, Deadline)> {
         let phase = self.phase.lock().map(|p| *p).unwrap_or(Phase::Handling);
         match phase {
-            Phase::Idle(t) => Some((after(t, ListenerLimits::ms(limits.idle_timeout_ms)), Deadline::Idle)),
-            Phase::Head(t) => Some((after(t, ListenerLimits::ms(limits.header_read_timeout_ms)), Deadline::Header)),
-            Phase::Body(t) => Some((after(t, ListenerLimits::ms(limits.body_read_timeout_ms)), Deadline::Body)),
+            Phase::Idle(t) => Some((
+                after(t, ListenerLimits::ms(limits.idle_timeout_ms)),
+                Deadline::Idle,
+            )),
+            Phase::Head(t) => Some((
+                after(t, ListenerLimits::ms(limits.header_read_timeout_ms)),
+                Deadline::Header,
+            )),
+            Phase::Body(t) => Some((
+                after(t, ListenerLimits::ms(limits.body_read_timeout_ms)),
+                Deadline::Body,
+            )),
             Phase::Handling => None,
         }
     }
@@ -292,18 +325,34 @@ impl ConnWatch {
 
 /// Serves one connection until it ends, misses a deadline, reaches its lifetime cap or the
 /// server shuts down.
-async fn serve_connection<IO>(name: &'static str, io: IO, router: Router, limits: ListenerLimits, shutdown: CancellationToken)
-where
+async fn serve_connection<IO>(
+    name: &'static str,
+    io: IO,
+    router: Router,
+    limits: ListenerLimits,
+    shutdown: CancellationToken,
+) where
     IO: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
     let watch = ConnWatch::new();
-    let io = TokioIo::new(Watched { inner: io, watch: watch.clone() });
-    let service = RequestService { router: TowerToHyperService::new(router), watch: watch.clone(), limits };
+    let io = TokioIo::new(Watched {
+        inner: io,
+        watch: watch.clone(),
+    });
+    let service = RequestService {
+        router: TowerToHyperService::new(router),
+        watch: watch.clone(),
+        limits,
+    };
     let mut builder = hyper::server::conn::http1::Builder::new();
     // hyper arms its header timer when it starts waiting for a head, i.e. also while idle: as a
     // backstop it gets idle + header; the watchdog below enforces each precisely.
-    let backstop = ListenerLimits::ms(limits.idle_timeout_ms).saturating_add(ListenerLimits::ms(limits.header_read_timeout_ms));
-    builder.timer(TokioTimer::new()).header_read_timeout(backstop).keep_alive(true);
+    let backstop = ListenerLimits::ms(limits.idle_timeout_ms)
+        .saturating_add(ListenerLimits::ms(limits.header_read_timeout_ms));
+    builder
+        .timer(TokioTimer::new())
+        .header_read_timeout(backstop)
+        .keep_alive(true);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
     let lifetime = tokio::time::sleep(ListenerLimits::ms(limits.max_connection_lifetime_ms));
@@ -361,7 +410,11 @@ struct Watched<IO> {
 }
 
 impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<std::io::Result<()>> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
         let this = self.get_mut();
         let before = buf.filled().len();
         let r = Pin::new(&mut this.inner).poll_read(cx, buf);
@@ -373,7 +426,11 @@ impl<IO: AsyncRead + Unpin> AsyncRead for Watched<IO> {
 }
 
 impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<std::io::Result<usize>> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
     }
     fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
@@ -382,7 +439,11 @@ impl<IO: AsyncWrite + Unpin> AsyncWrite for Watched<IO> {
     fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
         Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
     }
-    fn poll_write_vectored(self: Pin<&mut Self>, cx: &mut Context<'_>, bufs: &[std::io::IoSlice<'_>]) -> Poll<std::io::Result<usize>> {
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
         Pin::new(&mut self.get_mut().inner).poll_write_vectored(cx, bufs)
     }
     fn is_write_vectored(&self) -> bool {
@@ -400,7 +461,10 @@ impl HttpBody for WatchedBody {
     type Data = hyper::body::Bytes;
     type Error = hyper::Error;
 
-    fn poll_frame(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
+    fn poll_frame(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Self::Data>, Self::Error>>> {
         let this = self.get_mut();
         let r = Pin::new(&mut this.inner).poll_frame(cx);
         if matches!(r, Poll::Ready(None)) || this.inner.is_end_stream() {
@@ -453,7 +517,9 @@ impl hyper::service::Service<Request<Incoming>> for RequestService {
             let resp = Response::builder()
                 .status(StatusCode::PAYLOAD_TOO_LARGE)
                 .header(hyper::header::CONNECTION, "close")
-                .body(axum::body::Body::from(format!("request body over {max} bytes")))
+                .body(axum::body::Body::from(format!(
+                    "request body over {max} bytes"
+                )))
                 .unwrap_or_else(|_| Response::new(axum::body::Body::empty()));
             return Box::pin(async move {
                 drop(guard);

@@ -28,7 +28,11 @@ pub fn batch_attestation_typehash() -> B256 {
 /// a lock on the source chain's vault is minted by the destination's minter, a burn on the
 /// source chain's minter is unlocked by the destination's vault. `None` for any other source
 /// contract (nothing a validator admits).
-pub fn release_endpoint(src_contract: Address, src: &Deployment, dst: &Deployment) -> Option<Address> {
+pub fn release_endpoint(
+    src_contract: Address,
+    src: &Deployment,
+    dst: &Deployment,
+) -> Option<Address> {
     if src_contract == src.vault {
         Some(dst.minter)
     } else if src_contract == src.minter {
@@ -172,7 +176,10 @@ pub fn merkle_root(message_ids: &[B256]) -> Result<B256, MerkleError> {
 /// Sibling hashes, bottom-up, proving `message_ids[index]` under [`merkle_root`].
 pub fn merkle_proof(message_ids: &[B256], index: usize) -> Result<Vec<B256>, MerkleError> {
     if index >= message_ids.len() {
-        return Err(MerkleError::IndexOutOfRange { index, len: message_ids.len() });
+        return Err(MerkleError::IndexOutOfRange {
+            index,
+            len: message_ids.len(),
+        });
     }
     let mut level: Vec<B256> = message_ids.iter().map(|id| merkle_leaf(*id)).collect();
     let mut position = index;
@@ -211,7 +218,10 @@ pub fn merkle_proofs(message_ids: &[B256]) -> Result<Vec<Vec<B256>>, MerkleError
 
 /// OpenZeppelin `MerkleProof.verify` for a message id.
 pub fn merkle_verify(proof: &[B256], root: B256, message_id: B256) -> bool {
-    proof.iter().fold(merkle_leaf(message_id), |acc, p| hash_pair(acc, *p)) == root
+    proof
+        .iter()
+        .fold(merkle_leaf(message_id), |acc, p| hash_pair(acc, *p))
+        == root
 }
 
 // ------------------------------------------------------------------ signatures and sets
@@ -278,7 +288,7 @@ impl Attestation {
 
 /// `signerSetHash = keccak256(abi.encodePacked(address[]))`: each address padded to 32 bytes.
 pub fn signer_set_hash(signers: &[Address]) -> B256 {
-    let mut buf = Vec::with_capacity(signers.len() * 32);
+    let mut buf = Vec::with_capacity(signers.len().saturating_mul(32));
     for s in signers {
         buf.extend_from_slice(&[0u8; 12]);
         buf.extend_from_slice(s.as_slice());
@@ -288,7 +298,7 @@ pub fn signer_set_hash(signers: &[Address]) -> B256 {
 
 /// `pqKeySetHash = keccak256(abi.encodePacked(bytes32[] pqKeyHashes))`.
 pub fn pq_key_set_hash(pq_key_hashes: &[B256]) -> B256 {
-    let mut buf = Vec::with_capacity(pq_key_hashes.len() * 32);
+    let mut buf = Vec::with_capacity(pq_key_hashes.len().saturating_mul(32));
     for h in pq_key_hashes {
         buf.extend_from_slice(h.as_slice());
     }
@@ -296,11 +306,15 @@ pub fn pq_key_set_hash(pq_key_hashes: &[B256]) -> B256 {
 }
 
 #[cfg(test)]
+// Tests: a panicking unwrap is the failure report.
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
     fn ids(n: usize) -> Vec<B256> {
-        (0..n).map(|i| keccak256((i as u64).to_be_bytes())).collect()
+        (0..n)
+            .map(|i| keccak256((i as u64).to_be_bytes()))
+            .collect()
     }
 
     #[test]
@@ -325,28 +339,60 @@ mod tests {
     /// `bad_input_is_refused_and_a_fake_mint_is_caught_and_paused` compares against a live one.
     #[test]
     fn digests_match_the_verifier_known_answer_vector() {
-        let domain = Domain { chain_id: 31337, verifier: alloy::primitives::address!("5FbDB2315678afecb367f032d93F642f64180aa3") };
+        let domain = Domain {
+            chain_id: 31337,
+            verifier: alloy::primitives::address!("5FbDB2315678afecb367f032d93F642f64180aa3"),
+        };
         let endpoint = alloy::primitives::address!("e7f1725E7734CE288F8367e1Bb143E90bb3F0512");
         let id = keccak256("ghostbridge kat message");
         let root = keccak256("ghostbridge kat batch");
-        assert_eq!(domain.message_digest(endpoint, id, 1), alloy::primitives::b256!("7cb0ab6c2039878dea625c2236cf728d7ccb05772256c8c5faabe76b694e0f1b"));
-        assert_eq!(domain.batch_digest(endpoint, root, 1), alloy::primitives::b256!("26dcb93e1c13fb438c30f4049efcb464020a60ca34e251111a785d2ea5f81cc8"));
+        assert_eq!(
+            domain.message_digest(endpoint, id, 1),
+            alloy::primitives::b256!(
+                "7cb0ab6c2039878dea625c2236cf728d7ccb05772256c8c5faabe76b694e0f1b"
+            )
+        );
+        assert_eq!(
+            domain.batch_digest(endpoint, root, 1),
+            alloy::primitives::b256!(
+                "26dcb93e1c13fb438c30f4049efcb464020a60ca34e251111a785d2ea5f81cc8"
+            )
+        );
         // The endpoint is bound: the other endpoint of the chain gets another digest.
         let other = alloy::primitives::address!("9fE46736679d2D9a65F0992F2272dE9f3c7fa6e0");
-        assert_ne!(domain.message_digest(other, id, 1), domain.message_digest(endpoint, id, 1));
-        assert_ne!(domain.batch_digest(other, root, 1), domain.batch_digest(endpoint, root, 1));
+        assert_ne!(
+            domain.message_digest(other, id, 1),
+            domain.message_digest(endpoint, id, 1)
+        );
+        assert_ne!(
+            domain.batch_digest(other, root, 1),
+            domain.batch_digest(endpoint, root, 1)
+        );
     }
 
     #[test]
     fn release_endpoint_is_the_other_kind_on_the_destination() {
         let deployment = |n: u8| Deployment {
-            chain_id: n as u64, verifier: Address::repeat_byte(n), fee_manager: Address::ZERO,
-            vault: Address::repeat_byte(n + 1), minter: Address::repeat_byte(n + 2),
-            guardian: Address::ZERO, deploy_block: 0, tokens: Default::default(),
+            chain_id: n as u64,
+            verifier: Address::repeat_byte(n),
+            fee_manager: Address::ZERO,
+            vault: Address::repeat_byte(n + 1),
+            minter: Address::repeat_byte(n + 2),
+            guardian: Address::ZERO,
+            deploy_block: 0,
+            tokens: Default::default(),
         };
         let (a, b) = (deployment(0x10), deployment(0x20));
-        assert_eq!(release_endpoint(a.vault, &a, &b), Some(b.minter), "lock leg: minted");
-        assert_eq!(release_endpoint(a.minter, &a, &b), Some(b.vault), "burn leg: unlocked");
+        assert_eq!(
+            release_endpoint(a.vault, &a, &b),
+            Some(b.minter),
+            "lock leg: minted"
+        );
+        assert_eq!(
+            release_endpoint(a.minter, &a, &b),
+            Some(b.vault),
+            "burn leg: unlocked"
+        );
         assert_eq!(release_endpoint(a.verifier, &a, &b), None);
     }
 

@@ -16,9 +16,15 @@ use crate::listener::ListenerLimits;
 pub fn init_tracing(json: bool) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
     // A second init in the same process (tests) is harmless.
-    let _ = if json { builder.json().try_init() } else { builder.try_init() };
+    let _ = if json {
+        builder.json().try_init()
+    } else {
+        builder.try_init()
+    };
 }
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
@@ -77,7 +83,11 @@ impl Health {
 
 /// Serves `/health` (200 or 503, JSON) and `/metrics` (Prometheus text) on plain HTTP, within
 /// the default [`ListenerLimits`].
-pub async fn serve_ops(addr: SocketAddr, health: Health, shutdown: CancellationToken) -> anyhow::Result<SocketAddr> {
+pub async fn serve_ops(
+    addr: SocketAddr,
+    health: Health,
+    shutdown: CancellationToken,
+) -> anyhow::Result<SocketAddr> {
     serve_ops_with(addr, health, ListenerLimits::default(), shutdown).await
 }
 
@@ -91,17 +101,33 @@ pub async fn serve_ops_with(
 ) -> anyhow::Result<SocketAddr> {
     let handle = metrics_handle();
     let router = Router::new()
-        .route("/health", get(|State(h): State<Health>| async move {
-            let s = h.snapshot();
-            let code = if s.problems.is_empty() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-            (code, Json(s))
-        }))
-        .route("/metrics", get(move || { let h = handle.clone(); async move { h.render() } }))
+        .route(
+            "/health",
+            get(|State(h): State<Health>| async move {
+                let s = h.snapshot();
+                let code = if s.problems.is_empty() {
+                    StatusCode::OK
+                } else {
+                    StatusCode::SERVICE_UNAVAILABLE
+                };
+                (code, Json(s))
+            }),
+        )
+        .route(
+            "/metrics",
+            get(move || {
+                let h = handle.clone();
+                async move { h.render() }
+            }),
+        )
         .with_state(health);
-    let listener = tokio::net::TcpListener::bind(addr).await
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
         .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
     let bound = listener.local_addr()?;
-    tokio::spawn(crate::listener::serve("ops", listener, router, None, limits, shutdown));
+    tokio::spawn(crate::listener::serve(
+        "ops", listener, router, None, limits, shutdown,
+    ));
     Ok(bound)
 }
 
@@ -113,10 +139,15 @@ pub fn shutdown_on_signals() -> CancellationToken {
         let ctrl_c = tokio::signal::ctrl_c();
         #[cfg(unix)]
         {
-            let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(s) => s,
-                Err(_) => { let _ = ctrl_c.await; t.cancel(); return; }
-            };
+            let mut term =
+                match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                    Ok(s) => s,
+                    Err(_) => {
+                        let _ = ctrl_c.await;
+                        t.cancel();
+                        return;
+                    }
+                };
             tokio::select! { _ = ctrl_c => {}, _ = term.recv() => {} }
         }
         #[cfg(not(unix))]
@@ -138,13 +169,21 @@ pub struct Backoff {
 impl Backoff {
     /// Starts at `base`, never above `max`.
     pub fn new(base: Duration, max: Duration) -> Self {
-        Self { base, max, attempt: 0 }
+        Self {
+            base,
+            max,
+            attempt: 0,
+        }
     }
     /// The next delay (jittered in `[d/2, d]`).
     pub fn next_delay(&mut self) -> Duration {
-        let exp = self.base.saturating_mul(1u32 << self.attempt.min(16)).min(self.max);
+        let exp = self
+            .base
+            .saturating_mul(1u32 << self.attempt.min(16))
+            .min(self.max);
         self.attempt = self.attempt.saturating_add(1);
-        let half = exp / 2;
+        // `checked_div` is `None` only for a zero divisor.
+        let half = exp.checked_div(2).unwrap_or_default();
         let jitter = half.mul_f64(rand::random::<f64>());
         half.saturating_add(jitter)
     }

@@ -33,7 +33,8 @@ pub fn server_config(cert_pem: &Path, key_pem: &Path) -> anyhow::Result<Arc<rust
     let certs = CertificateDer::pem_file_iter(cert_pem)
         .map_err(|e| anyhow::anyhow!("{}: {e}", cert_pem.display()))?
         .collect::<Result<Vec<_>, _>>()?;
-    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| anyhow::anyhow!("{}: {e}", key_pem.display()))?;
+    let key = PrivateKeyDer::from_pem_file(key_pem)
+        .map_err(|e| anyhow::anyhow!("{}: {e}", key_pem.display()))?;
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
         .with_no_client_auth()
@@ -72,5 +73,13 @@ pub async fn serve_https(
     router: Router,
     shutdown: CancellationToken,
 ) {
-    crate::listener::serve("https", listener, router, Some(config), Default::default(), shutdown).await;
+    crate::listener::serve(
+        "https",
+        listener,
+        router,
+        Some(config),
+        Default::default(),
+        shutdown,
+    )
+    .await;
 }

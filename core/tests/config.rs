@@ -34,7 +34,8 @@ impl TempDir {
             "tokens": { "GHOST": "0x1000000000000000000000000000000000000006" }
         });
         let p = self.0.join(format!("deploy-{chain_id}.json"));
-        std::fs::write(&p, serde_json::to_string_pretty(&json).expect("json")).expect("write deployment");
+        std::fs::write(&p, serde_json::to_string_pretty(&json).expect("json"))
+            .expect("write deployment");
         p
     }
 
@@ -92,7 +93,10 @@ fn valid_two_chain_config_loads_and_presets_resolve() {
     let anvil = &chains[0];
     assert_eq!(anvil.name, "anvil");
     assert_eq!(anvil.chain_id, 31337);
-    assert_eq!(anvil.rpc_urls, ["http://127.0.0.1:8545", "http://127.0.0.1:8546"]);
+    assert_eq!(
+        anvil.rpc_urls,
+        ["http://127.0.0.1:8545", "http://127.0.0.1:8546"]
+    );
     // No preset: the built-in defaults.
     assert_eq!(anvil.confirmations, 1);
     assert_eq!(anvil.block_time_ms, 1_000);
@@ -102,7 +106,10 @@ fn valid_two_chain_config_loads_and_presets_resolve() {
     assert_eq!(anvil.deployment.tokens.len(), 1);
 
     let arb = &chains[1];
-    let preset = PRESETS.iter().find(|p| p.name == "arbitrum-one").expect("arbitrum-one preset");
+    let preset = PRESETS
+        .iter()
+        .find(|p| p.name == "arbitrum-one")
+        .expect("arbitrum-one preset");
     assert_eq!(arb.name, "arbitrum-one");
     assert_eq!(arb.chain_id, 42161);
     assert_eq!(arb.chain_id, preset.chain_id);
@@ -177,20 +184,42 @@ rpc_urls = ["http://127.0.0.1:8546"]
     assert_eq!(sorted, expected, "problems: {:#?}", err.problems);
 
     let problem = |key: &str| {
-        &err.problems.iter().find(|p| p.key == key).unwrap_or_else(|| panic!("no problem for {key}")).problem
+        &err.problems
+            .iter()
+            .find(|p| p.key == key)
+            .unwrap_or_else(|| panic!("no problem for {key}"))
+            .problem
     };
-    assert!(problem("chains[0].preset").contains("no-such-chain"), "{}", problem("chains[0].preset"));
-    assert!(problem("chains[0].preset").contains("arbitrum-one"), "lists the known presets");
-    assert!(problem("chains[1].chain_id").contains("contradicts"), "{}", problem("chains[1].chain_id"));
+    assert!(
+        problem("chains[0].preset").contains("no-such-chain"),
+        "{}",
+        problem("chains[0].preset")
+    );
+    assert!(
+        problem("chains[0].preset").contains("arbitrum-one"),
+        "lists the known presets"
+    );
+    assert!(
+        problem("chains[1].chain_id").contains("contradicts"),
+        "{}",
+        problem("chains[1].chain_id")
+    );
     assert!(problem("chains[1].rpc_urls[0]").contains("ftp://x"));
-    assert!(problem("chains[2].chain_id").contains("twice"), "{}", problem("chains[2].chain_id"));
+    assert!(
+        problem("chains[2].chain_id").contains("twice"),
+        "{}",
+        problem("chains[2].chain_id")
+    );
     assert!(problem("chains[2].deployment").contains("missing"));
 
     let shown = err.to_string();
     assert!(shown.contains("6 problem(s)"), "{shown}");
     assert!(shown.contains(&path.display().to_string()), "{shown}");
     for p in &err.problems {
-        assert!(shown.contains(&format!("{}: {}", p.key, p.problem)), "display lacks {p:?}:\n{shown}");
+        assert!(
+            shown.contains(&format!("{}: {}", p.key, p.problem)),
+            "display lacks {p:?}:\n{shown}"
+        );
     }
 }
 
@@ -212,13 +241,22 @@ fn type_error_names_its_key() {
     let dir = TempDir::new("type");
     dir.deployment(31337);
     dir.deployment(42161);
-    let toml = VALID.replace("chain_id = 31337\n", "chain_id = 31337\nconfirmations = \"three\"\n");
+    let toml = VALID.replace(
+        "chain_id = 31337\n",
+        "chain_id = 31337\nconfirmations = \"three\"\n",
+    );
     let path = dir.config(&toml);
     let err = load_err(&path, Role::Client);
     assert_eq!(err.problems.len(), 1, "{err}");
     let key = &err.problems[0].key;
-    assert!(key.contains("confirmations"), "key {key:?} should name confirmations: {err}");
-    assert!(key.contains("chains"), "key {key:?} should be under chains: {err}");
+    assert!(
+        key.contains("confirmations"),
+        "key {key:?} should name confirmations: {err}"
+    );
+    assert!(
+        key.contains("chains"),
+        "key {key:?} should be under chains: {err}"
+    );
     assert!(err.to_string().contains("confirmations"), "{err}");
 }
 
@@ -227,7 +265,10 @@ fn unknown_key_is_refused_naming_it() {
     let dir = TempDir::new("unknown");
     dir.deployment(31337);
     dir.deployment(42161);
-    let toml = VALID.replace("rpc_urls = [\"https://arb1.example\"]", "rpc_url = [\"https://arb1.example\"]");
+    let toml = VALID.replace(
+        "rpc_urls = [\"https://arb1.example\"]",
+        "rpc_url = [\"https://arb1.example\"]",
+    );
     assert_ne!(toml, VALID);
     let path = dir.config(&toml);
     let err = load_err(&path, Role::Client);
@@ -255,19 +296,29 @@ fn missing_file_is_refused() {
 }
 
 fn vars(v: &[(&str, &str)]) -> impl Iterator<Item = (String, String)> {
-    v.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect::<Vec<_>>().into_iter()
+    v.iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 #[test]
 fn env_overrides_set_keys_and_address_chains_by_id() {
-    let mut value: toml::Value = toml::from_str(VALID.replace("preset = \"arbitrum-one\"\n", "chain_id = 42161\n").as_str())
-        .expect("toml");
+    let mut value: toml::Value = toml::from_str(
+        VALID
+            .replace("preset = \"arbitrum-one\"\n", "chain_id = 42161\n")
+            .as_str(),
+    )
+    .expect("toml");
     apply_env_overrides(
         &mut value,
         vars(&[
             ("GHOSTBRIDGE__store__url", "postgres://x/y"),
             ("GHOSTBRIDGE__chains__31337__confirmations", "7"),
-            ("GHOSTBRIDGE__chains__42161__rpc_urls", r#"["http://a", "http://b"]"#),
+            (
+                "GHOSTBRIDGE__chains__42161__rpc_urls",
+                r#"["http://a", "http://b"]"#,
+            ),
             ("NOT_GHOSTBRIDGE__store__url", "ignored"),
             ("PATH", "/usr/bin"),
         ]),
@@ -278,8 +329,16 @@ fn env_overrides_set_keys_and_address_chains_by_id() {
     let chains = value["chains"].as_array().expect("chains");
     // Numbers parse as TOML integers, so the value deserializes as u64.
     assert_eq!(chains[0]["confirmations"].as_integer(), Some(7));
-    assert!(chains[1].get("confirmations").is_none(), "only chain 31337 changed");
-    let urls: Vec<_> = chains[1]["rpc_urls"].as_array().expect("array").iter().filter_map(toml::Value::as_str).collect();
+    assert!(
+        chains[1].get("confirmations").is_none(),
+        "only chain 31337 changed"
+    );
+    let urls: Vec<_> = chains[1]["rpc_urls"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .filter_map(toml::Value::as_str)
+        .collect();
     assert_eq!(urls, ["http://a", "http://b"]);
 
     // The overridden value goes through the typed config.
@@ -291,20 +350,27 @@ fn env_overrides_set_keys_and_address_chains_by_id() {
 #[test]
 fn env_override_creates_missing_tables() {
     let mut value: toml::Value = toml::from_str(VALID).expect("toml");
-    apply_env_overrides(&mut value, vars(&[("GHOSTBRIDGE__relayer__id", "r1")])).expect("overrides apply");
+    apply_env_overrides(&mut value, vars(&[("GHOSTBRIDGE__relayer__id", "r1")]))
+        .expect("overrides apply");
     assert_eq!(value["relayer"]["id"].as_str(), Some("r1"));
 }
 
 #[test]
 fn env_override_for_unknown_chain_names_the_variable() {
     let mut value: toml::Value = toml::from_str(VALID).expect("toml");
-    let (var, problem) = apply_env_overrides(&mut value, vars(&[("GHOSTBRIDGE__chains__999__confirmations", "7")]))
-        .expect_err("no chain 999");
+    let (var, problem) = apply_env_overrides(
+        &mut value,
+        vars(&[("GHOSTBRIDGE__chains__999__confirmations", "7")]),
+    )
+    .expect_err("no chain 999");
     assert_eq!(var, "GHOSTBRIDGE__chains__999__confirmations");
     assert!(problem.contains("999"), "{problem}");
 
-    let (var, problem) = apply_env_overrides(&mut value, vars(&[("GHOSTBRIDGE__chains__anvil__confirmations", "7")]))
-        .expect_err("chains are addressed by id");
+    let (var, problem) = apply_env_overrides(
+        &mut value,
+        vars(&[("GHOSTBRIDGE__chains__anvil__confirmations", "7")]),
+    )
+    .expect_err("chains are addressed by id");
     assert_eq!(var, "GHOSTBRIDGE__chains__anvil__confirmations");
     assert!(problem.contains("anvil"), "{problem}");
 }
@@ -315,7 +381,10 @@ fn relayer_role_needs_section_and_validators() {
     dir.deployment(31337);
     dir.deployment(42161);
     let path = dir.config(VALID);
-    assert!(Config::load(&path, Role::Client).is_ok(), "valid for the client");
+    assert!(
+        Config::load(&path, Role::Client).is_ok(),
+        "valid for the client"
+    );
     let err = load_err(&path, Role::Relayer);
     let mut keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
     keys.sort_unstable();
@@ -334,7 +403,10 @@ fn relayer_max_final_attempts_defaults_to_three_and_zero_is_refused() {
     let section = "\n[[validators]]\nurl = \"https://127.0.0.1:9000\"\ntls_cert = \"v.pem\"\n\n[relayer]\nid = \"r1\"\nops_listen = \"127.0.0.1:9100\"\n";
     let path = dir.config(&format!("{VALID}{section}"));
     match Config::load(&path, Role::Relayer) {
-        Ok((config, _)) => assert_eq!(config.relayer.expect("relayer section").max_final_attempts, 3),
+        Ok((config, _)) => assert_eq!(
+            config.relayer.expect("relayer section").max_final_attempts,
+            3
+        ),
         Err(e) => panic!("valid relayer config refused: {e}"),
     }
     let path = dir.config(&format!("{VALID}{section}max_final_attempts = 0\n"));

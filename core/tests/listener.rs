@@ -34,9 +34,14 @@ fn test_limits() -> ListenerLimits {
 
 async fn ops_server(limits: ListenerLimits) -> (SocketAddr, CancellationToken) {
     let shutdown = CancellationToken::new();
-    let addr = runtime::serve_ops_with("127.0.0.1:0".parse().expect("addr"), Health::default(), limits, shutdown.clone())
-        .await
-        .expect("serve_ops_with");
+    let addr = runtime::serve_ops_with(
+        "127.0.0.1:0".parse().expect("addr"),
+        Health::default(),
+        limits,
+        shutdown.clone(),
+    )
+    .await
+    .expect("serve_ops_with");
     (addr, shutdown)
 }
 
@@ -47,10 +52,11 @@ async fn ops_idle_connections_are_capped_and_timed_out() {
     let limits = test_limits();
     let (addr, shutdown) = ops_server(limits).await;
     let idle = Duration::from_millis(limits.idle_timeout_ms);
-    let (closed, connecting) = idle_connections(2_000, idle + Duration::from_secs(4), || async move {
-        TcpStream::connect(addr).await.expect("connect")
-    })
-    .await;
+    let (closed, connecting) =
+        idle_connections(2_000, idle + Duration::from_secs(4), || async move {
+            TcpStream::connect(addr).await.expect("connect")
+        })
+        .await;
     check_idle(&closed, connecting, idle, limits.max_connections, "ops");
     shutdown.cancel();
 }
@@ -58,13 +64,25 @@ async fn ops_idle_connections_are_capped_and_timed_out() {
 /// (b) A request head sent at one byte a second is cut off at the header timeout, unanswered.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ops_slow_header_sender_is_disconnected_unanswered() {
-    let limits = ListenerLimits { idle_timeout_ms: 10_000, ..test_limits() };
+    let limits = ListenerLimits {
+        idle_timeout_ms: 10_000,
+        ..test_limits()
+    };
     let (addr, shutdown) = ops_server(limits).await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let (elapsed, answer) = drip(&mut s, &get("/health"), Duration::from_secs(1), Duration::from_secs(8)).await;
+    let (elapsed, answer) = drip(
+        &mut s,
+        &get("/health"),
+        Duration::from_secs(1),
+        Duration::from_secs(8),
+    )
+    .await;
     println!("ops slow header sender: disconnected after {elapsed:?} (header timeout 2 s), answer {answer:?}");
     assert!(answer.is_empty(), "slow sender was answered: {answer:?}");
-    assert!(elapsed >= Duration::from_millis(1_900) && elapsed <= Duration::from_millis(3_500), "disconnected after {elapsed:?}");
+    assert!(
+        elapsed >= Duration::from_millis(1_900) && elapsed <= Duration::from_millis(3_500),
+        "disconnected after {elapsed:?}"
+    );
     shutdown.cancel();
 }
 
@@ -74,13 +92,23 @@ async fn ops_oversized_body_gets_413() {
     let limits = test_limits();
     let (addr, shutdown) = ops_server(limits).await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let req = format!("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", 1 << 20);
+    let req = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        1 << 20
+    );
     let (status, body) = exchange(&mut s, req.as_bytes()).await.expect("413 answer");
-    println!("ops: 1 MiB declared body -> {status} {}", String::from_utf8_lossy(&body));
+    println!(
+        "ops: 1 MiB declared body -> {status} {}",
+        String::from_utf8_lossy(&body)
+    );
     assert_eq!(status, 413);
     // At the limit is fine.
     let mut s = TcpStream::connect(addr).await.expect("connect");
-    let mut req = format!("GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n", limits.max_body_bytes).into_bytes();
+    let mut req = format!(
+        "GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\n\r\n",
+        limits.max_body_bytes
+    )
+    .into_bytes();
     req.extend(std::iter::repeat_n(b'a', limits.max_body_bytes));
     let (status, _) = exchange(&mut s, &req).await.expect("answer");
     assert_eq!(status, 200);
@@ -95,9 +123,14 @@ async fn ops_keep_alive_requests_work() {
     let (addr, shutdown) = ops_server(limits).await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     for i in 0..5 {
-        let (status, body) = exchange(&mut s, &get("/health")).await.unwrap_or_else(|e| panic!("request {i}: {e}"));
+        let (status, body) = exchange(&mut s, &get("/health"))
+            .await
+            .unwrap_or_else(|e| panic!("request {i}: {e}"));
         assert_eq!(status, 200, "request {i}");
-        assert!(String::from_utf8_lossy(&body).contains("problems"), "request {i}: {body:?}");
+        assert!(
+            String::from_utf8_lossy(&body).contains("problems"),
+            "request {i}: {body:?}"
+        );
         // Pauses shorter than the idle timeout keep the connection.
         tokio::time::sleep(Duration::from_millis(700)).await;
     }
@@ -106,10 +139,15 @@ async fn ops_keep_alive_requests_work() {
     let closed = closed_after(&mut s, Instant::now(), Duration::from_secs(6)).await;
     println!("ops keep-alive: 6 requests on one connection over 3.5 s; closed {closed:?} after the last (idle 3 s)");
     let closed = closed.expect("idle keep-alive connection closed");
-    assert!(closed >= Duration::from_millis(2_900), "closed after {closed:?}");
+    assert!(
+        closed >= Duration::from_millis(2_900),
+        "closed after {closed:?}"
+    );
 
     // And reqwest, as the daemons use it.
-    let resp = reqwest::get(format!("http://{addr}/health")).await.expect("GET /health");
+    let resp = reqwest::get(format!("http://{addr}/health"))
+        .await
+        .expect("GET /health");
     assert_eq!(resp.status(), 200);
     shutdown.cancel();
 }
@@ -117,7 +155,10 @@ async fn ops_keep_alive_requests_work() {
 /// A connection kept busy is still wound down after its lifetime cap.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn busy_connection_is_closed_at_its_lifetime_cap() {
-    let limits = ListenerLimits { max_connection_lifetime_ms: 2_000, ..test_limits() };
+    let limits = ListenerLimits {
+        max_connection_lifetime_ms: 2_000,
+        ..test_limits()
+    };
     let (addr, shutdown) = ops_server(limits).await;
     let mut s = TcpStream::connect(addr).await.expect("connect");
     let start = Instant::now();
@@ -133,7 +174,10 @@ async fn busy_connection_is_closed_at_its_lifetime_cap() {
     let lived = start.elapsed();
     println!("busy connection: {served} requests, closed after {lived:?} (lifetime cap 2 s)");
     assert!(served >= 3, "{served} requests served");
-    assert!(lived >= Duration::from_millis(1_900) && lived <= Duration::from_millis(3_500), "lived {lived:?}");
+    assert!(
+        lived >= Duration::from_millis(1_900) && lived <= Duration::from_millis(3_500),
+        "lived {lived:?}"
+    );
     shutdown.cancel();
 }
 
@@ -171,26 +215,51 @@ async fn tls_idle_connections_are_capped_and_timed_out() {
     let config = tls::server_config(&files.cert(), &files.key()).expect("server_config");
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let addr = listener.local_addr().expect("addr");
-    let limits = ListenerLimits { tls_handshake_timeout_ms: 2_500, ..test_limits() };
+    let limits = ListenerLimits {
+        tls_handshake_timeout_ms: 2_500,
+        ..test_limits()
+    };
     let router = axum::Router::new().route("/x", axum::routing::get(|| async { "ok" }));
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(listener::serve("test_tls", listener, router, Some(config), limits, shutdown.clone()));
+    let server = tokio::spawn(listener::serve(
+        "test_tls",
+        listener,
+        router,
+        Some(config),
+        limits,
+        shutdown.clone(),
+    ));
     let handshake = Duration::from_millis(limits.tls_handshake_timeout_ms);
-    let (closed, connecting) = idle_connections(2_000, handshake + Duration::from_secs(4), || async move {
-        TcpStream::connect(addr).await.expect("connect")
-    })
-    .await;
-    check_idle(&closed, connecting, handshake, limits.max_connections, "tls");
+    let (closed, connecting) =
+        idle_connections(2_000, handshake + Duration::from_secs(4), || async move {
+            TcpStream::connect(addr).await.expect("connect")
+        })
+        .await;
+    check_idle(
+        &closed,
+        connecting,
+        handshake,
+        limits.max_connections,
+        "tls",
+    );
 
-    let client = tokio_rustls::TlsConnector::from(Arc::new(tls::client_config(&files.cert()).expect("client_config")));
+    let client = tokio_rustls::TlsConnector::from(Arc::new(
+        tls::client_config(&files.cert()).expect("client_config"),
+    ));
     let tcp = TcpStream::connect(addr).await.expect("connect");
-    let mut s = client.connect("localhost".try_into().expect("name"), tcp).await.expect("handshake");
+    let mut s = client
+        .connect("localhost".try_into().expect("name"), tcp)
+        .await
+        .expect("handshake");
     for _ in 0..3 {
         let (status, body) = exchange(&mut s, &get("/x")).await.expect("GET /x");
         assert_eq!((status, body.as_slice()), (200, b"ok".as_slice()));
     }
     shutdown.cancel();
-    tokio::time::timeout(Duration::from_secs(8), server).await.expect("serve returns after cancel").expect("serve task");
+    tokio::time::timeout(Duration::from_secs(8), server)
+        .await
+        .expect("serve returns after cancel")
+        .expect("serve task");
 }
 
 /// The limits are config keys (`[validator.api_limits]`, `[validator.ops_limits]`): each optional
@@ -247,12 +316,25 @@ ops_listen = "127.0.0.1:9555"
 
     let (c, _) = Config::load(&config(""), Role::Validator).expect("no limits keys: defaults");
     let v = c.validator.expect("validator section");
-    assert_eq!((v.api_limits, v.ops_limits), (ListenerLimits::default(), ListenerLimits::default()));
+    assert_eq!(
+        (v.api_limits, v.ops_limits),
+        (ListenerLimits::default(), ListenerLimits::default())
+    );
 
-    let (c, _) = Config::load(&config("[validator.api_limits]\nidle_timeout_ms = 5000\nmax_connections = 64\n"), Role::Validator)
-        .expect("partial limits");
+    let (c, _) = Config::load(
+        &config("[validator.api_limits]\nidle_timeout_ms = 5000\nmax_connections = 64\n"),
+        Role::Validator,
+    )
+    .expect("partial limits");
     let v = c.validator.expect("validator section");
-    assert_eq!(v.api_limits, ListenerLimits { idle_timeout_ms: 5_000, max_connections: 64, ..ListenerLimits::default() });
+    assert_eq!(
+        v.api_limits,
+        ListenerLimits {
+            idle_timeout_ms: 5_000,
+            max_connections: 64,
+            ..ListenerLimits::default()
+        }
+    );
     assert_eq!(v.ops_limits, ListenerLimits::default());
 
     let err = Config::load(
@@ -261,9 +343,25 @@ ops_listen = "127.0.0.1:9555"
     )
     .expect_err("zero limits");
     let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
-    assert_eq!(keys, ["validator.api_limits.max_connections", "validator.ops_limits.header_read_timeout_ms", "validator.ops_limits.max_body_bytes"], "{err}");
+    assert_eq!(
+        keys,
+        [
+            "validator.api_limits.max_connections",
+            "validator.ops_limits.header_read_timeout_ms",
+            "validator.ops_limits.max_body_bytes"
+        ],
+        "{err}"
+    );
 
-    let err = Config::load(&config("[validator.api_limits]\nidle_timeout = 5\n"), Role::Validator).expect_err("unknown key");
-    assert!(err.to_string().contains("validator.api_limits") && err.to_string().contains("idle_timeout"), "{err}");
+    let err = Config::load(
+        &config("[validator.api_limits]\nidle_timeout = 5\n"),
+        Role::Validator,
+    )
+    .expect_err("unknown key");
+    assert!(
+        err.to_string().contains("validator.api_limits")
+            && err.to_string().contains("idle_timeout"),
+        "{err}"
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }

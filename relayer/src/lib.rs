@@ -62,11 +62,19 @@ struct Inner {
 async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
     loop {
         if let Ok(c) = r.inner.store.status_counts().await {
-            for (name, v) in [("seen", c.seen), ("attested", c.attested), ("submitted", c.submitted), ("confirmed", c.confirmed), ("failed_permanently", c.failed_permanently)] {
+            for (name, v) in [
+                ("seen", c.seen),
+                ("attested", c.attested),
+                ("submitted", c.submitted),
+                ("confirmed", c.confirmed),
+                ("failed_permanently", c.failed_permanently),
+            ] {
                 metrics::gauge!("ghostbridge_relayer_messages", "status" => name).set(v as f64);
             }
             metrics::gauge!("ghostbridge_relayer_messages_retrying").set(c.retrying as f64);
-            let age = c.oldest_pending_age(runtime::now_ms()).map_or(0.0, |d| d.as_secs_f64());
+            let age = c
+                .oldest_pending_age(runtime::now_ms())
+                .map_or(0.0, |d| d.as_secs_f64());
             metrics::gauge!("ghostbridge_relayer_oldest_pending_seconds").set(age);
             r.inner.health.progress("messages", serde_json::json!({
                 "seen": c.seen, "attested": c.attested, "submitted": c.submitted, "confirmed": c.confirmed,
@@ -79,7 +87,9 @@ async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
                 r.inner.health.ok("messages");
             }
         }
-        if !runtime::sleep_or_shutdown(Duration::from_secs(2), &shutdown).await { return; }
+        if !runtime::sleep_or_shutdown(Duration::from_secs(2), &shutdown).await {
+            return;
+        }
     }
 }
 
@@ -88,15 +98,24 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (config, chains) = Config::load(config_path, Role::Relayer)?;
     let section = config.relayer.clone().context("relayer section")?;
-    let key = std::env::var(&section.key_env).with_context(|| format!("relayer key: set {}", section.key_env))?;
-    let signer: PrivateKeySigner = key.trim().parse().with_context(|| format!("{} is not a private key", section.key_env))?;
-    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    let key = std::env::var(&section.key_env)
+        .with_context(|| format!("relayer key: set {}", section.key_env))?;
+    let signer: PrivateKeySigner = key
+        .trim()
+        .parse()
+        .with_context(|| format!("{} is not a private key", section.key_env))?;
+    let store = Store::open(&config.store.url)
+        .await
+        .context("opening the store")?;
     store.migrate().await?;
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let mut providers = HashMap::new();
     for c in &chains {
-        providers.insert(c.chain_id, ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?);
+        providers.insert(
+            c.chain_id,
+            ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?,
+        );
     }
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
     let relayer = Relayer {
@@ -113,21 +132,48 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             batch_max: section.batch_max,
             pipeline_batches: section.pipeline_batches,
             rounds_in_flight: section.rounds_in_flight,
-            backoff: BackoffPolicy { base: Duration::from_millis(500), max: Duration::from_secs(120), max_attempts: section.max_attempts },
+            backoff: BackoffPolicy {
+                base: Duration::from_millis(500),
+                max: Duration::from_secs(120),
+                max_attempts: section.max_attempts,
+            },
             max_final_attempts: section.max_final_attempts,
         }),
     };
-    let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
+    let ops = runtime::serve_ops(
+        section.ops_listen.parse()?,
+        health.clone(),
+        shutdown.clone(),
+    )
+    .await?;
     let mut tasks = Vec::new();
     let wallet = EthereumWallet::from(signer.clone());
     for c in &chains {
         for contract in [c.deployment.vault, c.deployment.minter] {
-            tasks.push(tokio::spawn(scanner::run(relayer.clone(), c.chain_id, contract, shutdown.clone())));
+            tasks.push(tokio::spawn(scanner::run(
+                relayer.clone(),
+                c.chain_id,
+                contract,
+                shutdown.clone(),
+            )));
         }
-        let submitter = submit::Submitter::new(c.chain_id, relayer.inner.providers[&c.chain_id].clone(), wallet.clone(), c.gas.clone());
-        tasks.push(tokio::spawn(deliver::run(relayer.clone(), c.chain_id, submitter, shutdown.clone())));
+        let submitter = submit::Submitter::new(
+            c.chain_id,
+            relayer.inner.providers[&c.chain_id].clone(),
+            wallet.clone(),
+            c.gas.clone(),
+        );
+        tasks.push(tokio::spawn(deliver::run(
+            relayer.clone(),
+            c.chain_id,
+            submitter,
+            shutdown.clone(),
+        )));
     }
-    tasks.push(tokio::spawn(publish_counts(relayer.clone(), shutdown.clone())));
+    tasks.push(tokio::spawn(publish_counts(
+        relayer.clone(),
+        shutdown.clone(),
+    )));
     let cold_start_ms = started.elapsed().as_millis() as u64;
     metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
     tracing::info!(id = %section.id, account = %signer.address(), %ops, cold_start_ms, "relayer started");

@@ -42,7 +42,11 @@ pub(crate) struct WouldRevert {
 
 impl std::fmt::Display for WouldRevert {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "gas estimation (the call would revert): {}", self.message)
+        write!(
+            f,
+            "gas estimation (the call would revert): {}",
+            self.message
+        )
     }
 }
 
@@ -85,18 +89,40 @@ pub(crate) fn bumped(fee: u128, percent: u64, cap: u128) -> u128 {
 }
 
 impl Submitter {
-    pub(crate) fn new(chain_id: u64, provider: DynProvider, wallet: EthereumWallet, gas: GasPolicy) -> Self {
+    pub(crate) fn new(
+        chain_id: u64,
+        provider: DynProvider,
+        wallet: EthereumWallet,
+        gas: GasPolicy,
+    ) -> Self {
         let from = wallet.default_signer().address();
-        Self { chain_id, provider, wallet, from, gas, nonces: tokio::sync::Mutex::new(NonceState::default()) }
+        Self {
+            chain_id,
+            provider,
+            wallet,
+            from,
+            gas,
+            nonces: tokio::sync::Mutex::new(NonceState::default()),
+        }
     }
 
     /// Sends `calls` with consecutive nonces and waits for all receipts, replacing unmined
     /// ones with bumped fees. Returns receipts in call order.
-    pub(crate) async fn send_all(&self, calls: &[Call], store: &Store, relayer_id: &str, lease: Duration) -> anyhow::Result<Vec<TransactionReceipt>> {
+    pub(crate) async fn send_all(
+        &self,
+        calls: &[Call],
+        store: &Store,
+        relayer_id: &str,
+        lease: Duration,
+    ) -> anyhow::Result<Vec<TransactionReceipt>> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
-        let fees = self.provider.estimate_eip1559_fees().await.context("estimating fees")?;
+        let fees = self
+            .provider
+            .estimate_eip1559_fees()
+            .await
+            .context("estimating fees")?;
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         // The node's suggestion is 2 x base fee + tip; a backlog of full blocks raises the base
         // fee 12.5% per block and outruns that in 6 blocks. Twice the suggestion (still under
@@ -107,21 +133,54 @@ impl Submitter {
         // attestation) fails here, before any fee is spent. The estimates run concurrently and
         // outside the nonce lock: a 200-message batch mint takes the node a while to execute.
         let estimates = futures::future::join_all(calls.iter().map(|call| {
-            let probe = TransactionRequest::default().with_from(self.from).with_to(call.to).with_input(call.data.clone());
+            let probe = TransactionRequest::default()
+                .with_from(self.from)
+                .with_to(call.to)
+                .with_input(call.data.clone());
             let provider = self.provider.clone();
             async move { provider.estimate_gas(probe).await }
-        })).await;
+        }))
+        .await;
         let mut gas_limits = Vec::with_capacity(calls.len());
         for (index, estimate) in estimates.into_iter().enumerate() {
-            let estimate = estimate.map_err(|e| match e.as_error_resp().and_then(|p| p.as_revert_data()) {
-                Some(data) => anyhow::Error::new(WouldRevert { index, data, message: e.to_string() }),
-                None => anyhow::anyhow!("gas estimation (the call would revert): {e}"),
-            })?;
+            let estimate =
+                estimate.map_err(
+                    |e| match e.as_error_resp().and_then(|p| p.as_revert_data()) {
+                        Some(data) => anyhow::Error::new(WouldRevert {
+                            index,
+                            data,
+                            message: e.to_string(),
+                        }),
+                        None => anyhow::anyhow!("gas estimation (the call would revert): {e}"),
+                    },
+                )?;
             gas_limits.push(estimate.saturating_mul(self.gas.gas_limit_margin_percent) / 100);
         }
         let mut sent: Vec<Vec<B256>> = vec![Vec::new(); calls.len()];
-        let nonce = self.broadcast_first(calls, &mut gas_limits, max_fee, priority, store, relayer_id, &mut sent).await?;
-        let waited = self.await_receipts(calls, nonce, &gas_limits, max_fee, priority, sent, store, relayer_id, lease).await;
+        let nonce = self
+            .broadcast_first(
+                calls,
+                &mut gas_limits,
+                max_fee,
+                priority,
+                store,
+                relayer_id,
+                &mut sent,
+            )
+            .await?;
+        let waited = self
+            .await_receipts(
+                calls,
+                nonce,
+                &gas_limits,
+                max_fee,
+                priority,
+                sent,
+                store,
+                relayer_id,
+                lease,
+            )
+            .await;
         let mut state = self.nonces.lock().await;
         state.in_flight = state.in_flight.saturating_sub(calls.len());
         if state.in_flight == 0 {
@@ -136,22 +195,44 @@ impl Submitter {
 
     /// Waits for each call's receipt, replacing unmined ones (same nonce) with bumped fees.
     #[allow(clippy::too_many_arguments)]
-    async fn await_receipts(&self, calls: &[Call], nonce: u64, gas_limits: &[u64], mut max_fee: u128, mut priority: u128, mut sent: Vec<Vec<B256>>, store: &Store, relayer_id: &str, lease: Duration) -> anyhow::Result<Vec<TransactionReceipt>> {
+    async fn await_receipts(
+        &self,
+        calls: &[Call],
+        nonce: u64,
+        gas_limits: &[u64],
+        mut max_fee: u128,
+        mut priority: u128,
+        mut sent: Vec<Vec<B256>>,
+        store: &Store,
+        relayer_id: &str,
+        lease: Duration,
+    ) -> anyhow::Result<Vec<TransactionReceipt>> {
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         let mut receipts: Vec<Option<TransactionReceipt>> = vec![None; calls.len()];
         for bump in 0..=self.gas.max_bumps {
             if bump > 0 {
                 for (i, call) in calls.iter().enumerate() {
                     if receipts[i].is_none() {
-                        let hash = self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await?;
+                        let hash = self
+                            .sign_record_broadcast(
+                                call,
+                                nonce.saturating_add(i as u64),
+                                gas_limits[i],
+                                max_fee,
+                                priority,
+                                store,
+                                relayer_id,
+                            )
+                            .await?;
                         sent[i].push(hash);
                         metrics::counter!("ghostbridge_relayer_transactions_sent_total", "chain" => self.chain_id.to_string(), "bump" => bump.to_string()).increment(1);
                     }
                 }
             }
-            let deadline = Instant::now() + Duration::from_secs(self.gas.resubmit_after_secs);
-            let mut next_pool_check = Instant::now() + Duration::from_secs(2);
-            while Instant::now() < deadline {
+            let round_started = Instant::now();
+            let round_wait = Duration::from_secs(self.gas.resubmit_after_secs);
+            let mut last_pool_check = Instant::now();
+            while round_started.elapsed() < round_wait {
                 for i in 0..calls.len() {
                     if receipts[i].is_some() {
                         continue;
@@ -166,15 +247,31 @@ impl Submitter {
                 if receipts.iter().all(Option::is_some) {
                     return Ok(receipts.into_iter().flatten().collect());
                 }
-                if Instant::now() >= next_pool_check {
+                if last_pool_check.elapsed() >= Duration::from_secs(2) {
                     // A node may drop a pending transaction (pool limits, a nonce gap after a
                     // skipped one): send the same one again now instead of at the bump deadline.
-                    next_pool_check = Instant::now() + Duration::from_secs(2);
+                    last_pool_check = Instant::now();
                     for (i, call) in calls.iter().enumerate() {
                         let Some(last) = sent[i].last() else { continue };
-                        if receipts[i].is_none() && self.provider.get_transaction_by_hash(*last).await?.is_none() {
-                            tracing::info!(chain = self.chain_id, nonce = nonce + i as u64, tx = %last, "transaction dropped by the node; sending it again");
-                            let hash = self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await?;
+                        if receipts[i].is_none()
+                            && self
+                                .provider
+                                .get_transaction_by_hash(*last)
+                                .await?
+                                .is_none()
+                        {
+                            tracing::info!(chain = self.chain_id, nonce = nonce.saturating_add(i as u64), tx = %last, "transaction dropped by the node; sending it again");
+                            let hash = self
+                                .sign_record_broadcast(
+                                    call,
+                                    nonce.saturating_add(i as u64),
+                                    gas_limits[i],
+                                    max_fee,
+                                    priority,
+                                    store,
+                                    relayer_id,
+                                )
+                                .await?;
                             if hash != *last {
                                 sent[i].push(hash);
                             }
@@ -189,36 +286,74 @@ impl Submitter {
                 }
             }
             if max_fee >= cap && bump > 0 {
-                tracing::warn!(chain = self.chain_id, max_fee, "fee cap reached, waiting without further bumps");
+                tracing::warn!(
+                    chain = self.chain_id,
+                    max_fee,
+                    "fee cap reached, waiting without further bumps"
+                );
             }
             max_fee = bumped(max_fee, self.gas.bump_percent, cap);
             priority = bumped(priority, self.gas.bump_percent, max_fee);
-            tracing::info!(chain = self.chain_id, nonce, max_fee, priority, "not mined in time, replacing with bumped fees");
+            tracing::info!(
+                chain = self.chain_id,
+                nonce,
+                max_fee,
+                priority,
+                "not mined in time, replacing with bumped fees"
+            );
         }
-        bail!("transactions not mined after {} fee bumps", self.gas.max_bumps)
+        bail!(
+            "transactions not mined after {} fee bumps",
+            self.gas.max_bumps
+        )
     }
 
     /// Takes `calls.len()` consecutive nonces and sends the first version of each transaction,
     /// all under the nonce lock. Returns the first nonce. On failure at call `i`, calls before it
     /// are out and the nonce is re-read from the node by the next sender, so no gap is left.
     #[allow(clippy::too_many_arguments)]
-    async fn broadcast_first(&self, calls: &[Call], gas_limits: &mut [u64], max_fee: u128, priority: u128, store: &Store, relayer_id: &str, sent: &mut [Vec<B256>]) -> anyhow::Result<u64> {
+    async fn broadcast_first(
+        &self,
+        calls: &[Call],
+        gas_limits: &mut [u64],
+        max_fee: u128,
+        priority: u128,
+        store: &Store,
+        relayer_id: &str,
+        sent: &mut [Vec<B256>],
+    ) -> anyhow::Result<u64> {
         let mut state = self.nonces.lock().await;
         let nonce = match state.next {
             Some(n) => n,
-            None => self.provider.get_transaction_count(self.from).pending().await.context("reading the account nonce")?,
+            None => self
+                .provider
+                .get_transaction_count(self.from)
+                .pending()
+                .await
+                .context("reading the account nonce")?,
         };
         // In flight from here until `send_all` has their receipts (or gave up on them); the
         // error branch below takes them back itself.
-        state.in_flight += calls.len();
+        state.in_flight = state.in_flight.saturating_add(calls.len());
         for (i, call) in calls.iter().enumerate() {
             gas_limits[i] = gas_limits[i].max(state.gas_floor);
             state.gas_floor = gas_limits[i];
-            match self.sign_record_broadcast(call, nonce + i as u64, gas_limits[i], max_fee, priority, store, relayer_id).await {
+            match self
+                .sign_record_broadcast(
+                    call,
+                    nonce.saturating_add(i as u64),
+                    gas_limits[i],
+                    max_fee,
+                    priority,
+                    store,
+                    relayer_id,
+                )
+                .await
+            {
                 Ok(hash) => sent[i].push(hash),
                 Err(e) => {
                     state.next = None;
-                    state.in_flight -= calls.len();
+                    state.in_flight = state.in_flight.saturating_sub(calls.len());
                     if state.in_flight == 0 {
                         state.gas_floor = 0;
                     }
@@ -227,31 +362,62 @@ impl Submitter {
             }
             metrics::counter!("ghostbridge_relayer_transactions_sent_total", "chain" => self.chain_id.to_string(), "bump" => "0").increment(1);
         }
-        state.next = Some(nonce + calls.len() as u64);
+        state.next = Some(nonce.saturating_add(calls.len() as u64));
         Ok(nonce)
     }
 
     /// Signs one transaction, records its hash on its messages (refusing if our lease is gone),
     /// then broadcasts it.
     #[allow(clippy::too_many_arguments)]
-    async fn sign_record_broadcast(&self, call: &Call, nonce: u64, gas_limit: u64, max_fee: u128, priority: u128, store: &Store, relayer_id: &str) -> anyhow::Result<B256> {
+    async fn sign_record_broadcast(
+        &self,
+        call: &Call,
+        nonce: u64,
+        gas_limit: u64,
+        max_fee: u128,
+        priority: u128,
+        store: &Store,
+        relayer_id: &str,
+    ) -> anyhow::Result<B256> {
         let tx = TransactionRequest::default()
-            .with_from(self.from).with_to(call.to).with_input(call.data.clone())
-            .with_nonce(nonce).with_chain_id(self.chain_id)
+            .with_from(self.from)
+            .with_to(call.to)
+            .with_input(call.data.clone())
+            .with_nonce(nonce)
+            .with_chain_id(self.chain_id)
             .with_gas_limit(gas_limit)
-            .with_max_fee_per_gas(max_fee).with_max_priority_fee_per_gas(priority);
+            .with_max_fee_per_gas(max_fee)
+            .with_max_priority_fee_per_gas(priority);
         let envelope = tx.build(&self.wallet).await.context("signing")?;
         let hash = *envelope.tx_hash();
         // Recorded before the broadcast, in one database transaction per transaction.
-        let missed = store.mark_submitted_many(&call.message_ids, relayer_id, &hash, nonce, U256::from(max_fee)).await?;
+        let missed = store
+            .mark_submitted_many(
+                &call.message_ids,
+                relayer_id,
+                &hash,
+                nonce,
+                U256::from(max_fee),
+            )
+            .await?;
         if !missed.is_empty() {
-            bail!("lease lost on {} message(s); not broadcasting", missed.len());
+            bail!(
+                "lease lost on {} message(s); not broadcasting",
+                missed.len()
+            );
         }
-        if let Err(e) = self.provider.send_raw_transaction(&envelope.encoded_2718()).await {
+        if let Err(e) = self
+            .provider
+            .send_raw_transaction(&envelope.encoded_2718())
+            .await
+        {
             let msg = e.to_string().to_ascii_lowercase();
             // A replacement the node already has, or a nonce an earlier send of ours already
             // used: the receipt wait sorts it out.
-            if !(msg.contains("already known") || msg.contains("nonce too low") || msg.contains("replacement")) {
+            if !(msg.contains("already known")
+                || msg.contains("nonce too low")
+                || msg.contains("replacement"))
+            {
                 bail!("broadcast failed: {e}");
             }
         }

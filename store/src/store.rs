@@ -413,11 +413,7 @@ impl Store {
         fee: U256,
     ) -> Result<MessageRecord> {
         let now = now_ms();
-        let sql = concat!(
-            to_submitted_sql!(),
-            " RETURNING ",
-            message_columns!()
-        );
+        let sql = concat!(to_submitted_sql!(), " RETURNING ", message_columns!());
         let fee = fee.to_be_bytes::<32>();
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now)
@@ -431,11 +427,7 @@ impl Store {
     /// lease, so a message is confirmed exactly once.
     pub async fn mark_confirmed(&self, id: &B256, relayer_id: &str) -> Result<MessageRecord> {
         let now = now_ms();
-        let sql = concat!(
-            to_confirmed_sql!(),
-            " RETURNING ",
-            message_columns!()
-        );
+        let sql = concat!(to_confirmed_sql!(), " RETURNING ", message_columns!());
         let row = on_pool!(self, pool => sqlx::query_as(sql)
             .bind(id.as_slice()).bind(relayer_id).bind(now)
             .fetch_optional(pool).await?);

@@ -1,5 +1,6 @@
 //! Follows one source contract on one chain and admits messages only after re-deriving them.
 
+use std::collections::hash_map::Entry;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
@@ -26,7 +27,13 @@ pub(crate) enum Source {
 /// Blocks scanned per round at most (the scan itself is chunked to the RPC's range limit).
 const MAX_BLOCKS_PER_ROUND: u64 = 10_000;
 
-pub(crate) async fn run(v: Validator, chain_id: u64, source: Source, poll: Duration, shutdown: CancellationToken) {
+pub(crate) async fn run(
+    v: Validator,
+    chain_id: u64,
+    source: Source,
+    poll: Duration,
+    shutdown: CancellationToken,
+) {
     let chain = &v.inner.chains[&chain_id];
     let contract = match source {
         Source::Vault => chain.deployment.vault,
@@ -37,7 +44,9 @@ pub(crate) async fn run(v: Validator, chain_id: u64, source: Source, poll: Durat
     loop {
         if v.halted().is_some() {
             // Halted validators keep serving what they already signed but follow nothing more.
-            if !sleep_or_shutdown(poll, &shutdown).await { return; }
+            if !sleep_or_shutdown(poll, &shutdown).await {
+                return;
+            }
             continue;
         }
         let delay = match round(&v, chain_id, source, contract).await {
@@ -56,16 +65,28 @@ pub(crate) async fn run(v: Validator, chain_id: u64, source: Source, poll: Durat
                 d
             }
         };
-        if !sleep_or_shutdown(delay, &shutdown).await { return; }
+        if !sleep_or_shutdown(delay, &shutdown).await {
+            return;
+        }
     }
 }
 
-async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) -> anyhow::Result<()> {
+async fn round(
+    v: &Validator,
+    chain_id: u64,
+    source: Source,
+    contract: Address,
+) -> anyhow::Result<()> {
     let chain = &v.inner.chains[&chain_id];
     let providers = &v.inner.providers[&chain_id];
     let primary = &providers[0];
-    let head = primary.get_block_number().await.context("eth_blockNumber")?;
-    let Some(safe) = head.checked_sub(chain.confirmations) else { return Ok(()) };
+    let head = primary
+        .get_block_number()
+        .await
+        .context("eth_blockNumber")?;
+    let Some(safe) = head.checked_sub(chain.confirmations) else {
+        return Ok(());
+    };
     let store = &v.inner.store;
     let cursor = store.cursor(chain_id, &contract).await?;
     if let Some(c) = &cursor {
@@ -82,11 +103,13 @@ async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) 
             }
         }
     }
-    let from = cursor.as_ref().map_or(chain.deployment.deploy_block, |c| c.block_number + 1);
+    let from = cursor.as_ref().map_or(chain.deployment.deploy_block, |c| {
+        c.block_number.saturating_add(1)
+    });
     if from > safe {
         return Ok(());
     }
-    let to = safe.min(from + MAX_BLOCKS_PER_ROUND - 1);
+    let to = safe.min(from.saturating_add(MAX_BLOCKS_PER_ROUND - 1));
     let topic = match source {
         Source::Vault => BridgeVault::Locked::SIGNATURE_HASH,
         Source::Minter => BridgeMinter::Burned::SIGNATURE_HASH,
@@ -101,7 +124,10 @@ async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) 
         admitted.push(message);
     }
     for (id, message) in &admitted {
-        match store.record_signed(chain_id, &contract, message.nonce, id).await {
+        match store
+            .record_signed(chain_id, &contract, message.nonce, id)
+            .await
+        {
             Ok(SignDecision::First | SignDecision::AlreadySignedSame) => {}
             Err(StoreError::ConflictingSignature { .. }) => {
                 v.halt(format!("chain {chain_id} contract {contract} nonce {} now carries {id}, but another message was signed under it", message.nonce));
@@ -112,14 +138,26 @@ async fn round(v: &Validator, chain_id: u64, source: Source, contract: Address) 
     }
     let rows: Vec<NewMessage> = admitted
         .iter()
-        .map(|(id, m)| NewMessage { id: *id, src_chain: chain_id, dst_chain: m.dstChainId, src_contract: m.srcContract, nonce: m.nonce, encoded: m.abi_encode().into() })
+        .map(|(id, m)| NewMessage {
+            id: *id,
+            src_chain: chain_id,
+            dst_chain: m.dstChainId,
+            src_contract: m.srcContract,
+            nonce: m.nonce,
+            encoded: m.abi_encode().into(),
+        })
         .collect();
     store.insert_seen_batch(&rows).await?;
-    let to_hash = block_hash(primary, to).await?.context("the safe block vanished")?;
+    let to_hash = block_hash(primary, to)
+        .await?
+        .context("the safe block vanished")?;
     store.set_cursor(chain_id, &contract, to, &to_hash).await?;
     metrics::counter!("ghostbridge_validator_messages_admitted_total", "chain" => chain_id.to_string()).increment(admitted.len() as u64);
-    metrics::gauge!("ghostbridge_validator_cursor_block", "chain" => chain_id.to_string()).set(to as f64);
-    v.inner.health.progress(&format!("cursor/{chain_id}/{contract}"), to);
+    metrics::gauge!("ghostbridge_validator_cursor_block", "chain" => chain_id.to_string())
+        .set(to as f64);
+    v.inner
+        .health
+        .progress(&format!("cursor/{chain_id}/{contract}"), to);
     Ok(())
 }
 
@@ -134,34 +172,67 @@ async fn rederive(
     blocks: &mut BlockCache,
 ) -> anyhow::Result<(B256, Message)> {
     ensure!(!log.removed, "log was removed by a reorg");
-    ensure!(log.address() == contract, "log from {} instead of {contract}", log.address());
+    ensure!(
+        log.address() == contract,
+        "log from {} instead of {contract}",
+        log.address()
+    );
     let (topic_id, message) = match source {
         Source::Vault => {
             let ev = BridgeVault::Locked::decode_log_data(log.data()).context("decoding Locked")?;
             (ev.messageId, ev.message)
         }
         Source::Minter => {
-            let ev = BridgeMinter::Burned::decode_log_data(log.data()).context("decoding Burned")?;
+            let ev =
+                BridgeMinter::Burned::decode_log_data(log.data()).context("decoding Burned")?;
             (ev.messageId, from_minter(&ev.message))
         }
     };
     let id = message_id(&message);
-    ensure!(id == topic_id, "event id {topic_id} is not keccak256(abi.encode(message)) = {id}");
-    ensure!(message.version == MESSAGE_VERSION, "unsupported message version {}", message.version);
-    ensure!(message.srcChainId == chain_id, "message says source chain {}, follower is on {chain_id}", message.srcChainId);
-    ensure!(message.srcContract == contract, "message says source contract {}, event came from {contract}", message.srcContract);
-    ensure!(v.inner.chains.contains_key(&message.dstChainId) && message.dstChainId != chain_id,
-        "destination chain {} is not a configured remote", message.dstChainId);
-    let tx_hash = log.transaction_hash.context("log without transaction hash")?;
+    ensure!(
+        id == topic_id,
+        "event id {topic_id} is not keccak256(abi.encode(message)) = {id}"
+    );
+    ensure!(
+        message.version == MESSAGE_VERSION,
+        "unsupported message version {}",
+        message.version
+    );
+    ensure!(
+        message.srcChainId == chain_id,
+        "message says source chain {}, follower is on {chain_id}",
+        message.srcChainId
+    );
+    ensure!(
+        message.srcContract == contract,
+        "message says source contract {}, event came from {contract}",
+        message.srcContract
+    );
+    ensure!(
+        v.inner.chains.contains_key(&message.dstChainId) && message.dstChainId != chain_id,
+        "destination chain {} is not a configured remote",
+        message.dstChainId
+    );
+    let tx_hash = log
+        .transaction_hash
+        .context("log without transaction hash")?;
     let block = log.block_hash.context("log without block hash")?;
     let number = log.block_number.context("log without block number")?;
     let index = log.log_index.context("log without index")?;
     for (i, p) in providers.iter().enumerate() {
         let receipts = blocks.receipts(i, p, number, block).await?;
-        let receipt = receipts.iter().find(|r| r.transaction_hash == tx_hash)
+        let receipt = receipts
+            .iter()
+            .find(|r| r.transaction_hash == tx_hash)
             .with_context(|| format!("RPC #{i}: transaction {tx_hash} is not in block {block}"))?;
-        ensure!(receipt.status(), "transaction {tx_hash} reverted (RPC #{i})");
-        ensure!(receipt.block_hash == Some(block), "RPC #{i} puts {tx_hash} in another block");
+        ensure!(
+            receipt.status(),
+            "transaction {tx_hash} reverted (RPC #{i})"
+        );
+        ensure!(
+            receipt.block_hash == Some(block),
+            "RPC #{i} puts {tx_hash} in another block"
+        );
         let found = receipt.inner.logs().iter().any(|l| {
             l.log_index == Some(index) && l.address() == contract && l.data() == log.data()
         });
@@ -179,14 +250,27 @@ pub(crate) struct BlockCache {
 }
 
 impl BlockCache {
-    async fn receipts(&mut self, rpc: usize, p: &DynProvider, number: u64, hash: B256) -> anyhow::Result<&Vec<alloy::rpc::types::TransactionReceipt>> {
-        if !self.receipts.contains_key(&(rpc, number)) {
-            ensure!(block_hash(p, number).await? == Some(hash), "RPC #{rpc}: block {number} is not canonical (or not known yet)");
-            let receipts = p.get_block_receipts(hash.into()).await
-                .with_context(|| format!("eth_getBlockReceipts from RPC #{rpc}"))?
-                .with_context(|| format!("RPC #{rpc} does not know block {hash}"))?;
-            self.receipts.insert((rpc, number), receipts);
+    async fn receipts(
+        &mut self,
+        rpc: usize,
+        p: &DynProvider,
+        number: u64,
+        hash: B256,
+    ) -> anyhow::Result<&Vec<alloy::rpc::types::TransactionReceipt>> {
+        match self.receipts.entry((rpc, number)) {
+            Entry::Occupied(cached) => Ok(cached.into_mut()),
+            Entry::Vacant(slot) => {
+                ensure!(
+                    block_hash(p, number).await? == Some(hash),
+                    "RPC #{rpc}: block {number} is not canonical (or not known yet)"
+                );
+                let receipts = p
+                    .get_block_receipts(hash.into())
+                    .await
+                    .with_context(|| format!("eth_getBlockReceipts from RPC #{rpc}"))?
+                    .with_context(|| format!("RPC #{rpc} does not know block {hash}"))?;
+                Ok(slot.insert(receipts))
+            }
         }
-        Ok(&self.receipts[&(rpc, number)])
     }
 }

@@ -48,14 +48,32 @@ struct Inner {
 
 impl Validator {
     /// Builds a validator from its parts.
-    pub fn new(key: ValidatorKey, chains: Vec<Chain>, store: Store, health: Health) -> anyhow::Result<Self> {
+    pub fn new(
+        key: ValidatorKey,
+        chains: Vec<Chain>,
+        store: Store,
+        health: Health,
+    ) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
         for c in &chains {
-            let ps = c.rpc_urls.iter().map(|u| ghostbridge_core::chain::http_provider(u)).collect::<anyhow::Result<Vec<_>>>()?;
+            let ps = c
+                .rpc_urls
+                .iter()
+                .map(|u| ghostbridge_core::chain::http_provider(u))
+                .collect::<anyhow::Result<Vec<_>>>()?;
             providers.insert(c.chain_id, ps);
         }
         let chains = chains.into_iter().map(|c| (c.chain_id, c)).collect();
-        Ok(Self { inner: Arc::new(Inner { key, chains, providers, store, halted: RwLock::new(None), health }) })
+        Ok(Self {
+            inner: Arc::new(Inner {
+                key,
+                chains,
+                providers,
+                store,
+                halted: RwLock::new(None),
+                health,
+            }),
+        })
     }
 
     /// The validator's address.
@@ -67,7 +85,9 @@ impl Validator {
     pub fn halt(&self, reason: String) {
         tracing::error!(alarm = true, %reason, "VALIDATOR HALTED: stopped signing");
         metrics::gauge!("ghostbridge_validator_halted").set(1.0);
-        self.inner.health.problem("signing", format!("halted: {reason}"));
+        self.inner
+            .health
+            .problem("signing", format!("halted: {reason}"));
         if let Ok(mut h) = self.inner.halted.write() {
             h.get_or_insert(reason);
         }
@@ -79,14 +99,20 @@ impl Validator {
     }
 
     /// Starts one follower per (chain, vault|minter) and returns their handles.
-    pub fn spawn_followers(&self, shutdown: &CancellationToken, poll: std::time::Duration) -> Vec<tokio::task::JoinHandle<()>> {
+    pub fn spawn_followers(
+        &self,
+        shutdown: &CancellationToken,
+        poll: std::time::Duration,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
         let mut handles = Vec::new();
         for chain in self.inner.chains.values() {
             for source in [follower::Source::Vault, follower::Source::Minter] {
                 let v = self.clone();
                 let s = shutdown.clone();
                 let chain_id = chain.chain_id;
-                handles.push(tokio::spawn(async move { follower::run(v, chain_id, source, poll, s).await }));
+                handles.push(tokio::spawn(async move {
+                    follower::run(v, chain_id, source, poll, s).await
+                }));
             }
         }
         handles
@@ -102,7 +128,15 @@ pub async fn serve_api(
     limits: ghostbridge_core::listener::ListenerLimits,
     shutdown: CancellationToken,
 ) {
-    ghostbridge_core::listener::serve("validator_api", listener, api::router(validator), Some(tls), limits, shutdown).await;
+    ghostbridge_core::listener::serve(
+        "validator_api",
+        listener,
+        api::router(validator),
+        Some(tls),
+        limits,
+        shutdown,
+    )
+    .await;
 }
 
 /// `ghostbridge validator --config FILE`: runs until SIGINT/SIGTERM.
@@ -111,19 +145,42 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let section = config.validator.clone().context("validator section")?;
     let password = std::env::var(&section.password_env)
         .with_context(|| format!("keystore password: set {}", section.password_env))?;
-    let key = ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())?;
-    let store = Store::open(&config.store.url).await.context("opening the store")?;
+    let key =
+        ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())?;
+    let store = Store::open(&config.store.url)
+        .await
+        .context("opening the store")?;
     store.migrate().await?;
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let validator = Validator::new(key, chains, store.clone(), health.clone())?;
-    let ops = runtime::serve_ops_with(section.ops_listen.parse()?, health.clone(), section.ops_limits, shutdown.clone()).await?;
-    let tls = ghostbridge_core::tls::server_config(&config.resolve(&section.tls_cert), &config.resolve(&section.tls_key))?;
-    let listener = tokio::net::TcpListener::bind(&section.listen).await
+    let ops = runtime::serve_ops_with(
+        section.ops_listen.parse()?,
+        health.clone(),
+        section.ops_limits,
+        shutdown.clone(),
+    )
+    .await?;
+    let tls = ghostbridge_core::tls::server_config(
+        &config.resolve(&section.tls_cert),
+        &config.resolve(&section.tls_key),
+    )?;
+    let listener = tokio::net::TcpListener::bind(&section.listen)
+        .await
         .with_context(|| format!("cannot listen on {}", section.listen))?;
     tracing::info!(address = %validator.address(), api = %listener.local_addr()?, %ops, "validator started");
-    let followers = validator.spawn_followers(&shutdown, std::time::Duration::from_millis(section.poll_interval_ms));
-    serve_api(listener, validator.clone(), tls, section.api_limits, shutdown.clone()).await;
+    let followers = validator.spawn_followers(
+        &shutdown,
+        std::time::Duration::from_millis(section.poll_interval_ms),
+    );
+    serve_api(
+        listener,
+        validator.clone(),
+        tls,
+        section.api_limits,
+        shutdown.clone(),
+    )
+    .await;
     for f in followers {
         let _ = f.await;
     }

@@ -59,21 +59,57 @@ pub enum PqOutcome {
 /// counts against a release; anything that may be transient counts as no answer.
 pub fn weigh_error(e: &AnswerError) -> Answer {
     match e {
-        AnswerError::Status { status: 404 | 409, .. } => Answer::Refused(e.to_string()),
-        AnswerError::Status { .. } | AnswerError::Unreachable { .. } | AnswerError::NotInSet(_) => Answer::Unavailable(e.to_string()),
+        AnswerError::Status {
+            status: 404 | 409, ..
+        } => Answer::Refused(e.to_string()),
+        AnswerError::Status { .. } | AnswerError::Unreachable { .. } | AnswerError::NotInSet(_) => {
+            Answer::Unavailable(e.to_string())
+        }
         // The public key may not be learned yet (the validator was down at `/v1/info`) or a key
         // rotation may be pending on chain: not a verdict on the message.
-        AnswerError::BadSignature { error: SignatureError::PqKeyNotRegistered { .. }, .. } => Answer::Unavailable(e.to_string()),
-        AnswerError::BadSignature { .. } | AnswerError::WrongDigest { .. } => Answer::Refused(e.to_string()),
+        AnswerError::BadSignature {
+            error: SignatureError::PqKeyNotRegistered { .. },
+            ..
+        } => Answer::Unavailable(e.to_string()),
+        AnswerError::BadSignature { .. } | AnswerError::WrongDigest { .. } => {
+            Answer::Refused(e.to_string())
+        }
     }
 }
 
 /// The verdict from every configured validator's answer. `set_size` and `threshold` are the
 /// destination verifier's.
 pub fn classify(answers: &[Answer], set_size: usize, threshold: u64) -> PqOutcome {
-    let valid: HashSet<usize> = answers.iter().filter_map(|a| if let Answer::Valid(i) = a { Some(*i) } else { None }).collect();
-    let refused: Vec<&str> = answers.iter().filter_map(|a| if let Answer::Refused(s) = a { Some(s.as_str()) } else { None }).collect();
-    let unavailable: Vec<&str> = answers.iter().filter_map(|a| if let Answer::Unavailable(s) = a { Some(s.as_str()) } else { None }).collect();
+    let valid: HashSet<usize> = answers
+        .iter()
+        .filter_map(|a| {
+            if let Answer::Valid(i) = a {
+                Some(*i)
+            } else {
+                None
+            }
+        })
+        .collect();
+    let refused: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| {
+            if let Answer::Refused(s) = a {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
+    let unavailable: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| {
+            if let Answer::Unavailable(s) = a {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
     if threshold > 0 && valid.len() as u64 >= threshold {
         return PqOutcome::Verified;
     }
@@ -83,9 +119,17 @@ pub fn classify(answers: &[Answer], set_size: usize, threshold: u64) -> PqOutcom
             "{} of {} validators refused (at most {max_refusals} may for {threshold} to sign), {} signatures verify: {}",
             refused.len(), set_size, valid.len(), refused.join("; ")));
     }
-    let mut why = format!("{} of {threshold} required ML-DSA-65 signatures verify, {} refusals", valid.len(), refused.len());
-    if answers.is_empty() { why.push_str(", no validator configured"); }
-    if !unavailable.is_empty() { why.push_str(&format!(", unavailable: {}", unavailable.join("; "))); }
+    let mut why = format!(
+        "{} of {threshold} required ML-DSA-65 signatures verify, {} refusals",
+        valid.len(),
+        refused.len()
+    );
+    if answers.is_empty() {
+        why.push_str(", no validator configured");
+    }
+    if !unavailable.is_empty() {
+        why.push_str(&format!(", unavailable: {}", unavailable.join("; ")));
+    }
     PqOutcome::CannotVerifyYet(why)
 }
 
@@ -160,7 +204,11 @@ impl View {
     /// a second release of the same message is seen as one).
     pub fn release(&self, delta: &mut Delta, id: B256, at: EventKey) -> Lookup {
         if let Some(prev) = delta.released.get(&id).or_else(|| self.released.get(&id)) {
-            return if prev.chain_id == at.chain_id && prev.tx == at.tx { Lookup::Seen } else { Lookup::Twice(*prev) };
+            return if prev.chain_id == at.chain_id && prev.tx == at.tx {
+                Lookup::Seen
+            } else {
+                Lookup::Twice(*prev)
+            };
         }
         delta.released.insert(id, at);
         match self.source(delta, &id) {
@@ -172,7 +220,11 @@ impl View {
     /// Classifies a hold (`TransferHeld`) and records it in `delta`.
     pub fn hold(&self, delta: &mut Delta, id: B256, at: EventKey) -> Lookup {
         if let Some(prev) = delta.held.get(&id).or_else(|| self.held.get(&id)) {
-            return if prev.chain_id == at.chain_id && prev.tx == at.tx { Lookup::Seen } else { Lookup::Twice(*prev) };
+            return if prev.chain_id == at.chain_id && prev.tx == at.tx {
+                Lookup::Seen
+            } else {
+                Lookup::Twice(*prev)
+            };
         }
         if let Some(prev) = delta.released.get(&id).or_else(|| self.released.get(&id)) {
             return Lookup::Twice(*prev);
@@ -201,8 +253,22 @@ impl View {
 /// source token to (the wrapped token on a minter, the token itself on a vault). A minter never
 /// releases the zero address (no wrapped route); a vault does: it is native ETH.
 #[allow(clippy::too_many_arguments)]
-pub fn content_matches(m: &Message, dst_chain: u64, src_chain: Option<u64>, recipient: alloy::primitives::Address, minted: bool, local_token: alloy::primitives::Address, expected_local_token: alloy::primitives::Address, amount: U256) -> bool {
-    m.dstChainId == dst_chain && src_chain.is_none_or(|s| s == m.srcChainId) && m.recipient == recipient && m.amount == amount && local_token == expected_local_token && !(minted && local_token.is_zero())
+pub fn content_matches(
+    m: &Message,
+    dst_chain: u64,
+    src_chain: Option<u64>,
+    recipient: alloy::primitives::Address,
+    minted: bool,
+    local_token: alloy::primitives::Address,
+    expected_local_token: alloy::primitives::Address,
+    amount: U256,
+) -> bool {
+    m.dstChainId == dst_chain
+        && src_chain.is_none_or(|s| s == m.srcChainId)
+        && m.recipient == recipient
+        && m.amount == amount
+        && local_token == expected_local_token
+        && !(minted && local_token.is_zero())
 }
 
 // ------------------------------------------------------------------ reporting
@@ -234,23 +300,33 @@ impl Reporter {
         for v in found {
             if v.persistent {
                 holding.insert(v.key.clone());
-                if !self.active.insert(v.key.clone()) { continue; }
+                if !self.active.insert(v.key.clone()) {
+                    continue;
+                }
             } else if !self.remember(&v.key) {
                 continue;
             }
             self.total = self.total.saturating_add(1);
-            if self.recent.len() == Self::KEEP { self.recent.pop_front(); }
+            if self.recent.len() == Self::KEEP {
+                self.recent.pop_front();
+            }
             self.recent.push_back(v.clone());
             new.push(v);
         }
-        if complete { self.active.retain(|k| holding.contains(k)); }
+        if complete {
+            self.active.retain(|k| holding.contains(k));
+        }
         new
     }
 
     fn remember(&mut self, key: &str) -> bool {
-        if self.seen.contains(key) { return false; }
+        if self.seen.contains(key) {
+            return false;
+        }
         if self.seen_order.len() == Self::SEEN {
-            if let Some(old) = self.seen_order.pop_front() { self.seen.remove(&old); }
+            if let Some(old) = self.seen_order.pop_front() {
+                self.seen.remove(&old);
+            }
         }
         self.seen.insert(key.to_owned());
         self.seen_order.push_back(key.to_owned());
@@ -279,24 +355,69 @@ mod tests {
     use alloy::primitives::Address;
 
     fn v(key: &str, persistent: bool) -> Violation {
-        Violation { kind: "k", chain_id: 1, detail: String::new(), key: key.into(), persistent, cancel: None }
+        Violation {
+            kind: "k",
+            chain_id: 1,
+            detail: String::new(),
+            key: key.into(),
+            persistent,
+            cancel: None,
+        }
     }
 
     #[test]
     fn a_native_unlock_matches_its_burn_but_a_mint_of_no_wrapped_token_does_not() {
         let m = Message {
-            version: 1, srcChainId: 2, dstChainId: 1, srcContract: Address::repeat_byte(2), nonce: 1,
-            token: Address::ZERO, amount: U256::from(5u64), sender: Address::repeat_byte(3), recipient: Address::repeat_byte(4),
+            version: 1,
+            srcChainId: 2,
+            dstChainId: 1,
+            srcContract: Address::repeat_byte(2),
+            nonce: 1,
+            token: Address::ZERO,
+            amount: U256::from(5u64),
+            sender: Address::repeat_byte(3),
+            recipient: Address::repeat_byte(4),
         };
         // ETH unlocked by a vault: the local token is the zero address.
-        assert!(content_matches(&m, 1, Some(2), m.recipient, false, Address::ZERO, Address::ZERO, m.amount));
+        assert!(content_matches(
+            &m,
+            1,
+            Some(2),
+            m.recipient,
+            false,
+            Address::ZERO,
+            Address::ZERO,
+            m.amount
+        ));
         // A minter whose route is unknown maps to zero: never a match.
-        assert!(!content_matches(&m, 1, Some(2), m.recipient, true, Address::ZERO, Address::ZERO, m.amount));
-        assert!(!content_matches(&m, 1, Some(2), m.recipient, false, Address::ZERO, Address::ZERO, m.amount + U256::from(1u64)));
+        assert!(!content_matches(
+            &m,
+            1,
+            Some(2),
+            m.recipient,
+            true,
+            Address::ZERO,
+            Address::ZERO,
+            m.amount
+        ));
+        assert!(!content_matches(
+            &m,
+            1,
+            Some(2),
+            m.recipient,
+            false,
+            Address::ZERO,
+            Address::ZERO,
+            m.amount + U256::from(1u64)
+        ));
     }
 
     fn status(code: u16) -> AnswerError {
-        AnswerError::Status { url: "https://v".into(), status: code, error: "x".into() }
+        AnswerError::Status {
+            url: "https://v".into(),
+            status: code,
+            error: "x".into(),
+        }
     }
 
     #[test]
@@ -305,13 +426,44 @@ mod tests {
         assert!(matches!(weigh_error(&status(409)), Answer::Refused(_)));
         assert!(matches!(weigh_error(&status(503)), Answer::Unavailable(_)));
         assert!(matches!(weigh_error(&status(502)), Answer::Unavailable(_)));
-        assert!(matches!(weigh_error(&AnswerError::Unreachable { url: "u".into(), error: "timeout".into() }), Answer::Unavailable(_)));
-        assert!(matches!(weigh_error(&AnswerError::NotInSet(Address::ZERO)), Answer::Unavailable(_)));
-        let bad = |error| AnswerError::BadSignature { signer: Address::ZERO, error };
-        assert!(matches!(weigh_error(&bad(SignatureError::InvalidMldsa)), Answer::Refused(_)));
-        assert!(matches!(weigh_error(&bad(SignatureError::MalformedEcdsa)), Answer::Refused(_)));
-        assert!(matches!(weigh_error(&bad(SignatureError::PqKeyNotRegistered { registered: B256::ZERO, actual: B256::ZERO })), Answer::Unavailable(_)));
-        assert!(matches!(weigh_error(&AnswerError::WrongDigest { signer: Address::ZERO, got: B256::ZERO, expected: B256::ZERO }), Answer::Refused(_)));
+        assert!(matches!(
+            weigh_error(&AnswerError::Unreachable {
+                url: "u".into(),
+                error: "timeout".into()
+            }),
+            Answer::Unavailable(_)
+        ));
+        assert!(matches!(
+            weigh_error(&AnswerError::NotInSet(Address::ZERO)),
+            Answer::Unavailable(_)
+        ));
+        let bad = |error| AnswerError::BadSignature {
+            signer: Address::ZERO,
+            error,
+        };
+        assert!(matches!(
+            weigh_error(&bad(SignatureError::InvalidMldsa)),
+            Answer::Refused(_)
+        ));
+        assert!(matches!(
+            weigh_error(&bad(SignatureError::MalformedEcdsa)),
+            Answer::Refused(_)
+        ));
+        assert!(matches!(
+            weigh_error(&bad(SignatureError::PqKeyNotRegistered {
+                registered: B256::ZERO,
+                actual: B256::ZERO
+            })),
+            Answer::Unavailable(_)
+        ));
+        assert!(matches!(
+            weigh_error(&AnswerError::WrongDigest {
+                signer: Address::ZERO,
+                got: B256::ZERO,
+                expected: B256::ZERO
+            }),
+            Answer::Refused(_)
+        ));
     }
 
     #[test]
@@ -320,30 +472,71 @@ mod tests {
         let ok = |i| Valid(i);
         let no = || Refused("404".into());
         let down = || Unavailable("refused".into());
-        assert_eq!(classify(&[ok(0), ok(1), ok(2), no()], 4, 3), PqOutcome::Verified);
-        assert_eq!(classify(&[ok(0), ok(1), ok(2), ok(3)], 4, 3), PqOutcome::Verified);
+        assert_eq!(
+            classify(&[ok(0), ok(1), ok(2), no()], 4, 3),
+            PqOutcome::Verified
+        );
+        assert_eq!(
+            classify(&[ok(0), ok(1), ok(2), ok(3)], 4, 3),
+            PqOutcome::Verified
+        );
         // The same signer twice counts once.
-        assert!(matches!(classify(&[ok(0), ok(0), ok(0), down()], 4, 3), PqOutcome::CannotVerifyYet(_)));
+        assert!(matches!(
+            classify(&[ok(0), ok(0), ok(0), down()], 4, 3),
+            PqOutcome::CannotVerifyYet(_)
+        ));
         // One refusal still leaves room for three signatures.
-        assert!(matches!(classify(&[ok(0), ok(1), no(), down()], 4, 3), PqOutcome::CannotVerifyYet(_)));
+        assert!(matches!(
+            classify(&[ok(0), ok(1), no(), down()], 4, 3),
+            PqOutcome::CannotVerifyYet(_)
+        ));
         // Two refusals of four: three signatures are impossible.
-        assert!(matches!(classify(&[ok(0), ok(1), no(), no()], 4, 3), PqOutcome::Refuted(_)));
-        assert!(matches!(classify(&[no(), no(), no(), no()], 4, 3), PqOutcome::Refuted(_)));
+        assert!(matches!(
+            classify(&[ok(0), ok(1), no(), no()], 4, 3),
+            PqOutcome::Refuted(_)
+        ));
+        assert!(matches!(
+            classify(&[no(), no(), no(), no()], 4, 3),
+            PqOutcome::Refuted(_)
+        ));
         // Every validator down, halted or timing out: never a violation.
-        assert!(matches!(classify(&[down(), down(), down(), down()], 4, 3), PqOutcome::CannotVerifyYet(_)));
-        assert!(matches!(classify(&[no(), down(), down(), down()], 4, 3), PqOutcome::CannotVerifyYet(_)));
+        assert!(matches!(
+            classify(&[down(), down(), down(), down()], 4, 3),
+            PqOutcome::CannotVerifyYet(_)
+        ));
+        assert!(matches!(
+            classify(&[no(), down(), down(), down()], 4, 3),
+            PqOutcome::CannotVerifyYet(_)
+        ));
         // No validators configured: cannot verify, never "violated".
         assert!(matches!(classify(&[], 4, 3), PqOutcome::CannotVerifyYet(_)));
         // A zero threshold is never taken as verified.
-        assert!(matches!(classify(&[ok(0)], 4, 0), PqOutcome::CannotVerifyYet(_)));
+        assert!(matches!(
+            classify(&[ok(0)], 4, 0),
+            PqOutcome::CannotVerifyYet(_)
+        ));
     }
 
     fn key(tx: u8, log: u64) -> EventKey {
-        EventKey { chain_id: 2, tx: B256::repeat_byte(tx), log_index: log }
+        EventKey {
+            chain_id: 2,
+            tx: B256::repeat_byte(tx),
+            log_index: log,
+        }
     }
 
     fn message(nonce: u64) -> Message {
-        Message { version: 1, srcChainId: 1, dstChainId: 2, srcContract: Address::ZERO, nonce, token: Address::ZERO, amount: U256::from(1), sender: Address::ZERO, recipient: Address::ZERO }
+        Message {
+            version: 1,
+            srcChainId: 1,
+            dstChainId: 2,
+            srcContract: Address::ZERO,
+            nonce,
+            token: Address::ZERO,
+            amount: U256::from(1),
+            sender: Address::ZERO,
+            recipient: Address::ZERO,
+        }
     }
 
     #[test]
@@ -352,23 +545,39 @@ mod tests {
         let id = B256::repeat_byte(9);
         let mut d = Delta::default();
         d.sources.insert(id, message(1));
-        assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Source(message(1)));
+        assert_eq!(
+            view.release(&mut d, id, key(1, 0)),
+            Lookup::Source(message(1))
+        );
         // A failed pass is dropped; the re-scan sees the same release as new, not twice.
         let mut d = Delta::default();
         d.sources.insert(id, message(1));
-        assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Source(message(1)));
+        assert_eq!(
+            view.release(&mut d, id, key(1, 0)),
+            Lookup::Source(message(1))
+        );
         view.commit(d);
         assert!(view.sources.is_empty(), "a released lock is forgotten");
         let mut d = Delta::default();
         assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Seen);
-        assert_eq!(view.release(&mut d, id, key(1, 3)), Lookup::Seen, "the same transaction re-included at another index");
-        assert_eq!(view.release(&mut d, id, key(2, 0)), Lookup::Twice(key(1, 0)));
+        assert_eq!(
+            view.release(&mut d, id, key(1, 3)),
+            Lookup::Seen,
+            "the same transaction re-included at another index"
+        );
+        assert_eq!(
+            view.release(&mut d, id, key(2, 0)),
+            Lookup::Twice(key(1, 0))
+        );
         // Two releases of one message inside one pass.
         let mut view = View::default();
         let mut d = Delta::default();
         assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Unbacked);
         assert_eq!(view.release(&mut d, id, key(1, 1)), Lookup::Seen);
-        assert_eq!(view.release(&mut d, id, key(3, 0)), Lookup::Twice(key(1, 0)));
+        assert_eq!(
+            view.release(&mut d, id, key(3, 0)),
+            Lookup::Twice(key(1, 0))
+        );
         view.commit(d);
         assert_eq!(view.released.len(), 1);
     }
@@ -384,7 +593,10 @@ mod tests {
         assert_eq!(view.sources.len(), 1, "kept until released");
         let mut d = Delta::default();
         assert_eq!(view.hold(&mut d, id, key(1, 0)), Lookup::Seen);
-        assert_eq!(view.release(&mut d, id, key(2, 4)), Lookup::Source(message(5)));
+        assert_eq!(
+            view.release(&mut d, id, key(2, 4)),
+            Lookup::Source(message(5))
+        );
         view.commit(d);
         assert!(view.sources.is_empty() && view.held.is_empty());
         let mut d = Delta::default();
@@ -409,9 +621,14 @@ mod tests {
             let mut d = Delta::default();
             d.cursors.insert(2, 100);
             view.commit(d);
-            assert!(reporter.record(vec![v("supply/2/0xw", true)], true).is_empty());
+            assert!(reporter
+                .record(vec![v("supply/2/0xw", true)], true)
+                .is_empty());
         }
-        assert_eq!((view.sources.len(), view.released.len(), view.held.len()), sizes);
+        assert_eq!(
+            (view.sources.len(), view.released.len(), view.held.len()),
+            sizes
+        );
         assert_eq!(reporter.total(), 2);
         assert_eq!(reporter.recent().count(), 2);
         assert_eq!(reporter.seen.len(), 1);

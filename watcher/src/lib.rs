@@ -35,7 +35,9 @@ use alloy::sol_types::SolEvent;
 use anyhow::Context;
 use futures::StreamExt;
 use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
-use ghostbridge_core::bindings::{guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken};
+use ghostbridge_core::bindings::{
+    guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken,
+};
 use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::config::{Chain, Config, Role};
 use ghostbridge_core::protocol::{from_minter, message_id, release_endpoint, Domain};
@@ -75,7 +77,10 @@ pub struct Watcher {
 
 impl std::fmt::Debug for Watcher {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Watcher").field("violations", &self.reporter.total()).field("pending", &self.pending.len()).finish_non_exhaustive()
+        f.debug_struct("Watcher")
+            .field("violations", &self.reporter.total())
+            .field("pending", &self.pending.len())
+            .finish_non_exhaustive()
     }
 }
 
@@ -98,7 +103,11 @@ struct Release {
 
 impl Release {
     fn what(&self) -> &'static str {
-        if self.held { "held transfer" } else { "release" }
+        if self.held {
+            "held transfer"
+        } else {
+            "release"
+        }
     }
 }
 
@@ -116,18 +125,35 @@ struct Pending {
 impl Watcher {
     /// Builds a watcher. `unverified_alert`: how long a release may stay unverifiable before
     /// `/health` reports it.
-    pub fn new(chains: Vec<Chain>, validators: ValidatorClients, guardian: Option<PrivateKeySigner>, health: Health, unverified_alert: Duration) -> anyhow::Result<Self> {
+    pub fn new(
+        chains: Vec<Chain>,
+        validators: ValidatorClients,
+        guardian: Option<PrivateKeySigner>,
+        health: Health,
+        unverified_alert: Duration,
+    ) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
         let mut view = View::default();
         for c in &chains {
-            providers.insert(c.chain_id, ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?);
+            providers.insert(
+                c.chain_id,
+                ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?,
+            );
             view.cursors.insert(c.chain_id, c.deployment.deploy_block);
         }
         let rotations = rotation::RotationWatch::new(&chains)?;
         Ok(Self {
             chains: chains.into_iter().map(|c| (c.chain_id, c)).collect(),
-            providers, validators, guardian, health, unverified_alert, view,
-            pending: HashMap::new(), reporter: Reporter::default(), rotations, pause_failure_logged: HashMap::new(),
+            providers,
+            validators,
+            guardian,
+            health,
+            unverified_alert,
+            view,
+            pending: HashMap::new(),
+            reporter: Reporter::default(),
+            rotations,
+            pause_failure_logged: HashMap::new(),
         })
     }
 
@@ -156,7 +182,9 @@ impl Watcher {
         // Persistent conditions not seen again cleared only if every check ran.
         let complete = result.is_ok() && rotation_error.is_none();
         found.extend(proposed);
-        if let Some(e) = rotation_error { tracing::warn!(error = %format!("{e:#}"), "rotation scan failed; retried next pass"); }
+        if let Some(e) = rotation_error {
+            tracing::warn!(error = %format!("{e:#}"), "rotation scan failed; retried next pass");
+        }
         let result = result.map(|(delta, pending)| {
             self.view.commit(delta);
             self.pending = pending;
@@ -165,12 +193,18 @@ impl Watcher {
         let new = self.reporter.record(found, complete);
         for v in &new {
             tracing::error!(alarm = true, kind = v.kind, chain = v.chain_id, detail = %v.detail, "BRIDGE INVARIANT VIOLATED");
-            metrics::counter!("ghostbridge_watcher_violations_total", "kind" => v.kind).increment(1);
-            self.health.problem(&format!("violation/{}", v.kind), v.detail.clone());
+            metrics::counter!("ghostbridge_watcher_violations_total", "kind" => v.kind)
+                .increment(1);
+            self.health
+                .problem(&format!("violation/{}", v.kind), v.detail.clone());
         }
         for v in &new {
-            if let Some((chain, endpoint, id)) = v.cancel { self.cancel_held(chain, endpoint, id).await; }
-            if v.kind == rotation::KIND { self.cancel_rotation(v.chain_id).await; }
+            if let Some((chain, endpoint, id)) = v.cancel {
+                self.cancel_held(chain, endpoint, id).await;
+            }
+            if v.kind == rotation::KIND {
+                self.cancel_rotation(v.chain_id).await;
+            }
         }
         if !new.is_empty() || self.reporter.condition_holds() {
             self.ensure_paused(!new.is_empty()).await;
@@ -179,13 +213,21 @@ impl Watcher {
     }
 
     fn report_progress(&self) {
-        metrics::gauge!("ghostbridge_watcher_releases_checked").set(self.view.released.len() as f64);
+        metrics::gauge!("ghostbridge_watcher_releases_checked")
+            .set(self.view.released.len() as f64);
         metrics::gauge!("ghostbridge_watcher_unverified_releases").set(self.pending.len() as f64);
         metrics::gauge!("ghostbridge_watcher_open_sources").set(self.view.sources.len() as f64);
-        self.health.progress("releases_checked", self.view.released.len());
-        self.health.progress("unverified_releases", self.pending.len());
-        self.health.progress("violations_total", self.reporter.total());
-        let overdue: Vec<&Pending> = self.pending.values().filter(|p| p.since.elapsed() >= self.unverified_alert).collect();
+        self.health
+            .progress("releases_checked", self.view.released.len());
+        self.health
+            .progress("unverified_releases", self.pending.len());
+        self.health
+            .progress("violations_total", self.reporter.total());
+        let overdue: Vec<&Pending> = self
+            .pending
+            .values()
+            .filter(|p| p.since.elapsed() >= self.unverified_alert)
+            .collect();
         match overdue.iter().min_by_key(|p| p.since) {
             Some(oldest) => self.health.problem("unverified_releases", format!(
                 "{} release(s) unverified for more than {}s (cannot verify yet, not a violation); oldest {} {} in {}: {}",
@@ -195,7 +237,10 @@ impl Watcher {
     }
 
     /// Everything of one pass, computed without touching `self`.
-    async fn pass(&self, found: &mut Vec<Violation>) -> anyhow::Result<(Delta, HashMap<EventKey, Pending>)> {
+    async fn pass(
+        &self,
+        found: &mut Vec<Violation>,
+    ) -> anyhow::Result<(Delta, HashMap<EventKey, Pending>)> {
         let mut delta = Delta::default();
         let mut releases = Vec::new();
         let ids: Vec<u64> = self.chains.keys().copied().collect();
@@ -203,55 +248,165 @@ impl Watcher {
         // Sources first on every chain, then releases: a release is checked against every lock
         // up to a head read before the release itself.
         for &id in &ids {
-            heads.insert(id, self.providers[&id].get_block_number().await.context("eth_blockNumber")?);
+            heads.insert(
+                id,
+                self.providers[&id]
+                    .get_block_number()
+                    .await
+                    .context("eth_blockNumber")?,
+            );
         }
         let held_topic = BridgeVault::TransferHeld::SIGNATURE_HASH;
         for &id in &ids {
             let (from, to) = (self.view.cursors[&id], heads[&id]);
-            delta.cursors.insert(id, to.max(from.saturating_sub(1)).saturating_add(1));
-            if from > to { continue; }
+            delta
+                .cursors
+                .insert(id, to.max(from.saturating_sub(1)).saturating_add(1));
+            if from > to {
+                continue;
+            }
             let c = &self.chains[&id];
             let p = &self.providers[&id];
             let (vault, minter) = (c.deployment.vault, c.deployment.minter);
-            for log in scan_logs(p, vault, &[BridgeVault::Locked::SIGNATURE_HASH, BridgeVault::Unlocked::SIGNATURE_HASH, held_topic], from, to, c.max_block_range).await? {
+            for log in scan_logs(
+                p,
+                vault,
+                &[
+                    BridgeVault::Locked::SIGNATURE_HASH,
+                    BridgeVault::Unlocked::SIGNATURE_HASH,
+                    held_topic,
+                ],
+                from,
+                to,
+                c.max_block_range,
+            )
+            .await?
+            {
                 if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
                     let m = BridgeVault::Locked::decode_log_data(log.data())?.message;
                     delta.sources.insert(message_id(&m), m);
                 } else if log.topic0() == Some(&held_topic) {
                     let e = BridgeVault::TransferHeld::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: vault, src_chain: None, recipient: e.recipient, token: e.token, amount: e.amount, minted: false, held: true });
+                    releases.push(Release {
+                        id: e.messageId,
+                        at: key_of(id, &log),
+                        endpoint: vault,
+                        src_chain: None,
+                        recipient: e.recipient,
+                        token: e.token,
+                        amount: e.amount,
+                        minted: false,
+                        held: true,
+                    });
                 } else {
                     let e = BridgeVault::Unlocked::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: vault, src_chain: Some(e.srcChainId), recipient: e.recipient, token: e.token, amount: e.amount, minted: false, held: false });
+                    releases.push(Release {
+                        id: e.messageId,
+                        at: key_of(id, &log),
+                        endpoint: vault,
+                        src_chain: Some(e.srcChainId),
+                        recipient: e.recipient,
+                        token: e.token,
+                        amount: e.amount,
+                        minted: false,
+                        held: false,
+                    });
                 }
             }
-            for log in scan_logs(p, minter, &[BridgeMinter::Burned::SIGNATURE_HASH, BridgeMinter::Minted::SIGNATURE_HASH, held_topic], from, to, c.max_block_range).await? {
+            for log in scan_logs(
+                p,
+                minter,
+                &[
+                    BridgeMinter::Burned::SIGNATURE_HASH,
+                    BridgeMinter::Minted::SIGNATURE_HASH,
+                    held_topic,
+                ],
+                from,
+                to,
+                c.max_block_range,
+            )
+            .await?
+            {
                 if log.topic0() == Some(&BridgeMinter::Burned::SIGNATURE_HASH) {
-                    let m = from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
+                    let m =
+                        from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
                     delta.sources.insert(message_id(&m), m);
                 } else if log.topic0() == Some(&held_topic) {
                     let e = BridgeMinter::TransferHeld::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: minter, src_chain: None, recipient: e.recipient, token: e.token, amount: e.amount, minted: true, held: true });
+                    releases.push(Release {
+                        id: e.messageId,
+                        at: key_of(id, &log),
+                        endpoint: minter,
+                        src_chain: None,
+                        recipient: e.recipient,
+                        token: e.token,
+                        amount: e.amount,
+                        minted: true,
+                        held: true,
+                    });
                 } else {
                     let e = BridgeMinter::Minted::decode_log_data(log.data())?;
-                    releases.push(Release { id: e.messageId, at: key_of(id, &log), endpoint: minter, src_chain: Some(e.srcChainId), recipient: e.recipient, token: e.wrappedToken, amount: e.amount, minted: true, held: false });
+                    releases.push(Release {
+                        id: e.messageId,
+                        at: key_of(id, &log),
+                        endpoint: minter,
+                        src_chain: Some(e.srcChainId),
+                        recipient: e.recipient,
+                        token: e.wrappedToken,
+                        amount: e.amount,
+                        minted: true,
+                        held: false,
+                    });
                 }
             }
         }
         // Identity and content of every new release; those that pass go to the PQ check with
         // the ones still open from earlier passes.
         let now = Instant::now();
-        let (mut to_verify, mut carried): (Vec<Pending>, Vec<Pending>) = self.pending.values().cloned().partition(|p| p.next_retry <= now);
+        let (mut to_verify, mut carried): (Vec<Pending>, Vec<Pending>) = self
+            .pending
+            .values()
+            .cloned()
+            .partition(|p| p.next_retry <= now);
         to_verify.sort_by_key(|p| p.next_retry);
-        if to_verify.len() > PENDING_RETRIES_PER_PASS { carried.extend(to_verify.split_off(PENDING_RETRIES_PER_PASS)); }
+        if to_verify.len() > PENDING_RETRIES_PER_PASS {
+            carried.extend(to_verify.split_off(PENDING_RETRIES_PER_PASS));
+        }
         let mut wrapped_of: HashMap<(u64, u64, Address), Address> = HashMap::new();
         for r in releases {
-            let lookup = if r.held { self.view.hold(&mut delta, r.id, r.at) } else { self.view.release(&mut delta, r.id, r.at) };
+            let lookup = if r.held {
+                self.view.hold(&mut delta, r.id, r.at)
+            } else {
+                self.view.release(&mut delta, r.id, r.at)
+            };
             let v = |kind, detail: String| violation(kind, &r, detail);
             let m = match lookup {
                 Lookup::Seen => continue,
-                Lookup::Twice(prev) => { found.push(v("double_release", format!("message {} released twice: {} and again {} in {}", r.id, prev.label(), r.what(), r.at.label()))); continue; }
-                Lookup::Unbacked => { found.push(v("unbacked_release", format!("{} in {} of message {} that no lock/burn on any chain emitted", r.what(), r.at.label(), r.id))); continue; }
+                Lookup::Twice(prev) => {
+                    found.push(v(
+                        "double_release",
+                        format!(
+                            "message {} released twice: {} and again {} in {}",
+                            r.id,
+                            prev.label(),
+                            r.what(),
+                            r.at.label()
+                        ),
+                    ));
+                    continue;
+                }
+                Lookup::Unbacked => {
+                    found.push(v(
+                        "unbacked_release",
+                        format!(
+                            "{} in {} of message {} that no lock/burn on any chain emitted",
+                            r.what(),
+                            r.at.label(),
+                            r.id
+                        ),
+                    ));
+                    continue;
+                }
                 Lookup::Source(m) => m,
             };
             let expected = if r.minted {
@@ -259,8 +414,13 @@ impl Watcher {
                 match wrapped_of.get(&k) {
                     Some(w) => *w,
                     None => {
-                        let minter = BridgeMinter::new(r.endpoint, self.providers[&r.at.chain_id].clone());
-                        let w = minter.wrappedTokenOf(m.srcChainId, m.token).call().await.context("wrappedTokenOf")?;
+                        let minter =
+                            BridgeMinter::new(r.endpoint, self.providers[&r.at.chain_id].clone());
+                        let w = minter
+                            .wrappedTokenOf(m.srcChainId, m.token)
+                            .call()
+                            .await
+                            .context("wrappedTokenOf")?;
                         wrapped_of.insert(k, w);
                         w
                     }
@@ -269,45 +429,101 @@ impl Watcher {
                 m.token
             };
             // The one endpoint that may release it (what the validators' digest names).
-            let endpoint_ok = self.chains.get(&m.srcChainId)
-                .and_then(|src| release_endpoint(m.srcContract, &src.deployment, &self.chains[&r.at.chain_id].deployment))
-                == Some(r.endpoint);
-            if !endpoint_ok || !content_matches(&m, r.at.chain_id, r.src_chain, r.recipient, r.minted, r.token, expected, r.amount) {
-                found.push(v("mismatched_release", format!("{} in {} of message {} with content different from its lock/burn", r.what(), r.at.label(), r.id)));
+            let endpoint_ok = self.chains.get(&m.srcChainId).and_then(|src| {
+                release_endpoint(
+                    m.srcContract,
+                    &src.deployment,
+                    &self.chains[&r.at.chain_id].deployment,
+                )
+            }) == Some(r.endpoint);
+            if !endpoint_ok
+                || !content_matches(
+                    &m,
+                    r.at.chain_id,
+                    r.src_chain,
+                    r.recipient,
+                    r.minted,
+                    r.token,
+                    expected,
+                    r.amount,
+                )
+            {
+                found.push(v(
+                    "mismatched_release",
+                    format!(
+                        "{} in {} of message {} with content different from its lock/burn",
+                        r.what(),
+                        r.at.label(),
+                        r.id
+                    ),
+                ));
                 continue;
             }
-            to_verify.push(Pending { release: r, since: now, why: String::new(), attempts: 0, next_retry: now });
+            to_verify.push(Pending {
+                release: r,
+                since: now,
+                why: String::new(),
+                attempts: 0,
+                next_retry: now,
+            });
         }
         // The validator sets, once per chain and pass.
         let mut sets = HashMap::new();
         for p in &to_verify {
             let chain = p.release.at.chain_id;
             if let std::collections::hash_map::Entry::Vacant(e) = sets.entry(chain) {
-                e.insert(ValidatorSet::read(&self.providers[&chain], self.chains[&chain].deployment.verifier).await.context("reading the validator set")?);
+                e.insert(
+                    ValidatorSet::read(
+                        &self.providers[&chain],
+                        self.chains[&chain].deployment.verifier,
+                    )
+                    .await
+                    .context("reading the validator set")?,
+                );
             }
         }
         let verdicts: Vec<(Pending, PqOutcome)> = futures::stream::iter(to_verify)
             .map(|p| {
                 let set = &sets[&p.release.at.chain_id];
-                async move { let o = self.check_pq(&p.release, set).await; (p, o) }
+                async move {
+                    let o = self.check_pq(&p.release, set).await;
+                    (p, o)
+                }
             })
             .buffer_unordered(PQ_CONCURRENCY)
             .collect()
             .await;
-        let mut pending: HashMap<EventKey, Pending> = carried.into_iter().map(|p| (p.release.at, p)).collect();
+        let mut pending: HashMap<EventKey, Pending> =
+            carried.into_iter().map(|p| (p.release.at, p)).collect();
         for (mut p, outcome) in verdicts {
             let was_pending = self.pending.contains_key(&p.release.at);
             match outcome {
                 PqOutcome::Verified => {
-                    if was_pending { tracing::info!(id = %p.release.id, at = %p.release.at.label(), "{} verified after all", p.release.what()); }
+                    if was_pending {
+                        tracing::info!(id = %p.release.id, at = %p.release.at.label(), "{} verified after all", p.release.what());
+                    }
                 }
-                PqOutcome::Refuted(why) => found.push(violation("pq_signatures", &p.release, format!("{} in {} of message {}: {why}", p.release.what(), p.release.at.label(), p.release.id))),
+                PqOutcome::Refuted(why) => found.push(violation(
+                    "pq_signatures",
+                    &p.release,
+                    format!(
+                        "{} in {} of message {}: {why}",
+                        p.release.what(),
+                        p.release.at.label(),
+                        p.release.id
+                    ),
+                )),
                 PqOutcome::CannotVerifyYet(why) => {
-                    if !was_pending { tracing::warn!(id = %p.release.id, at = %p.release.at.label(), why = %why, "cannot verify a {} yet; retrying", p.release.what()); }
+                    if !was_pending {
+                        tracing::warn!(id = %p.release.id, at = %p.release.at.label(), why = %why, "cannot verify a {} yet; retrying", p.release.what());
+                    }
                     p.why = why;
                     p.attempts = p.attempts.saturating_add(1);
-                    let wait = Duration::from_millis(250u64 << p.attempts.min(6)).min(PENDING_MAX_BACKOFF);
-                    p.next_retry = Instant::now().checked_add(wait).unwrap_or_else(Instant::now);
+                    let wait =
+                        Duration::from_millis(250u64 << p.attempts.min(6)).min(PENDING_MAX_BACKOFF);
+                    p.next_retry = Instant::now()
+                        .checked_add(wait)
+                        .unwrap_or_else(Instant::now);
                     pending.insert(p.release.at, p);
                 }
             }
@@ -320,13 +536,23 @@ impl Watcher {
     /// answers: a quorum that signs it proves it was admitted, however it was delivered.
     async fn check_pq(&self, r: &Release, set: &ValidatorSet) -> PqOutcome {
         let chain = r.at.chain_id;
-        let domain = Domain { chain_id: chain, verifier: self.chains[&chain].deployment.verifier };
+        let domain = Domain {
+            chain_id: chain,
+            verifier: self.chains[&chain].deployment.verifier,
+        };
         let digest = domain.message_digest(r.endpoint, r.id, set.epoch);
         let mut answers = Vec::new();
-        for answer in self.validators.ask(&ValidatorClients::message_path(chain, r.id), None).await {
+        for answer in self
+            .validators
+            .ask(&ValidatorClients::message_path(chain, r.id), None)
+            .await
+        {
             answers.push(match answer {
                 // Signed under another epoch (a rotation between our read and theirs): ask again.
-                Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!("{} answered for epoch {}, the set read is {}", a.signer, a.epoch, set.epoch)),
+                Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!(
+                    "{} answered for epoch {}, the set read is {}",
+                    a.signer, a.epoch, set.epoch
+                )),
                 Ok(a) => match self.validators.check(set, digest, &a, true).await {
                     Ok(s) => Answer::Valid(s.signer_index.into()),
                     Err(e) => weigh_error(&e),
@@ -341,15 +567,29 @@ impl Watcher {
         let mut out = Vec::new();
         for (src_id, src) in &self.chains {
             let vault = BridgeVault::new(src.deployment.vault, self.providers[src_id].clone());
-            let mut tokens: Vec<Address> = src.deployment.tokens.values().copied().filter(|a| !a.is_zero()).collect();
+            let mut tokens: Vec<Address> = src
+                .deployment
+                .tokens
+                .values()
+                .copied()
+                .filter(|a| !a.is_zero())
+                .collect();
             tokens.push(Address::ZERO);
             for (dst_id, dst) in &self.chains {
-                if dst_id == src_id { continue; }
-                let minter = BridgeMinter::new(dst.deployment.minter, self.providers[dst_id].clone());
+                if dst_id == src_id {
+                    continue;
+                }
+                let minter =
+                    BridgeMinter::new(dst.deployment.minter, self.providers[dst_id].clone());
                 for t in &tokens {
                     let wrapped = minter.wrappedTokenOf(*src_id, *t).call().await?;
-                    if wrapped.is_zero() { continue; }
-                    let supply = WrappedToken::new(wrapped, self.providers[dst_id].clone()).totalSupply().call().await?;
+                    if wrapped.is_zero() {
+                        continue;
+                    }
+                    let supply = WrappedToken::new(wrapped, self.providers[dst_id].clone())
+                        .totalSupply()
+                        .call()
+                        .await?;
                     let locked = vault.lockedTotal(*t).call().await?;
                     let unlocked = vault.unlockedTotal(*t).call().await?;
                     let backing = locked.saturating_sub(unlocked);
@@ -367,23 +607,43 @@ impl Watcher {
     }
 
     fn wallet_provider(&self, chain: u64) -> anyhow::Result<Option<impl Provider>> {
-        let Some(key) = self.guardian.clone() else { return Ok(None) };
+        let Some(key) = self.guardian.clone() else {
+            return Ok(None);
+        };
         let url: reqwest::Url = self.chains[&chain].rpc_urls[0].parse()?;
-        Ok(Some(ProviderBuilder::new().wallet(EthereumWallet::from(key)).connect_http(url)))
+        Ok(Some(
+            ProviderBuilder::new()
+                .wallet(EthereumWallet::from(key))
+                .connect_http(url),
+        ))
     }
 
     /// Cancels a bad held transfer (the guardian key holds `GUARDIAN_ROLE` on the endpoints).
     async fn cancel_held(&self, chain: u64, endpoint: Address, id: B256) {
         let result = async {
-            let Some(p) = self.wallet_provider(chain)? else { return Ok(None) };
-            let receipt = BridgeVault::new(endpoint, p).cancelHeld(id).send().await?.get_receipt().await?;
+            let Some(p) = self.wallet_provider(chain)? else {
+                return Ok(None);
+            };
+            let receipt = BridgeVault::new(endpoint, p)
+                .cancelHeld(id)
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
             anyhow::ensure!(receipt.status(), "cancelHeld reverted");
             anyhow::Ok(Some(receipt.transaction_hash))
-        }.await;
+        }
+        .await;
         match result {
-            Ok(Some(tx)) => tracing::error!(alarm = true, chain, %endpoint, %id, %tx, "held transfer CANCELLED by the watcher"),
-            Ok(None) => tracing::error!(alarm = true, chain, %id, "no guardian key configured: held transfer NOT cancelled"),
-            Err(e) => tracing::error!(alarm = true, chain, %id, error = %format!("{e:#}"), "cancelling the held transfer FAILED"),
+            Ok(Some(tx)) => {
+                tracing::error!(alarm = true, chain, %endpoint, %id, %tx, "held transfer CANCELLED by the watcher")
+            }
+            Ok(None) => {
+                tracing::error!(alarm = true, chain, %id, "no guardian key configured: held transfer NOT cancelled")
+            }
+            Err(e) => {
+                tracing::error!(alarm = true, chain, %id, error = %format!("{e:#}"), "cancelling the held transfer FAILED")
+            }
         }
     }
 
@@ -391,13 +651,24 @@ impl Watcher {
     async fn cancel_rotation(&self, chain: u64) {
         let verifier = self.chains[&chain].deployment.verifier;
         let result = async {
-            let Some(p) = self.wallet_provider(chain)? else { return Ok(None) };
+            let Some(p) = self.wallet_provider(chain)? else {
+                return Ok(None);
+            };
             rotation::cancel(p, verifier).await.map(Some)
-        }.await;
+        }
+        .await;
         match result {
-            Ok(Some(tx)) => tracing::error!(alarm = true, chain, %verifier, %tx, "validator-set rotation CANCELLED by the watcher"),
-            Ok(None) => tracing::error!(alarm = true, chain, "no guardian key configured: rotation NOT cancelled"),
-            Err(e) => tracing::error!(alarm = true, chain, error = %format!("{e:#}"), "cancelling the rotation FAILED"),
+            Ok(Some(tx)) => {
+                tracing::error!(alarm = true, chain, %verifier, %tx, "validator-set rotation CANCELLED by the watcher")
+            }
+            Ok(None) => tracing::error!(
+                alarm = true,
+                chain,
+                "no guardian key configured: rotation NOT cancelled"
+            ),
+            Err(e) => {
+                tracing::error!(alarm = true, chain, error = %format!("{e:#}"), "cancelling the rotation FAILED")
+            }
         }
     }
 
@@ -405,14 +676,27 @@ impl Watcher {
     /// guardian key is configured.
     async fn ensure_paused(&mut self, alert: bool) {
         if self.guardian.is_none() {
-            if alert { tracing::error!(alarm = true, "no guardian key configured: alerting only, contracts NOT paused"); }
+            if alert {
+                tracing::error!(
+                    alarm = true,
+                    "no guardian key configured: alerting only, contracts NOT paused"
+                );
+            }
             return;
         }
         for (id, c) in &self.chains {
             let p = &self.providers[id];
-            let vault = BridgeVault::new(c.deployment.vault, p.clone()).paused().call().await;
-            let minter = BridgeMinter::new(c.deployment.minter, p.clone()).paused().call().await;
-            if matches!((&vault, &minter), (Ok(true), Ok(true))) { continue; }
+            let vault = BridgeVault::new(c.deployment.vault, p.clone())
+                .paused()
+                .call()
+                .await;
+            let minter = BridgeMinter::new(c.deployment.minter, p.clone())
+                .paused()
+                .call()
+                .await;
+            if matches!((&vault, &minter), (Ok(true), Ok(true))) {
+                continue;
+            }
             let result = async {
                 let p = self.wallet_provider(*id)?.context("guardian key")?;
                 let receipt = BridgeGuardian::new(c.deployment.guardian, p).pauseAll().send().await?.get_receipt().await?;
@@ -440,7 +724,9 @@ impl Watcher {
 
 fn violation(kind: &'static str, r: &Release, detail: String) -> Violation {
     Violation {
-        kind, chain_id: r.at.chain_id, detail,
+        kind,
+        chain_id: r.at.chain_id,
+        detail,
         key: format!("{kind}/{}/{}", r.id, r.at.label()),
         persistent: false,
         cancel: r.held.then_some((r.at.chain_id, r.endpoint, r.id)),
@@ -448,7 +734,11 @@ fn violation(kind: &'static str, r: &Release, detail: String) -> Violation {
 }
 
 fn key_of(chain_id: u64, log: &Log) -> EventKey {
-    EventKey { chain_id, tx: log.transaction_hash.unwrap_or_default(), log_index: log.log_index.unwrap_or_default() }
+    EventKey {
+        chain_id,
+        tx: log.transaction_hash.unwrap_or_default(),
+        log_index: log.log_index.unwrap_or_default(),
+    }
 }
 
 /// `ghostbridge watch --config FILE`: runs until SIGINT/SIGTERM.
@@ -456,29 +746,54 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let (config, chains) = Config::load(config_path, Role::Watcher)?;
     let section = config.watcher.clone().context("watcher section")?;
     let guardian = match &section.guardian_key_env {
-        Some(env) => Some(std::env::var(env).with_context(|| format!("guardian key: set {env}"))?.trim().parse::<PrivateKeySigner>().with_context(|| format!("{env} is not a private key"))?),
+        Some(env) => Some(
+            std::env::var(env)
+                .with_context(|| format!("guardian key: set {env}"))?
+                .trim()
+                .parse::<PrivateKeySigner>()
+                .with_context(|| format!("{env} is not a private key"))?,
+        ),
         None => None,
     };
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
-    let mut watcher = Watcher::new(chains, validators, guardian, health.clone(), Duration::from_secs(section.unverified_alert_secs))?;
-    let ops = runtime::serve_ops(section.ops_listen.parse()?, health.clone(), shutdown.clone()).await?;
+    let mut watcher = Watcher::new(
+        chains,
+        validators,
+        guardian,
+        health.clone(),
+        Duration::from_secs(section.unverified_alert_secs),
+    )?;
+    let ops = runtime::serve_ops(
+        section.ops_listen.parse()?,
+        health.clone(),
+        shutdown.clone(),
+    )
+    .await?;
     tracing::info!(%ops, pause_enabled = watcher.guardian.is_some(), "watcher started");
     let poll = Duration::from_millis(section.poll_interval_ms);
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
     loop {
         let delay = match watcher.check_once().await {
-            Ok(_) => { backoff.reset(); health.ok("rpc"); poll }
+            Ok(_) => {
+                backoff.reset();
+                health.ok("rpc");
+                poll
+            }
             Err(e) => {
                 let d = backoff.next_delay();
                 metrics::counter!("ghostbridge_watcher_pass_errors_total").increment(1);
                 tracing::warn!(error = %format!("{e:#}"), "watcher pass failed, retrying");
-                if backoff.failures() > 3 { health.problem("rpc", format!("{e:#}")); }
+                if backoff.failures() > 3 {
+                    health.problem("rpc", format!("{e:#}"));
+                }
                 d
             }
         };
-        if !runtime::sleep_or_shutdown(delay, &shutdown).await { break; }
+        if !runtime::sleep_or_shutdown(delay, &shutdown).await {
+            break;
+        }
     }
     tracing::info!("watcher stopped");
     Ok(())
@@ -491,7 +806,8 @@ mod tests {
     /// A watcher without `[[validators]]` could verify nothing: refused at load, key named.
     #[test]
     fn a_watcher_config_without_validators_is_refused() {
-        let dir = std::env::temp_dir().join(format!("ghostbridge-watcher-config-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("ghostbridge-watcher-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("watcher.toml");
         std::fs::write(&path, "[store]\nurl = \"sqlite://w.db?mode=rwc\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31337\nrpc_urls = [\"http://127.0.0.1:8545\"]\ndeployment = \"a.json\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31338\nrpc_urls = [\"http://127.0.0.1:8546\"]\ndeployment = \"b.json\"\n\n[watcher]\nops_listen = \"127.0.0.1:9999\"\nunverified_alert_secs = 0\n").expect("write");
@@ -502,6 +818,9 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
         let keys: Vec<&str> = problems.iter().map(|p| p.key.as_str()).collect();
         assert!(keys.contains(&"validators"), "{problems:?}");
-        assert!(keys.contains(&"watcher.unverified_alert_secs"), "{problems:?}");
+        assert!(
+            keys.contains(&"watcher.unverified_alert_secs"),
+            "{problems:?}"
+        );
     }
 }

@@ -63,8 +63,17 @@ pub fn judge(p: &Proposal, expected: &HashSet<B256>) -> Option<Violation> {
 /// Parses `GHOSTBRIDGE_EXPECTED_ROTATIONS` (empty or unset: none expected).
 pub fn expected_from(value: Option<&str>) -> anyhow::Result<HashSet<B256>> {
     let mut out = HashSet::new();
-    for part in value.unwrap_or_default().split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        out.insert(part.parse::<B256>().map_err(|e| anyhow::anyhow!("{EXPECTED_ENV}: {part:?} is not a 32-byte hash: {e}"))?);
+    for part in value
+        .unwrap_or_default()
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        out.insert(
+            part.parse::<B256>().map_err(|e| {
+                anyhow::anyhow!("{EXPECTED_ENV}: {part:?} is not a 32-byte hash: {e}")
+            })?,
+        );
     }
     Ok(out)
 }
@@ -80,20 +89,35 @@ impl RotationWatch {
     /// Starts at each chain's deployment block; reads the announced hashes from the env.
     pub fn new<'a>(chains: impl IntoIterator<Item = &'a Chain>) -> anyhow::Result<Self> {
         let expected = expected_from(std::env::var(EXPECTED_ENV).ok().as_deref())?;
-        Ok(Self { cursors: chains.into_iter().map(|c| (c.chain_id, c.deployment.deploy_block)).collect(), expected })
+        Ok(Self {
+            cursors: chains
+                .into_iter()
+                .map(|c| (c.chain_id, c.deployment.deploy_block))
+                .collect(),
+            expected,
+        })
     }
 
     /// Violations for the proposals made since the last scan. A chain whose scan fails keeps its
     /// cursor (scanned again next time); the error of the last failing chain is returned after
     /// the others were scanned.
-    pub async fn scan(&mut self, chains: &HashMap<u64, Chain>, providers: &HashMap<u64, DynProvider>) -> (Vec<Violation>, Option<anyhow::Error>) {
+    pub async fn scan(
+        &mut self,
+        chains: &HashMap<u64, Chain>,
+        providers: &HashMap<u64, DynProvider>,
+    ) -> (Vec<Violation>, Option<anyhow::Error>) {
         let mut found = Vec::new();
         let mut error = None;
         for (id, c) in chains {
-            let (Some(p), Some(from)) = (providers.get(id), self.cursors.get(id).copied()) else { continue };
+            let (Some(p), Some(from)) = (providers.get(id), self.cursors.get(id).copied()) else {
+                continue;
+            };
             match proposals(p, *id, c.deployment.verifier, from, c.max_block_range).await {
                 Ok((list, next)) => {
-                    found.extend(list.iter().filter_map(|proposal| judge(proposal, &self.expected)));
+                    found.extend(
+                        list.iter()
+                            .filter_map(|proposal| judge(proposal, &self.expected)),
+                    );
                     self.cursors.insert(*id, next);
                 }
                 Err(e) => error = Some(e),
@@ -104,15 +128,37 @@ impl RotationWatch {
 }
 
 /// The proposals of `verifier` from block `from` to the head, and the next block to scan.
-async fn proposals(p: &DynProvider, chain_id: u64, verifier: Address, from: u64, range: u64) -> anyhow::Result<(Vec<Proposal>, u64)> {
+async fn proposals(
+    p: &DynProvider,
+    chain_id: u64,
+    verifier: Address,
+    from: u64,
+    range: u64,
+) -> anyhow::Result<(Vec<Proposal>, u64)> {
     let head = p.get_block_number().await?;
-    if head < from { return Ok((Vec::new(), from)); }
+    if head < from {
+        return Ok((Vec::new(), from));
+    }
     let mut out = Vec::new();
-    for log in scan_logs(p, verifier, &[AttestationVerifier::RotationProposed::SIGNATURE_HASH], from, head, range.max(1)).await? {
+    for log in scan_logs(
+        p,
+        verifier,
+        &[AttestationVerifier::RotationProposed::SIGNATURE_HASH],
+        from,
+        head,
+        range.max(1),
+    )
+    .await?
+    {
         let e = AttestationVerifier::RotationProposed::decode_log_data(log.data())?;
         out.push(Proposal {
-            chain_id, verifier, new_epoch: e.newEpoch, proposal_hash: e.proposalHash, executable_at: e.executableAt,
-            signers: e.signers, signatures: e.signatures.try_into().unwrap_or(u64::MAX),
+            chain_id,
+            verifier,
+            new_epoch: e.newEpoch,
+            proposal_hash: e.proposalHash,
+            executable_at: e.executableAt,
+            signers: e.signers,
+            signatures: e.signatures.try_into().unwrap_or(u64::MAX),
         });
     }
     Ok((out, head.saturating_add(1)))
@@ -121,10 +167,20 @@ async fn proposals(p: &DynProvider, chain_id: u64, verifier: Address, from: u64,
 /// Cancels the pending rotation on `verifier` with the guardian key's provider.
 pub async fn cancel(p: impl Provider, verifier: Address) -> anyhow::Result<B256> {
     let v = AttestationVerifier::new(verifier, p);
-    let (hash, _, _) = v.pendingRotation().call().await.map(|r| (r.proposalHash, r.proposedInEpoch, r.executableAt))?;
-    anyhow::ensure!(!hash.is_zero(), "no pending rotation (already cancelled or executed)");
+    let (hash, _, _) = v
+        .pendingRotation()
+        .call()
+        .await
+        .map(|r| (r.proposalHash, r.proposedInEpoch, r.executableAt))?;
+    anyhow::ensure!(
+        !hash.is_zero(),
+        "no pending rotation (already cancelled or executed)"
+    );
     let receipt = v.cancelRotation().send().await?.get_receipt().await?;
-    anyhow::ensure!(receipt.status(), "cancelRotation reverted (does the guardian key hold GUARDIAN_ROLE on the verifier?)");
+    anyhow::ensure!(
+        receipt.status(),
+        "cancelRotation reverted (does the guardian key hold GUARDIAN_ROLE on the verifier?)"
+    );
     Ok(receipt.transaction_hash)
 }
 
@@ -134,7 +190,15 @@ mod tests {
     use super::*;
 
     fn proposal(hash: B256) -> Proposal {
-        Proposal { chain_id: 1, verifier: Address::repeat_byte(1), new_epoch: 2, proposal_hash: hash, executable_at: 10, signers: vec![Address::repeat_byte(2)], signatures: 4 }
+        Proposal {
+            chain_id: 1,
+            verifier: Address::repeat_byte(1),
+            new_epoch: 2,
+            proposal_hash: hash,
+            executable_at: 10,
+            signers: vec![Address::repeat_byte(2)],
+            signatures: 4,
+        }
     }
 
     #[test]

@@ -28,7 +28,9 @@ contract GasBenchmarkTest is BridgeFixture {
         BridgeMessage memory first = _lock(alice, 1 ether, bob);
         minter.mint(first, _attestMessage(first, 13));
         pending = _lock(alice, 1 ether, bob);
-        for (uint256 i = 0; i < BATCH; ++i) batch.push(_lock(alice, 1 ether, bob));
+        for (uint256 i = 0; i < BATCH; ++i) {
+            batch.push(_lock(alice, 1 ether, bob));
+        }
 
         // Another chain's vault: its own verifier (route registry), so it may name the same remote.
         AttestationVerifier otherChainVerifier = new AttestationVerifier(admin, false);
@@ -79,7 +81,9 @@ contract GasBenchmarkTest is BridgeFixture {
         emit log_named_uint("mintBatch, 32 messages, total", used);
         emit log_named_uint("mintBatch, 32 messages, per message", used / BATCH);
         vm.assertLe(used / BATCH, 50_000, "batch mint over 50k gas per message");
-        for (uint256 i = 0; i < BATCH; ++i) vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
+        for (uint256 i = 0; i < BATCH; ++i) {
+            vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
+        }
     }
 
     function test_gas_mintWholeBatch32_perMessage() public {
@@ -91,7 +95,9 @@ contract GasBenchmarkTest is BridgeFixture {
         emit log_named_uint("mintWholeBatch, 32 messages, total", used);
         emit log_named_uint("mintWholeBatch, 32 messages, per message", used / BATCH);
         vm.assertLe(used / BATCH, 50_000, "whole-batch mint over 50k gas per message");
-        for (uint256 i = 0; i < BATCH; ++i) vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
+        for (uint256 i = 0; i < BATCH; ++i) {
+            vm.assertTrue(minter.isConsumed(CHAIN, batch[i].nonce));
+        }
     }
 
     function test_gas_mintFromBatch_perMessage_afterRootVerified() public {
@@ -169,6 +175,8 @@ contract GasBenchmarkTest is BridgeFixture {
         bytes32[] memory leaves = _leaves(messages);
         root = _merkleRoot(leaves);
         proofs = new bytes32[][](BATCH);
-        for (uint256 i = 0; i < BATCH; ++i) proofs[i] = _merkleProof(leaves, i);
+        for (uint256 i = 0; i < BATCH; ++i) {
+            proofs[i] = _merkleProof(leaves, i);
+        }
     }
 }

@@ -69,11 +69,15 @@ contract BridgeHandler is BridgeFixture {
         size = bound(size, 1, 8);
         if (pendingLocks.length < size) return;
         BridgeMessage[] memory messages = new BridgeMessage[](size);
-        for (uint256 i = 0; i < size; ++i) messages[i] = _take(pendingLocks, seed + i);
+        for (uint256 i = 0; i < size; ++i) {
+            messages[i] = _take(pendingLocks, seed + i);
+        }
         bytes32[] memory leaves = _leaves(messages);
         bytes32 root = _merkleRoot(leaves);
         bytes32[][] memory proofs = new bytes32[][](size);
-        for (uint256 i = 0; i < size; ++i) proofs[i] = _merkleProof(leaves, i);
+        for (uint256 i = 0; i < size; ++i) {
+            proofs[i] = _merkleProof(leaves, i);
+        }
         uint256 base = wGcc.totalSupply();
         minter.mintBatch(messages, root, proofs, _attest(verifier.batchDigest(address(minter), root), 5));
         for (uint256 i = 0; i < size; ++i) {
@@ -88,7 +92,9 @@ contract BridgeHandler is BridgeFixture {
         size = bound(size, 1, 8);
         if (pendingLocks.length < size) return;
         BridgeMessage[] memory messages = new BridgeMessage[](size);
-        for (uint256 i = 0; i < size; ++i) messages[i] = _take(pendingLocks, seed + i);
+        for (uint256 i = 0; i < size; ++i) {
+            messages[i] = _take(pendingLocks, seed + i);
+        }
         bytes32 root = _merkleRoot(_leaves(messages));
         uint256 base = wGcc.totalSupply();
         minter.mintWholeBatch(messages, _attest(verifier.batchDigest(address(minter), root), 5));
@@ -220,9 +226,17 @@ contract LockMintInvariantTest is Test {
         uint256 outstanding = handler.getVault().lockedTotal(gcc) - handler.getVault().unlockedTotal(gcc);
         uint256 supply = handler.getWrappedGcc().totalSupply();
         vm.assertLe(supply, outstanding, "wrapped supply exceeds locked");
-        vm.assertEq(outstanding, supply + handler.ghostPendingLocked() + handler.ghostPendingBurned(), "lock/mint books differ");
-        vm.assertEq(handler.getGcc().balanceOf(address(handler.getVault())), outstanding, "vault holds other than it owes");
-        vm.assertEq(handler.getMinter().mintedTotal(address(handler.getWrappedGcc())) - handler.getMinter().burnedTotal(address(handler.getWrappedGcc())), supply);
+        vm.assertEq(
+            outstanding, supply + handler.ghostPendingLocked() + handler.ghostPendingBurned(), "lock/mint books differ"
+        );
+        vm.assertEq(
+            handler.getGcc().balanceOf(address(handler.getVault())), outstanding, "vault holds other than it owes"
+        );
+        vm.assertEq(
+            handler.getMinter().mintedTotal(address(handler.getWrappedGcc()))
+                - handler.getMinter().burnedTotal(address(handler.getWrappedGcc())),
+            supply
+        );
     }
 
     /// @dev No replay ever succeeded, and every released message is marked consumed.
@@ -231,8 +245,11 @@ contract LockMintInvariantTest is Test {
         uint256 n = handler.releasedCount();
         for (uint256 i = 0; i < n; ++i) {
             BridgeMessage memory m = handler.releasedAt(i);
-            address destination = m.srcContract == address(handler.getVault()) ? address(handler.getMinter()) : address(handler.getVault());
-            (bool ok, bytes memory ret) = destination.staticcall(abi.encodeWithSignature("isConsumed(uint64,uint64)", m.srcChainId, m.nonce));
+            address destination = m.srcContract == address(handler.getVault())
+                ? address(handler.getMinter())
+                : address(handler.getVault());
+            (bool ok, bytes memory ret) =
+                destination.staticcall(abi.encodeWithSignature("isConsumed(uint64,uint64)", m.srcChainId, m.nonce));
             vm.assertTrue(ok && abi.decode(ret, (bool)), "released message not marked consumed");
         }
     }
@@ -258,8 +275,12 @@ contract LockMintInvariantTest is Test {
     function invariant_feeSplitsSumToCollected() public view {
         address ghost = address(handler.getGhost());
         uint256 collected = handler.getFeeManager().collected(ghost);
-        vm.assertEq(collected, handler.getFeeManager().distributed(ghost) + handler.getFeeManager().undistributed(ghost));
-        vm.assertEq(handler.getGhost().balanceOf(address(handler.getFeeManager())), handler.getFeeManager().undistributed(ghost));
+        vm.assertEq(
+            collected, handler.getFeeManager().distributed(ghost) + handler.getFeeManager().undistributed(ghost)
+        );
+        vm.assertEq(
+            handler.getGhost().balanceOf(address(handler.getFeeManager())), handler.getFeeManager().undistributed(ghost)
+        );
         uint256 paidOut = handler.getGhost().balanceOf(address(0x4001)) + handler.getGhost().balanceOf(address(0x3001))
             + handler.getGhost().balanceOf(address(0x2001)) + handler.getGhost().balanceOf(address(0x1001));
         vm.assertEq(paidOut, handler.getFeeManager().distributed(ghost), "paid out differs from distributed");

@@ -104,7 +104,9 @@ abstract contract BridgeFixture is Test {
     /// @dev n deterministic validator keys, sorted ascending by address.
     function _makeValidators(uint256 n) internal {
         uint256[] memory keys = new uint256[](n);
-        for (uint256 i = 0; i < n; ++i) keys[i] = uint256(keccak256(abi.encode("ghostbridge validator", i))) % (2 ** 250) + 1;
+        for (uint256 i = 0; i < n; ++i) {
+            keys[i] = uint256(keccak256(abi.encode("ghostbridge validator", i))) % (2 ** 250) + 1;
+        }
         address[] memory addrs = _sortKeysByAddress(keys);
         validatorKeys = keys;
         validatorAddrs = addrs;
@@ -117,7 +119,9 @@ abstract contract BridgeFixture is Test {
     /// @dev Sorts `keys` in place by their address (a signer set must be ascending); returns the addresses.
     function _sortKeysByAddress(uint256[] memory keys) internal pure returns (address[] memory addrs) {
         addrs = new address[](keys.length);
-        for (uint256 i = 0; i < keys.length; ++i) addrs[i] = vm.addr(keys[i]);
+        for (uint256 i = 0; i < keys.length; ++i) {
+            addrs[i] = vm.addr(keys[i]);
+        }
         for (uint256 i = 0; i < keys.length; ++i) {
             for (uint256 j = i + 1; j < keys.length; ++j) {
                 if (addrs[j] < addrs[i]) {
@@ -193,7 +197,9 @@ abstract contract BridgeFixture is Test {
     /// @dev The first `count` validators sign `digest`.
     function _attest(bytes32 digest, uint256 count) internal view returns (Attestation memory) {
         uint256[] memory indices = new uint256[](count);
-        for (uint256 i = 0; i < count; ++i) indices[i] = i;
+        for (uint256 i = 0; i < count; ++i) {
+            indices[i] = i;
+        }
         return _attestWith(digest, indices);
     }
 
@@ -241,7 +247,9 @@ abstract contract BridgeFixture is Test {
 
     function _leaves(BridgeMessage[] memory messages) internal pure returns (bytes32[] memory leaves) {
         leaves = new bytes32[](messages.length);
-        for (uint256 i = 0; i < messages.length; ++i) leaves[i] = BridgeMessages.leaf(BridgeMessages.id(messages[i]));
+        for (uint256 i = 0; i < messages.length; ++i) {
+            leaves[i] = BridgeMessages.leaf(BridgeMessages.id(messages[i]));
+        }
     }
 
     /// @dev Root over `leaves`: commutative inner nodes, an odd node carried up unchanged.
@@ -263,7 +271,9 @@ abstract contract BridgeFixture is Test {
             index >>= 1;
         }
         proof = new bytes32[](length);
-        for (uint256 i = 0; i < length; ++i) proof[i] = buffer[i];
+        for (uint256 i = 0; i < length; ++i) {
+            proof[i] = buffer[i];
+        }
     }
 
     function _nextLevel(bytes32[] memory level) private pure returns (bytes32[] memory next) {

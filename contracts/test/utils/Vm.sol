@@ -94,11 +94,21 @@ interface Vm {
     function parseJsonBool(string calldata json, string calldata key) external pure returns (bool);
     function parseJsonBytes(string calldata json, string calldata key) external pure returns (bytes memory);
     function keyExistsJson(string calldata json, string calldata key) external view returns (bool);
-    function serializeAddress(string calldata objectKey, string calldata valueKey, address value) external returns (string memory json);
-    function serializeUint(string calldata objectKey, string calldata valueKey, uint256 value) external returns (string memory json);
-    function serializeString(string calldata objectKey, string calldata valueKey, string calldata value) external returns (string memory json);
-    function serializeBytes32(string calldata objectKey, string calldata valueKey, bytes32 value) external returns (string memory json);
-    function serializeAddress(string calldata objectKey, string calldata valueKey, address[] calldata values) external returns (string memory json);
+    function serializeAddress(string calldata objectKey, string calldata valueKey, address value)
+        external
+        returns (string memory json);
+    function serializeUint(string calldata objectKey, string calldata valueKey, uint256 value)
+        external
+        returns (string memory json);
+    function serializeString(string calldata objectKey, string calldata valueKey, string calldata value)
+        external
+        returns (string memory json);
+    function serializeBytes32(string calldata objectKey, string calldata valueKey, bytes32 value)
+        external
+        returns (string memory json);
+    function serializeAddress(string calldata objectKey, string calldata valueKey, address[] calldata values)
+        external
+        returns (string memory json);
     function toString(uint256 value) external pure returns (string memory);
     function toString(address value) external pure returns (string memory);
     function projectRoot() external view returns (string memory path);

@@ -290,15 +290,7 @@ impl L1 {
         };
         let rollup = deploy(&l1, "GhostPlaneRollup", (deployer, cfg).abi_encode_params()).await;
         sent(Portal::new(portal, &l1).setRollup(rollup).send().await).await;
-        sent(
-            Rollup::new(rollup, &l1)
-                .bond()
-                .value(U256::from(BOND))
-                .send()
-                .await,
-        )
-        .await;
-        Self {
+        let chain = Self {
             _anvil: anvil,
             l1,
             deployer,
@@ -308,7 +300,21 @@ impl L1 {
             portal,
             rollup,
             collector,
-        }
+        };
+        chain.bond().await;
+        chain
+    }
+
+    /// The deployer (the proposer) puts up a bond.
+    async fn bond(&self) {
+        sent(
+            Rollup::new(self.rollup, &self.l1)
+                .bond()
+                .value(U256::from(BOND))
+                .send()
+                .await,
+        )
+        .await;
     }
 
     /// Deposits `amount` GCC on L1 for each of `recipients` and feeds the same deposits to
@@ -594,7 +600,7 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         .await
         .expect("the forged op is fraud");
     assert!(estimate < TX_GAS_CAP);
-    let (prover_l1, prover) = wallet(PORT, DEPOSITOR_KEY);
+    let (prover_l1, _) = wallet(PORT, DEPOSITOR_KEY);
     let before = prover_l1.get_balance(rollup).await.expect("balance");
     let r = prover_l1
         .send_transaction(call.gas_limit(TX_GAS_CAP))
@@ -626,17 +632,9 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         prover_l1.get_balance(rollup).await.expect("balance"),
         before
     );
-    let _ = prover;
 
     // Batch 1 again, from the same start: the real op 3 with a wrong post-step commitment.
-    sent(
-        Rollup::new(rollup, &l1)
-            .bond()
-            .value(U256::from(BOND))
-            .send()
-            .await,
-    )
-    .await;
+    chain.bond().await;
     let (batch, blobs, _) = chain.submit_blobs(1, &start, &steps, &lying).await;
     let wrong_post = FraudWitness {
         op: blobs.record_opening(&lying, 3).expect("open"),

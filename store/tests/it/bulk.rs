@@ -16,19 +16,34 @@ async fn bulk_transitions_move_leased_rows_and_report_the_rest(backend: Backend)
     for m in &mine {
         store.insert_seen(m).await.unwrap();
     }
-    assert_eq!(store.claim_batch("r1", 10, 10, LEASE).await.unwrap().len(), 3);
+    assert_eq!(
+        store.claim_batch("r1", 10, 10, LEASE).await.unwrap().len(),
+        3
+    );
     let theirs = message(10, 4);
     store.insert_seen(&theirs).await.unwrap();
-    assert_eq!(store.claim_batch("r2", 10, 10, LEASE).await.unwrap().len(), 1);
+    assert_eq!(
+        store.claim_batch("r2", 10, 10, LEASE).await.unwrap().len(),
+        1
+    );
 
     let mut ids: Vec<_> = mine.iter().map(|m| m.id).collect();
     ids.push(theirs.id);
     // r1 cannot move r2's message; its own three move.
-    assert_eq!(store.mark_attested_many(&ids, "r1").await.unwrap(), vec![theirs.id]);
-    // Already attested: a second call moves nothing.
-    assert_eq!(store.mark_attested_many(&ids[..3], "r1").await.unwrap(), ids[..3].to_vec());
     assert_eq!(
-        store.mark_submitted_many(&ids, "r1", &tx(9), 5, U256::from(7)).await.unwrap(),
+        store.mark_attested_many(&ids, "r1").await.unwrap(),
+        vec![theirs.id]
+    );
+    // Already attested: a second call moves nothing.
+    assert_eq!(
+        store.mark_attested_many(&ids[..3], "r1").await.unwrap(),
+        ids[..3].to_vec()
+    );
+    assert_eq!(
+        store
+            .mark_submitted_many(&ids, "r1", &tx(9), 5, U256::from(7))
+            .await
+            .unwrap(),
         vec![theirs.id]
     );
     for id in &ids[..3] {
@@ -37,7 +52,10 @@ async fn bulk_transitions_move_leased_rows_and_report_the_rest(backend: Backend)
         assert_eq!(rec.submission.unwrap().tx_hash, tx(9));
     }
     assert_eq!(store.messages_by_tx(&tx(9)).await.unwrap().len(), 3);
-    assert_eq!(store.mark_confirmed_many(&ids, "r1").await.unwrap(), vec![theirs.id]);
+    assert_eq!(
+        store.mark_confirmed_many(&ids, "r1").await.unwrap(),
+        vec![theirs.id]
+    );
     let counts = store.status_counts().await.unwrap();
     assert_eq!((counts.confirmed, counts.seen), (3, 1));
     db.cleanup().await;
