@@ -806,7 +806,26 @@ pub fn blob_element(blob: &Blob, e: usize) -> [u8; 32] {
     arr(blob, 32 * e)
 }
 
-/// Reads `n` records back out of blobs.
+/// The (record, element) pairs of the first `n` records whose blob element does not start with a
+/// zero byte. Such a record cannot be opened on L1, so it is fraud in itself
+/// (`GhostPlaneRollup.proveMalformedElement`); [`unpack_blobs`] drops that byte, so a challenger
+/// checks this first.
+pub fn malformed_elements(blobs: &[Blob], n: usize) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    for j in 0..n {
+        let blob = &blobs[j / RECORDS_PER_BLOB];
+        let first = ELEMENTS_PER_RECORD * (j % RECORDS_PER_BLOB);
+        for k in 0..ELEMENTS_PER_RECORD {
+            if blob[32 * (first + k)] != 0 {
+                out.push((j, k));
+            }
+        }
+    }
+    out
+}
+
+/// Reads `n` records back out of blobs (byte 0 of each element is dropped: see
+/// [`malformed_elements`]).
 pub fn unpack_blobs(blobs: &[Blob], n: usize) -> Vec<RecordBytes> {
     (0..n)
         .map(|j| {
@@ -1478,6 +1497,19 @@ mod tests {
         // Unused elements of the last blob are zero.
         assert!(blobs[1][32 * 15..].iter().all(|&x| x == 0));
         assert_eq!(unpack_blobs(&blobs, n), recs);
+        // A packed batch has no malformed element; a proposer's non-zero first byte is found.
+        assert!(malformed_elements(&blobs, n).is_empty());
+        let mut lying = blobs.clone();
+        lying[1][32 * (ELEMENTS_PER_RECORD + 4)] = 0x01; // record 820, element 4
+        assert_eq!(
+            malformed_elements(&lying, n),
+            vec![(RECORDS_PER_BLOB + 1, 4)]
+        );
+        assert_eq!(
+            unpack_blobs(&lying, n),
+            recs,
+            "the byte unpack drops is what L1 cannot open"
+        );
     }
 
     #[test]

@@ -142,6 +142,9 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             revert InvalidConfig("forceInclusionDelay", cfg.forceInclusionDelay);
         }
         if (cfg.bondAmount == 0) revert InvalidConfig("bondAmount", 0);
+        // A commitment must be older than the proof's block, or a front-runner commits and proves
+        // in one transaction and takes the reward.
+        if (cfg.revealDelay == 0) revert InvalidConfig("revealDelay", 0);
         if (cfg.challengeWindow > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", cfg.challengeWindow);
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         portal = cfg.portal;
@@ -189,7 +192,10 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     function unbond() external nonReentrant {
         Proposer memory p = _proposers[msg.sender];
         if (p.bond == 0) revert NothingBonded(msg.sender);
-        if (p.lastBatch != 0 && p.lastBatch <= _tip.number && block.timestamp < p.lastFinalAt) {
+        // Finality is monotone along the chain, so every earlier batch of this proposer is final
+        // by its last batch's finalAt, even when that last batch was cut (review: a proposer whose
+        // last batch was cut could otherwise leave while an earlier lie was still contestable).
+        if (p.lastBatch != 0 && block.timestamp < p.lastFinalAt) {
             revert BondStillAtStake(msg.sender, p.lastBatch, p.lastFinalAt);
         }
         _proposers[msg.sender].bond = 0;
@@ -345,6 +351,27 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         _cut(batch);
     }
 
+    /// @inheritdoc IGhostPlaneRollup
+    /// @dev Without it a proposer could post an element >= 2^248 (any value below the BLS modulus
+    ///      is a valid blob element) that no record or commitment opening can ever match, and with
+    ///      it an unprovable lie.
+    function proveMalformedElement(
+        BatchRecord calldata batch,
+        uint32 index,
+        uint8 element,
+        bytes32 y,
+        bytes calldata proof
+    ) external nonReentrant {
+        _checkContestable(batch);
+        BatchHeader calldata h = batch.header;
+        if (h.dataMode != 1) revert BadDataMode(h.dataMode);
+        if (index >= h.opCount) revert OpIndexOutOfRange(index, h.opCount);
+        if (element >= 5) revert BadRecordOpening(index);
+        _openBlobElement(h, index, GhostPlaneKzg.firstElement(index) + element, uint256(y), proof);
+        if (uint256(y) >> 248 == 0) revert NoFraud();
+        _cut(batch);
+    }
+
     /// @dev The record is batch `number`'s in the canonical chain and its window is still open.
     function _checkContestable(BatchRecord calldata batch) private view {
         uint64 n = batch.header.number;
@@ -429,15 +456,22 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             if (op124.length != RECORD_LENGTH - 31) revert BadRecordOpening(c.index);
             _checkMerkle(h, keccak256(abi.encodePacked(op124, c.commitment)), c.index, siblings);
         } else {
-            // c.proof = abi.encode(bytes32[] hashes, bytes commitment, bytes proof), read in place.
-            bytes calldata enc = c.proof;
-            (uint256 hashesAt, uint256 hashCount) = _member(enc, 0, 32);
-            bytes calldata commitment = _bytesMember(enc, 1);
-            bytes calldata proof = _bytesMember(enc, 2);
-            bytes32 vh = _versionedHash(h, hashesAt, hashCount, c.index);
             uint256 y = uint256(bytes32(c.commitment)) >> 8;
-            GhostPlaneKzg.verifyElement(vh, GhostPlaneKzg.firstElement(c.index) + 4, y, commitment, proof);
+            _openBlobElement(h, c.index, GhostPlaneKzg.firstElement(c.index) + 4, y, c.proof);
         }
+    }
+
+    /// @dev Opens element `e` of record `index`'s blob to `y`; `enc` = abi.encode(bytes32[] hashes,
+    ///      bytes commitment, bytes proof), read in place.
+    function _openBlobElement(BatchHeader calldata h, uint32 index, uint256 e, uint256 y, bytes calldata enc)
+        private
+        view
+    {
+        (uint256 hashesAt, uint256 hashCount) = _member(enc, 0, 32);
+        bytes calldata commitment = _bytesMember(enc, 1);
+        bytes calldata proof = _bytesMember(enc, 2);
+        bytes32 vh = _versionedHash(h, hashesAt, hashCount, index);
+        GhostPlaneKzg.verifyElement(vh, e, y, commitment, proof);
     }
 
     function _checkMerkle(BatchHeader calldata h, bytes32 leaf, uint32 index, bytes32[] memory siblings) private pure {

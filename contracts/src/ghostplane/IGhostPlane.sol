@@ -102,6 +102,18 @@ interface IGhostPlaneRollup is IGhostPlaneTypes {
     ///         differs from the header's final state.
     function proveFinalFraud(BatchRecord calldata batch, CommitmentOpening calldata last) external;
 
+    /// @notice Proof that field element `element` (0..4) of record `index` (< opCount) of a blob-mode
+    ///         batch does not start with a zero byte, so the record cannot be read (zig/SPEC.md: every
+    ///         element of a record is 0x00 || 31 record bytes). `proof` = abi.encode(bytes32[]
+    ///         versionedHashes, bytes commitment48, bytes kzgProof48) opening the element to `y`.
+    function proveMalformedElement(
+        BatchRecord calldata batch,
+        uint32 index,
+        uint8 element,
+        bytes32 y,
+        bytes calldata proof
+    ) external;
+
     /// @notice Proof that op `op.index` creates an account for an address the pre-state already holds.
     function proveDuplicateAccount(
         BatchRecord calldata batch,

@@ -113,7 +113,7 @@ contract GhostPlaneFixturesTest is Test, IGhostPlaneTypes {
                 challengeWindow: WINDOW,
                 forceInclusionDelay: FORCE_DELAY,
                 bondAmount: BOND,
-                revealDelay: 0
+                revealDelay: 1
             })
         );
         vm.startPrank(admin);

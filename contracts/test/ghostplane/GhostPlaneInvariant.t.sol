@@ -272,7 +272,7 @@ contract GhostPlaneInvariantTest is Test {
                 challengeWindow: 1 days,
                 forceInclusionDelay: 12 hours,
                 bondAmount: 1 ether,
-                revealDelay: 0
+                revealDelay: 1
             })
         );
         vm.startPrank(admin);

@@ -272,6 +272,12 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         (bool ok,) = _call(_fraudCall(b1, records1, 0, p));
         vm.assertTrue(ok);
         vm.assertEq(uint256(rollup.tip()), 0);
+        // Its batch was cut, but the proposer still waits for its last batch's finalAt: an
+        // earlier batch of it (none here) could still be contestable until then.
+        vm.prank(proposer);
+        vm.expectPartialRevert(GhostPlaneRollup.BondStillAtStake.selector);
+        rollup.unbond();
+        vm.warp(block.timestamp + WINDOW);
         vm.prank(proposer);
         rollup.unbond();
         (uint256 otherBond,,) = rollup.proposerInfo(other);
@@ -814,6 +820,9 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         vm.expectPartialRevert(GhostPlaneRollup.InvalidConfig.selector);
         new GhostPlaneRollup(admin, cfg);
         cfg.bondAmount = 1;
+        vm.expectPartialRevert(GhostPlaneRollup.InvalidConfig.selector);
+        new GhostPlaneRollup(admin, cfg); // revealDelay 0
+        cfg.revealDelay = 1;
         cfg.portal = address(0);
         vm.expectRevert(GhostPlaneRollup.ZeroAddress.selector);
         new GhostPlaneRollup(admin, cfg);
