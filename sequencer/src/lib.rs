@@ -31,6 +31,8 @@ pub mod ffi;
 #[cfg(all(ghostplane, feature = "test-utils"))]
 pub mod fuzz;
 #[cfg(ghostplane)]
+pub mod ledger;
+#[cfg(ghostplane)]
 pub mod rpc;
 #[cfg(ghostplane)]
 pub mod sequencer;

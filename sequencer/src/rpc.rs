@@ -7,6 +7,12 @@
 //! | `gp_getNonce` | `["0x<address>"]` | `"0x<u64 hex>"` |
 //! | `gp_getReceipt` | `["0x<tx hash>"]` | receipt or `null` |
 //! | `gp_getLatestBatch` | `[]` | batch header (roots) or `null` |
+//! | `gp_sendRawWithdrawal` | `["0x<raw signed withdrawal>"]` | its hash (keccak256 of the raw bytes) |
+//! | `gp_getWithdrawalProof` | `[batchNumber, index]` | leaf fields, 16 siblings, withdrawals root, or `null` (header hash, submission time, proposer: the Rollup's `BatchSubmitted` event) |
+//! | `gp_getDepositCursor` | `[]` | next portal deposit index the L2 expects |
+//!
+//! A JSON array of requests is a JSON-RPC 2.0 batch: one array of responses, in order (at most
+//! [`BATCH_MAX`] requests; notifications are answered too).
 
 use crate::{sequencer::SequencerHandle, TOKEN_COUNT};
 use alloy_primitives::{Address, B256};
@@ -17,6 +23,9 @@ use tokio::net::TcpListener;
 
 /// Default listen address.
 pub const DEFAULT_ADDR: &str = "127.0.0.1:9090";
+
+/// Most requests in one JSON-RPC batch.
+pub const BATCH_MAX: usize = 1024;
 
 /// JSON-RPC error codes used here.
 mod code {
@@ -65,7 +74,7 @@ pub async fn start(
 }
 
 async fn serve(State(handle): State<SequencerHandle>, body: String) -> Json<Value> {
-    let request: Value = match serde_json::from_str(&body) {
+    let parsed: Value = match serde_json::from_str(&body) {
         Ok(v) => v,
         Err(e) => {
             return Json(error_response(
@@ -78,21 +87,47 @@ async fn serve(State(handle): State<SequencerHandle>, body: String) -> Json<Valu
             ))
         }
     };
+    Json(match parsed {
+        Value::Array(requests) if requests.is_empty() || requests.len() > BATCH_MAX => {
+            error_response(
+                Value::Null,
+                &RpcError {
+                    code: code::INVALID_REQUEST,
+                    message: format!(
+                        "a batch holds 1..={BATCH_MAX} requests, got {}",
+                        requests.len()
+                    ),
+                    retryable: false,
+                },
+            )
+        }
+        Value::Array(requests) => Value::Array(
+            requests
+                .iter()
+                .map(|request| answer(&handle, request))
+                .collect(),
+        ),
+        request => answer(&handle, &request),
+    })
+}
+
+/// The response to one request object.
+fn answer(handle: &SequencerHandle, request: &Value) -> Value {
     let id = request.get("id").cloned().unwrap_or(Value::Null);
     let Some(method) = request.get("method").and_then(Value::as_str) else {
-        return Json(error_response(
+        return error_response(
             id,
             &RpcError {
                 code: code::INVALID_REQUEST,
                 message: "missing method".into(),
                 retryable: false,
             },
-        ));
+        );
     };
     let params = request.get("params").cloned().unwrap_or_else(|| json!([]));
-    match dispatch(&handle, method, &params) {
-        Ok(result) => Json(json!({ "jsonrpc": "2.0", "id": id, "result": result })),
-        Err(e) => Json(error_response(id, &e)),
+    match dispatch(handle, method, &params) {
+        Ok(result) => json!({ "jsonrpc": "2.0", "id": id, "result": result }),
+        Err(e) => error_response(id, &e),
     }
 }
 
@@ -161,10 +196,51 @@ fn dispatch(handle: &SequencerHandle, method: &str, params: &Value) -> Result<Va
             Ok(handle.receipt(&hash).map_or(Value::Null, |r| json!(r)))
         }
         "gp_getLatestBatch" => Ok(handle.latest_batch().map_or(Value::Null, |h| json!(h))),
+        "gp_sendRawWithdrawal" => {
+            let s = param(params, 0, "raw withdrawal")?;
+            let raw = hex::decode(s.strip_prefix("0x").unwrap_or(s))
+                .map_err(|e| RpcError::params(format!("bad hex: {e}")))?;
+            let hash = handle
+                .submit_raw_withdrawal(raw)
+                .map_err(|e| server(e.to_string(), e.is_retryable()))?;
+            Ok(json!(hash))
+        }
+        "gp_getWithdrawalProof" => {
+            let number = |i: usize, name: &str| {
+                params
+                    .get(i)
+                    .and_then(Value::as_u64)
+                    .ok_or_else(|| RpcError::params(format!("param {i} ({name}) must be a number")))
+            };
+            let batch = number(0, "batch number")?;
+            let index = u32::try_from(number(1, "withdrawal index")?)
+                .map_err(|_| RpcError::params("withdrawal index beyond u32"))?;
+            Ok(handle
+                .withdrawal_proof(batch, index)
+                .map_or(Value::Null, |p| withdrawal_proof_json(&p)))
+        }
+        "gp_getDepositCursor" => Ok(json!(handle.deposit_cursor())),
         other => Err(RpcError {
             code: code::METHOD_NOT_FOUND,
             message: format!("method {other:?} not found"),
             retryable: false,
         }),
     }
+}
+
+/// JSON of a withdrawal proof: amounts as decimal strings (u128 exceeds JSON's safe integers).
+fn withdrawal_proof_json(p: &crate::sequencer::WithdrawalProof) -> Value {
+    let w = &p.withdrawal;
+    json!({
+        "withdrawal": {
+            "batchNumber": w.batchNumber,
+            "index": w.index,
+            "from": w.from,
+            "l1Recipient": w.l1Recipient,
+            "token": w.token,
+            "amount": w.amount.to_string(),
+        },
+        "siblings": p.siblings,
+        "withdrawalsRoot": p.withdrawals_root,
+    })
 }

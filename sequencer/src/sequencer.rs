@@ -12,11 +12,12 @@
 //! ```
 
 use crate::{
-    engine::{AccountInfo, BatchHeader, Engine, Transaction},
-    error::EngineError,
-    tx::{self, DecodedTx, TxError},
+    engine::{AccountInfo, BatchHeader, DepositOutcome, Engine, Transaction},
+    ledger::{BatchSettlement, Ledger, LedgerError},
+    settlement::abi,
+    tx::{self, DecodedTx, SignedWithdrawal, TxError},
 };
-use alloy_primitives::{Address, B256};
+use alloy_primitives::{keccak256, Address, B256};
 use rayon::prelude::*;
 use std::{
     collections::HashMap,
@@ -55,6 +56,9 @@ pub struct SealedBatch {
     pub transactions: Vec<Vec<u8>>,
     /// Hashes of the applied transactions, in execution order.
     pub transaction_hashes: Vec<B256>,
+    /// What L1 needs: records of every op (deposits, transfers, withdrawals), the L1 header,
+    /// the withdrawal leaves.
+    pub settlement: BatchSettlement,
 }
 
 /// Why settlement refused a batch.
@@ -166,6 +170,13 @@ pub enum SubmitError {
         /// Its hash.
         hash: B256,
     },
+    /// The transaction carries call data, which no settlement record can hold (zig/SPEC.md,
+    /// "Op records"): it could never be proven on L1, so it is never sequenced.
+    #[error("transaction carries {len} bytes of data; GhostPlane settles transfers only (data must be empty)")]
+    DataNotSettleable {
+        /// Data length.
+        len: usize,
+    },
 }
 
 impl SubmitError {
@@ -175,23 +186,56 @@ impl SubmitError {
     }
 }
 
-struct Queued {
-    decoded: DecodedTx,
-    raw: Vec<u8>,
+/// A queued signed L2 operation.
+enum Queued {
+    Transfer {
+        decoded: DecodedTx,
+        raw: Vec<u8>,
+    },
+    Withdrawal {
+        signed: SignedWithdrawal,
+        raw: Vec<u8>,
+        hash: B256,
+    },
+}
+
+impl Queued {
+    fn hash(&self) -> B256 {
+        match self {
+            Self::Transfer { decoded, .. } => decoded.hash,
+            Self::Withdrawal { hash, .. } => *hash,
+        }
+    }
 }
 
 /// State shared by the task, the handle and the RPC.
 #[derive(Debug)]
 struct Shared {
-    engine: Mutex<Engine>,
+    ledger: Mutex<Ledger>,
     receipts: RwLock<HashMap<B256, Receipt>>,
     latest: RwLock<Option<BatchHeader>>,
+    /// Withdrawal leaves of every sealed batch that has any, by batch number.
+    withdrawals: RwLock<HashMap<u64, Arc<BatchSettlement>>>,
 }
 
 impl Shared {
-    fn engine(&self) -> MutexGuard<'_, Engine> {
-        self.engine.lock().unwrap_or_else(PoisonError::into_inner)
+    fn ledger(&self) -> MutexGuard<'_, Ledger> {
+        self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
     }
+}
+
+/// What the L2 gives a user to finalize withdrawal `index` of batch `batchNumber` on L1
+/// (`GhostPlanePortal.finalizeWithdrawal`): the leaf and its siblings. The rest of the call
+/// (header hash, withdrawals root, submission time, proposer) is in the Rollup's
+/// `BatchSubmitted` event of that batch, on L1.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WithdrawalProof {
+    /// The leaf fields.
+    pub withdrawal: abi::Withdrawal,
+    /// 16 siblings, bottom-up.
+    pub siblings: Vec<B256>,
+    /// The batch's withdrawals root (the siblings lead to it).
+    pub withdrawals_root: B256,
 }
 
 /// Cloneable handle to a running sequencer.
@@ -215,7 +259,24 @@ impl SequencerHandle {
     /// parallel with the rest of the batch.
     pub fn submit_raw(&self, raw: Vec<u8>) -> Result<B256, SubmitError> {
         let decoded = tx::decode(&raw)?;
-        let hash = decoded.hash;
+        if !decoded.tx.data.is_empty() {
+            return Err(SubmitError::DataNotSettleable {
+                len: decoded.tx.data.len(),
+            });
+        }
+        self.enqueue(Queued::Transfer { decoded, raw })
+    }
+
+    /// Decodes and queues a raw signed withdrawal (`tx::decode_withdrawal` format); returns its
+    /// hash (keccak256 of the raw bytes). The signature is checked with the batch's.
+    pub fn submit_raw_withdrawal(&self, raw: Vec<u8>) -> Result<B256, SubmitError> {
+        let signed = tx::decode_withdrawal(&raw)?;
+        let hash = keccak256(&raw);
+        self.enqueue(Queued::Withdrawal { signed, raw, hash })
+    }
+
+    fn enqueue(&self, queued: Queued) -> Result<B256, SubmitError> {
+        let hash = queued.hash();
         {
             let mut receipts = self
                 .shared
@@ -227,7 +288,7 @@ impl SequencerHandle {
             }
             receipts.insert(hash, Receipt::Pending);
         }
-        match self.queue.try_send(Queued { decoded, raw }) {
+        match self.queue.try_send(queued) {
             Ok(()) => Ok(hash),
             Err(e) => {
                 self.shared
@@ -245,14 +306,55 @@ impl SequencerHandle {
         }
     }
 
-    /// Credits an L1 deposit directly (deposits are not signed L2 transactions).
-    pub fn deposit(&self, account: Address, token: u32, amount: u128) -> Result<(), EngineError> {
-        self.shared.engine().deposit(account, token, amount)
+    /// Credits a development deposit (no L1 behind it: the L1 sender is zero and the index is
+    /// the next deposit cursor, so batches holding one cannot settle on a real portal).
+    pub fn deposit(&self, account: Address, token: u32, amount: u128) -> Result<(), LedgerError> {
+        let mut ledger = self.shared.ledger();
+        let index = ledger.deposit_cursor();
+        ledger
+            .deposit_l1(index, Address::ZERO, account, token, amount)
+            .map(drop)
+    }
+
+    /// Applies portal deposit `index` (it must be the next one: [`Self::deposit_cursor`]).
+    pub fn deposit_l1(
+        &self,
+        index: u64,
+        l1_sender: Address,
+        recipient: Address,
+        token: u32,
+        amount: u128,
+    ) -> Result<DepositOutcome, LedgerError> {
+        self.shared
+            .ledger()
+            .deposit_l1(index, l1_sender, recipient, token, amount)
+    }
+
+    /// The next portal deposit index the L2 expects.
+    pub fn deposit_cursor(&self) -> u64 {
+        self.shared.ledger().deposit_cursor()
     }
 
     /// Current state of `account`.
-    pub fn account(&self, account: Address) -> Result<Option<AccountInfo>, EngineError> {
-        self.shared.engine().account(account)
+    pub fn account(&self, account: Address) -> Result<Option<AccountInfo>, crate::EngineError> {
+        self.shared.ledger().engine().account(account)
+    }
+
+    /// The finalization data of withdrawal `index` of sealed batch `batch`, if it exists.
+    pub fn withdrawal_proof(&self, batch: u64, index: u32) -> Option<WithdrawalProof> {
+        let settlement = self
+            .shared
+            .withdrawals
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&batch)
+            .cloned()?;
+        let siblings = settlement.withdrawal_siblings(index)?;
+        Some(WithdrawalProof {
+            withdrawal: settlement.withdrawals[index as usize].clone(),
+            siblings,
+            withdrawals_root: settlement.l1_header.withdrawalsRoot,
+        })
     }
 
     /// Receipt of a submitted transaction.
@@ -287,9 +389,10 @@ pub fn spawn(
         .clamp(1, engine.config().batch_transactions_max as usize);
     let capacity = config.queue_capacity.max(1);
     let shared = Arc::new(Shared {
-        engine: Mutex::new(engine),
+        ledger: Mutex::new(Ledger::new(engine)),
         receipts: RwLock::default(),
         latest: RwLock::default(),
+        withdrawals: RwLock::default(),
     });
     let (queue, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(
@@ -333,7 +436,7 @@ async fn run(
                 () = tokio::time::sleep_until(deadline) => break,
             }
         }
-        let hashes: Vec<B256> = pending.iter().map(|q| q.decoded.hash).collect();
+        let hashes: Vec<B256> = pending.iter().map(Queued::hash).collect();
         let shared_exec = Arc::clone(&shared);
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
@@ -345,6 +448,13 @@ async fn run(
                     .write()
                     .unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
                 let n = batch.header.batch_number;
+                if !batch.settlement.withdrawals.is_empty() {
+                    shared
+                        .withdrawals
+                        .write()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert(n, Arc::new(batch.settlement.clone()));
+                }
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
                 }
@@ -382,59 +492,99 @@ fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
     }
 }
 
-/// Recovers, orders, executes and seals one batch (on a blocking thread).
+/// Recovers, orders, executes and seals one batch (on a blocking thread): transfers first (one
+/// engine crossing), then withdrawals, each in the order [`order`] gives.
 /// Returns the sealed batch and the receipts to publish once it is settled.
 fn execute(
     shared: &Shared,
     pending: Vec<Queued>,
-) -> Result<(SealedBatch, Vec<(B256, Receipt)>), EngineError> {
-    let senders: Vec<Result<Address, TxError>> =
-        pending.par_iter().map(|q| q.decoded.recover()).collect();
-    let mut rejected: Vec<(B256, String)> = Vec::new();
+) -> Result<(SealedBatch, Vec<(B256, Receipt)>), LedgerError> {
+    let senders: Vec<Result<Address, TxError>> = pending
+        .par_iter()
+        .map(|q| match q {
+            Queued::Transfer { decoded, .. } => decoded.recover(),
+            Queued::Withdrawal { signed, .. } => signed.recover(),
+        })
+        .collect();
+    let mut receipts = Vec::with_capacity(pending.len());
     let mut valid: Vec<(Address, Queued)> = Vec::with_capacity(pending.len());
     for (q, sender) in pending.into_iter().zip(senders) {
         match sender {
             Ok(from) => valid.push((from, q)),
-            Err(e) => rejected.push((q.decoded.hash, e.to_string())),
+            Err(e) => receipts.push((
+                q.hash(),
+                Receipt::Rejected {
+                    reason: e.to_string(),
+                },
+            )),
         }
     }
-    let ordered = order(valid);
-    let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) = ordered
-        .into_iter()
-        .map(|(from, q)| (q.raw, q.decoded.into_engine_tx(from)))
-        .unzip();
-    let (outcomes, header) = {
-        let mut engine = shared.engine();
-        let outcomes = engine.submit_transactions(&txs)?;
-        (outcomes, engine.create_batch()?)
-    };
-    let mut batch = SealedBatch {
-        header,
-        transactions: Vec::new(),
-        transaction_hashes: Vec::new(),
-    };
-    let mut receipts = Vec::with_capacity(raws.len().saturating_add(rejected.len()));
-    for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
-        let receipt = match outcome {
-            Ok(()) => {
-                batch.transactions.push(raw);
-                batch.transaction_hashes.push(tx.hash);
-                Receipt::Applied {
-                    batch_number: header.batch_number,
-                    from: tx.from,
+    let mut batch_transactions = Vec::new();
+    let mut batch_hashes = Vec::new();
+    let (header, settlement) = {
+        let mut ledger = shared.ledger();
+        // Runs of transfers go to the engine in one crossing each; a withdrawal between them
+        // keeps its place, so every sender's operations apply in nonce order.
+        let mut run: Vec<(Address, DecodedTx, Vec<u8>)> = Vec::new();
+        let mut ordered = order(valid).into_iter().peekable();
+        while let Some((from, q)) = ordered.next() {
+            match q {
+                Queued::Transfer { decoded, raw } => {
+                    run.push((from, decoded, raw));
+                    let run_ends = !matches!(ordered.peek(), Some((_, Queued::Transfer { .. })));
+                    if run_ends {
+                        let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) =
+                            std::mem::take(&mut run)
+                                .into_iter()
+                                .map(|(from, decoded, raw)| (raw, decoded.into_engine_tx(from)))
+                                .unzip();
+                        let outcomes = ledger.apply_transactions(&txs, &raws)?;
+                        for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
+                            let receipt = match outcome {
+                                Ok(()) => {
+                                    batch_transactions.push(raw);
+                                    batch_hashes.push(tx.hash);
+                                    Receipt::Applied {
+                                        batch_number: 0,
+                                        from: tx.from,
+                                    }
+                                }
+                                Err(e) => Receipt::Rejected {
+                                    reason: e.to_string(),
+                                },
+                            };
+                            receipts.push((tx.hash, receipt));
+                        }
+                    }
+                }
+                Queued::Withdrawal { signed, raw, hash } => {
+                    let receipt = match ledger.withdraw(&signed, &raw, from) {
+                        Ok(()) => Receipt::Applied {
+                            batch_number: 0,
+                            from,
+                        },
+                        Err(LedgerError::Diverged(why)) => return Err(LedgerError::Diverged(why)),
+                        Err(e) => Receipt::Rejected {
+                            reason: e.to_string(),
+                        },
+                    };
+                    receipts.push((hash, receipt));
                 }
             }
-            Err(e) => Receipt::Rejected {
-                reason: e.to_string(),
-            },
-        };
-        receipts.push((tx.hash, receipt));
+        }
+        ledger.seal()?
+    };
+    for (_, receipt) in &mut receipts {
+        if let Receipt::Applied { batch_number, .. } = receipt {
+            *batch_number = header.batch_number;
+        }
     }
-    receipts.extend(
-        rejected
-            .into_iter()
-            .map(|(hash, reason)| (hash, Receipt::Rejected { reason })),
-    );
+    let batch = SealedBatch {
+        header,
+        transactions: batch_transactions,
+        transaction_hashes: batch_hashes,
+        settlement,
+    };
     Ok((batch, receipts))
 }
 
@@ -470,7 +620,10 @@ pub trait HasNonce {
 
 impl HasNonce for Queued {
     fn nonce(&self) -> u64 {
-        self.decoded.tx.nonce
+        match self {
+            Self::Transfer { decoded, .. } => decoded.tx.nonce,
+            Self::Withdrawal { signed, .. } => signed.withdrawal.nonce,
+        }
     }
 }
 

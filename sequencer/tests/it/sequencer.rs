@@ -255,3 +255,116 @@ mod props {
         }
     }
 }
+
+/// A signed withdrawal of `amount` GCC to `l1_recipient` by test key `key`.
+fn signed_withdrawal(key: u64, l1_recipient: Address, amount: u128, nonce: u64) -> Vec<u8> {
+    ghostbridge_sequencer::tx::UnsignedWithdrawal {
+        l1_recipient,
+        token: 0,
+        amount,
+        nonce,
+    }
+    .sign(&test_key(key))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sealed_batches_carry_their_settlement_records_and_withdrawal_proofs() {
+    use ghostbridge_sequencer::settlement::{self, Op, Record, StepState};
+    let (handle, sink) = start(8, 100, 64);
+    let alice = address_of(test_key(1).verifying_key());
+    let bob = Address::repeat_byte(0xb0);
+    let l1 = Address::repeat_byte(0x11);
+    // Portal deposit 0 (the index must be the cursor: 1 is refused and changes nothing).
+    assert!(handle.deposit_l1(1, l1, alice, 0, 100 * FEE).is_err());
+    assert_eq!(handle.deposit_cursor(), 0);
+    handle.deposit_l1(0, l1, alice, 0, 100 * FEE).unwrap();
+    assert_eq!(handle.deposit_cursor(), 1);
+    // Call data cannot be settled: refused at admission.
+    let with_data = UnsignedTx {
+        to: bob,
+        value: 1,
+        token: 0,
+        gas_limit: 1_000_000,
+        gas_price: 1_000_000_000,
+        nonce: 0,
+        data: vec![1, 2, 3],
+    }
+    .sign(&test_key(1))
+    .unwrap();
+    assert!(matches!(
+        handle.submit_raw(with_data),
+        Err(SubmitError::DataNotSettleable { len: 3 })
+    ));
+    // Nonce order across kinds: transfer 0, withdrawal 1, transfer 2, arriving out of order.
+    let w = handle
+        .submit_raw_withdrawal(signed_withdrawal(1, l1, 7 * FEE, 1))
+        .unwrap();
+    let t2 = handle.submit_raw(signed(1, bob, 3, 2)).unwrap();
+    let t0 = handle.submit_raw(signed(1, bob, 5, 0)).unwrap();
+    // A withdrawal with a nonce already used is rejected in the batch, changing nothing.
+    let replay = handle
+        .submit_raw_withdrawal(signed_withdrawal(1, l1, FEE, 0))
+        .unwrap();
+    wait_batches(&sink, 1).await;
+    wait_final(&handle, &[w, t2, t0, replay]).await;
+    for h in [w, t2, t0] {
+        assert!(
+            matches!(
+                handle.receipt(&h),
+                Some(Receipt::Applied {
+                    batch_number: 1,
+                    ..
+                })
+            ),
+            "{:?}",
+            handle.receipt(&h)
+        );
+    }
+    assert!(matches!(
+        handle.receipt(&replay),
+        Some(Receipt::Rejected { .. })
+    ));
+    let batch = &sink.batches()[0];
+    let s = &batch.settlement;
+    let ops: Vec<Op> = s
+        .records
+        .iter()
+        .map(|r| Record::decode(r).unwrap().op)
+        .collect();
+    assert!(
+        matches!(&ops[..], [Op::Deposit(d), Op::Transfer(a), Op::Withdrawal(x), Op::Transfer(b)]
+        if d.index == 0 && d.recipient == alice && a.value == 5 && x.amount == 7 * FEE && b.value == 3)
+    );
+    // The L1 header is the engine's sealed state, from genesis.
+    let h = &s.l1_header;
+    assert_eq!(h.number, 1);
+    assert_eq!(h.stateRoot, batch.header.state_root);
+    assert_eq!(h.withdrawalsRoot, batch.header.withdrawals_root);
+    assert_eq!((h.opCount, h.depositCursor, h.withdrawalCount), (4, 1, 1));
+    assert_eq!(
+        s.start,
+        StepState::genesis(10, EngineConfig::default().fee_collector)
+    );
+    assert_eq!(h.dataCommitment, settlement::data_commitment(&s.records));
+    let last = Record::decode(s.records.last().unwrap()).unwrap();
+    assert_eq!(last.commitment, settlement::header_final(h).commitment());
+    // The withdrawal leaf and its proof, as finalizeWithdrawal checks them.
+    let proof = handle.withdrawal_proof(1, 0).unwrap();
+    assert_eq!(proof.withdrawal.l1Recipient, l1);
+    assert_eq!(proof.withdrawal.from, alice);
+    assert_eq!(proof.withdrawal.amount, 7 * FEE);
+    assert!(roots::verify_proof(
+        &h.withdrawalsRoot,
+        &settlement::withdrawal_leaf(&proof.withdrawal),
+        0,
+        &proof.siblings
+    ));
+    assert!(handle.withdrawal_proof(1, 1).is_none());
+    assert!(handle.withdrawal_proof(2, 0).is_none());
+    // Alice paid: 5 + 3 transferred, 7 withdrawn, three fees.
+    assert_eq!(
+        handle.account(alice).unwrap().unwrap().balances[0],
+        100 * FEE - 8 - 7 * FEE - 3 * FEE
+    );
+}
