@@ -9,7 +9,8 @@ forge build -q
 dir=contracts/abi
 [ "${1:-}" = "--check" ] && dir=$(mktemp -d)
 mkdir -p "$dir"
-for c in AttestationVerifier BridgeVault BridgeMinter WrappedToken FeeManager GhostToken BridgeGuardian; do
+for c in AttestationVerifier BridgeVault BridgeMinter WrappedToken FeeManager GhostToken BridgeGuardian \
+  GhostPlanePortal GhostPlaneRollup; do
   python3 -c 'import json,sys; print(json.dumps(json.load(open(sys.argv[1]))["abi"], indent=1, sort_keys=True))' \
     "out/$c.sol/$c.json" > "$dir/$c.json"
 done

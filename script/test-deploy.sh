@@ -97,5 +97,33 @@ floor=$(python3 -c 'import json; print(json.load(open("script/config/devnet.json
 check "wGCC's release window on B: the floor minus the first mint" "$(python3 -c "print($floor - $amount)")" \
   "$(cast call --rpc-url $RPC_B "$minter_b" 'releaseWindowOf(address)(uint64,uint256)' "$wrapped" | sed -n 2p | cut -d' ' -f1)"
 
+# GhostPlane settlement (script/DeployGhostPlane.s.sol) on chain A, over chain A's bridge tokens,
+# id 4 = native ETH: wiring, then the sequencer priority of submitBatch on a real chain.
+gp_json="$DEVNET_DIR/ghostplane.json"
+DEPLOY_OUT="$gp_json" BRIDGE_DEPLOYMENT="$DEVNET_DIR/a.json" GHOSTPLANE_TOKEN_4=0x0000000000000000000000000000000000000000 \
+  forge script script/DeployGhostPlane.s.sol:DeployGhostPlane --rpc-url $RPC_A \
+  --private-key "$DEPLOYER_KEY" --broadcast --slow -q >/dev/null
+gp_portal=$(json_get "$gp_json" portal)
+gp_rollup=$(json_get "$gp_json" rollup)
+gp_exec=$(json_get "$gp_json" exec)
+deployer=$(cast wallet address --private-key $DEPLOYER_KEY)
+has_code() { [ "$(cast codesize --rpc-url $RPC_A "$1")" -gt 0 ] && echo yes || echo no; }
+check "GhostPlanePortal, GhostPlaneRollup and GhostPlaneExec have code" "yes yes yes" \
+  "$(has_code "$gp_portal") $(has_code "$gp_rollup") $(has_code "$gp_exec")"
+check "the portal's rollup is the deployed rollup" "$gp_rollup" "$(cast call --rpc-url $RPC_A "$gp_portal" 'rollup()(address)')"
+check "GhostPlane id 0 is chain A's GCC, id 4 native ETH" "$gcc_a 0x0000000000000000000000000000000000000000" \
+  "$(cast call --rpc-url $RPC_A "$gp_portal" 'tokenAddress(uint256)(address)' 0) $(cast call --rpc-url $RPC_A "$gp_portal" 'tokenAddress(uint256)(address)' 4)"
+check "the deployer is the designated sequencer" "$deployer" "$(cast call --rpc-url $RPC_A "$gp_rollup" 'sequencer()(address)')"
+send $RPC_A $DEPLOYER_KEY "$gp_rollup" 'bond()' --value 1ether
+send $RPC_A $user_key "$gp_rollup" 'bond()' --value 1ether
+root=$(cast call --rpc-url $RPC_A "$gp_rollup" 'genesisStateRoot()(bytes32)')
+empty=$(cast call --rpc-url $RPC_A "$gp_rollup" 'emptyWithdrawalsRoot()(bytes32)')
+HDR='(uint64,bytes32,uint64,uint64,bytes32,uint64,uint64,bytes32,uint32,uint32,uint8,bytes32)'
+header="(1,$root,1,0,$root,1,0,$empty,0,0,0,0x0000000000000000000000000000000000000000000000000000000000000000)"
+if send $RPC_A $user_key "$gp_rollup" "submitBatch($HDR,bytes)" "$header" 0x 2>/dev/null; then r=accepted; else r=refused; fi
+check "a bonded non-sequencer cannot submit while the sequencer is live" refused $r
+send $RPC_A $DEPLOYER_KEY "$gp_rollup" "submitBatch($HDR,bytes)" "$header" 0x
+check "the sequencer's empty batch 1 is the tip" 1 "$(cast call --rpc-url $RPC_A "$gp_rollup" 'tip()(uint64)')"
+
 echo "deploy-e2e: $passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -19,8 +19,12 @@ import {GhostPlaneMerkle} from "./lib/GhostPlaneMerkle.sol";
 ///      keccak256(chain_{k-1} || k || l1Sender || recipient || token || amount) with the low 5 bytes
 ///      cleared (chain_{-1} = 0), which is what `depositChain` returns and the Rollup re-hashes.
 ///      Invariant per token: balance == credited deposits - paid withdrawals (+ direct transfers).
-///      The u128 cap on a token's total deposits is enforced on balance + withdrawn (>= total
-///      credited), so a deposit costs one new slot, one read-write of the head and one read.
+///      The u128 cap on a token's total deposits (SPEC) is checked without a per-deposit write
+///      while balance + withdrawn (>= total credited) <= 2^127; past that, the credited total is
+///      tracked explicitly from the sound over-estimate min(2^127, balance + withdrawn before the
+///      deposit), so tokens sent to the portal without a deposit (a donation) can at most bring
+///      tracking forward and never block deposits before 2^127 more are credited. A deposit costs
+///      one new slot, one read-write of the head and one read of the token's totals.
 contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlaneTypes {
     using SafeERC20 for IERC20;
 
@@ -50,11 +54,21 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
     IGhostPlaneRollup public rollup;
     /// @dev Stored chain (high 27 bytes) | timestamp (low 5 bytes, good until year 36812) of deposit k.
     mapping(uint64 index => bytes32) private _deposits;
-    /// @dev 1 + total paid out per token id (the 1 keeps a token's first withdrawal from paying
-    ///      a zero-to-non-zero write). Total ever credited <= balance + withdrawn, so the SPEC cap
-    ///      (a token's deposits never exceed 2^128 - 1) is checked on that bound without a
-    ///      per-deposit write.
-    mapping(uint256 id => uint256) private _withdrawn;
+
+    /// @dev Per token id: total paid out by withdrawals and, once tracked, an upper bound of the
+    ///      total credited by deposits that only deposits raise (always > 2^127); UNTRACKED before,
+    ///      which also keeps the slot non-zero, so a token's first withdrawal pays no
+    ///      zero-to-non-zero write.
+    struct Totals {
+        uint128 withdrawn;
+        uint128 deposited;
+    }
+
+    /// @dev balance + withdrawn above which the credited total is tracked explicitly.
+    uint256 private constant TRACK_FROM = 1 << 127;
+    uint128 private constant UNTRACKED = 1;
+
+    mapping(uint256 id => Totals) private _totals;
     /// @dev L1 token of ids 4..7 (ids 0..3 are immutables).
     mapping(uint256 id => address) private _mappedTokens;
     /// @dev id + 1 of a mapped L1 token (ids 4..7 only; address(0) = native ETH).
@@ -120,7 +134,7 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
         mana = fixedTokens[2];
         ghost = fixedTokens[3];
         for (uint256 id = 0; id < TOKEN_COUNT; ++id) {
-            _withdrawn[id] = 1;
+            _totals[id].deposited = UNTRACKED;
         }
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         _grantRole(TOKEN_ADMIN_ROLE, admin);
@@ -195,14 +209,21 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
         return _record(head, id, msg.value, l2Recipient, address(this).balance);
     }
 
-    /// @dev Numbers and chains the deposit. `balance` is the portal's balance of the token after
-    ///      receiving it: everything ever credited is at most balance + withdrawn.
+    /// @dev Checks the token's credited total stays <= 2^128 - 1, numbers and chains the deposit.
+    ///      `balance` is the portal's balance of the token after receiving `amount`.
     function _record(uint256 head, uint256 id, uint256 amount, address recipient, uint256 balance)
         private
         returns (uint64 index)
     {
-        uint256 withdrawn = _withdrawn[id] - 1;
-        if (balance + withdrawn > MAX_AMOUNT) revert DepositTotalExceeded(id, balance + withdrawn - amount, amount);
+        Totals memory totals = _totals[id];
+        uint256 bound = balance + totals.withdrawn; // >= everything credited, this deposit included
+        if (totals.deposited != UNTRACKED || bound > TRACK_FROM) {
+            // Before tracking, every deposit so far passed with bound <= TRACK_FROM; a tracked
+            // total is then > TRACK_FROM (never UNTRACKED).
+            uint256 prior = totals.deposited != UNTRACKED ? totals.deposited : _min(TRACK_FROM, bound - amount);
+            if (prior + amount > MAX_AMOUNT) revert DepositTotalExceeded(id, prior, amount);
+            _totals[id].deposited = uint128(prior + amount);
+        }
         index = uint64((head >> 1) & COUNT_MASK);
         bytes32 chain = GhostPlaneHashes.depositChain(
             bytes32(head & GhostPlaneHashes.CHAIN_MASK), index, msg.sender, recipient, uint8(id), uint128(amount)
@@ -232,7 +253,7 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
         _checkFinal(w, siblings, headerHash, withdrawalsRoot, submittedAt, proposer);
         _claim(w.batchNumber, w.index);
         address token = tokenAddress(w.token);
-        _withdrawn[w.token] += w.amount;
+        _totals[w.token].withdrawn += w.amount;
         emit WithdrawalFinalized(w.batchNumber, w.index, w.l1Recipient, token, w.amount);
         if (token == address(0)) {
             Address.sendValue(payable(w.l1Recipient), w.amount);
@@ -293,7 +314,18 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
 
     /// @notice Total paid out of token id `id` by finalized withdrawals.
     function totalWithdrawn(uint256 id) external view returns (uint256) {
-        return id < TOKEN_COUNT ? _withdrawn[id] - 1 : 0;
+        return _totals[id].withdrawn;
+    }
+
+    /// @notice The tracked upper bound of token id `id`'s credited total (0 until tracked:
+    ///         until balance + withdrawn exceeds 2^127).
+    function trackedDeposits(uint256 id) external view returns (uint256) {
+        uint256 d = _totals[id].deposited;
+        return d == UNTRACKED ? 0 : d;
+    }
+
+    function _min(uint256 a, uint256 b) private pure returns (uint256) {
+        return a < b ? a : b;
     }
 
     /// @notice Whether withdrawal `index` of batch `batchNumber` was paid.

@@ -19,6 +19,11 @@ import {GhostPlaneMerkle} from "./lib/GhostPlaneMerkle.sol";
 ///      batch's finalisation time in the low 5 bytes (the window is capped at 365 days). finalAt = max(submittedAt + challengeWindow, the
 ///      previous batch's finalAt), so finality is monotone along the chain: a batch that can still
 ///      be cut has no final successor, whatever the admin does to the window.
+///      Sequencer priority (zig/SPEC.md "Proposers"): while the admin has designated a `sequencer`,
+///      only it may submit, except once no batch has been submitted for `proposerFallbackDelay`
+///      (<= forceInclusionDelay): then any bonded proposer may submit (until the next batch restarts
+///      the clock). Without it any bonded party could front-run the sequencer's batch n with its own
+///      (e.g. empty) batch n and force the sequencer to re-seal (its withdrawal leaves commit to n).
 contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTransient {
     /// @notice Default challenge window.
     uint64 public constant DEFAULT_CHALLENGE_WINDOW = 7 days;
@@ -29,26 +34,33 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     uint256 public constant RECORD_LENGTH = 155;
     /// @notice Largest challenge window (keeps finalAt within the 40 bits it is stored in).
     uint64 public constant MAX_CHALLENGE_WINDOW = 365 days;
+    /// @notice Largest bond a proposer may hold and largest bondAmount (slashed funds are kept in
+    ///         88 bits; all ETH in existence, ~1.2e26 wei, is below 2^88 ~ 3.1e26).
+    uint256 public constant MAX_BOND = type(uint88).max;
     uint256 private constant HASH_MASK = ~uint256(type(uint40).max);
 
-    /// @dev The tip, the two tunable delays and the slashed funds share one slot (read once by
-    ///      submitBatch; a fraud proof rewrites the tip and adds to the slashed funds with one
-    ///      SSTORE). finalAt < 2^40 (as in `_batches`), challengeWindow <= 365 days < 2^32,
-    ///      forceInclusionDelay <= 12 h < 2^32; slashedFunds is backed by ETH this contract holds,
-    ///      and all ETH in existence (~1.2e26 wei) is below 2^88 (~3.1e26).
+    /// @dev The tip, the last submission time, the two tunable delays and the slashed funds share
+    ///      one slot (read once by submitBatch; a fraud proof rewrites the tip and adds to the
+    ///      slashed funds with one SSTORE). number < 2^40 (a batch a second for 34,000 years),
+    ///      finalAt and lastSubmittedAt < 2^40 (as in `_batches`), challengeWindow <= 365 days
+    ///      < 2^32, forceInclusionDelay <= 12 h < 2^16; slashedFunds saturates at MAX_BOND (bonds
+    ///      are capped at MAX_BOND, so it never does on a chain whose native supply is below 2^88).
     struct Tip {
-        uint64 number;
+        uint40 number;
         uint40 finalAt;
+        uint40 lastSubmittedAt;
         uint32 challengeWindow;
-        uint32 forceInclusionDelay;
+        uint16 forceInclusionDelay;
         uint88 slashedFunds;
     }
 
-    /// @dev A proposer's bond and its last batch (unbonding waits until that batch is final or cut).
+    /// @dev A proposer's bond and its last batch (unbonding waits until that batch is final or
+    ///      cut); `sequencer` marks the designated sequencer (read with the bond, at no extra SLOAD).
     struct Proposer {
         uint128 bond;
         uint64 lastBatch;
-        uint64 lastFinalAt;
+        uint40 lastFinalAt;
+        bool sequencer;
     }
 
     /// @notice Constructor parameters.
@@ -87,6 +99,11 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     mapping(address proposer => Proposer) private _proposers;
     /// @dev Fraud commitment => block number it was first registered at.
     mapping(bytes32 commitment => uint256) private _commits;
+    /// @notice The designated sequencer (address(0): none, every bonded proposer may submit).
+    address public sequencer;
+    /// @notice Seconds without any batch after which any bonded proposer may submit
+    ///         (1 .. forceInclusionDelay; starts equal to forceInclusionDelay).
+    uint64 public proposerFallbackDelay;
 
     event BatchSubmitted(
         uint64 indexed number,
@@ -105,6 +122,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     event Unbonded(address indexed proposer, uint256 amount);
     event ChallengeWindowSet(uint64 window);
     event ForceInclusionDelaySet(uint64 delay);
+    event SequencerSet(address indexed previous, address indexed sequencer);
+    event ProposerFallbackDelaySet(uint64 delay);
     event SlashedFundsWithdrawn(address indexed to, uint256 amount);
 
     error ZeroAddress();
@@ -132,20 +151,29 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     error PreStateMismatch();
     error NoFraud();
     error AmountTooLarge(uint256 amount, uint256 available);
+    /// @notice Only the sequencer may submit before `openAt` (last batch + proposerFallbackDelay).
+    error SequencerPriority(address proposer, address sequencer, uint64 openAt);
 
-    /// @param admin Governance (DEFAULT_ADMIN_ROLE): window, force-inclusion delay, slashed funds.
-    /// @param cfg See `Config`; challengeWindow 0 means DEFAULT_CHALLENGE_WINDOW.
+    /// @param admin Governance (DEFAULT_ADMIN_ROLE): window, delays, sequencer, slashed funds.
+    /// @param cfg See `Config`; challengeWindow 0 means DEFAULT_CHALLENGE_WINDOW. Floors:
+    ///        forceInclusionDelay >= 1 s, challengeWindow > revealDelay (block timestamps strictly
+    ///        increase, so a shorter window closes before a committed prover may reveal),
+    ///        1 <= bondAmount <= MAX_BOND. No sequencer is designated (see setSequencer) and
+    ///        proposerFallbackDelay starts equal to forceInclusionDelay.
     constructor(address admin, Config memory cfg) {
         if (admin == address(0) || cfg.portal == address(0)) revert ZeroAddress();
         if (cfg.accountsDepth == 0 || cfg.accountsDepth > 24) revert InvalidConfig("accountsDepth", cfg.accountsDepth);
-        if (cfg.forceInclusionDelay > MAX_FORCE_INCLUSION_DELAY) {
+        if (cfg.forceInclusionDelay == 0 || cfg.forceInclusionDelay > MAX_FORCE_INCLUSION_DELAY) {
             revert InvalidConfig("forceInclusionDelay", cfg.forceInclusionDelay);
         }
-        if (cfg.bondAmount == 0) revert InvalidConfig("bondAmount", 0);
+        if (cfg.bondAmount == 0 || cfg.bondAmount > MAX_BOND) revert InvalidConfig("bondAmount", cfg.bondAmount);
         // A commitment must be older than the proof's block, or a front-runner commits and proves
         // in one transaction and takes the reward.
         if (cfg.revealDelay == 0) revert InvalidConfig("revealDelay", 0);
-        if (cfg.challengeWindow > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", cfg.challengeWindow);
+        uint64 window = cfg.challengeWindow == 0 ? DEFAULT_CHALLENGE_WINDOW : cfg.challengeWindow;
+        if (window <= cfg.revealDelay || window > MAX_CHALLENGE_WINDOW) {
+            revert InvalidConfig("challengeWindow", window);
+        }
         _grantRole(DEFAULT_ADMIN_ROLE, admin);
         portal = cfg.portal;
         accountsDepth = cfg.accountsDepth;
@@ -163,26 +191,29 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         }
         genesisStateRoot = node;
         emptyWithdrawalsRoot = GhostPlaneMerkle.zeroRoot(16);
-        uint64 window = cfg.challengeWindow == 0 ? DEFAULT_CHALLENGE_WINDOW : cfg.challengeWindow;
+        // Deployment starts the fallback clock: a sequencer designated right after has priority.
         _tip = Tip({
             number: 0,
             finalAt: 0,
+            lastSubmittedAt: uint40(block.timestamp),
             challengeWindow: uint32(window),
-            forceInclusionDelay: uint32(cfg.forceInclusionDelay),
+            forceInclusionDelay: uint16(cfg.forceInclusionDelay),
             slashedFunds: 0
         });
+        proposerFallbackDelay = cfg.forceInclusionDelay;
         _tipState = _stateHash(node, 1, 0);
         emit ChallengeWindowSet(window);
         emit ForceInclusionDelaySet(cfg.forceInclusionDelay);
+        emit ProposerFallbackDelaySet(cfg.forceInclusionDelay);
     }
 
     // ---------------------------------------------------------------- proposers
 
-    /// @notice Adds the ETH sent to the caller's bond.
+    /// @notice Adds the ETH sent to the caller's bond (at most MAX_BOND in all).
     function bond() external payable {
         Proposer storage p = _proposers[msg.sender];
         uint256 total = uint256(p.bond) + msg.value;
-        if (total > type(uint128).max) revert AmountTooLarge(msg.value, type(uint128).max - p.bond);
+        if (total > MAX_BOND) revert AmountTooLarge(msg.value, MAX_BOND - p.bond);
         p.bond = uint128(total);
         emit Bonded(msg.sender, msg.value, total);
     }
@@ -206,10 +237,13 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     // ---------------------------------------------------------------- batches
 
     /// @inheritdoc IGhostPlaneRollup
+    /// @dev Only the designated sequencer, if any, unless no batch has been submitted for
+    ///      proposerFallbackDelay (then any bonded proposer: see SequencerPriority).
     function submitBatch(BatchHeader calldata header, bytes calldata records) external {
         Proposer memory p = _proposers[msg.sender];
         if (p.bond < bondAmount) revert NotBonded(msg.sender, p.bond, bondAmount);
         Tip memory t = _tip;
+        if (!p.sequencer) _checkFallback(t.lastSubmittedAt);
         if (header.number != t.number + 1) revert WrongBatchNumber(header.number, t.number + 1);
         bytes32 prevState = _stateHash(header.prevStateRoot, header.prevAccountCount, header.prevDepositCursor);
         if (prevState != _tipState) revert PrevStateMismatch(prevState, _tipState);
@@ -223,13 +257,24 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             GhostPlaneHashes.recordHash(headerHash, header.withdrawalsRoot, uint64(block.timestamp), msg.sender);
         _batches[header.number] = bytes32((uint256(record) & HASH_MASK) | finalAt);
         _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
-        t.number = header.number;
+        t.number = uint40(header.number);
         t.finalAt = uint40(finalAt);
+        t.lastSubmittedAt = uint40(block.timestamp);
         _tip = t;
-        _proposers[msg.sender] = Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: finalAt});
+        _proposers[msg.sender] =
+            Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: uint40(finalAt), sequencer: p.sequencer});
         emit BatchSubmitted(
             header.number, msg.sender, headerHash, header.withdrawalsRoot, uint64(block.timestamp), record, finalAt
         );
+    }
+
+    /// @dev A proposer other than the sequencer may submit only when there is no sequencer or no
+    ///      batch has been submitted for proposerFallbackDelay.
+    function _checkFallback(uint256 lastSubmittedAt) private view {
+        address seq = sequencer;
+        if (seq == address(0)) return;
+        uint256 openAt = lastSubmittedAt + proposerFallbackDelay;
+        if (block.timestamp < openAt) revert SequencerPriority(msg.sender, seq, uint64(openAt));
     }
 
     function _checkDeposits(BatchHeader calldata h, uint64 delay) private view {
@@ -557,12 +602,14 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         }
     }
 
-    /// @dev Cuts batch n and every later one, slashes n's proposer, pays a committed prover half.
+    /// @dev Cuts batch n and every later one, slashes n's proposer, pays a committed prover half
+    ///      unless the prover is that proposer (it would recover half the bond of its own lie; a
+    ///      sybil prover address is not excluded: the reward is an incentive, the cut is the penalty).
     function _cut(BatchRecord calldata batch) private {
         BatchHeader calldata h = batch.header;
         uint64 n = h.number;
         Tip memory t = _tip;
-        t.number = n - 1;
+        t.number = uint40(n - 1);
         // finalAt of batch n bounds batch n-1's from above: keeps finality monotone for the next batch.
         t.finalAt = uint40(uint256(_batches[n]));
         _tipState = _stateHash(h.prevStateRoot, h.prevAccountCount, h.prevDepositCursor);
@@ -573,11 +620,13 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         bytes32 commitment = keccak256(abi.encode(msg.sender, keccak256(msg.data)));
         uint256 committedAt = _commits[commitment];
         uint256 reward;
-        if (committedAt != 0 && block.number >= committedAt + revealDelay) {
+        if (committedAt != 0 && block.number >= committedAt + revealDelay && msg.sender != batch.proposer) {
             reward = slashed / 2;
             delete _commits[commitment];
         }
-        t.slashedFunds += uint88(slashed - reward); // slashed <= this contract's balance < 2^88
+        // slashed <= MAX_BOND; saturate rather than block a proof (never reached below 2^88 wei).
+        uint256 kept = uint256(t.slashedFunds) + slashed - reward;
+        t.slashedFunds = uint88(kept > MAX_BOND ? MAX_BOND : kept);
         _tip = t;
         emit FraudProven(n, batch.proposer, msg.sender, slashed, reward);
         if (reward != 0) Address.sendValue(payable(msg.sender), reward);
@@ -585,18 +634,41 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
 
     // ---------------------------------------------------------------- admin
 
-    /// @notice Sets the challenge window for batches submitted from now on (1 s .. 365 days).
+    /// @notice Sets the challenge window for batches submitted from now on (revealDelay + 1 s ..
+    ///         365 days: a window of at most revealDelay seconds closes before a committed prover
+    ///         may reveal, block timestamps increasing by at least 1 s a block).
     function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (window == 0 || window > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", window);
+        if (window <= revealDelay || window > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", window);
         _tip.challengeWindow = uint32(window);
         emit ChallengeWindowSet(window);
     }
 
-    /// @notice Sets the force-inclusion delay (<= 12 h).
+    /// @notice Sets the force-inclusion delay (proposerFallbackDelay .. 12 h; never 0).
     function setForceInclusionDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
-        if (delay > MAX_FORCE_INCLUSION_DELAY) revert InvalidConfig("forceInclusionDelay", delay);
-        _tip.forceInclusionDelay = uint32(delay);
+        if (delay == 0 || delay < proposerFallbackDelay || delay > MAX_FORCE_INCLUSION_DELAY) {
+            revert InvalidConfig("forceInclusionDelay", delay);
+        }
+        _tip.forceInclusionDelay = uint16(delay);
         emit ForceInclusionDelaySet(delay);
+    }
+
+    /// @notice Designates the sequencer (address(0): none, every bonded proposer may submit).
+    ///         It need not be bonded yet; it submits only while bonded.
+    function setSequencer(address sequencer_) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        address previous = sequencer;
+        if (previous != address(0)) _proposers[previous].sequencer = false;
+        if (sequencer_ != address(0)) _proposers[sequencer_].sequencer = true;
+        sequencer = sequencer_;
+        emit SequencerSet(previous, sequencer_);
+    }
+
+    /// @notice Sets how long without any batch opens submission to every bonded proposer
+    ///         (1 s .. forceInclusionDelay: a silent sequencer never delays a forced deposit
+    ///         beyond the force-inclusion delay once the fallback is open).
+    function setProposerFallbackDelay(uint64 delay) external onlyRole(DEFAULT_ADMIN_ROLE) {
+        if (delay == 0 || delay > _tip.forceInclusionDelay) revert InvalidConfig("proposerFallbackDelay", delay);
+        proposerFallbackDelay = delay;
+        emit ProposerFallbackDelaySet(delay);
     }
 
     /// @notice Moves slashed ETH not paid to provers.
@@ -642,6 +714,11 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     /// @notice Slashed ETH not paid to provers (the admin's to move).
     function slashedFunds() external view returns (uint256) {
         return _tip.slashedFunds;
+    }
+
+    /// @notice When a proposer other than the sequencer may submit (0 if no sequencer).
+    function fallbackOpensAt() external view returns (uint64) {
+        return sequencer == address(0) ? 0 : _tip.lastSubmittedAt + proposerFallbackDelay;
     }
 
     /// @notice Current challenge window and force-inclusion delay.

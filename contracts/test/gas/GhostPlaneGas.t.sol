@@ -25,6 +25,9 @@ contract GhostPlaneGasTest is GhostPlaneBase {
         _deploy(24);
         alice = vm.addr(ALICE_PK);
         vm.warp(1_000_000);
+        // Production shape: the proposer is the designated sequencer (its priority costs no SLOAD).
+        vm.prank(admin);
+        rollup.setSequencer(proposer);
         // Steady state: deposits exist (GCC and ETH), batch 1 with two withdrawals to `payee` is
         // final, and withdrawal 0 of it was paid (the claimed word and payee balance are non-zero).
         uint64 i0 = _l1Deposit(l1User, alice, 0, 100 ether);

@@ -54,6 +54,9 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
     address internal collector = address(0xFEE);
     address internal l1User = address(0x1111);
 
+    /// @dev The Rollup's base fee at `_deploy` (the model's ops charge BASE_FEE).
+    uint128 internal deployBaseFee = BASE_FEE;
+
     PlaneToken internal gcc;
     PlaneToken internal spirit;
     PlaneToken internal mana;
@@ -105,7 +108,7 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
             GhostPlaneRollup.Config({
                 portal: address(portal),
                 accountsDepth: uint32(depth_),
-                baseFee: BASE_FEE,
+                baseFee: deployBaseFee,
                 feeCollector: collector,
                 challengeWindow: WINDOW,
                 forceInclusionDelay: FORCE_DELAY,

@@ -764,9 +764,10 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
 
     function test_admin_setters() public {
         vm.expectRevert();
-        rollup.setChallengeWindow(2);
+        rollup.setChallengeWindow(REVEAL_DELAY + 1);
         vm.startPrank(admin);
-        rollup.setChallengeWindow(2);
+        rollup.setChallengeWindow(REVEAL_DELAY + 1);
+        rollup.setProposerFallbackDelay(1 hours); // the force-inclusion delay may not go below it
         rollup.setForceInclusionDelay(1 hours);
         vm.expectPartialRevert(GhostPlaneRollup.InvalidConfig.selector);
         rollup.setChallengeWindow(0);
@@ -780,17 +781,17 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         rollup.withdrawSlashed(payable(address(0)), 0);
         vm.stopPrank();
         (uint64 w, uint64 f) = rollup.delays();
-        vm.assertEq(uint256(w), 2);
+        vm.assertEq(uint256(w), REVEAL_DELAY + 1);
         vm.assertEq(uint256(f), 1 hours);
     }
 
     function test_windowChange_keepsFinalityMonotone() public {
         _submit(); // finalAt = t + 1 day
         vm.prank(admin);
-        rollup.setChallengeWindow(2);
-        (BatchRecord memory b2,) = _submit(); // would be t + 2 s, but not before batch 1
+        rollup.setChallengeWindow(REVEAL_DELAY + 1);
+        (BatchRecord memory b2,) = _submit(); // would be t + 6 s, but not before batch 1
         vm.assertEq(uint256(rollup.finalizesAt(2)), uint256(rollup.finalizesAt(1)));
-        vm.warp(block.timestamp + 3);
+        vm.warp(block.timestamp + REVEAL_DELAY + 2);
         vm.assertFalse(rollup.isFinal(2, _recordHash(b2)));
     }
 
@@ -815,7 +816,7 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         cfg.forceInclusionDelay = 13 hours;
         vm.expectPartialRevert(GhostPlaneRollup.InvalidConfig.selector);
         new GhostPlaneRollup(admin, cfg);
-        cfg.forceInclusionDelay = 0;
+        cfg.forceInclusionDelay = 1;
         cfg.bondAmount = 0;
         vm.expectPartialRevert(GhostPlaneRollup.InvalidConfig.selector);
         new GhostPlaneRollup(admin, cfg);

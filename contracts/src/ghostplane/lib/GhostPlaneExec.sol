@@ -282,7 +282,9 @@ library GhostPlaneExec {
         return !_payFee(ctx, accounts, run, sender, rcpt, op.toSlot);
     }
 
-    /// @dev The transfer's recipient account (the sender for a self-transfer); false if its slot is wrong.
+    /// @dev The transfer's recipient account (the sender for a self-transfer); false if its slot is
+    ///      wrong. A transfer to the sender's own address must name the sender's slot: another
+    ///      slot would hold (or, for a new signer with base fee 0, create) the address twice.
     function _recipient(
         Ctx memory ctx,
         Op memory op,
@@ -291,6 +293,7 @@ library GhostPlaneExec {
         Acct memory sender
     ) private pure returns (bool, Acct memory rcpt) {
         if (op.toSlot == op.fromSlot) return (op.to == sender.addr, sender);
+        if (op.to == sender.addr) return (false, rcpt);
         uint256 next = run.accountCount;
         if (op.toSlot > next || op.toSlot >= (uint256(1) << ctx.depth)) return (false, rcpt);
         rcpt = run.accts[_load(accounts, run, op.toSlot, run.preCount)];
