@@ -216,6 +216,9 @@ struct Shared {
     latest: RwLock<Option<BatchHeader>>,
     /// Withdrawal leaves of every sealed batch that has any, by batch number.
     withdrawals: RwLock<HashMap<u64, Arc<BatchSettlement>>>,
+    /// Wakes the batching task when an op entered the open batch outside the queue (an L1
+    /// deposit), so it is sealed within the batch timeout even if no transaction follows.
+    nudge: tokio::sync::Notify,
 }
 
 impl Shared {
@@ -325,9 +328,12 @@ impl SequencerHandle {
         token: u32,
         amount: u128,
     ) -> Result<DepositOutcome, LedgerError> {
-        self.shared
+        let outcome = self
+            .shared
             .ledger()
-            .deposit_l1(index, l1_sender, recipient, token, amount)
+            .deposit_l1(index, l1_sender, recipient, token, amount)?;
+        self.shared.nudge.notify_one();
+        Ok(outcome)
     }
 
     /// The next portal deposit index the L2 expects.
@@ -393,6 +399,7 @@ pub fn spawn(
         receipts: RwLock::default(),
         latest: RwLock::default(),
         withdrawals: RwLock::default(),
+        nudge: tokio::sync::Notify::new(),
     });
     let (queue, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(
@@ -421,12 +428,17 @@ async fn run(
 ) {
     let mut open = true;
     while open {
-        let Some(first) = rx.recv().await else { break };
+        let mut pending = Vec::with_capacity(batch_size);
+        tokio::select! {
+            first = rx.recv() => match first {
+                Some(q) => pending.push(q),
+                None => break,
+            },
+            () = shared.nudge.notified() => {}
+        }
         // A configured timeout is far below the ~centuries that could overflow an Instant.
         #[allow(clippy::arithmetic_side_effects)]
         let deadline = Instant::now() + timeout;
-        let mut pending = Vec::with_capacity(batch_size);
-        pending.push(first);
         while pending.len() < batch_size {
             tokio::select! {
                 msg = rx.recv() => match msg {
@@ -435,6 +447,10 @@ async fn run(
                 },
                 () = tokio::time::sleep_until(deadline) => break,
             }
+        }
+        if pending.is_empty() && shared.ledger().open_ops() == 0 {
+            // Never seal an empty batch (a nudge whose deposit was already sealed).
+            continue;
         }
         let hashes: Vec<B256> = pending.iter().map(Queued::hash).collect();
         let shared_exec = Arc::clone(&shared);

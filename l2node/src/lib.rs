@@ -1,0 +1,19 @@
+//! `ghostbridge-l2node`: GhostPlane's L1 side, beside the sequencer.
+//!
+//! ```text
+//!  GhostPlanePortal ──Deposited (past the confirmation depth)──▶ deposits::follow ─▶ SequencerHandle::deposit_l1
+//!  sequencer ──SealedBatch──▶ poster::L1Sink ─▶ poster::run ─▶ type-3 tx: GhostPlaneRollup.submitBatch
+//! ```
+//!
+//! - [`poster`]: posts every sealed batch, in order, as EIP-4844 blobs (calldata mode for
+//!   chains without blobs); the Rollup's batch numbering makes a post at most once.
+//! - [`deposits`]: follows the portal's deposits past a confirmation depth and applies them in
+//!   index order, never twice, never skipped.
+//! - [`withdrawals`]: finalizing an L2 withdrawal on L1 from the `BatchSubmitted` event and the
+//!   leaf's proof.
+//! - [`bindings`]: the contracts' ABIs.
+
+pub mod bindings;
+pub mod deposits;
+pub mod poster;
+pub mod withdrawals;

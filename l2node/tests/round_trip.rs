@@ -1,0 +1,364 @@
+//! GhostPlane round trip on a real L1 (anvil, 1 s blocks, blobs on): the contracts deployed by
+//! `script/DeployGhostPlane.s.sol`, the sequencer with the L1 poster (blob mode) and the deposit
+//! follower. Deposit ETH and GCC on L1 → L2 balances; an L2 transfer; a signed L2 withdrawal;
+//! the batches posted as blobs; `finalizeWithdrawal` refused before the challenge window ends,
+//! paid after it, refused a second time; exact balances on both sides.
+//! Needs `./script/setup.sh` (anvil, forge) and `forge build`; `./script/test.sh` runs both.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::{Address, U256};
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use alloy::sol;
+use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
+use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
+use ghostbridge_l2node::{deposits, poster, withdrawals};
+use ghostbridge_sequencer::engine::{Engine, EngineConfig};
+use ghostbridge_sequencer::sequencer::{self, Receipt, SequencerConfig, SequencerHandle};
+use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedTx, UnsignedWithdrawal};
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+sol! {
+    #[sol(rpc)]
+    interface Erc20 {
+        function mint(address to, uint256 amount) external;
+        function approve(address spender, uint256 amount) external returns (bool);
+        function balanceOf(address who) external view returns (uint256);
+    }
+}
+
+const PORT: u16 = 29645;
+/// anvil accounts 0 (deployer, sequencer) and 1 (the L1 user).
+const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
+const USER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+const ETHER: u128 = 1_000_000_000_000_000_000;
+const FEE: u128 = 1_000_000_000_000_000;
+/// The L2 token id the deploy script maps to native ETH here.
+const ETH_ID: u32 = 4;
+const CHALLENGE_WINDOW: u64 = 6;
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("workspace root")
+        .to_owned()
+}
+
+fn bin(root: &Path, name: &str) -> PathBuf {
+    let local = root.join("node_modules/.bin").join(name);
+    if local.exists() {
+        local
+    } else {
+        PathBuf::from(name)
+    }
+}
+
+fn wallet(key: &str) -> (DynProvider, Address) {
+    let signer: PrivateKeySigner = key.parse().expect("key");
+    let address = signer.address();
+    let p = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(signer))
+        .connect_http(format!("http://127.0.0.1:{PORT}").parse().expect("url"));
+    (p.erased(), address)
+}
+
+async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let start = Instant::now();
+    while !f().await {
+        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+struct Deployment {
+    portal: Address,
+    rollup: Address,
+    gcc: Address,
+    deploy_block: u64,
+}
+
+fn deploy(dir: &Path) -> Deployment {
+    let out = dir.join("ghostplane.json");
+    let status = std::process::Command::new(bin(&root(), "forge"))
+        .current_dir(root())
+        .args([
+            "script",
+            "script/DeployGhostPlane.s.sol:DeployGhostPlane",
+            "--rpc-url",
+            &format!("http://127.0.0.1:{PORT}"),
+            "--private-key",
+            DEPLOYER_KEY,
+            "--broadcast",
+            "-q",
+        ])
+        .env("DEPLOY_OUT", &out)
+        .env("GHOSTPLANE_TOKEN_4", Address::ZERO.to_string())
+        .env("GHOSTPLANE_CHALLENGE_WINDOW", CHALLENGE_WINDOW.to_string())
+        .stdout(Stdio::null())
+        .status()
+        .expect("forge (run ./script/setup.sh)");
+    assert!(status.success(), "DeployGhostPlane.s.sol failed");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("deployment json"))
+            .expect("json");
+    let addr = |v: &serde_json::Value| v.as_str().expect("address").parse().expect("address");
+    Deployment {
+        portal: addr(&json["portal"]),
+        rollup: addr(&json["rollup"]),
+        gcc: addr(&json["tokens"]["GCC"]),
+        deploy_block: json["deployBlock"].as_u64().expect("deployBlock"),
+    }
+}
+
+async fn sent(
+    r: alloy::contract::Result<
+        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
+    >,
+) {
+    let r = r.expect("send").get_receipt().await.expect("receipt");
+    assert!(r.status(), "reverted");
+}
+
+async fn balance(h: &SequencerHandle, who: Address, token: u32) -> u128 {
+    h.account(who)
+        .expect("account")
+        .map_or(0, |a| a.balances[token as usize])
+}
+
+async fn applied(h: &SequencerHandle, hash: alloy::primitives::B256) -> u64 {
+    let mut out = 0;
+    wait_for("an L2 receipt", Duration::from_secs(30), || {
+        let r = h.receipt(&hash);
+        if let Some(Receipt::Applied { batch_number, .. }) = r {
+            out = batch_number;
+        }
+        assert!(!matches!(r, Some(Receipt::Rejected { .. })), "{r:?}");
+        std::future::ready(out != 0)
+    })
+    .await;
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
+    // Under deployments/: the only directory forge scripts may write (foundry.toml).
+    let dir = root()
+        .join("deployments")
+        .join(format!("ghostplane-round-trip-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    let _anvil = tokio::process::Command::new(bin(&root(), "anvil"))
+        .args(["--port", &PORT.to_string(), "--block-time", "1", "--silent"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("anvil (run ./script/setup.sh)");
+    let (l1, sequencer_address) = wallet(DEPLOYER_KEY);
+    wait_for("anvil", Duration::from_secs(10), || {
+        let l1 = l1.clone();
+        async move { l1.get_chain_id().await.is_ok() }
+    })
+    .await;
+    let d = deploy(&dir);
+    let (user_l1, user) = wallet(USER_KEY);
+    sent(
+        GhostPlaneRollup::new(d.rollup, &l1)
+            .bond()
+            .value(U256::from(ETHER))
+            .send()
+            .await,
+    )
+    .await;
+
+    // The node: sequencer → L1 poster (blobs); portal deposits → sequencer.
+    let (sink, batches) = poster::channel();
+    let (handle, _seq) = sequencer::spawn(
+        Engine::new(EngineConfig::default()).expect("engine"),
+        SequencerConfig {
+            batch_size: 64,
+            batch_timeout: Duration::from_millis(300),
+            queue_capacity: 1024,
+        },
+        Arc::new(sink),
+    );
+    let posted = Arc::new(poster::PosterStatus::default());
+    let _poster = tokio::spawn(poster::run(
+        l1.clone(),
+        poster::PosterConfig {
+            rollup: d.rollup,
+            proposer: sequencer_address,
+            mode: poster::DataMode::Blobs,
+            receipt_timeout: Duration::from_secs(10),
+            max_fee_per_gas: 100_000_000_000,
+            max_fee_per_blob_gas: 100_000_000_000,
+        },
+        batches,
+        posted.clone(),
+    ));
+    let deposited = Arc::new(deposits::DepositStatus::default());
+    let _deposits = tokio::spawn(deposits::follow(
+        l1.clone(),
+        deposits::DepositConfig {
+            portal: d.portal,
+            confirmations: 1,
+            poll: Duration::from_millis(200),
+            from_block: d.deploy_block,
+            max_range: 1000,
+        },
+        handle.clone(),
+        deposited.clone(),
+    ));
+
+    // L1: 2 ETH and 100 GCC deposited for the L2 account of test key 1.
+    let alice_key = test_key(1);
+    let alice = address_of(alice_key.verifying_key());
+    let bob = Address::repeat_byte(0xb0);
+    let portal = GhostPlanePortal::new(d.portal, &user_l1);
+    sent(
+        portal
+            .depositETH(alice)
+            .value(U256::from(2 * ETHER))
+            .send()
+            .await,
+    )
+    .await;
+    sent(
+        Erc20::new(d.gcc, &l1)
+            .mint(user, U256::from(100 * ETHER))
+            .send()
+            .await,
+    )
+    .await;
+    sent(
+        Erc20::new(d.gcc, &user_l1)
+            .approve(d.portal, U256::from(100 * ETHER))
+            .send()
+            .await,
+    )
+    .await;
+    sent(
+        portal
+            .deposit(d.gcc, U256::from(100 * ETHER), alice)
+            .send()
+            .await,
+    )
+    .await;
+    let started = Instant::now();
+    wait_for("both deposits on L2", Duration::from_secs(30), || {
+        let h = handle.clone();
+        async move { balance(&h, alice, 0).await == 100 * ETHER }
+    })
+    .await;
+    println!(
+        "deposit on L1 → spendable on L2: {:?} (1 confirmation, 1 s blocks)",
+        started.elapsed()
+    );
+    assert_eq!(balance(&handle, alice, ETH_ID).await, 2 * ETHER);
+    assert_eq!(handle.deposit_cursor(), 2);
+    assert_eq!(deposited.applied(), 2);
+
+    // L2: a transfer, then a withdrawal of 1 ETH to a fresh L1 address.
+    let transfer = UnsignedTx {
+        to: bob,
+        value: 10 * ETHER,
+        token: 0,
+        gas_limit: 21_000,
+        gas_price: 50_000_000_000,
+        nonce: 0,
+        data: vec![],
+    }
+    .sign(&alice_key)
+    .expect("sign");
+    let t = handle.submit_raw(transfer).expect("transfer");
+    applied(&handle, t).await;
+    let l1_recipient = Address::repeat_byte(0x77);
+    let withdrawal = UnsignedWithdrawal {
+        l1_recipient,
+        token: ETH_ID,
+        amount: ETHER,
+        nonce: 1,
+    }
+    .sign(&alice_key)
+    .expect("sign");
+    let w = handle
+        .submit_raw_withdrawal(withdrawal)
+        .expect("withdrawal");
+    let batch = applied(&handle, w).await;
+    let started = Instant::now();
+    wait_for(
+        "the withdrawal's batch on L1",
+        Duration::from_secs(60),
+        || std::future::ready(posted.posted() >= batch),
+    )
+    .await;
+    println!(
+        "batch {batch} sealed → on L1 as blobs: {:?}",
+        started.elapsed()
+    );
+    let rollup = GhostPlaneRollup::new(d.rollup, &l1);
+    assert_eq!(rollup.tip().call().await.expect("tip"), batch);
+
+    // L1: the proof from the L2, the rest from the BatchSubmitted event.
+    let proof = handle.withdrawal_proof(batch, 0).expect("proof");
+    assert_eq!(proof.withdrawal.amount, ETHER);
+    let on_l1 = withdrawals::batch_on_l1(&l1, d.rollup, batch, d.deploy_block)
+        .await
+        .expect("events")
+        .expect("batch on L1");
+    assert_eq!(on_l1.withdrawals_root, proof.withdrawals_root);
+    assert_eq!(on_l1.proposer, sequencer_address);
+    let early = withdrawals::finalize(&user_l1, d.portal, &proof, &on_l1).await;
+    assert!(
+        matches!(&early, Err(withdrawals::FinalizeError::Refused(why)) if why.contains("BatchNotFinal") || why.contains("revert")),
+        "finalized inside the challenge window: {early:?}"
+    );
+    wait_for("the challenge window", Duration::from_secs(30), || {
+        let l1 = l1.clone();
+        async move {
+            let block = l1
+                .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+                .await
+                .ok()
+                .flatten();
+            block.is_some_and(|b| b.header.timestamp >= on_l1.final_at)
+        }
+    })
+    .await;
+    withdrawals::finalize(&user_l1, d.portal, &proof, &on_l1)
+        .await
+        .expect("finalize after the window");
+    let again = withdrawals::finalize(&user_l1, d.portal, &proof, &on_l1).await;
+    assert!(again.is_err(), "paid twice: {again:?}");
+
+    // Exact balances on both sides.
+    assert_eq!(
+        l1.get_balance(l1_recipient).await.expect("balance"),
+        U256::from(ETHER)
+    );
+    assert_eq!(
+        l1.get_balance(d.portal).await.expect("balance"),
+        U256::from(ETHER)
+    );
+    assert_eq!(
+        Erc20::new(d.gcc, &l1)
+            .balanceOf(d.portal)
+            .call()
+            .await
+            .expect("gcc"),
+        U256::from(100 * ETHER)
+    );
+    assert_eq!(balance(&handle, alice, ETH_ID).await, ETHER);
+    assert_eq!(balance(&handle, alice, 0).await, 90 * ETHER - 2 * FEE);
+    assert_eq!(balance(&handle, bob, 0).await, 10 * ETHER);
+    let collector = EngineConfig::default().fee_collector;
+    assert_eq!(balance(&handle, collector, 0).await, 2 * FEE);
+    assert_eq!(posted.failed_attempts(), 0, "a post had to be retried");
+    let _ = std::fs::remove_dir_all(&dir);
+}
