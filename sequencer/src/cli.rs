@@ -6,6 +6,7 @@ use crate::{
     sequencer::{self, InMemorySink, SequencerConfig},
     tx,
 };
+use ghostbridge_core::listener::ListenerLimits;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// Command-line settings.
@@ -54,7 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<()> {
         handle.deposit(who, 0, DEV_FUNDS)?;
         tracing::info!(%who, "funded dev account");
     }
-    let (addr, _server) = rpc::start(args.rpc_addr, handle).await?;
+    let (addr, _server) = rpc::start(args.rpc_addr, handle, ListenerLimits::default()).await?;
     tracing::info!(%addr, "GhostPlane JSON-RPC listening");
     println!("GhostPlane JSON-RPC listening on http://{addr}");
     tokio::signal::ctrl_c().await?;

@@ -17,6 +17,7 @@
 use crate::{sequencer::SequencerHandle, TOKEN_COUNT};
 use alloy_primitives::{Address, B256};
 use axum::{extract::State, routing::post, Json, Router};
+use ghostbridge_core::listener::ListenerLimits;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -57,19 +58,25 @@ pub fn router(handle: SequencerHandle) -> Router {
     Router::new().route("/", post(serve)).with_state(handle)
 }
 
-/// Binds `addr` and serves until the task is dropped; returns the bound address (port 0 picks one).
+/// Binds `addr` and serves on the bounded listener of every GhostBridge daemon
+/// (`ghostbridge_core::listener`: connection cap, header/body/idle timeouts, body limit) until
+/// the task is aborted; returns the bound address (port 0 picks one).
 pub async fn start(
     addr: SocketAddr,
     handle: SequencerHandle,
+    limits: ListenerLimits,
 ) -> std::io::Result<(SocketAddr, tokio::task::JoinHandle<()>)> {
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let app = router(handle);
-    let task = tokio::spawn(async move {
-        if let Err(e) = axum::serve(listener, app).await {
-            tracing::error!(error = %e, "rpc server stopped");
-        }
-    });
+    let task = tokio::spawn(ghostbridge_core::listener::serve(
+        "l2_rpc",
+        listener,
+        app,
+        None,
+        limits,
+        tokio_util::sync::CancellationToken::new(),
+    ));
     Ok((local, task))
 }
 

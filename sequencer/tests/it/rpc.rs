@@ -2,6 +2,7 @@
 
 use crate::sequencer::{signed, start, FEE};
 use alloy_primitives::Address;
+use ghostbridge_core::listener::ListenerLimits;
 use ghostbridge_sequencer::{
     rpc,
     tx::{address_of, test_key},
@@ -15,6 +16,10 @@ use tokio::{
 
 async fn call(addr: SocketAddr, method: &str, params: Value) -> Value {
     let body = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }).to_string();
+    post(addr, &body).await
+}
+
+async fn post(addr: SocketAddr, body: &str) -> Value {
     let mut s = TcpStream::connect(addr).await.unwrap();
     let req = format!(
         "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
@@ -34,9 +39,13 @@ async fn rpc_roundtrip_over_http() {
     let alice = address_of(test_key(1).verifying_key());
     let bob = Address::repeat_byte(0x0b);
     handle.deposit(alice, 0, 10 * FEE).unwrap();
-    let (addr, _server) = rpc::start("127.0.0.1:0".parse().unwrap(), handle)
-        .await
-        .unwrap();
+    let (addr, _server) = rpc::start(
+        "127.0.0.1:0".parse().unwrap(),
+        handle,
+        ListenerLimits::default(),
+    )
+    .await
+    .unwrap();
 
     assert_eq!(
         call(addr, "gp_getLatestBatch", json!([])).await["result"],
@@ -100,4 +109,77 @@ async fn rpc_roundtrip_over_http() {
         .unwrap()
         .contains("already known"));
     assert_eq!(dup["error"]["data"]["retryable"], false);
+}
+
+/// JSON-RPC 2.0 batches, and the listener's bounds against a hostile client: a head sent one
+/// byte at a time is cut off at the header deadline, an oversized body is refused with 413, an
+/// empty or oversized batch gets one error.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rpc_batches_and_bounds_against_slow_or_huge_requests() {
+    let (handle, _sink) = start(2, 50, 64);
+    let alice = address_of(test_key(1).verifying_key());
+    handle.deposit(alice, 0, 10 * FEE).unwrap();
+    let limits = ListenerLimits {
+        header_read_timeout_ms: 500,
+        max_body_bytes: 64 * 1024,
+        ..ListenerLimits::default()
+    };
+    let (addr, _server) = rpc::start("127.0.0.1:0".parse().unwrap(), handle, limits)
+        .await
+        .unwrap();
+
+    let batch = json!([
+        { "jsonrpc": "2.0", "id": 1, "method": "gp_getBalance", "params": [alice.to_string()] },
+        { "jsonrpc": "2.0", "id": 2, "method": "gp_nope", "params": [] },
+        { "jsonrpc": "2.0", "id": 3, "method": "gp_getDepositCursor", "params": [] },
+    ]);
+    let answers = post(addr, &batch.to_string()).await;
+    let answers = answers
+        .as_array()
+        .expect("a batch is answered with an array");
+    assert_eq!(answers.len(), 3);
+    assert_eq!(answers[0]["id"], 1);
+    assert_eq!(answers[0]["result"], json!(format!("{:#x}", 10 * FEE)));
+    assert_eq!(answers[1]["error"]["code"], -32601);
+    assert_eq!(answers[2]["result"], 1, "the dev deposit took index 0");
+    assert_eq!(post(addr, "[]").await["error"]["code"], -32600);
+    let too_many: Vec<Value> = (0..=rpc::BATCH_MAX)
+        .map(|i| json!({ "jsonrpc": "2.0", "id": i, "method": "gp_getDepositCursor" }))
+        .collect();
+    assert_eq!(
+        post(addr, &Value::Array(too_many).to_string()).await["error"]["code"],
+        -32600
+    );
+
+    // One byte every 100 ms: the head never completes within 500 ms and the connection is cut.
+    let mut slow = TcpStream::connect(addr).await.unwrap();
+    let started = std::time::Instant::now();
+    let head = b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}";
+    let mut cut = false;
+    for b in head {
+        if slow.write_all(&[*b]).await.is_err() {
+            cut = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let mut rest = Vec::new();
+    let read = tokio::time::timeout(Duration::from_secs(5), slow.read_to_end(&mut rest)).await;
+    assert!(
+        cut || matches!(read, Ok(Ok(0)) | Ok(Err(_))),
+        "a slow head was served: {:?}",
+        String::from_utf8_lossy(&rest)
+    );
+    assert!(started.elapsed() < Duration::from_secs(5));
+
+    // A body over the limit: 413 before it is read.
+    let mut big = TcpStream::connect(addr).await.unwrap();
+    let req = format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        1 << 20
+    );
+    big.write_all(req.as_bytes()).await.unwrap();
+    let mut resp = String::new();
+    let _ = tokio::time::timeout(Duration::from_secs(5), big.read_to_string(&mut resp)).await;
+    assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
 }
