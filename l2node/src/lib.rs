@@ -11,9 +11,13 @@
 //!   index order, never twice, never skipped.
 //! - [`withdrawals`]: finalizing an L2 withdrawal on L1 from the `BatchSubmitted` event and the
 //!   leaf's proof.
+//! - [`node`]: all of it as one unit, with the L2 JSON-RPC on the bounded listener.
+//! - [`client`]: an L2 JSON-RPC client (CLI, tests).
 //! - [`bindings`]: the contracts' ABIs.
 
 pub mod bindings;
+pub mod client;
 pub mod deposits;
+pub mod node;
 pub mod poster;
 pub mod withdrawals;

@@ -1,6 +1,6 @@
 //! GhostPlane round trip on a real L1 (anvil, 1 s blocks, blobs on): the contracts deployed by
-//! `script/DeployGhostPlane.s.sol`, the sequencer with the L1 poster (blob mode) and the deposit
-//! follower. Deposit ETH and GCC on L1 → L2 balances; an L2 transfer; a signed L2 withdrawal;
+//! `script/DeployGhostPlane.s.sol`, the node (sequencer, L1 poster in blob mode, deposit
+//! follower) reached over its L2 JSON-RPC. Deposit ETH and GCC on L1 → L2 balances; an L2 transfer; a signed L2 withdrawal;
 //! the batches posted as blobs; `finalizeWithdrawal` refused before the challenge window ends,
 //! paid after it, refused a second time; exact balances on both sides.
 //! Needs `./script/setup.sh` (anvil, forge) and `forge build`; `./script/test.sh` runs both.
@@ -10,15 +10,16 @@ use alloy::primitives::{Address, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol;
+use ghostbridge_core::listener::ListenerLimits;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
-use ghostbridge_l2node::{deposits, poster, withdrawals};
-use ghostbridge_sequencer::engine::{Engine, EngineConfig};
-use ghostbridge_sequencer::sequencer::{self, Receipt, SequencerConfig, SequencerHandle};
+use ghostbridge_l2node::client::L2Client;
+use ghostbridge_l2node::{node, poster, withdrawals};
+use ghostbridge_sequencer::engine::EngineConfig;
+use ghostbridge_sequencer::sequencer::SequencerConfig;
 use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedTx, UnsignedWithdrawal};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 sol! {
@@ -126,26 +127,6 @@ async fn sent(
     assert!(r.status(), "reverted");
 }
 
-async fn balance(h: &SequencerHandle, who: Address, token: u32) -> u128 {
-    h.account(who)
-        .expect("account")
-        .map_or(0, |a| a.balances[token as usize])
-}
-
-async fn applied(h: &SequencerHandle, hash: alloy::primitives::B256) -> u64 {
-    let mut out = 0;
-    wait_for("an L2 receipt", Duration::from_secs(30), || {
-        let r = h.receipt(&hash);
-        if let Some(Receipt::Applied { batch_number, .. }) = r {
-            out = batch_number;
-        }
-        assert!(!matches!(r, Some(Receipt::Rejected { .. })), "{r:?}");
-        std::future::ready(out != 0)
-    })
-    .await;
-    out
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     // Under deployments/: the only directory forge scripts may write (foundry.toml).
@@ -177,44 +158,26 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     )
     .await;
 
-    // The node: sequencer → L1 poster (blobs); portal deposits → sequencer.
-    let (sink, batches) = poster::channel();
-    let (handle, _seq) = sequencer::spawn(
-        Engine::new(EngineConfig::default()).expect("engine"),
-        SequencerConfig {
+    // The node: sequencer → L1 poster (blobs); portal deposits → sequencer; the L2 JSON-RPC.
+    let node = node::start(node::NodeConfig {
+        l1_rpc: format!("http://127.0.0.1:{PORT}"),
+        deployment: node::Deployment::load(&dir.join("ghostplane.json")).expect("deployment"),
+        proposer: DEPLOYER_KEY.parse().expect("key"),
+        mode: poster::DataMode::Blobs,
+        confirmations: 1,
+        rpc_addr: "127.0.0.1:0".parse().expect("addr"),
+        rpc_limits: ListenerLimits::default(),
+        engine: EngineConfig::default(),
+        sequencer: SequencerConfig {
             batch_size: 64,
             batch_timeout: Duration::from_millis(300),
             queue_capacity: 1024,
         },
-        Arc::new(sink),
-    );
-    let posted = Arc::new(poster::PosterStatus::default());
-    let _poster = tokio::spawn(poster::run(
-        l1.clone(),
-        poster::PosterConfig {
-            rollup: d.rollup,
-            proposer: sequencer_address,
-            mode: poster::DataMode::Blobs,
-            receipt_timeout: Duration::from_secs(10),
-            max_fee_per_gas: 100_000_000_000,
-            max_fee_per_blob_gas: 100_000_000_000,
-        },
-        batches,
-        posted.clone(),
-    ));
-    let deposited = Arc::new(deposits::DepositStatus::default());
-    let _deposits = tokio::spawn(deposits::follow(
-        l1.clone(),
-        deposits::DepositConfig {
-            portal: d.portal,
-            confirmations: 1,
-            poll: Duration::from_millis(200),
-            from_block: d.deploy_block,
-            max_range: 1000,
-        },
-        handle.clone(),
-        deposited.clone(),
-    ));
+    })
+    .await
+    .expect("node");
+    let l2 = L2Client::new(format!("http://{}", node.rpc_addr));
+    let posted = node.poster.clone();
 
     // L1: 2 ETH and 100 GCC deposited for the L2 account of test key 1.
     let alice_key = test_key(1);
@@ -252,17 +215,17 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     .await;
     let started = Instant::now();
     wait_for("both deposits on L2", Duration::from_secs(30), || {
-        let h = handle.clone();
-        async move { balance(&h, alice, 0).await == 100 * ETHER }
+        let l2 = l2.clone();
+        async move { l2.balance(alice, 0).await.ok() == Some(100 * ETHER) }
     })
     .await;
     println!(
         "deposit on L1 → spendable on L2: {:?} (1 confirmation, 1 s blocks)",
         started.elapsed()
     );
-    assert_eq!(balance(&handle, alice, ETH_ID).await, 2 * ETHER);
-    assert_eq!(handle.deposit_cursor(), 2);
-    assert_eq!(deposited.applied(), 2);
+    assert_eq!(l2.balance(alice, ETH_ID).await.expect("balance"), 2 * ETHER);
+    assert_eq!(l2.deposit_cursor().await.expect("cursor"), 2);
+    assert_eq!(node.deposits.applied(), 2);
 
     // L2: a transfer, then a withdrawal of 1 ETH to a fresh L1 address.
     let transfer = UnsignedTx {
@@ -276,8 +239,10 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     }
     .sign(&alice_key)
     .expect("sign");
-    let t = handle.submit_raw(transfer).expect("transfer");
-    applied(&handle, t).await;
+    let t = l2.send_transaction(&transfer).await.expect("transfer");
+    l2.wait_receipt(t, Duration::from_secs(30))
+        .await
+        .expect("applied");
     let l1_recipient = Address::repeat_byte(0x77);
     let withdrawal = UnsignedWithdrawal {
         l1_recipient,
@@ -287,10 +252,11 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     }
     .sign(&alice_key)
     .expect("sign");
-    let w = handle
-        .submit_raw_withdrawal(withdrawal)
-        .expect("withdrawal");
-    let batch = applied(&handle, w).await;
+    let w = l2.send_withdrawal(&withdrawal).await.expect("withdrawal");
+    let batch = l2
+        .wait_receipt(w, Duration::from_secs(30))
+        .await
+        .expect("applied");
     let started = Instant::now();
     wait_for(
         "the withdrawal's batch on L1",
@@ -306,7 +272,12 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     assert_eq!(rollup.tip().call().await.expect("tip"), batch);
 
     // L1: the proof from the L2, the rest from the BatchSubmitted event.
-    let proof = handle.withdrawal_proof(batch, 0).expect("proof");
+    let proof = l2
+        .find_withdrawal(batch, alice, l1_recipient, ETH_ID, ETHER)
+        .await
+        .expect("rpc")
+        .expect("the withdrawal's leaf");
+    assert_eq!(proof.withdrawal.index, 0);
     assert_eq!(proof.withdrawal.amount, ETHER);
     let on_l1 = withdrawals::batch_on_l1(&l1, d.rollup, batch, d.deploy_block)
         .await
@@ -354,11 +325,15 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
             .expect("gcc"),
         U256::from(100 * ETHER)
     );
-    assert_eq!(balance(&handle, alice, ETH_ID).await, ETHER);
-    assert_eq!(balance(&handle, alice, 0).await, 90 * ETHER - 2 * FEE);
-    assert_eq!(balance(&handle, bob, 0).await, 10 * ETHER);
+    let balance = |who: Address, token: u32| {
+        let l2 = l2.clone();
+        async move { l2.balance(who, token).await.expect("balance") }
+    };
+    assert_eq!(balance(alice, ETH_ID).await, ETHER);
+    assert_eq!(balance(alice, 0).await, 90 * ETHER - 2 * FEE);
+    assert_eq!(balance(bob, 0).await, 10 * ETHER);
     let collector = EngineConfig::default().fee_collector;
-    assert_eq!(balance(&handle, collector, 0).await, 2 * FEE);
+    assert_eq!(balance(collector, 0).await, 2 * FEE);
     assert_eq!(posted.failed_attempts(), 0, "a post had to be retried");
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -1,0 +1,189 @@
+//! The GhostPlane node as one unit: engine + sequencer, the L1 poster, the deposit follower and
+//! the L2 JSON-RPC on the bounded listener.
+
+use alloy::network::EthereumWallet;
+use alloy::primitives::Address;
+use alloy::providers::{DynProvider, Provider, ProviderBuilder};
+use alloy::signers::local::PrivateKeySigner;
+use anyhow::Context;
+use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_sequencer::engine::{Engine, EngineConfig};
+use ghostbridge_sequencer::rpc;
+use ghostbridge_sequencer::sequencer::{self, SequencerConfig, SequencerHandle};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+use crate::bindings::rollup::GhostPlaneRollup;
+use crate::deposits::{self, DepositConfig, DepositStatus};
+use crate::poster::{self, DataMode, PosterConfig, PosterStatus};
+
+/// The addresses `script/DeployGhostPlane.s.sol` writes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Deployment {
+    /// GhostPlanePortal.
+    pub portal: Address,
+    /// GhostPlaneRollup.
+    pub rollup: Address,
+    /// L1 tokens of L2 ids 0..3 (GCC, SPIRIT, MANA, GHOST).
+    pub tokens: [Address; 4],
+    /// The block the contracts were deployed in (deposits are read from it).
+    pub deploy_block: u64,
+}
+
+impl Deployment {
+    /// Reads a deployment JSON.
+    pub fn load(path: &Path) -> anyhow::Result<Self> {
+        let text = std::fs::read_to_string(path)
+            .with_context(|| format!("reading the GhostPlane deployment {}", path.display()))?;
+        let json: serde_json::Value = serde_json::from_str(&text)
+            .with_context(|| format!("{} is not JSON", path.display()))?;
+        let addr = |key: &str, v: &serde_json::Value| -> anyhow::Result<Address> {
+            v.as_str()
+                .with_context(|| format!("{}: `{key}` missing", path.display()))?
+                .parse()
+                .with_context(|| format!("{}: `{key}` is not an address", path.display()))
+        };
+        let t = &json["tokens"];
+        Ok(Self {
+            portal: addr("portal", &json["portal"])?,
+            rollup: addr("rollup", &json["rollup"])?,
+            tokens: [
+                addr("tokens.GCC", &t["GCC"])?,
+                addr("tokens.SPIRIT", &t["SPIRIT"])?,
+                addr("tokens.MANA", &t["MANA"])?,
+                addr("tokens.GHOST", &t["GHOST"])?,
+            ],
+            deploy_block: json["deployBlock"]
+                .as_u64()
+                .with_context(|| format!("{}: `deployBlock` missing", path.display()))?,
+        })
+    }
+}
+
+/// Everything a node needs.
+#[derive(Debug, Clone)]
+pub struct NodeConfig {
+    /// L1 JSON-RPC URL.
+    pub l1_rpc: String,
+    /// The contracts.
+    pub deployment: Deployment,
+    /// The bonded proposer's (the sequencer's) key.
+    pub proposer: PrivateKeySigner,
+    /// Blobs or calldata.
+    pub mode: DataMode,
+    /// Blocks below the L1 head before a deposit is applied.
+    pub confirmations: u64,
+    /// L2 JSON-RPC address.
+    pub rpc_addr: SocketAddr,
+    /// Limits of the L2 JSON-RPC listener.
+    pub rpc_limits: ListenerLimits,
+    /// The engine (must match the Rollup's genesis: depth, base fee, fee collector).
+    pub engine: EngineConfig,
+    /// Batching.
+    pub sequencer: SequencerConfig,
+}
+
+/// A running node.
+#[derive(Debug)]
+pub struct Node {
+    /// The sequencer.
+    pub handle: SequencerHandle,
+    /// Where the L2 JSON-RPC listens.
+    pub rpc_addr: SocketAddr,
+    /// The poster's progress.
+    pub poster: Arc<PosterStatus>,
+    /// The deposit follower's progress.
+    pub deposits: Arc<DepositStatus>,
+    tasks: Vec<JoinHandle<()>>,
+}
+
+impl Drop for Node {
+    fn drop(&mut self) {
+        for t in &self.tasks {
+            t.abort();
+        }
+    }
+}
+
+/// Checks the L1 side (the Rollup's genesis is this engine's, the proposer is bonded) and starts
+/// the node's tasks on the current runtime.
+pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
+    let proposer = config.proposer.address();
+    let l1: DynProvider = ProviderBuilder::new()
+        .wallet(EthereumWallet::from(config.proposer.clone()))
+        .connect_http(config.l1_rpc.parse().context("l1 rpc url")?)
+        .erased();
+    let rollup = GhostPlaneRollup::new(config.deployment.rollup, &l1);
+    let genesis = rollup
+        .genesisStateRoot()
+        .call()
+        .await
+        .with_context(|| format!("reading the Rollup at {}", config.l1_rpc))?;
+    let ours = ghostbridge_sequencer::settlement::StepState::genesis(
+        config.engine.accounts_depth,
+        config.engine.fee_collector,
+    )
+    .state_root;
+    anyhow::ensure!(
+        genesis == ours,
+        "the Rollup's genesis state root {genesis} is not this engine's {ours}: depth, base fee or fee collector differ from the deployment"
+    );
+    let tip = rollup
+        .tip()
+        .call()
+        .await
+        .context("reading the Rollup's tip")?;
+    anyhow::ensure!(
+        tip == 0,
+        "the Rollup already holds {tip} batches; restarting from L1 is not built yet (start on a fresh deployment)"
+    );
+    let info = rollup.proposerInfo(proposer).call().await?;
+    let needed = rollup.bondAmount().call().await?;
+    if info.bond_ < needed {
+        tracing::warn!(%proposer, bond = %info.bond_, %needed, "the proposer is not bonded: batches will not post until it is");
+    }
+
+    let (sink, batches) = poster::channel();
+    let engine = Engine::new(config.engine).context("engine")?;
+    let (handle, seq_task) = sequencer::spawn(engine, config.sequencer, Arc::new(sink));
+    let poster_status = Arc::new(PosterStatus::default());
+    let poster_task = tokio::spawn(poster::run(
+        l1.clone(),
+        PosterConfig {
+            rollup: config.deployment.rollup,
+            proposer,
+            mode: config.mode,
+            receipt_timeout: Duration::from_secs(12),
+            max_fee_per_gas: 500_000_000_000,
+            max_fee_per_blob_gas: 500_000_000_000,
+        },
+        batches,
+        poster_status.clone(),
+    ));
+    let deposit_status = Arc::new(DepositStatus::default());
+    let deposit_task = tokio::spawn(deposits::follow(
+        l1,
+        DepositConfig {
+            portal: config.deployment.portal,
+            confirmations: config.confirmations,
+            poll: Duration::from_millis(500),
+            from_block: config.deployment.deploy_block,
+            max_range: 2_000,
+        },
+        handle.clone(),
+        deposit_status.clone(),
+    ));
+    let (rpc_addr, rpc_task) = rpc::start(config.rpc_addr, handle.clone(), config.rpc_limits)
+        .await
+        .with_context(|| format!("binding the L2 JSON-RPC on {}", config.rpc_addr))?;
+    Ok(Node {
+        handle,
+        rpc_addr,
+        poster: poster_status,
+        deposits: deposit_status,
+        tasks: vec![seq_task, poster_task, deposit_task, rpc_task],
+    })
+}
