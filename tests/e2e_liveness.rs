@@ -6,9 +6,11 @@
 //! - a message the destination refuses for good (a recipient that refuses ETH, a token without
 //!   a wrapped route) ends `failed_permanently` after a bounded number of final attempts,
 //!   visible in `ghostbridge status`, without holding back the transfers batched with it; once
-//!   the route exists, `ghostbridge redeliver` gets it minted exactly once.
+//!   the route exists, `ghostbridge redeliver` gets it minted exactly once;
+//! - transfers over their token's release window wait for its end, uncounted, and are then
+//!   delivered exactly once (never `failed_permanently` for traffic they cannot help).
 //!
-//! Ports: 22045 and 22145 (each devnet takes a block of ports from its base).
+//! Ports: 22045, 22145 and 22245 (each devnet takes a block of ports from its base).
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
 use std::collections::{HashMap, HashSet};
@@ -521,3 +523,97 @@ async fn undeliverable_messages_fail_after_bounded_final_attempts_and_redeliver_
 
 /// The devnet user's key as the deploy helper takes it.
 const USER_KEY_HEX: &str = ghostbridge_cli::devnet::USER_KEY;
+
+/// A transfer over its token's release window is delayed until the window ends, never failed
+/// and never counted as a failed attempt (issue 11 audit, item 1): a batch of six 1-GCC mints
+/// meets a window of 4 GCC (share 0, floor 4, 30 s). Four are minted at once (the batch is
+/// split by what the window can take: the window the reverted batch opened itself is not
+/// stored), the other two wait for the window's end with `ReleaseShareExceeded` as their last
+/// error and no attempt counted, then are minted exactly once.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_spent_release_window_delays_transfers_without_failing_them() {
+    let mut o = options("liveness-window", 22245);
+    o.watcher = false;
+    o.batch_min = 2;
+    let mut d = Devnet::start(o).await.expect("devnet");
+    let (a, b) = ends(&d);
+    let key = user();
+    let me = key.address();
+    let cfg = d.config_path("relayer");
+    let cfg = cfg.to_str().unwrap().to_owned();
+    let gcc_a = a.deployment.tokens["GCC"];
+    let warm = vec![transfer::send(&a, &b, Leg::Lock(gcc_a), ether(1), me, &key)
+        .await
+        .unwrap()];
+    wait_all_delivered(&a, &b, &warm, Duration::from_secs(60)).await;
+    let admin_b = BridgeMinter::new(b.deployment.minter, wallet_provider(&b.rpc, DEPLOYER_KEY));
+    let wgcc_b = admin_b
+        .wrappedTokenOf(a.chain_id, gcc_a)
+        .call()
+        .await
+        .unwrap();
+    const WINDOW: u64 = 30;
+    admin_b
+        .setReleaseShare(wgcc_b, 0, WINDOW, ether(4))
+        .send()
+        .await
+        .unwrap()
+        .get_receipt()
+        .await
+        .unwrap();
+
+    d.terminate("relayer").await.unwrap();
+    let sent = transfer::send_many(&a, &b, Leg::Lock(gcc_a), ether(1), me, &key, 6)
+        .await
+        .unwrap();
+    d.spawn_daemon(
+        "relayer",
+        "relay",
+        &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())],
+    )
+    .unwrap();
+    let start = Instant::now();
+
+    // Four fit: minted at once.
+    let first_four = loop {
+        let r = released(&b).await;
+        let (done, waiting): (Vec<&Sent>, Vec<&Sent>) =
+            sent.iter().partition(|s| r.contains_key(&s.id));
+        if done.len() >= 4 {
+            assert_eq!(done.len(), 4, "the window takes four");
+            break waiting;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(WINDOW),
+            "only {} of the four that fit minted in time",
+            done.len()
+        );
+        tokio::time::sleep(Duration::from_millis(250)).await;
+    };
+    eprintln!("four minted in {:.1}s", start.elapsed().as_secs_f64());
+    // The other two wait for the window's end: pending, uncounted, the reason on record.
+    for s in &first_four {
+        let (ok, stdout, stderr) = cli(&["status", "--config", &cfg, &s.id.to_string()]);
+        assert!(ok, "{stdout}{stderr}");
+        assert!(!stdout.contains("failed_permanently"), "{stdout}");
+        assert!(
+            stdout.contains("ReleaseShareExceeded") && stdout.contains("not counted"),
+            "{stdout}"
+        );
+        assert!(
+            stdout.contains("attempts   0") || stdout.contains("attempts   1"),
+            "a refusal by the window is not a counted attempt: {stdout}"
+        );
+    }
+    let took = wait_all_delivered(&a, &b, &sent, Duration::from_secs(WINDOW * 3)).await;
+    eprintln!(
+        "the two over the window minted {:.1}s after the relayer started (window {WINDOW}s)",
+        took.as_secs_f64()
+    );
+    assert_released_exactly_once(&b, &sent).await;
+    let (ok, stdout, stderr) = cli(&["status", "--config", &cfg]);
+    assert!(
+        ok && !stdout.contains("failed_permanently 1") && !stdout.contains("failed_permanently 2"),
+        "{stdout}{stderr}"
+    );
+}

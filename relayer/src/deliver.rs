@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use alloy::primitives::{Address, B256};
+use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolValue};
 use anyhow::Context;
@@ -241,7 +241,7 @@ async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> anyhow::Result<u
         }
         for p in &alone {
             if let Err(e) = deliver_single(r, dst, kind, p, &set, &domain, submitter).await {
-                fail_or_final(r, std::slice::from_ref(p), &e).await?;
+                fail_or_final(r, dst, std::slice::from_ref(p), &e).await?;
             }
         }
     }
@@ -284,16 +284,201 @@ async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Resu
     Ok(())
 }
 
-/// Reports a failed attempt: a release the destination refuses with a final error
-/// ([`final_reason`]) counts toward `max_final_attempts`; anything else is transient.
-async fn fail_or_final(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Result<()> {
-    match e
-        .downcast_ref::<WouldRevert>()
-        .and_then(|w| final_reason(&w.data))
-    {
+/// Reports a failed attempt: a release the destination refuses until a known time
+/// ([`wait_reason`]: its release window, a rate-limit bucket) waits for it, uncounted; a final
+/// error ([`final_reason`]) counts toward `max_final_attempts`; anything else is transient.
+async fn fail_or_final(
+    r: &Relayer,
+    dst: u64,
+    group: &[Pending],
+    e: &anyhow::Error,
+) -> anyhow::Result<()> {
+    let data = e.downcast_ref::<WouldRevert>().map(|w| &w.data[..]);
+    if let Some(wait) = data.and_then(wait_reason) {
+        let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
+        return defer(r, group, &wait.reason, delay).await;
+    }
+    match data.and_then(final_reason) {
         Some(reason) => fail_final(r, group, &reason).await,
         None => fail(r, group, e).await,
     }
+}
+
+/// A refusal the destination lifts by itself at a known time: the release window of the
+/// token is spent until `windowEndsAt` (`ReleaseShareExceeded`), or its (token, source chain)
+/// rate-limit bucket refills in `retryAfterSeconds` (`RateLimited`). Retrying earlier cannot
+/// pass, and it is no fault of the message: the message waits for that time, and the attempt
+/// is not counted toward `max_attempts` (a 24 h window must not fail transfers after the ~1 h
+/// that 40 backed-off attempts last).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Wait {
+    /// The refusal, for the record's `last_error`.
+    reason: String,
+    /// The destination's local token the refusal is about.
+    token: Address,
+    /// The source chain of the refused bucket (`RateLimited`); `None`: every source
+    /// (`ReleaseShareExceeded` is per token).
+    src_chain: Option<u64>,
+    /// The amount of the member it refused.
+    requested: U256,
+    /// What the window/bucket could still release when it refused (after the members of the
+    /// same batch before the refused one took their part).
+    remaining: U256,
+    /// When it may pass.
+    until: WaitUntil,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum WaitUntil {
+    /// A destination block timestamp (unix seconds).
+    ChainTime(u64),
+    /// Seconds after the refusal.
+    Seconds(u64),
+}
+
+/// The [`Wait`] if revert data of a release is a refusal with a retry time. A bucket that can
+/// never cover the amount (above its capacity, or no refill: `retryAfterSeconds` is
+/// `type(uint256).max`) is not a wait: the attempt counts, and the message ends
+/// `failed_permanently` with the reason until an operator reconfigures the bucket and
+/// redelivers it.
+fn wait_reason(data: &[u8]) -> Option<Wait> {
+    use alloy::sol_types::SolError;
+    if let Ok(e) = BridgeVault::ReleaseShareExceeded::abi_decode(data) {
+        return Some(Wait {
+            reason: format!(
+                "ReleaseShareExceeded: token {} requested {} but its release window has {} left; \
+                 waiting for the window to end at {} (not counted as an attempt)",
+                e.token, e.requested, e.remaining, e.windowEndsAt
+            ),
+            token: e.token,
+            src_chain: None,
+            requested: e.requested,
+            remaining: e.remaining,
+            until: WaitUntil::ChainTime(e.windowEndsAt),
+        });
+    }
+    if let Ok(e) = BridgeVault::RateLimited::abi_decode(data) {
+        let secs = u64::try_from(e.retryAfterSeconds)
+            .ok()
+            .filter(|s| *s != u64::MAX)?;
+        return Some(Wait {
+            reason: format!(
+                "RateLimited: token {} from chain {} requested {} but {} is available; \
+                 waiting {secs}s for the bucket to refill (not counted as an attempt)",
+                e.token, e.chainId, e.requested, e.available
+            ),
+            token: e.token,
+            src_chain: Some(e.chainId),
+            requested: e.requested,
+            remaining: e.available,
+            until: WaitUntil::Seconds(secs),
+        });
+    }
+    None
+}
+
+/// Longest a refused message waits before it is tried again, however far its window ends:
+/// an admin who raises the share or the bucket is honoured within the hour, and a destination
+/// clock far off ours cannot park a message for long. The try is not counted either way.
+const MAX_WAIT: Duration = Duration::from_secs(3600);
+
+/// Delay until `until`, given the destination's latest block time (`None`: unknown, retry
+/// after `fallback`), plus a block of slack, at most [`MAX_WAIT`].
+fn wait_delay(until: WaitUntil, chain_now: Option<u64>, fallback: Duration) -> Duration {
+    const SLACK: Duration = Duration::from_secs(2);
+    let wait = match (until, chain_now) {
+        (WaitUntil::Seconds(s), _) => Duration::from_secs(s),
+        (WaitUntil::ChainTime(t), Some(now)) => Duration::from_secs(t.saturating_sub(now)),
+        (WaitUntil::ChainTime(_), None) => fallback,
+    };
+    wait.saturating_add(SLACK).min(MAX_WAIT)
+}
+
+/// The destination's latest block timestamp, `None` if it cannot be read now.
+async fn chain_now(r: &Relayer, dst: u64) -> Option<u64> {
+    match r.inner.providers[&dst]
+        .get_block_by_number(alloy::eips::BlockNumberOrTag::Latest)
+        .await
+    {
+        Ok(Some(b)) => Some(b.header.timestamp),
+        _ => None,
+    }
+}
+
+/// Makes each message of `group` wait `delay` without counting the attempt (see [`Wait`]).
+async fn defer(
+    r: &Relayer,
+    group: &[Pending],
+    reason: &str,
+    delay: Duration,
+) -> anyhow::Result<()> {
+    tracing::info!(%reason, messages = group.len(), retry_in_s = delay.as_secs(), "the destination refuses the release until later; waiting (not counted as an attempt)");
+    metrics::counter!("ghostbridge_relayer_deferred_total").increment(group.len() as u64);
+    for p in group {
+        match r
+            .inner
+            .store
+            .defer(&p.record.id, &r.inner.id, reason, delay)
+            .await
+        {
+            Ok(_) => {}
+            Err(StoreError::LeaseNotHeld { .. } | StoreError::InvalidTransition { .. }) => {
+                tracing::debug!(id = %p.record.id, "not ours to report any more")
+            }
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(())
+}
+
+/// A batch refused with `wait`, split by what the refused window/bucket can take: members it
+/// does not concern are kept; those of its token (and source chain, for a bucket) are kept
+/// greedily, in order, while they fit in what it could take before the batch, and the others
+/// wait for `wait.until` (the window/bucket only shrinks until then: waiting is a delay, never
+/// a failure). `local_tokens[i]` is member `i`'s token on the destination.
+///
+/// What it could take before the batch: `remaining` is what was left when the refused member
+/// came, after the concerned members before it took theirs, so it is `remaining` plus their sum.
+/// The refused member is a concerned one whose amount is `requested` and above `remaining`;
+/// when several qualify (equal amounts) the last is taken: an estimate too high only costs one
+/// more refusal, one too low would make members wait that could pass now. The members before
+/// it are kept and it is not, so every refusal takes at least one member out: repeated
+/// refusals converge, and a window opened by the reverted batch itself (not stored) cannot make
+/// every member wait for a window that never starts.
+fn split_for_wait<T>(
+    chunk: Vec<T>,
+    local_tokens: &[Address],
+    wait: &Wait,
+    message: impl Fn(&T) -> &Message,
+) -> (Vec<T>, Vec<T>) {
+    let concerned = |m: &Message, token: &Address| {
+        *token == wait.token && wait.src_chain.is_none_or(|c| c == m.srcChainId)
+    };
+    let (mut sum, mut before) = (U256::ZERO, U256::ZERO);
+    for (p, token) in chunk.iter().zip(local_tokens) {
+        let m = message(p);
+        if !concerned(m, token) {
+            continue;
+        }
+        if m.amount == wait.requested && m.amount > wait.remaining {
+            before = sum;
+        }
+        sum = sum.saturating_add(m.amount);
+    }
+    let mut budget = wait.remaining.saturating_add(before);
+    let (mut keep, mut until_end) = (Vec::new(), Vec::new());
+    for (p, token) in chunk.into_iter().zip(local_tokens) {
+        let m = message(&p);
+        if !concerned(m, token) {
+            keep.push(p);
+        } else if let Some(left) = budget.checked_sub(m.amount) {
+            budget = left;
+            keep.push(p);
+        } else {
+            until_end.push(p);
+        }
+    }
+    (keep, until_end)
 }
 
 /// Counts one final attempt for each message of `group`; at `max_final_attempts` the store
@@ -422,6 +607,64 @@ async fn isolate(
         Vec::new()
     } else {
         vec![rest]
+    })
+}
+
+/// A whole-batch mint of `chunk` was refused with `wait` (its token's window or bucket): the
+/// members that cannot pass wait ([`split_for_wait`]), uncounted; returns the rest to send
+/// again in this round (already attested). The local token of a mint is the wrapped token of
+/// (source chain, origin token), read from the minter.
+async fn wait_out(
+    r: &Relayer,
+    dst: u64,
+    chunk: Vec<Pending>,
+    wait: &Wait,
+) -> anyhow::Result<Vec<Vec<Pending>>> {
+    let minter = BridgeMinter::new(
+        r.inner.chains[&dst].deployment.minter,
+        r.inner.providers[&dst].clone(),
+    );
+    let mut wrapped: BTreeMap<(u64, Address), Address> = BTreeMap::new();
+    let mut local = Vec::with_capacity(chunk.len());
+    for p in &chunk {
+        let k = (p.message.srcChainId, p.message.token);
+        let w = match wrapped.get(&k) {
+            Some(w) => *w,
+            None => {
+                let w = minter
+                    .wrappedTokenOf(k.0, k.1)
+                    .call()
+                    .await
+                    .context("wrappedTokenOf")?;
+                wrapped.insert(k, w);
+                w
+            }
+        };
+        local.push(w);
+    }
+    let (mut keep, until_end) = split_for_wait(chunk, &local, wait, |p| &p.message);
+    if until_end.is_empty() {
+        // The refusal names no member (it cannot be told which token is whose): counted, as
+        // any unexplained failure, so it cannot go on uncounted.
+        fail(
+            r,
+            &keep,
+            &anyhow::anyhow!("{} (no member of the batch matches)", wait.reason),
+        )
+        .await?;
+        return Ok(Vec::new());
+    }
+    let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
+    defer(r, &until_end, &wait.reason, delay).await?;
+    for p in &mut keep {
+        if p.record.status == Status::Seen {
+            p.record.status = Status::Attested;
+        }
+    }
+    Ok(if keep.is_empty() {
+        Vec::new()
+    } else {
+        vec![keep]
     })
 }
 
@@ -649,6 +892,10 @@ async fn deliver_mint_batches(
             return Ok(());
         };
         let (chunk, _) = ready.remove(revert.index);
+        if let Some(wait) = wait_reason(&revert.data) {
+            todo = wait_out(r, dst, chunk, &wait).await?;
+            continue;
+        }
         match final_reason(&revert.data) {
             Some(reason) => todo = isolate(r, chunk, &revert.data, &reason).await?,
             None => fail(r, &chunk, &e).await?,
@@ -824,7 +1071,7 @@ async fn deliver_unlock_batch(
                     return Err(e);
                 };
                 let (bad, _) = members.remove(index);
-                fail_or_final(r, std::slice::from_ref(&bad), &e).await?;
+                fail_or_final(r, dst, std::slice::from_ref(&bad), &e).await?;
                 if members.is_empty() {
                     return Ok(());
                 }
@@ -837,7 +1084,6 @@ async fn deliver_unlock_batch(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use alloy::primitives::U256;
     use alloy::sol_types::SolError;
 
     fn message(token: Address) -> Message {
@@ -906,6 +1152,132 @@ mod tests {
                 alloy::primitives::Bytes::from(data.clone())
             );
         }
+    }
+
+    #[test]
+    fn a_spent_release_window_is_waited_for_uncounted() {
+        let token = Address::repeat_byte(0x77);
+        let now = 1_700_000_000u64;
+        let window = BridgeVault::ReleaseShareExceeded {
+            token,
+            requested: U256::from(50u64),
+            remaining: U256::from(20u64),
+            windowEndsAt: now + 86_400,
+        }
+        .abi_encode();
+        // Neither final nor a plain transient failure: wait for the window's end.
+        assert_eq!(final_reason(&window), None);
+        let wait = wait_reason(&window).expect("a window refusal is a wait");
+        assert_eq!(wait.until, WaitUntil::ChainTime(now + 86_400));
+        assert_eq!((wait.token, wait.src_chain), (token, None));
+        assert_eq!(wait.remaining, U256::from(20u64));
+        assert!(wait.reason.contains("ReleaseShareExceeded"));
+        // Scheduled at the window's end by the destination's clock, re-checked at least hourly.
+        let fallback = Duration::from_secs(120);
+        assert_eq!(wait_delay(wait.until, Some(now), fallback), MAX_WAIT);
+        assert_eq!(
+            wait_delay(WaitUntil::ChainTime(now + 100), Some(now), fallback),
+            Duration::from_secs(102)
+        );
+        assert_eq!(
+            wait_delay(WaitUntil::ChainTime(now - 5), Some(now), fallback),
+            Duration::from_secs(2)
+        );
+        assert_eq!(
+            wait_delay(WaitUntil::ChainTime(now + 100), None, fallback),
+            Duration::from_secs(122)
+        );
+        // The minter raises the same error (one selector for both endpoints).
+        let minted = BridgeMinter::ReleaseShareExceeded {
+            token,
+            requested: U256::from(50u64),
+            remaining: U256::from(20u64),
+            windowEndsAt: now,
+        }
+        .abi_encode();
+        assert!(wait_reason(&minted).is_some());
+
+        // A rate-limit bucket that refills in 9 s: wait 9 s; one that never can: not a wait.
+        let limited = |retry: U256| {
+            BridgeVault::RateLimited {
+                token,
+                chainId: 5,
+                requested: U256::from(2u64),
+                available: U256::from(1u64),
+                retryAfterSeconds: retry,
+            }
+            .abi_encode()
+        };
+        let wait = wait_reason(&limited(U256::from(9u64))).expect("a refilling bucket is a wait");
+        assert_eq!(
+            (wait.until, wait.src_chain),
+            (WaitUntil::Seconds(9), Some(5))
+        );
+        assert_eq!(
+            wait_delay(wait.until, None, fallback),
+            Duration::from_secs(11)
+        );
+        assert_eq!(wait_reason(&limited(U256::MAX)), None);
+        // Anything else is no wait.
+        for data in [
+            BridgeMinter::EnforcedPause {}.abi_encode(),
+            BridgeVault::FailedCall {}.abi_encode(),
+            Vec::new(),
+        ] {
+            assert_eq!(wait_reason(&data), None);
+        }
+    }
+
+    #[test]
+    fn a_batch_refused_by_a_window_keeps_what_fits() {
+        let (t, other) = (Address::repeat_byte(0x77), Address::repeat_byte(0x78));
+        let m = |nonce: u64, amount: u64| Message {
+            nonce,
+            amount: U256::from(amount),
+            ..message(t)
+        };
+        let nonces = |v: &[Message]| v.iter().map(|m| m.nonce).collect::<Vec<_>>();
+        let wait = |requested: u64, remaining: u64| Wait {
+            reason: String::new(),
+            token: t,
+            src_chain: None,
+            requested: U256::from(requested),
+            remaining: U256::from(remaining),
+            until: WaitUntil::ChainTime(1),
+        };
+        // The window had 15 before the batch: 6 passed, then 30 was refused with 9 left.
+        let chunk = vec![m(1, 6), m(2, 30), m(3, 5), m(4, 4), m(5, 1000)];
+        let local = [t, t, t, t, other];
+        let (keep, until_end) = split_for_wait(chunk, &local, &wait(30, 9), |m| m);
+        // 6 + 5 + 4 fit in 15; 30 waits for the window's end; the other token goes at once.
+        assert_eq!(nonces(&keep), vec![1, 3, 4, 5]);
+        assert_eq!(nonces(&until_end), vec![2]);
+        // A window the reverted batch opened itself (3 to take, not stored): five members of 1,
+        // the fourth refused with 0 left; which one it was is ambiguous (equal amounts), so the
+        // last is assumed: four are tried again, refused again, then three go and the window
+        // opens for real; two wait for its end.
+        let chunk: Vec<Message> = (1..=5).map(|n| m(n, 1)).collect();
+        let (keep, until_end) = split_for_wait(chunk, &[t; 5], &wait(1, 0), |m| m);
+        assert_eq!(
+            (nonces(&keep), nonces(&until_end)),
+            (vec![1, 2, 3, 4], vec![5])
+        );
+        let (keep, until_end) = split_for_wait(keep, &[t; 4], &wait(1, 0), |m| m);
+        assert_eq!(
+            (nonces(&keep), nonces(&until_end)),
+            (vec![1, 2, 3], vec![4])
+        );
+        // Every refusal takes at least the refused member out, so refusals converge.
+        let chunk = vec![m(1, 8), m(2, 1)];
+        let (keep, until_end) = split_for_wait(chunk, &[t; 2], &wait(8, 7), |m| m);
+        assert_eq!((nonces(&keep), nonces(&until_end)), (vec![2], vec![1]));
+        // A bucket is per source chain too: a member from another chain is not concerned.
+        let bucket = Wait {
+            src_chain: Some(99),
+            ..wait(30, 0)
+        };
+        let (keep, until_end) = split_for_wait(vec![m(1, 30)], &[t], &bucket, |m| m);
+        assert_eq!((keep.len(), until_end.len()), (1, 0));
     }
 
     #[test]

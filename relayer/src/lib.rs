@@ -13,6 +13,11 @@
 //!   no longer claimed (`ghostbridge redeliver` puts it back once the cause is fixed). Transient
 //!   errors never count. A bad member is taken out of its batch, and the others go out in the
 //!   same round.
+//! - a release the destination refuses until a known time (its token's release window is spent:
+//!   `ReleaseShareExceeded(.., windowEndsAt)`; a rate-limit bucket refilling: `RateLimited(..,
+//!   retryAfterSeconds)`) waits for that time, re-checked at least hourly, and the attempt does
+//!   not count toward `max_attempts` (`deliver::wait_reason`, `Store::defer`): a 24 h window
+//!   delays a transfer, never fails it.
 
 mod deliver;
 mod scanner;

@@ -536,6 +536,35 @@ impl Store {
         self.finish_transition(row, id, relayer_id, None).await
     }
 
+    /// Reports an attempt the destination refused only FOR NOW, with a known time it may pass
+    /// (a per-token release window still spent until it ends, a rate-limit bucket still
+    /// refilling): stores `reason`, releases the lease and makes the message due again after
+    /// `retry_in`, and gives the claim's attempt back, so waiting for a window (24 h) never
+    /// counts toward `max_attempts` (the message is not failed for traffic it cannot help).
+    /// Needs the caller's live lease.
+    pub async fn defer(
+        &self,
+        id: &B256,
+        relayer_id: &str,
+        reason: &str,
+        retry_in: Duration,
+    ) -> Result<MessageRecord> {
+        let now = now_ms();
+        let sql = concat!(
+            "UPDATE messages SET last_error = $4, next_attempt_at = $5, \
+             attempts = CASE WHEN attempts > 0 THEN attempts - 1 ELSE 0 END, \
+             lease_owner = NULL, lease_expires_at = NULL, updated_at = $3",
+            leased_pending!(),
+            " RETURNING ",
+            message_columns!()
+        );
+        let row = on_pool!(self, pool => sqlx::query_as(sql)
+            .bind(id.as_slice()).bind(relayer_id).bind(now).bind(reason)
+            .bind(add_ms(now, retry_in))
+            .fetch_optional(pool).await?);
+        self.finish_transition(row, id, relayer_id, None).await
+    }
+
     /// Reports an attempt that ended in a FINAL error: the destination contract refuses this
     /// release for a reason retrying cannot fix (unknown route, a recipient that refuses the
     /// transfer). Counts it in `final_attempts` (never reset by progress; transient failures

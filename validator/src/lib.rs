@@ -27,7 +27,7 @@ use ghostbridge_core::runtime::{self, Health};
 use ghostbridge_store::Store;
 use tokio_util::sync::CancellationToken;
 
-pub use api::router;
+pub use api::{router, SourceHint, NOT_YET};
 
 /// Shared state of one validator process.
 #[derive(Debug, Clone)]

@@ -35,12 +35,21 @@ pub struct Violation {
 pub enum Answer {
     /// A signature that passed every check, by the set member at this index.
     Valid(usize),
-    /// A definitive no: the message is not admitted (HTTP 404), goes elsewhere (409), or the
-    /// validator returned a signature that does not verify.
+    /// A definitive no: the message is not admitted though the validator scanned past its
+    /// source block (HTTP 404), goes elsewhere (409), or the validator returned a signature
+    /// that does not verify.
     Refused(String),
     /// No usable answer now (timeout, connection refused, 5xx, halted, key not learned yet...).
     Unavailable(String),
+    /// The validator has not admitted the message YET: its follower has not scanned the
+    /// source block past its confirmation depth (HTTP 425, [`NOT_YET`]; a lagging or freshly
+    /// added validator). No answer, never a refusal.
+    NotYet(String),
 }
+
+/// The validator's "not admitted yet" status (`ghostbridge_validator::NOT_YET`, 425 Too Early);
+/// 404 means it scanned past the message's source block and saw no such message.
+pub const NOT_YET: u16 = 425;
 
 /// What the validators say about one release.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -62,6 +71,9 @@ pub fn weigh_error(e: &AnswerError) -> Answer {
         AnswerError::Status {
             status: 404 | 409, ..
         } => Answer::Refused(e.to_string()),
+        AnswerError::Status {
+            status: NOT_YET, ..
+        } => Answer::NotYet(e.to_string()),
         AnswerError::Status { .. } | AnswerError::Unreachable { .. } | AnswerError::NotInSet(_) => {
             Answer::Unavailable(e.to_string())
         }
@@ -110,6 +122,16 @@ pub fn classify(answers: &[Answer], set_size: usize, threshold: u64) -> PqOutcom
             }
         })
         .collect();
+    let not_yet: Vec<&str> = answers
+        .iter()
+        .filter_map(|a| {
+            if let Answer::NotYet(s) = a {
+                Some(s.as_str())
+            } else {
+                None
+            }
+        })
+        .collect();
     if threshold > 0 && valid.len() as u64 >= threshold {
         return PqOutcome::Verified;
     }
@@ -126,6 +148,13 @@ pub fn classify(answers: &[Answer], set_size: usize, threshold: u64) -> PqOutcom
     );
     if answers.is_empty() {
         why.push_str(", no validator configured");
+    }
+    if !not_yet.is_empty() {
+        why.push_str(&format!(
+            ", {} not admitted yet (lagging behind the source block): {}",
+            not_yet.len(),
+            not_yet.join("; ")
+        ));
     }
     if !unavailable.is_empty() {
         why.push_str(&format!(", unavailable: {}", unavailable.join("; ")));
@@ -165,21 +194,44 @@ pub enum Lookup {
     /// No lock/burn on any chain emitted it.
     Unbacked,
     /// Its lock/burn.
-    Source(Message),
+    Source(SourceEvent),
 }
 
-/// The watcher's committed view of the chains. Bounded by the bridge's traffic, not by time:
-/// a lock is kept only until it is released, then only its id and releasing event stay.
+/// A lock/burn as the watcher saw it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceEvent {
+    /// The message it emitted.
+    pub message: Message,
+    /// Its block on the source chain: sent to the validators with the PQ check, so one whose
+    /// follower is still behind it answers "not yet" rather than "no".
+    pub block: u64,
+}
+
+/// Blocks after which a committed release is forgotten ([`View::prune`]): far deeper than any
+/// confirmation depth (a validator halts on a reorganisation past its depth), so the same
+/// release event can no longer be scanned again.
+pub const RELEASE_HORIZON_BLOCKS: u64 = 4096;
+
+/// The watcher's committed view of the chains, bounded by the traffic of a recent horizon:
+/// a lock is kept until it is released (or forever while it is not: see `sources`), a release
+/// only for [`RELEASE_HORIZON_BLOCKS`] after its block ([`View::prune`]).
 #[derive(Debug, Default, Clone)]
 pub struct View {
     /// Next block to scan per chain.
     pub cursors: HashMap<u64, u64>,
-    /// Locks/burns not yet released, by id.
-    pub sources: HashMap<B256, Message>,
-    /// Released message ids → the event that released them.
+    /// Locks/burns not yet released, by id. Not pruned: each is value locked by a user and
+    /// not delivered yet (it costs the user the lock and its fee), and forgetting it would make
+    /// its later honest release look unbacked: a false pause. Locks to a chain the watcher does
+    /// not watch are never kept (nothing it watches may release them).
+    pub sources: HashMap<B256, SourceEvent>,
+    /// Released message ids → the event that released them (recent ones: see [`View::prune`]).
     pub released: HashMap<B256, EventKey>,
     /// Held (not yet released) message ids → the event that held them.
     pub held: HashMap<B256, EventKey>,
+    /// Committed releases per chain, oldest block first: what [`View::prune`] forgets.
+    release_order: HashMap<u64, VecDeque<(u64, B256)>>,
+    /// Releases committed since start (`released` only keeps the recent ones).
+    pub releases_total: u64,
 }
 
 /// What one pass adds to the view; applied only when the whole pass succeeded.
@@ -188,21 +240,23 @@ pub struct Delta {
     /// Cursors after the pass.
     pub cursors: HashMap<u64, u64>,
     /// New locks/burns.
-    pub sources: HashMap<B256, Message>,
+    pub sources: HashMap<B256, SourceEvent>,
     /// New releases.
     pub released: HashMap<B256, EventKey>,
+    /// Blocks of the new releases.
+    pub release_blocks: HashMap<B256, u64>,
     /// New holds.
     pub held: HashMap<B256, EventKey>,
 }
 
 impl View {
-    fn source<'a>(&'a self, delta: &'a Delta, id: &B256) -> Option<&'a Message> {
+    fn source<'a>(&'a self, delta: &'a Delta, id: &B256) -> Option<&'a SourceEvent> {
         delta.sources.get(id).or_else(|| self.sources.get(id))
     }
 
-    /// Classifies a release event and records it in `delta` (also when it is a violation, so
-    /// a second release of the same message is seen as one).
-    pub fn release(&self, delta: &mut Delta, id: B256, at: EventKey) -> Lookup {
+    /// Classifies a release event (in `block`) and records it in `delta` (also when it is a
+    /// violation, so a second release of the same message is seen as one).
+    pub fn release(&self, delta: &mut Delta, id: B256, at: EventKey, block: u64) -> Lookup {
         if let Some(prev) = delta.released.get(&id).or_else(|| self.released.get(&id)) {
             return if prev.chain_id == at.chain_id && prev.tx == at.tx {
                 Lookup::Seen
@@ -211,9 +265,43 @@ impl View {
             };
         }
         delta.released.insert(id, at);
+        delta.release_blocks.insert(id, block);
         match self.source(delta, &id) {
             Some(m) => Lookup::Source(m.clone()),
             None => Lookup::Unbacked,
+        }
+    }
+
+    /// Forgets releases whose block is more than `horizon` blocks behind their chain's cursor.
+    ///
+    /// Why this cannot hide a double release or an unbacked mint: a release is committed
+    /// together with the removal of its lock from `sources`, and a lock is never seen again
+    /// (the id commits to the source contract's nonce, which never repeats; cursors only move
+    /// forward). So once `released[id]` is forgotten, any later release of `id` finds neither
+    /// an earlier release nor a lock, and is reported as `unbacked_release`, which pauses like
+    /// `double_release` does. What `released` still has to tell apart is the SAME release
+    /// event scanned again (a failed pass re-scanned, a reorganisation re-including the
+    /// transaction in a later block): that only happens within the reorganisation depth, far
+    /// less than `horizon`. The destination's consumed mark refuses the second release on
+    /// chain in the first place; the watcher is the check that it did.
+    pub fn prune(&mut self, horizon: u64) {
+        for (chain, order) in &mut self.release_order {
+            let Some(&cursor) = self.cursors.get(chain) else {
+                continue;
+            };
+            while let Some(&(block, id)) = order.front() {
+                if block.saturating_add(horizon) >= cursor {
+                    break;
+                }
+                order.pop_front();
+                if self
+                    .released
+                    .get(&id)
+                    .is_some_and(|at| at.chain_id == *chain)
+                {
+                    self.released.remove(&id);
+                }
+            }
         }
     }
 
@@ -241,10 +329,21 @@ impl View {
         self.cursors.extend(delta.cursors);
         self.sources.extend(delta.sources);
         self.held.extend(delta.held);
+        let mut order: Vec<(u64, u64, B256)> = Vec::with_capacity(delta.released.len());
         for (id, at) in delta.released {
             self.sources.remove(&id);
             self.held.remove(&id);
             self.released.insert(id, at);
+            self.releases_total = self.releases_total.saturating_add(1);
+            let block = delta.release_blocks.get(&id).copied().unwrap_or(0);
+            order.push((at.chain_id, block, id));
+        }
+        order.sort_unstable();
+        for (chain, block, id) in order {
+            self.release_order
+                .entry(chain)
+                .or_default()
+                .push_back((block, id));
         }
     }
 }
@@ -466,6 +565,61 @@ mod tests {
         ));
     }
 
+    /// Fake validators: two answer with a signature, two lag behind the source block (425).
+    /// Before validators told "not yet" apart, their 404 counted as two refusals of four and
+    /// the watcher paused the bridge over an honest release.
+    #[test]
+    fn lagging_validators_never_refute_a_release() {
+        let lagging = || {
+            weigh_error(&AnswerError::Status {
+                url: "https://v".into(),
+                status: NOT_YET,
+                error: "message 0x.. is not admitted yet: scanned up to block 90, not yet past block 100".into(),
+            })
+        };
+        assert!(matches!(lagging(), Answer::NotYet(_)));
+        let answers = [Answer::Valid(0), Answer::Valid(1), lagging(), lagging()];
+        match classify(&answers, 4, 3) {
+            PqOutcome::CannotVerifyYet(why) => {
+                assert!(why.contains("2 not admitted yet"), "{why}")
+            }
+            other => panic!("two lagging validators must not refute: {other:?}"),
+        }
+        // Four lagging (e.g. all freshly added): still only "cannot verify yet".
+        assert!(matches!(
+            classify(&[lagging(), lagging(), lagging(), lagging()], 4, 3),
+            PqOutcome::CannotVerifyYet(_)
+        ));
+        // Once they caught up and signed: verified.
+        assert_eq!(
+            classify(
+                &[
+                    Answer::Valid(0),
+                    Answer::Valid(1),
+                    Answer::Valid(2),
+                    lagging()
+                ],
+                4,
+                3
+            ),
+            PqOutcome::Verified
+        );
+        // Validators past the source block that have no such message still refuse.
+        assert!(matches!(
+            classify(
+                &[
+                    Answer::Valid(0),
+                    Answer::Valid(1),
+                    weigh_error(&status(404)),
+                    weigh_error(&status(404))
+                ],
+                4,
+                3
+            ),
+            PqOutcome::Refuted(_)
+        ));
+    }
+
     #[test]
     fn three_of_four_verdicts() {
         use Answer::*;
@@ -539,43 +693,50 @@ mod tests {
         }
     }
 
+    fn src(nonce: u64) -> SourceEvent {
+        SourceEvent {
+            message: message(nonce),
+            block: 1,
+        }
+    }
+
     #[test]
     fn a_rescanned_release_is_not_a_double_release_but_a_second_one_is() {
         let mut view = View::default();
         let id = B256::repeat_byte(9);
         let mut d = Delta::default();
-        d.sources.insert(id, message(1));
+        d.sources.insert(id, src(1));
         assert_eq!(
-            view.release(&mut d, id, key(1, 0)),
-            Lookup::Source(message(1))
+            view.release(&mut d, id, key(1, 0), 1),
+            Lookup::Source(src(1))
         );
         // A failed pass is dropped; the re-scan sees the same release as new, not twice.
         let mut d = Delta::default();
-        d.sources.insert(id, message(1));
+        d.sources.insert(id, src(1));
         assert_eq!(
-            view.release(&mut d, id, key(1, 0)),
-            Lookup::Source(message(1))
+            view.release(&mut d, id, key(1, 0), 1),
+            Lookup::Source(src(1))
         );
         view.commit(d);
         assert!(view.sources.is_empty(), "a released lock is forgotten");
         let mut d = Delta::default();
-        assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Seen);
+        assert_eq!(view.release(&mut d, id, key(1, 0), 1), Lookup::Seen);
         assert_eq!(
-            view.release(&mut d, id, key(1, 3)),
+            view.release(&mut d, id, key(1, 3), 1),
             Lookup::Seen,
             "the same transaction re-included at another index"
         );
         assert_eq!(
-            view.release(&mut d, id, key(2, 0)),
+            view.release(&mut d, id, key(2, 0), 1),
             Lookup::Twice(key(1, 0))
         );
         // Two releases of one message inside one pass.
         let mut view = View::default();
         let mut d = Delta::default();
-        assert_eq!(view.release(&mut d, id, key(1, 0)), Lookup::Unbacked);
-        assert_eq!(view.release(&mut d, id, key(1, 1)), Lookup::Seen);
+        assert_eq!(view.release(&mut d, id, key(1, 0), 1), Lookup::Unbacked);
+        assert_eq!(view.release(&mut d, id, key(1, 1), 1), Lookup::Seen);
         assert_eq!(
-            view.release(&mut d, id, key(3, 0)),
+            view.release(&mut d, id, key(3, 0), 1),
             Lookup::Twice(key(1, 0))
         );
         view.commit(d);
@@ -586,16 +747,16 @@ mod tests {
     fn a_held_transfer_then_its_execution_is_one_release() {
         let mut view = View::default();
         let id = B256::repeat_byte(7);
-        view.sources.insert(id, message(5));
+        view.sources.insert(id, src(5));
         let mut d = Delta::default();
-        assert_eq!(view.hold(&mut d, id, key(1, 0)), Lookup::Source(message(5)));
+        assert_eq!(view.hold(&mut d, id, key(1, 0)), Lookup::Source(src(5)));
         view.commit(d);
         assert_eq!(view.sources.len(), 1, "kept until released");
         let mut d = Delta::default();
         assert_eq!(view.hold(&mut d, id, key(1, 0)), Lookup::Seen);
         assert_eq!(
-            view.release(&mut d, id, key(2, 4)),
-            Lookup::Source(message(5))
+            view.release(&mut d, id, key(2, 4), 1),
+            Lookup::Source(src(5))
         );
         view.commit(d);
         assert!(view.sources.is_empty() && view.held.is_empty());
@@ -609,9 +770,9 @@ mod tests {
         let mut reporter = Reporter::default();
         for i in 0..10u8 {
             let id = B256::repeat_byte(i);
-            view.sources.insert(id, message(i.into()));
+            view.sources.insert(id, src(i.into()));
             let mut d = Delta::default();
-            view.release(&mut d, id, key(i, 0));
+            view.release(&mut d, id, key(i, 0), 1);
             view.commit(d);
         }
         let sizes = (view.sources.len(), view.released.len(), view.held.len());
@@ -632,6 +793,64 @@ mod tests {
         assert_eq!(reporter.total(), 2);
         assert_eq!(reporter.recent().count(), 2);
         assert_eq!(reporter.seen.len(), 1);
+    }
+
+    /// 100,000 matched transfers over 50,000 blocks: the view keeps the releases of the last
+    /// horizon only, and a release of a forgotten message is still a violation.
+    #[test]
+    fn the_view_stays_bounded_over_many_matched_transfers() {
+        let mut view = View::default();
+        let horizon = 1000;
+        let mut peak = 0;
+        for n in 0..100_000u64 {
+            let block = n / 2;
+            let mut h = [0u8; 32];
+            h[..8].copy_from_slice(&n.to_be_bytes());
+            let id = B256::from(h);
+            let mut d = Delta::default();
+            d.sources.insert(id, src(n));
+            let at = EventKey {
+                chain_id: 2,
+                tx: id,
+                log_index: 0,
+            };
+            assert_eq!(view.release(&mut d, id, at, block), Lookup::Source(src(n)));
+            d.cursors.insert(2, block + 1);
+            view.commit(d);
+            view.prune(horizon);
+            peak = peak.max(view.released.len());
+        }
+        assert!(view.sources.is_empty());
+        assert_eq!(view.releases_total, 100_000);
+        assert!(peak <= 2 * (horizon as usize + 2), "peak {peak}");
+        let order: usize = view.release_order.values().map(VecDeque::len).sum();
+        assert_eq!(order, view.released.len());
+        // The first message's release was forgotten: a second release of it finds neither a
+        // release nor a lock, so it is reported (unbacked), never taken as a re-scan.
+        let first = B256::ZERO;
+        assert!(!view.released.contains_key(&first));
+        let mut d = Delta::default();
+        let again = EventKey {
+            chain_id: 2,
+            tx: B256::repeat_byte(0xee),
+            log_index: 0,
+        };
+        assert_eq!(view.release(&mut d, first, again, 50_000), Lookup::Unbacked);
+        // A recent release is still known: the same event scanned again is not a violation,
+        // another one is a double release.
+        let mut h = [0u8; 32];
+        h[..8].copy_from_slice(&99_999u64.to_be_bytes());
+        let last = B256::from(h);
+        let same = EventKey {
+            chain_id: 2,
+            tx: last,
+            log_index: 0,
+        };
+        assert_eq!(view.release(&mut d, last, same, 49_999), Lookup::Seen);
+        assert_eq!(
+            view.release(&mut d, last, again, 50_000),
+            Lookup::Twice(same)
+        );
     }
 
     #[test]

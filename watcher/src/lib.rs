@@ -44,7 +44,7 @@ use ghostbridge_core::protocol::{from_minter, message_id, release_endpoint, Doma
 use ghostbridge_core::runtime::{self, Backoff, Health};
 
 pub use decide::{classify, weigh_error, Answer, EventKey, PqOutcome, Reporter, Violation};
-use decide::{content_matches, Delta, Lookup, View};
+use decide::{content_matches, Delta, Lookup, SourceEvent, View, RELEASE_HORIZON_BLOCKS};
 
 /// PQ re-checks run at once.
 const PQ_CONCURRENCY: usize = 16;
@@ -99,6 +99,11 @@ struct Release {
     amount: U256,
     minted: bool,
     held: bool,
+    /// Its block.
+    block: u64,
+    /// Where its lock/burn was: (source chain, source contract, block), sent to the validators
+    /// so a lagging one answers "not yet" rather than "no". Set once the lock/burn is found.
+    source: Option<(u64, Address, u64)>,
 }
 
 impl Release {
@@ -187,6 +192,7 @@ impl Watcher {
         }
         let result = result.map(|(delta, pending)| {
             self.view.commit(delta);
+            self.view.prune(RELEASE_HORIZON_BLOCKS);
             self.pending = pending;
             self.report_progress();
         });
@@ -214,11 +220,13 @@ impl Watcher {
 
     fn report_progress(&self) {
         metrics::gauge!("ghostbridge_watcher_releases_checked")
+            .set(self.view.releases_total as f64);
+        metrics::gauge!("ghostbridge_watcher_releases_remembered")
             .set(self.view.released.len() as f64);
         metrics::gauge!("ghostbridge_watcher_unverified_releases").set(self.pending.len() as f64);
         metrics::gauge!("ghostbridge_watcher_open_sources").set(self.view.sources.len() as f64);
         self.health
-            .progress("releases_checked", self.view.released.len());
+            .progress("releases_checked", self.view.releases_total);
         self.health
             .progress("unverified_releases", self.pending.len());
         self.health
@@ -284,12 +292,14 @@ impl Watcher {
             {
                 if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
                     let m = BridgeVault::Locked::decode_log_data(log.data())?.message;
-                    delta.sources.insert(message_id(&m), m);
+                    self.keep_source(&mut delta, m, &log);
                 } else if log.topic0() == Some(&held_topic) {
                     let e = BridgeVault::TransferHeld::decode_log_data(log.data())?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
+                        block: log.block_number.unwrap_or_default(),
+                        source: None,
                         endpoint: vault,
                         src_chain: None,
                         recipient: e.recipient,
@@ -303,6 +313,8 @@ impl Watcher {
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
+                        block: log.block_number.unwrap_or_default(),
+                        source: None,
                         endpoint: vault,
                         src_chain: Some(e.srcChainId),
                         recipient: e.recipient,
@@ -330,12 +342,14 @@ impl Watcher {
                 if log.topic0() == Some(&BridgeMinter::Burned::SIGNATURE_HASH) {
                     let m =
                         from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
-                    delta.sources.insert(message_id(&m), m);
+                    self.keep_source(&mut delta, m, &log);
                 } else if log.topic0() == Some(&held_topic) {
                     let e = BridgeMinter::TransferHeld::decode_log_data(log.data())?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
+                        block: log.block_number.unwrap_or_default(),
+                        source: None,
                         endpoint: minter,
                         src_chain: None,
                         recipient: e.recipient,
@@ -349,6 +363,8 @@ impl Watcher {
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
+                        block: log.block_number.unwrap_or_default(),
+                        source: None,
                         endpoint: minter,
                         src_chain: Some(e.srcChainId),
                         recipient: e.recipient,
@@ -377,10 +393,10 @@ impl Watcher {
             let lookup = if r.held {
                 self.view.hold(&mut delta, r.id, r.at)
             } else {
-                self.view.release(&mut delta, r.id, r.at)
+                self.view.release(&mut delta, r.id, r.at, r.block)
             };
             let v = |kind, detail: String| violation(kind, &r, detail);
-            let m = match lookup {
+            let (m, source) = match lookup {
                 Lookup::Seen => continue,
                 Lookup::Twice(prev) => {
                     found.push(v(
@@ -407,7 +423,10 @@ impl Watcher {
                     ));
                     continue;
                 }
-                Lookup::Source(m) => m,
+                Lookup::Source(SourceEvent { message, block }) => {
+                    let at = (message.srcChainId, message.srcContract, block);
+                    (message, Some(at))
+                }
             };
             let expected = if r.minted {
                 let k = (r.at.chain_id, m.srcChainId, m.token);
@@ -460,7 +479,7 @@ impl Watcher {
                 continue;
             }
             to_verify.push(Pending {
-                release: r,
+                release: Release { source, ..r },
                 since: now,
                 why: String::new(),
                 attempts: 0,
@@ -541,12 +560,14 @@ impl Watcher {
             verifier: self.chains[&chain].deployment.verifier,
         };
         let digest = domain.message_digest(r.endpoint, r.id, set.epoch);
+        let mut path = ValidatorClients::message_path(chain, r.id);
+        if let Some((src_chain, src_contract, block)) = r.source {
+            path.push_str(&format!(
+                "?src_chain={src_chain}&src_contract={src_contract}&src_block={block}"
+            ));
+        }
         let mut answers = Vec::new();
-        for answer in self
-            .validators
-            .ask(&ValidatorClients::message_path(chain, r.id), None)
-            .await
-        {
+        for answer in self.validators.ask(&path, None).await {
             answers.push(match answer {
                 // Signed under another epoch (a rotation between our read and theirs): ask again.
                 Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!(
@@ -560,7 +581,32 @@ impl Watcher {
                 Err(e) => weigh_error(&e),
             });
         }
+        for a in &answers {
+            let kind = match a {
+                Answer::Valid(_) => "valid",
+                Answer::Refused(_) => "refused",
+                Answer::Unavailable(_) => "unavailable",
+                Answer::NotYet(_) => "not_yet",
+            };
+            metrics::counter!("ghostbridge_watcher_validator_answers_total", "answer" => kind)
+                .increment(1);
+        }
         classify(&answers, set.signers.len(), set.threshold)
+    }
+
+    /// Records a lock/burn in `delta`, unless it goes to a chain this watcher does not watch
+    /// (nothing it watches may release it: see `View::sources`).
+    fn keep_source(&self, delta: &mut Delta, m: ghostbridge_core::protocol::Message, log: &Log) {
+        if !self.chains.contains_key(&m.dstChainId) {
+            return;
+        }
+        delta.sources.insert(
+            message_id(&m),
+            SourceEvent {
+                message: m,
+                block: log.block_number.unwrap_or_default(),
+            },
+        );
     }
 
     async fn check_supply(&self) -> anyhow::Result<Vec<Violation>> {

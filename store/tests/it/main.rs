@@ -15,6 +15,7 @@ mod common;
 mod bulk;
 mod cold_start;
 mod concurrency;
+mod deferred;
 mod final_errors;
 mod journal;
 mod lease;
