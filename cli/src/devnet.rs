@@ -70,6 +70,9 @@ pub struct DevnetOptions {
     pub validator_cross_check_rpcs: Option<[String; 2]>,
     /// The relayer replaces a transaction not mined within this many seconds.
     pub resubmit_after_secs: u64,
+    /// Also deploy GhostPlane's L1 contracts on chain A and run its node (`ghostbridge l2 node`:
+    /// L2 JSON-RPC on port base+40, ops on base+41).
+    pub ghostplane: bool,
 }
 
 impl DevnetOptions {
@@ -90,6 +93,7 @@ impl DevnetOptions {
             validator_confirmations: None,
             validator_cross_check_rpcs: None,
             resubmit_after_secs: 15,
+            ghostplane: false,
         }
     }
 }
@@ -424,8 +428,88 @@ impl Devnet {
                 &[("GHOSTBRIDGE_GUARDIAN_KEY", GUARDIAN_KEY.into())],
             )?;
         }
+        if opts.ghostplane {
+            devnet.start_ghostplane().await?;
+        }
         devnet.wait_healthy(Duration::from_secs(60)).await?;
         Ok(devnet)
+    }
+
+    /// GhostPlane's deployment JSON (when `ghostplane` is on).
+    pub fn ghostplane_deployment(&self) -> PathBuf {
+        self.opts.dir.join("ghostplane.json")
+    }
+
+    /// GhostPlane's L2 JSON-RPC URL (when `ghostplane` is on).
+    pub fn l2_rpc(&self) -> String {
+        format!("http://127.0.0.1:{}", port(self.opts.port_base, 40))
+    }
+
+    /// Deploys GhostPlane on chain A over chain A's tokens (native ETH as id 4; a 10 s challenge
+    /// window), bonds the sequencer (the deployer) and starts `ghostbridge l2 node`.
+    async fn start_ghostplane(&mut self) -> anyhow::Result<()> {
+        let opts = self.opts.clone();
+        if opts.verbose {
+            println!("[ghostplane] deploying GhostPlane on chain {} (script/DeployGhostPlane.s.sol), bonding the sequencer, starting its node", CHAIN_IDS[0]);
+        }
+        let abs = |p: &Path| std::fs::canonicalize(p).unwrap_or_else(|_| p.to_owned());
+        let a = &self.chains[0];
+        let out = abs(&opts.dir).join("ghostplane.json");
+        forge_script(
+            &opts.root,
+            "script/DeployGhostPlane.s.sol:DeployGhostPlane",
+            &a.rpc,
+            &[
+                ("DEPLOY_OUT", out.display().to_string()),
+                (
+                    "BRIDGE_DEPLOYMENT",
+                    abs(&opts.dir.join(format!("{}.json", a.chain_id)))
+                        .display()
+                        .to_string(),
+                ),
+                ("GHOSTPLANE_TOKEN_4", Address::ZERO.to_string()),
+                ("GHOSTPLANE_CHALLENGE_WINDOW", "10".into()),
+            ],
+        )
+        .await?;
+        let deployment = ghostbridge_l2node::node::Deployment::load(&out)?;
+        let deployer: PrivateKeySigner = DEPLOYER_KEY.parse()?;
+        let p = ProviderBuilder::new()
+            .wallet(EthereumWallet::from(deployer))
+            .connect_http(a.rpc.parse()?);
+        let bonded =
+            ghostbridge_l2node::bindings::rollup::GhostPlaneRollup::new(deployment.rollup, &p)
+                .bond()
+                .value(U256::from(10u64).pow(U256::from(18u64)))
+                .send()
+                .await?
+                .get_receipt()
+                .await?;
+        anyhow::ensure!(bonded.status(), "bonding the GhostPlane sequencer reverted");
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(opts.dir.join("l2node.log"))?;
+        let mut cmd = Command::new(ghostbridge_exe());
+        cmd.args(["l2", "node", "--deployment"])
+            .arg(&out)
+            .args([
+                "--l1-rpc",
+                &a.rpc,
+                "--rpc-addr",
+                &format!("127.0.0.1:{}", port(opts.port_base, 40)),
+                "--ops-addr",
+                &self.ops_addr("l2node"),
+                "--confirmations",
+                &opts.confirmations.to_string(),
+            ])
+            .env("GHOSTPLANE_SEQUENCER_KEY", DEPLOYER_KEY)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        let child = cmd.spawn().context("starting the GhostPlane node")?;
+        self.daemons.insert("l2node".to_owned(), child);
+        Ok(())
     }
 
     /// Config file of a daemon.
@@ -440,6 +524,7 @@ impl Devnet {
             "relayer" => port(b, 20),
             "relayer-2" => port(b, 22),
             "watcher" => port(b, 21),
+            "l2node" => port(b, 41),
             v => port(
                 port(b, 30),
                 v.trim_start_matches("validator-")
@@ -587,6 +672,14 @@ impl Devnet {
             println!(
                 "validator-{i}: {u}/v1/info  (ops http://{})",
                 self.ops_addr(&format!("validator-{i}"))
+            );
+        }
+        if self.daemons.contains_key("l2node") {
+            println!(
+                "GhostPlane L2: JSON-RPC {}  ops http://{}/health  deployment {}",
+                self.l2_rpc(),
+                self.ops_addr("l2node"),
+                self.ghostplane_deployment().display()
             );
         }
         for n in ["relayer", "watcher"] {

@@ -27,7 +27,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Two local anvil chains with everything deployed, 4 validators, a relayer and a watcher.
+    /// Two local anvil chains with everything deployed, 4 validators, a relayer and a watcher,
+    /// and GhostPlane (the L2) settling on chain A with its node.
     Devnet {
         /// Working directory for configs, keys, databases and logs.
         #[arg(long, default_value = "deployments/devnet")]
@@ -41,7 +42,8 @@ enum Command {
         /// Exit once everything is up (for scripts), instead of running until Ctrl-C.
         #[arg(long)]
         exit_when_ready: bool,
-        /// Send one ERC20 transfer each way and one native lock through the bridge, then keep running.
+        /// Send one ERC20 transfer each way and one native lock through the bridge, then on
+        /// GhostPlane deposit → L2 transfer → withdraw → finalize, then keep running.
         #[arg(long)]
         demo: bool,
     },
@@ -123,6 +125,11 @@ enum Command {
         /// First port.
         #[arg(long, default_value_t = 28545)]
         port_base: u16,
+    },
+    /// GhostPlane, the L2: run its node, deposit, transfer, withdraw, finalize, status.
+    L2 {
+        #[command(subcommand)]
+        command: ghostbridge_cli::l2::L2Command,
     },
     /// Key management.
     Keys {
@@ -213,10 +220,18 @@ async fn main() -> anyhow::Result<()> {
             let mut opts = DevnetOptions::new(root, dir);
             opts.port_base = port_base;
             opts.block_time = block_time;
+            opts.ghostplane = true;
             let devnet = Devnet::start(opts).await?;
             devnet.print_endpoints();
             if run_demo {
                 demo(&devnet).await?;
+                ghostbridge_cli::l2::demo(&ghostbridge_cli::l2::Endpoints {
+                    deployment: devnet.ghostplane_deployment(),
+                    l1_rpc: devnet.chains[0].rpc.clone(),
+                    l2_rpc: devnet.l2_rpc(),
+                    key_env: "GHOSTBRIDGE_USER_KEY".into(),
+                })
+                .await?;
             }
             if !exit_when_ready {
                 println!("running; Ctrl-C stops everything");
@@ -238,6 +253,7 @@ async fn main() -> anyhow::Result<()> {
             opts.port_base = port_base;
             ghostbridge_cli::load::run(opts, count, backlog, sustain_secs, past_messages).await?;
         }
+        Command::L2 { command } => ghostbridge_cli::l2::run(command).await?,
         Command::Validator { config } => ghostbridge_validator::run(&config).await?,
         Command::Relay { config } => ghostbridge_relayer::run(&config).await?,
         Command::Watch { config } => ghostbridge_watcher::run(&config).await?,
