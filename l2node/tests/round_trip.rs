@@ -172,6 +172,7 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
             batch_size: 64,
             batch_timeout: Duration::from_millis(300),
             queue_capacity: 1024,
+            ..SequencerConfig::default()
         },
     })
     .await

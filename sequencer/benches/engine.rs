@@ -193,6 +193,7 @@ mod benches {
                     batch_size: BATCH,
                     batch_timeout: Duration::from_secs(60),
                     queue_capacity: BATCH * 2,
+                    ..SequencerConfig::default()
                 },
                 sink.clone() as Arc<dyn SettlementSink>,
             )

@@ -35,6 +35,9 @@ pub struct SequencerConfig {
     pub batch_timeout: Duration,
     /// Bound of the incoming transaction queue; submissions beyond it are refused.
     pub queue_capacity: usize,
+    /// Most final receipts (applied or rejected) kept for `gp_getReceipt`; the oldest are
+    /// forgotten first, so a flood of transactions costs bounded memory.
+    pub receipts_max: usize,
 }
 
 impl Default for SequencerConfig {
@@ -43,6 +46,7 @@ impl Default for SequencerConfig {
             batch_size: 8190,
             batch_timeout: Duration::from_millis(500),
             queue_capacity: 65_536,
+            receipts_max: 1_000_000,
         }
     }
 }
@@ -164,7 +168,7 @@ pub enum SubmitError {
     /// The sequencer task has stopped.
     #[error("sequencer stopped")]
     Stopped,
-    /// The same transaction hash was submitted before.
+    /// The same transaction is queued or applied already (a rejected one may be sent again).
     #[error("transaction {hash} already known")]
     AlreadyKnown {
         /// Its hash.
@@ -212,7 +216,7 @@ impl Queued {
 #[derive(Debug)]
 struct Shared {
     ledger: Mutex<Ledger>,
-    receipts: RwLock<HashMap<B256, Receipt>>,
+    receipts: RwLock<Receipts>,
     latest: RwLock<Option<BatchHeader>>,
     /// Withdrawal leaves of every sealed batch that has any, by batch number.
     withdrawals: RwLock<HashMap<u64, Arc<BatchSettlement>>>,
@@ -224,6 +228,59 @@ struct Shared {
 impl Shared {
     fn ledger(&self) -> MutexGuard<'_, Ledger> {
         self.ledger.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+/// Receipts by hash, with the final ones (applied, rejected) in the order they became final so
+/// the oldest can be forgotten past the bound. Pending receipts are bounded by the queue.
+#[derive(Debug, Default)]
+struct Receipts {
+    by_hash: HashMap<B256, Receipt>,
+    finished: std::collections::VecDeque<B256>,
+    max: usize,
+}
+
+impl Receipts {
+    fn get(&self, hash: &B256) -> Option<&Receipt> {
+        self.by_hash.get(hash)
+    }
+
+    /// Records `hash` as pending unless it is pending or applied already. A rejected
+    /// transaction may be sent again (it changed nothing and may be valid now).
+    fn admit(&mut self, hash: B256) -> Result<(), SubmitError> {
+        match self.by_hash.get(&hash) {
+            Some(Receipt::Pending | Receipt::Applied { .. }) => {
+                Err(SubmitError::AlreadyKnown { hash })
+            }
+            _ => {
+                self.by_hash.insert(hash, Receipt::Pending);
+                Ok(())
+            }
+        }
+    }
+
+    fn remove(&mut self, hash: &B256) {
+        self.by_hash.remove(hash);
+    }
+
+    /// Makes `hash` final and forgets the oldest final receipts beyond the bound. (A hash
+    /// rejected, sent again and final again is forgotten at its first turn: approximate age
+    /// order, exact bound.)
+    fn finish(&mut self, hash: B256, receipt: Receipt) {
+        self.by_hash.insert(hash, receipt);
+        self.finished.push_back(hash);
+        while self.finished.len() > self.max.max(1) {
+            if let Some(old) = self.finished.pop_front() {
+                // A hash sent again and still queued keeps its pending receipt.
+                if !matches!(self.by_hash.get(&old), Some(Receipt::Pending)) {
+                    self.by_hash.remove(&old);
+                }
+            }
+        }
+    }
+
+    fn len(&self) -> usize {
+        self.by_hash.len()
     }
 }
 
@@ -286,10 +343,7 @@ impl SequencerHandle {
                 .receipts
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
-            if receipts.contains_key(&hash) {
-                return Err(SubmitError::AlreadyKnown { hash });
-            }
-            receipts.insert(hash, Receipt::Pending);
+            receipts.admit(hash)?;
         }
         match self.queue.try_send(queued) {
             Ok(()) => Ok(hash),
@@ -363,6 +417,15 @@ impl SequencerHandle {
         })
     }
 
+    /// Receipts held (pending and final; the final ones are bounded by `receipts_max`).
+    pub fn receipts_held(&self) -> usize {
+        self.shared
+            .receipts
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .len()
+    }
+
     /// Receipt of a submitted transaction.
     pub fn receipt(&self, hash: &B256) -> Option<Receipt> {
         self.shared
@@ -396,7 +459,10 @@ pub fn spawn(
     let capacity = config.queue_capacity.max(1);
     let shared = Arc::new(Shared {
         ledger: Mutex::new(Ledger::new(engine)),
-        receipts: RwLock::default(),
+        receipts: RwLock::new(Receipts {
+            max: config.receipts_max,
+            ..Receipts::default()
+        }),
         latest: RwLock::default(),
         withdrawals: RwLock::default(),
         nudge: tokio::sync::Notify::new(),
@@ -456,7 +522,16 @@ async fn run(
         let shared_exec = Arc::clone(&shared);
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
-            Ok(Ok((batch, receipts))) => {
+            Ok(Ok((None, receipts))) => {
+                let mut store = shared
+                    .receipts
+                    .write()
+                    .unwrap_or_else(PoisonError::into_inner);
+                for (hash, receipt) in receipts {
+                    store.finish(hash, receipt);
+                }
+            }
+            Ok(Ok((Some(batch), receipts))) => {
                 // Order: latest header, settlement, then receipts, so a client that sees its
                 // receipt final also finds the batch in the sink and in `gp_getLatestBatch`.
                 *shared
@@ -474,11 +549,13 @@ async fn run(
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
                 }
-                shared
+                let mut store = shared
                     .receipts
                     .write()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .extend(receipts);
+                    .unwrap_or_else(PoisonError::into_inner);
+                for (hash, receipt) in receipts {
+                    store.finish(hash, receipt);
+                }
             }
             Ok(Err(e)) => {
                 tracing::error!(error = %e, "batch execution failed");
@@ -499,7 +576,7 @@ fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
         .write()
         .unwrap_or_else(PoisonError::into_inner);
     for h in hashes {
-        receipts.insert(
+        receipts.finish(
             *h,
             Receipt::Rejected {
                 reason: reason.to_owned(),
@@ -508,13 +585,14 @@ fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
     }
 }
 
+/// What [`execute`] returns: the sealed batch (none when nothing applied) and the receipts.
+type Executed = (Option<SealedBatch>, Vec<(B256, Receipt)>);
+
 /// Recovers, orders, executes and seals one batch (on a blocking thread): transfers first (one
 /// engine crossing), then withdrawals, each in the order [`order`] gives.
-/// Returns the sealed batch and the receipts to publish once it is settled.
-fn execute(
-    shared: &Shared,
-    pending: Vec<Queued>,
-) -> Result<(SealedBatch, Vec<(B256, Receipt)>), LedgerError> {
+/// Returns the sealed batch (none when nothing applied) and the receipts to publish once it is
+/// settled.
+fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerError> {
     let senders: Vec<Result<Address, TxError>> = pending
         .par_iter()
         .map(|q| match q {
@@ -588,6 +666,11 @@ fn execute(
                 }
             }
         }
+        if ledger.open_ops() == 0 {
+            // Nothing applied (a flood of unfunded or badly signed transactions): no empty
+            // batch is sealed, only the rejections are published.
+            return Ok((None, receipts));
+        }
         ledger.seal()?
     };
     for (_, receipt) in &mut receipts {
@@ -601,7 +684,7 @@ fn execute(
         transaction_hashes: batch_hashes,
         settlement,
     };
-    Ok((batch, receipts))
+    Ok((Some(batch), receipts))
 }
 
 /// Arrival order, with each sender's transactions sorted by nonce within the positions that

@@ -44,6 +44,7 @@ pub fn start(
             batch_size,
             batch_timeout: Duration::from_millis(timeout_ms),
             queue_capacity: capacity,
+            ..SequencerConfig::default()
         },
         sink.clone(),
     );
@@ -366,5 +367,87 @@ async fn sealed_batches_carry_their_settlement_records_and_withdrawal_proofs() {
     assert_eq!(
         handle.account(alice).unwrap().unwrap().balances[0],
         100 * FEE - 8 - 7 * FEE - 3 * FEE
+    );
+}
+
+/// A rejected transaction changed nothing and may be sent again once it would be valid; a
+/// flood of unfunded transactions leaves at most `receipts_max` final receipts behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rejected_transactions_can_be_resent_and_receipts_are_bounded() {
+    let engine = Engine::new(EngineConfig {
+        accounts_depth: 10,
+        batch_transactions_max: 1024,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let sink = Arc::new(InMemorySink::default());
+    let (handle, _task) = sequencer::spawn(
+        engine,
+        SequencerConfig {
+            batch_size: 64,
+            batch_timeout: Duration::from_millis(30),
+            queue_capacity: 256,
+            receipts_max: 50,
+        },
+        sink.clone(),
+    );
+    let alice = address_of(test_key(1).verifying_key());
+    let to = Address::repeat_byte(9);
+    // Unfunded: rejected.
+    let raw = signed(1, to, 1, 0);
+    let h = handle.submit_raw(raw.clone()).unwrap();
+    wait_final(&handle, &[h]).await;
+    assert!(matches!(handle.receipt(&h), Some(Receipt::Rejected { .. })));
+    // Funded now: the same bytes are accepted again and applied.
+    handle.deposit(alice, 0, 10 * FEE).unwrap();
+    assert_eq!(handle.submit_raw(raw.clone()).unwrap(), h);
+    wait_final(&handle, &[h]).await;
+    assert!(
+        matches!(handle.receipt(&h), Some(Receipt::Applied { .. })),
+        "{:?}",
+        handle.receipt(&h)
+    );
+    // Applied: never again.
+    assert!(matches!(
+        handle.submit_raw(raw),
+        Err(SubmitError::AlreadyKnown { .. })
+    ));
+    // 300 unfunded senders: every one rejected, at most 50 receipts kept, no batch sealed
+    // with them (nothing applied).
+    let batches_before = sink.len();
+    let mut flood = Vec::new();
+    for k in 100..400u64 {
+        flood.push(handle.submit_raw(signed(k, to, 1, 0)).unwrap());
+        if flood.len() % 100 == 0 {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    for _ in 0..3000 {
+        if handle.receipts_held() <= 50
+            && handle
+                .receipt(flood.last().unwrap())
+                .is_some_and(|r| !matches!(r, Receipt::Pending))
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    assert!(
+        handle.receipts_held() <= 50,
+        "{} receipts held",
+        handle.receipts_held()
+    );
+    assert!(matches!(
+        handle.receipt(flood.last().unwrap()),
+        Some(Receipt::Rejected { .. })
+    ));
+    assert!(
+        handle.receipt(&flood[0]).is_none(),
+        "the oldest receipts are forgotten"
+    );
+    assert_eq!(
+        sink.len(),
+        batches_before,
+        "a batch was sealed with nothing applied"
     );
 }
