@@ -8,6 +8,7 @@
 //! - [`sequencer`]: the batching task (parallel recovery → ordering → batched execution →
 //!   sealing → [`SettlementSink`](sequencer::SettlementSink)).
 //! - [`rpc`]: the JSON-RPC endpoint.
+//! - [`replay`]: an executor of posted batches independent of the engine (challengers).
 //!
 //! Feature `test-utils`: test hooks that bypass the Rust-side refusals (so tests reach the
 //! engine's own checks) and the shared fuzz body (`fuzz`).
@@ -18,6 +19,7 @@
 #![deny(unsafe_code)]
 
 pub mod error;
+pub mod replay;
 pub mod roots;
 pub mod settlement;
 pub mod tx;

@@ -12,6 +12,7 @@ mod blob_l1;
 mod error_codes;
 mod fuzz_inputs;
 mod model;
+mod replay;
 mod roots_prop;
 mod rpc;
 mod sequencer;
