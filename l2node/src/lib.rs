@@ -11,11 +11,14 @@
 //!   index order, never twice, never skipped.
 //! - [`withdrawals`]: finalizing an L2 withdrawal on L1 from the `BatchSubmitted` event and the
 //!   leaf's proof.
+//! - [`challenger`]: re-derives every posted batch from L1 data and replays it with an executor
+//!   independent of the engine (`ghostbridge_sequencer::replay`).
 //! - [`node`]: all of it as one unit, with the L2 JSON-RPC on the bounded listener.
 //! - [`client`]: an L2 JSON-RPC client (CLI, tests).
 //! - [`bindings`]: the contracts' ABIs.
 
 pub mod bindings;
+pub mod challenger;
 pub mod client;
 pub mod deposits;
 pub mod node;

@@ -13,10 +13,14 @@ use alloy::sol;
 use ghostbridge_core::listener::ListenerLimits;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
+use ghostbridge_l2node::challenger::{Challenger, ChallengerConfig, ChallengerStatus};
 use ghostbridge_l2node::client::L2Client;
 use ghostbridge_l2node::{node, poster, withdrawals};
 use ghostbridge_sequencer::engine::EngineConfig;
-use ghostbridge_sequencer::sequencer::SequencerConfig;
+use ghostbridge_sequencer::ledger::BatchSettlement;
+use ghostbridge_sequencer::replay::Verdict;
+use ghostbridge_sequencer::sequencer::{SealedBatch, SequencerConfig};
+use ghostbridge_sequencer::settlement::{self, DepositOp, Op, Record};
 use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedTx, UnsignedWithdrawal};
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
@@ -336,5 +340,90 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
     let collector = EngineConfig::default().fee_collector;
     assert_eq!(balance(collector, 0).await, 2 * FEE);
     assert_eq!(posted.failed_attempts(), 0, "a post had to be retried");
+
+    // The challenger re-derives every posted batch from L1 alone (blobs from the node, deposits
+    // from the portal) and finds the honest sequencer honest.
+    let tip = rollup.tip().call().await.expect("tip");
+    let mut watch = Challenger::new(ChallengerConfig {
+        rollup: d.rollup,
+        portal: d.portal,
+        from_block: d.deploy_block,
+        poll: Duration::from_millis(200),
+        depth: EngineConfig::default().accounts_depth,
+        base_fee: EngineConfig::default().base_fee,
+        fee_collector: collector,
+    });
+    let seen = ChallengerStatus::default();
+    watch.poll(&l1, &seen).await.expect("checkable");
+    assert_eq!(seen.checked(), tip);
+    assert!(seen.frauds().is_empty(), "{:?}", seen.frauds());
+
+    // A lying sequencer: the node stops; a new portal deposit of 1 GCC is posted on L1 (as
+    // blobs) as a deposit of 2 GCC. The challenger names op 0 of that batch.
+    drop(node);
+    // A fresh provider: the node sent from the deployer's account too (its nonce cache is stale).
+    let (l1, _) = wallet(DEPLOYER_KEY);
+    sent(
+        Erc20::new(d.gcc, &l1)
+            .mint(user, U256::from(ETHER))
+            .send()
+            .await,
+    )
+    .await;
+    sent(
+        Erc20::new(d.gcc, &user_l1)
+            .approve(d.portal, U256::from(ETHER))
+            .send()
+            .await,
+    )
+    .await;
+    sent(portal.deposit(d.gcc, U256::from(ETHER), alice).send().await).await;
+    let start = watch.state();
+    let lie = Record {
+        op: Op::Deposit(DepositOp {
+            token: 0,
+            to_slot: 1,
+            index: start.deposit_cursor,
+            l1_sender: user,
+            recipient: alice,
+            amount: 2 * ETHER,
+        }),
+        commitment: [7; 31],
+    }
+    .encode();
+    let mut end = start;
+    end.deposit_cursor += 1;
+    let lying = SealedBatch {
+        header: Default::default(),
+        transactions: Vec::new(),
+        transaction_hashes: Vec::new(),
+        settlement: BatchSettlement {
+            l1_header: settlement::batch_header(tip + 1, &start, &end, &[lie]),
+            start,
+            records: vec![lie],
+            withdrawals: Vec::new(),
+        },
+    };
+    let config = poster::PosterConfig {
+        rollup: d.rollup,
+        proposer: sequencer_address,
+        mode: poster::DataMode::Blobs,
+        receipt_timeout: Duration::from_secs(10),
+        max_fee_per_gas: 100_000_000_000,
+        max_fee_per_blob_gas: 100_000_000_000,
+    };
+    poster::post(&l1, &config, &lying, 0)
+        .await
+        .expect("the lie is on L1");
+    watch.poll(&l1, &seen).await.expect("checkable");
+    assert_eq!(seen.checked(), tip, "the lie was replayed honest");
+    assert!(
+        matches!(
+            seen.frauds().get(&(tip + 1)),
+            Some(Verdict::Fraud { index: 0, .. })
+        ),
+        "{:?}",
+        seen.frauds()
+    );
     let _ = std::fs::remove_dir_all(&dir);
 }
