@@ -103,6 +103,8 @@ pub struct PostedBatch {
     pub block: u64,
     /// The submitting transaction.
     pub tx: B256,
+    /// The record as the Rollup hashed it (header, submission time, proposer).
+    pub record: abi::BatchRecord,
 }
 
 /// The state the challenger keeps between polls.
@@ -145,9 +147,10 @@ impl Challenger {
             .query()
             .await
             .map_err(rpc)?;
-        let Some((_, log)) = events.last() else {
+        let Some((event, log)) = events.last() else {
             return Ok(None);
         };
+        let (submitted_at, proposer) = (event.submittedAt, event.proposer);
         let tx = log
             .transaction_hash
             .ok_or_else(|| rpc("log without a transaction"))?;
@@ -215,6 +218,11 @@ impl Challenger {
             records
         };
         Ok(Some(PostedBatch {
+            record: abi::BatchRecord {
+                header: header.clone(),
+                submittedAt: submitted_at,
+                proposer,
+            },
             header,
             records,
             block,
@@ -282,6 +290,137 @@ impl Challenger {
                 }
             }
         }
+    }
+}
+
+/// Why a fraud proof could not be built or was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum ProveError {
+    /// This verdict has no one-transaction proof built here yet.
+    #[error("no proof built for {0:?}")]
+    Unsupported(Verdict),
+    /// Openings or witnesses could not be built.
+    #[error("building the proof: {0}")]
+    Build(String),
+    /// The L1 node did not answer or the Rollup refused (a proof is simulated first).
+    #[error("L1: {0}")]
+    L1(String),
+}
+
+impl Challenger {
+    /// The `proveFraud` / `proveFinalFraud` calldata for `verdict` on `batch` (which must be the
+    /// batch the replayer's state is the start of).
+    pub fn proof_calldata(
+        &self,
+        batch: &PostedBatch,
+        verdict: &Verdict,
+    ) -> Result<Vec<u8>, ProveError> {
+        let build = |e: &dyn std::fmt::Display| ProveError::Build(e.to_string());
+        let records = &batch.records;
+        let blobs = if batch.header.dataMode == 1 {
+            Some(BlobBatch::new(records).map_err(|e| build(&e))?)
+        } else {
+            None
+        };
+        match verdict {
+            Verdict::Fraud { index, .. } => {
+                let i = *index;
+                let w = self
+                    .replayer
+                    .witness(&batch.header, records, &self.deposits, i)
+                    .ok_or_else(|| build(&"the batch does not start at the replayed tip"))?;
+                let (siblings, _) =
+                    settlement::sequential_siblings(self.config.depth, &w.accounts, &w.finals)
+                        .map_err(|e| build(&e))?;
+                let accounts = w
+                    .accounts
+                    .iter()
+                    .zip(siblings)
+                    .map(|(p, sib)| settlement::account_witness(p.slot, &p.state, sib))
+                    .collect();
+                let (op, prev) = match &blobs {
+                    Some(b) => (
+                        b.record_opening(records, i).map_err(|e| build(&e))?,
+                        if i == 0 {
+                            settlement::prev_opening(records, 0)
+                        } else {
+                            b.commitment_opening(records, i.saturating_sub(1))
+                                .map_err(|e| build(&e))?
+                        },
+                    ),
+                    None => (
+                        settlement::record_opening(records, i),
+                        settlement::prev_opening(records, i),
+                    ),
+                };
+                Ok(settlement::prove_fraud_calldata(
+                    &batch.record,
+                    &settlement::FraudWitness {
+                        op,
+                        prev,
+                        pre: w.pre,
+                        accounts,
+                        withdrawal_siblings: w.withdrawal_siblings,
+                    },
+                ))
+            }
+            Verdict::FinalState { .. } if blobs.is_none() || records.is_empty() => Ok(
+                settlement::prove_final_fraud_calldata(&batch.record, records),
+            ),
+            Verdict::FinalState { .. } => {
+                let b = blobs.as_ref().ok_or_else(|| build(&"no blobs"))?;
+                let last = b
+                    .commitment_opening(records, records.len().saturating_sub(1))
+                    .map_err(|e| build(&e))?;
+                Ok(abi::IGhostPlaneRollup::proveFinalFraudCall {
+                    batch: batch.record.clone(),
+                    last,
+                }
+                .abi_encode())
+            }
+            other => Err(ProveError::Unsupported(other.clone())),
+        }
+    }
+
+    /// Sends the proof of `verdict` on `batch` from `prover` (simulated first: a proof the
+    /// Rollup refuses is never sent). Returns the transaction hash.
+    pub async fn prove(
+        &self,
+        prover: &DynProvider,
+        batch: &PostedBatch,
+        verdict: &Verdict,
+    ) -> Result<B256, ProveError> {
+        use alloy::network::TransactionBuilder;
+        let l1 = |e: &dyn std::fmt::Display| ProveError::L1(e.to_string());
+        let call = alloy::rpc::types::TransactionRequest::default()
+            .with_to(self.config.rollup)
+            .with_input(self.proof_calldata(batch, verdict)?);
+        let gas = prover
+            .estimate_gas(call.clone())
+            .await
+            .map_err(|e| l1(&format!("the Rollup refuses the proof: {e}")))?;
+        let receipt = prover
+            .send_transaction(call.with_gas_limit(gas.saturating_mul(5) / 4))
+            .await
+            .map_err(|e| l1(&e))?
+            .get_receipt()
+            .await
+            .map_err(|e| l1(&e))?;
+        if !receipt.status() {
+            return Err(l1(&format!(
+                "proof reverted in {}",
+                receipt.transaction_hash
+            )));
+        }
+        Ok(receipt.transaction_hash)
+    }
+
+    /// The batch the replayer stopped at (the first one not honest), read again.
+    pub async fn pending_batch(
+        &self,
+        provider: &DynProvider,
+    ) -> Result<Option<PostedBatch>, NotYet> {
+        self.read_batch(provider, self.next).await
     }
 }
 

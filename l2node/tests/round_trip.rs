@@ -39,6 +39,8 @@ const PORT: u16 = 29645;
 /// anvil accounts 0 (deployer, sequencer) and 1 (the L1 user).
 const DEPLOYER_KEY: &str = "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80";
 const USER_KEY: &str = "0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d";
+/// anvil account 2: the challenger's prover.
+const PROVER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
 const ETHER: u128 = 1_000_000_000_000_000_000;
 const FEE: u128 = 1_000_000_000_000_000;
 /// The L2 token id the deploy script maps to native ETH here.
@@ -424,6 +426,35 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
         ),
         "{:?}",
         seen.frauds()
+    );
+    // ...and proves it in one transaction from another account: the batch is cut, the bond
+    // slashed; batches before it stay (the withdrawal above was paid from one of them).
+    let (prover, _) = wallet(PROVER_KEY);
+    let verdict = seen.frauds()[&(tip + 1)].clone();
+    let posted_lie = watch
+        .pending_batch(&l1)
+        .await
+        .expect("read")
+        .expect("the lie");
+    let proof = watch
+        .prove(&prover, &posted_lie, &verdict)
+        .await
+        .expect("proveFraud");
+    println!("proveFraud (blob mode, deposit the portal never took): tx {proof}");
+    assert_eq!(
+        rollup.tip().call().await.expect("tip"),
+        tip,
+        "the lying batch is cut"
+    );
+    let info = rollup
+        .proposerInfo(sequencer_address)
+        .call()
+        .await
+        .expect("proposer");
+    assert_eq!(
+        info.bond_,
+        U256::ZERO,
+        "the lying proposer's bond is slashed"
     );
     let _ = std::fs::remove_dir_all(&dir);
 }

@@ -5,9 +5,10 @@
 //! or whose commitment is wrong. A batch found honest advances the replayer's state; a fraudulent
 //! one leaves it untouched (the Rollup cuts that batch and every later one).
 
-use crate::roots::{self, StepState, WITHDRAWALS_DEPTH};
+use crate::roots::{self, AccountState, StepState, WITHDRAWALS_DEPTH};
 use crate::settlement::{
-    abi, header_final, header_start, DepositOp, Op, Record, RecordBytes, TransferOp, WithdrawalOp,
+    abi, header_final, header_start, leaf_of, DepositOp, Op, PreAccount, Record, RecordBytes,
+    TransferOp, WithdrawalOp,
 };
 use crate::TOKEN_COUNT;
 use alloy_primitives::{Address, B256};
@@ -106,6 +107,12 @@ impl SparseTree {
     fn root(&self) -> B256 {
         self.node(self.depth, 0)
     }
+
+    fn siblings(&self, index: u64) -> Vec<B256> {
+        (0..self.depth)
+            .map(|level| self.node(level, (index >> level) ^ 1))
+            .collect()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -136,6 +143,7 @@ pub struct Replayer {
 type Invalid = String;
 
 /// The state an op leaves behind, applied only if the whole batch is honest.
+#[derive(Clone)]
 struct Scratch<'a> {
     base: &'a Replayer,
     changed: HashMap<u32, Account>,
@@ -165,12 +173,16 @@ impl Scratch<'_> {
         })
     }
 
-    fn state_root(&self) -> B256 {
+    fn tree(&self) -> SparseTree {
         let mut tree = self.base.tree.clone();
         for (slot, a) in &self.changed {
             tree.set((*slot).into(), a.leaf());
         }
-        tree.root()
+        tree
+    }
+
+    fn state_root(&self) -> B256 {
+        self.tree().root()
     }
 
     fn capacity(&self) -> u64 {
@@ -199,6 +211,20 @@ impl Scratch<'_> {
             deposit_cursor: self.deposit_cursor,
         }
     }
+}
+
+/// The witnesses `proveFraud` needs for one op, against the state just before it.
+#[derive(Debug, Clone)]
+pub struct OpWitness {
+    /// The step state before the op (`c_{i-1}`'s preimage; the batch's start for op 0).
+    pub pre: StepState,
+    /// The accounts the op touches, in SPEC order, with siblings in the pre-op tree.
+    pub accounts: Vec<PreAccount>,
+    /// Their leaves after the op (the pre-op leaves for an invalid op).
+    pub finals: Vec<B256>,
+    /// Siblings of leaf `pre.withdrawal_count` in the pre-op withdrawals tree (withdrawals and
+    /// refunds; empty otherwise).
+    pub withdrawal_siblings: Vec<B256>,
 }
 
 /// An op's outcome: fine, invalid, or creating an address that exists (its slot).
@@ -356,6 +382,107 @@ impl Replayer {
         }
         self.deposit_cursor = deposit_cursor;
         Verdict::Honest
+    }
+
+    /// The witnesses of op `index` of a batch that starts from this replayer's state (ops
+    /// before it replayed as they are; `None` if the batch does not start here or an earlier
+    /// op is already invalid).
+    pub fn witness(
+        &self,
+        header: &abi::BatchHeader,
+        records: &[RecordBytes],
+        deposits: &[PortalDeposit],
+        index: usize,
+    ) -> Option<OpWitness> {
+        let start = self.state();
+        if header_start(header) != start || index >= records.len() {
+            return None;
+        }
+        let mut s = Scratch {
+            base: self,
+            changed: HashMap::new(),
+            created: Vec::new(),
+            account_count: start.account_count,
+            deposit_cursor: start.deposit_cursor,
+            withdrawals: SparseTree::new(WITHDRAWALS_DEPTH),
+            withdrawal_count: 0,
+            batch_number: header.number,
+        };
+        for bytes in &records[..index] {
+            let op = Record::decode(bytes).ok()?.op;
+            if !matches!(self.apply(&mut s, &op, deposits), Outcome::Valid) {
+                return None;
+            }
+        }
+        let pre = s.step();
+        let op = Record::decode(&records[index]).ok().map(|r| r.op);
+        let mut slots: Vec<u32> = Vec::new();
+        let mut touch = |slot: u32| {
+            if u64::from(slot) <= s.account_count
+                && u64::from(slot) < s.capacity()
+                && !slots.contains(&slot)
+            {
+                slots.push(slot);
+            }
+        };
+        let mut withdrawal = false;
+        match &op {
+            Some(Op::Deposit(d)) => touch(d.to_slot),
+            Some(Op::Refund(_)) => withdrawal = true,
+            Some(Op::Transfer(t)) => {
+                touch(t.from_slot);
+                touch(t.to_slot);
+                touch(0);
+            }
+            Some(Op::Withdrawal(w)) => {
+                touch(w.from_slot);
+                touch(0);
+                withdrawal = true;
+            }
+            None => {}
+        }
+        let tree = s.tree();
+        let state_of = |s: &Scratch<'_>, slot: u32| {
+            let a = s.account(slot);
+            AccountState {
+                address: a.address,
+                nonce: a.nonce,
+                balances: a.balances,
+            }
+        };
+        let accounts: Vec<PreAccount> = slots
+            .iter()
+            .map(|&slot| PreAccount {
+                slot,
+                state: state_of(&s, slot),
+                siblings: tree.siblings(slot.into()),
+            })
+            .collect();
+        let withdrawal_siblings = if withdrawal {
+            s.withdrawals.siblings(s.withdrawal_count.into())
+        } else {
+            Vec::new()
+        };
+        let mut after = s.clone();
+        let valid = op
+            .as_ref()
+            .is_some_and(|op| matches!(self.apply(&mut after, op, deposits), Outcome::Valid));
+        let finals = accounts
+            .iter()
+            .map(|p| {
+                if valid {
+                    leaf_of(&state_of(&after, p.slot))
+                } else {
+                    p.leaf()
+                }
+            })
+            .collect();
+        Some(OpWitness {
+            pre,
+            accounts,
+            finals,
+            withdrawal_siblings,
+        })
     }
 
     fn apply(&self, s: &mut Scratch<'_>, op: &Op, deposits: &[PortalDeposit]) -> Outcome {
