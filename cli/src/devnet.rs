@@ -33,6 +33,9 @@ pub const VALIDATOR_KEYS: [&str; 4] = [
     "0x8b3a350cf5c34c9194ca85829a2df0ec3153be0318b5e2d3348e872092edffba",
     "0x2a871d0798f97d79848a013d4936a73bf4cc922c825d33c1cf7073dff6d409c6",
 ];
+/// anvil account 6: the GhostPlane challenger's prover.
+pub const CHALLENGER_KEY: &str =
+    "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
 /// Keystore password of the devnet validators (public, like the anvil keys).
 pub const DEVNET_PASSWORD: &str = "devnet";
 /// Chain ids of the two anvil chains.
@@ -509,6 +512,25 @@ impl Devnet {
             .kill_on_drop(true);
         let child = cmd.spawn().context("starting the GhostPlane node")?;
         self.daemons.insert("l2node".to_owned(), child);
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(opts.dir.join("l2challenger.log"))?;
+        let mut cmd = Command::new(ghostbridge_exe());
+        cmd.args(["l2", "challenge", "--deployment"])
+            .arg(&out)
+            .args([
+                "--l1-rpc",
+                &a.rpc,
+                "--ops-addr",
+                &self.ops_addr("l2challenger"),
+            ])
+            .env("GHOSTPLANE_CHALLENGER_KEY", CHALLENGER_KEY)
+            .stdout(log.try_clone()?)
+            .stderr(log)
+            .kill_on_drop(true);
+        let child = cmd.spawn().context("starting the GhostPlane challenger")?;
+        self.daemons.insert("l2challenger".to_owned(), child);
         Ok(())
     }
 
@@ -525,6 +547,7 @@ impl Devnet {
             "relayer-2" => port(b, 22),
             "watcher" => port(b, 21),
             "l2node" => port(b, 41),
+            "l2challenger" => port(b, 42),
             v => port(
                 port(b, 30),
                 v.trim_start_matches("validator-")
@@ -680,6 +703,10 @@ impl Devnet {
                 self.l2_rpc(),
                 self.ops_addr("l2node"),
                 self.ghostplane_deployment().display()
+            );
+            println!(
+                "GhostPlane challenger: ops http://{}/health",
+                self.ops_addr("l2challenger")
             );
         }
         for n in ["relayer", "watcher"] {

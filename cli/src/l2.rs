@@ -4,6 +4,7 @@
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use alloy::network::EthereumWallet;
@@ -16,6 +17,7 @@ use ghostbridge_core::bindings::ghost_token::GhostToken;
 use ghostbridge_core::listener::ListenerLimits;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
+use ghostbridge_l2node::challenger::{self, ChallengerConfig, ChallengerStatus};
 use ghostbridge_l2node::client::L2Client;
 use ghostbridge_l2node::node::{self, Deployment, NodeConfig};
 use ghostbridge_l2node::poster::DataMode;
@@ -68,6 +70,17 @@ pub enum L2Command {
         /// Seal a batch this long after its first transaction.
         #[arg(long, default_value_t = 500)]
         batch_timeout_ms: u64,
+    },
+    /// Watch every batch posted to the Rollup, replay it from L1 data alone with an executor
+    /// independent of the engine, and prove fraud in one transaction (key from
+    /// GHOSTPLANE_CHALLENGER_KEY; without it, watch and alert only).
+    Challenge {
+        /// L1, L2, deployment, key.
+        #[command(flatten)]
+        at: Endpoints,
+        /// `/health` (503 once a fraud is found) and `/metrics` listen address.
+        #[arg(long, default_value = "127.0.0.1:8587")]
+        ops_addr: SocketAddr,
     },
     /// Deposit on L1 and wait until it is spendable on L2.
     Deposit {
@@ -254,6 +267,68 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                     "l2_latest_batch",
                     node.handle.latest_batch().map_or(0, |h| h.batch_number),
                 );
+                if !ghostbridge_core::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
+                    .await
+                {
+                    break;
+                }
+            }
+        }
+        L2Command::Challenge { at, ops_addr } => {
+            let d = Deployment::load(&at.deployment)?;
+            let url: reqwest::Url = at.l1_rpc.parse().context("--l1-rpc")?;
+            let provider = ProviderBuilder::new().connect_http(url.clone()).erased();
+            let prover = match std::env::var("GHOSTPLANE_CHALLENGER_KEY") {
+                Ok(k) => {
+                    let key: PrivateKeySigner = k
+                        .trim()
+                        .parse()
+                        .context("GHOSTPLANE_CHALLENGER_KEY is not a private key")?;
+                    Some(
+                        ProviderBuilder::new()
+                            .wallet(EthereumWallet::from(key))
+                            .connect_http(url)
+                            .erased(),
+                    )
+                }
+                Err(_) => None,
+            };
+            // The genesis parameters come from the Rollup itself, not from a local engine config.
+            let rollup = GhostPlaneRollup::new(d.rollup, &provider);
+            let config = ChallengerConfig {
+                rollup: d.rollup,
+                portal: d.portal,
+                from_block: d.deploy_block,
+                poll: Duration::from_millis(500),
+                depth: u32::try_from(rollup.accountsDepth().call().await?)?,
+                base_fee: u128::try_from(rollup.baseFee().call().await?)?,
+                fee_collector: rollup.feeCollector().call().await?,
+            };
+            let status = Arc::new(ChallengerStatus::default());
+            let watch_only = prover.is_none();
+            tokio::spawn(challenger::run(provider, prover, config, status.clone()));
+            let health = ghostbridge_core::runtime::Health::default();
+            let shutdown = ghostbridge_core::runtime::shutdown_on_signals();
+            let ops =
+                ghostbridge_core::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
+                    .await?;
+            println!(
+                "GhostPlane challenger{}: ops http://{ops}/health",
+                if watch_only { " (watch only)" } else { "" }
+            );
+            loop {
+                health.progress("batches_checked", status.checked());
+                health.progress("fraud_proofs_landed", status.proven());
+                match status.not_yet() {
+                    Some(why) => health.progress("cannot_check_yet", why),
+                    None => health.progress("cannot_check_yet", ""),
+                }
+                let frauds = status.frauds();
+                if frauds.is_empty() {
+                    health.ok("fraud");
+                } else {
+                    health.problem("fraud", format!("{frauds:?}"));
+                }
                 if !ghostbridge_core::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
                     .await
                 {

@@ -67,6 +67,7 @@ pub struct ChallengerStatus {
 #[derive(Debug, Default, Clone)]
 struct StatusInner {
     checked: u64,
+    proven: u64,
     frauds: BTreeMap<u64, Verdict>,
     not_yet: Option<String>,
 }
@@ -79,6 +80,11 @@ impl ChallengerStatus {
     /// The last batch replayed honest (0: none).
     pub fn checked(&self) -> u64 {
         self.with(|s| s.checked)
+    }
+
+    /// Fraud proofs this challenger landed.
+    pub fn proven(&self) -> u64 {
+        self.with(|s| s.proven)
     }
 
     /// Batches found fraudulent, with the verdict.
@@ -424,15 +430,41 @@ impl Challenger {
     }
 }
 
-/// Watches until the task is dropped.
-pub async fn run(provider: DynProvider, config: ChallengerConfig, status: Arc<ChallengerStatus>) {
+/// Watches until the task is dropped; with a `prover`, proves every fraud it finds (once per
+/// batch submission; a proof the Rollup refuses is retried at the next poll).
+pub async fn run(
+    provider: DynProvider,
+    prover: Option<DynProvider>,
+    config: ChallengerConfig,
+    status: Arc<ChallengerStatus>,
+) {
     let poll = config.poll;
     let mut c = Challenger::new(config);
+    let mut proven: std::collections::HashSet<B256> = std::collections::HashSet::new();
     loop {
         let r = c.poll(&provider, &status).await;
         status.with(|s| s.not_yet = r.as_ref().err().map(ToString::to_string));
-        if let Err(e) = r {
+        if let Err(e) = &r {
             tracing::warn!(error = %e, "cannot check yet; retrying");
+        }
+        let fraud = status.with(|s| s.frauds.get(&c.next).cloned());
+        if let (Some(prover), Some(verdict)) = (&prover, fraud) {
+            match c.pending_batch(&provider).await {
+                Ok(Some(batch)) if !proven.contains(&batch.tx) => {
+                    match c.prove(prover, &batch, &verdict).await {
+                        Ok(tx) => {
+                            tracing::warn!(batch = c.next, %tx, "fraud proven on L1");
+                            proven.insert(batch.tx);
+                            status.with(|s| s.proven = s.proven.saturating_add(1));
+                        }
+                        Err(e) => {
+                            tracing::error!(batch = c.next, error = %e, "proving failed; retrying")
+                        }
+                    }
+                }
+                Ok(_) => {}
+                Err(e) => tracing::warn!(error = %e, "cannot read the fraudulent batch yet"),
+            }
         }
         tokio::time::sleep(poll).await;
     }
