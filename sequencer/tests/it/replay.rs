@@ -263,3 +263,98 @@ async fn honest_engine_batches_replay_to_the_same_state_and_each_lie_is_named() 
     let v = lie(last, &|b| b.settlement.records[0][0] |= 0x20);
     assert!(matches!(v, Verdict::Fraud { index: 0, .. }), "{v:?}");
 }
+
+/// 1,000 honest batches straight from the ledger (random deposits, transfers to new and existing
+/// accounts, withdrawals, some refused): the independent executor never finds fraud and ends
+/// with the engine's state root.
+#[test]
+fn a_thousand_honest_batches_replay_honest() {
+    use ghostbridge_sequencer::ledger::Ledger;
+    use ghostbridge_sequencer::tx;
+    let engine = Engine::new(EngineConfig {
+        accounts_depth: DEPTH,
+        batch_transactions_max: 64,
+        ..EngineConfig::default()
+    })
+    .unwrap();
+    let mut ledger = Ledger::new(engine);
+    let mut replay = replayer();
+    let mut deposits = Vec::new();
+    let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = || {
+        rng ^= rng << 13;
+        rng ^= rng >> 7;
+        rng ^= rng << 17;
+        rng
+    };
+    let l1 = Address::repeat_byte(0x11);
+    let keys: Vec<u64> = (1..=12).collect();
+    let mut nonces = std::collections::HashMap::new();
+    for batch in 0..1000u64 {
+        let ops = 1 + next() % 6;
+        for _ in 0..ops {
+            let k = keys[(next() % keys.len() as u64) as usize];
+            let who = address_of(test_key(k).verifying_key());
+            match next() % 4 {
+                0 => {
+                    let amount = u128::from(1 + next() % 1000) * FEE;
+                    let token = (next() % 2) as u8;
+                    let index = deposits.len() as u64;
+                    ledger
+                        .deposit_l1(index, l1, who, token.into(), amount)
+                        .unwrap();
+                    deposits.push(PortalDeposit {
+                        l1_sender: l1,
+                        recipient: who,
+                        token,
+                        amount,
+                    });
+                }
+                1 | 2 => {
+                    let to = if next() % 3 == 0 {
+                        Address::from_word(alloy_primitives::B256::from(
+                            alloy_primitives::U256::from(next()),
+                        ))
+                    } else {
+                        address_of(
+                            test_key(keys[(next() % keys.len() as u64) as usize]).verifying_key(),
+                        )
+                    };
+                    let nonce = *nonces.get(&k).unwrap_or(&0);
+                    let raw = signed(k, to, u128::from(next() % 50) * FEE / 10, nonce);
+                    let d = tx::decode(&raw).unwrap();
+                    let t = d.into_engine_tx(who);
+                    let out = ledger.apply_transactions(&[t], &[raw]).unwrap();
+                    if out[0].is_ok() {
+                        nonces.insert(k, nonce + 1);
+                    }
+                }
+                _ => {
+                    let nonce = *nonces.get(&k).unwrap_or(&0);
+                    let raw = UnsignedWithdrawal {
+                        l1_recipient: l1,
+                        token: 0,
+                        amount: FEE,
+                        nonce,
+                    }
+                    .sign(&test_key(k))
+                    .unwrap();
+                    let signed = tx::decode_withdrawal(&raw).unwrap();
+                    if ledger.withdraw(&signed, &raw, who).is_ok() {
+                        nonces.insert(k, nonce + 1);
+                    }
+                }
+            }
+        }
+        if ledger.open_ops() == 0 {
+            continue;
+        }
+        let (header, settlement) = ledger.seal().unwrap();
+        assert_eq!(
+            replay.replay(&settlement.l1_header, &settlement.records, &deposits),
+            Verdict::Honest,
+            "batch {batch}"
+        );
+        assert_eq!(replay.state().state_root, header.state_root);
+    }
+}
