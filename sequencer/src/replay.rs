@@ -142,12 +142,16 @@ pub struct Replayer {
 /// Why an op is invalid (the op changed nothing).
 type Invalid = String;
 
-/// The state an op leaves behind, applied only if the whole batch is honest.
+/// The state an op leaves behind, applied only if the whole batch is honest: the batch's
+/// changed accounts and tree nodes over the replayer's (each write costs one path of hashes,
+/// never a copy of the state).
 #[derive(Clone)]
 struct Scratch<'a> {
     base: &'a Replayer,
     changed: HashMap<u32, Account>,
-    created: Vec<(u32, Address)>,
+    /// Tree nodes the batch changed, (level, index) → node; the rest are the base tree's.
+    nodes: HashMap<(u32, u64), B256>,
+    created: HashMap<Address, u32>,
     account_count: u64,
     deposit_cursor: u64,
     withdrawals: SparseTree,
@@ -165,24 +169,46 @@ impl Scratch<'_> {
     }
 
     fn slot_of(&self, address: &Address) -> Option<u32> {
-        self.base.slots.get(address).copied().or_else(|| {
-            self.created
-                .iter()
-                .find(|(_, a)| a == address)
-                .map(|(s, _)| *s)
-        })
+        self.base
+            .slots
+            .get(address)
+            .or_else(|| self.created.get(address))
+            .copied()
     }
 
-    fn tree(&self) -> SparseTree {
-        let mut tree = self.base.tree.clone();
-        for (slot, a) in &self.changed {
-            tree.set((*slot).into(), a.leaf());
+    fn node(&self, level: u32, index: u64) -> B256 {
+        self.nodes
+            .get(&(level, index))
+            .copied()
+            .unwrap_or_else(|| self.base.tree.node(level, index))
+    }
+
+    /// Writes `account` at `slot` and its path up to the root.
+    fn write(&mut self, slot: u32, account: Account) {
+        self.changed.insert(slot, account);
+        let mut node = account.leaf();
+        let mut idx = u64::from(slot);
+        for level in 0..self.base.depth {
+            self.nodes.insert((level, idx), node);
+            let sibling = self.node(level, idx ^ 1);
+            node = if idx & 1 == 0 {
+                roots::hash_pair(&node, &sibling)
+            } else {
+                roots::hash_pair(&sibling, &node)
+            };
+            idx >>= 1;
         }
-        tree
+        self.nodes.insert((self.base.depth, 0), node);
+    }
+
+    fn siblings(&self, slot: u32) -> Vec<B256> {
+        (0..self.base.depth)
+            .map(|level| self.node(level, (u64::from(slot) >> level) ^ 1))
+            .collect()
     }
 
     fn state_root(&self) -> B256 {
-        self.tree().root()
+        self.node(self.base.depth, 0)
     }
 
     fn capacity(&self) -> u64 {
@@ -319,7 +345,8 @@ impl Replayer {
         let mut s = Scratch {
             base: self,
             changed: HashMap::new(),
-            created: Vec::new(),
+            nodes: HashMap::new(),
+            created: HashMap::new(),
             account_count: start.account_count,
             deposit_cursor: start.deposit_cursor,
             withdrawals: SparseTree::new(WITHDRAWALS_DEPTH),
@@ -365,11 +392,12 @@ impl Replayer {
         }
         let Scratch {
             changed,
+            nodes,
             created,
             deposit_cursor,
             ..
         } = s;
-        for (slot, address) in created {
+        for (address, slot) in created {
             self.slots.insert(address, slot);
             if self.accounts.len() <= slot as usize {
                 self.accounts
@@ -378,8 +406,9 @@ impl Replayer {
         }
         for (slot, account) in changed {
             self.accounts[slot as usize] = account;
-            self.tree.set(slot.into(), account.leaf());
         }
+        // The batch's paths were computed over this tree: they are its new nodes.
+        self.tree.nodes.extend(nodes);
         self.deposit_cursor = deposit_cursor;
         Verdict::Honest
     }
@@ -401,7 +430,8 @@ impl Replayer {
         let mut s = Scratch {
             base: self,
             changed: HashMap::new(),
-            created: Vec::new(),
+            nodes: HashMap::new(),
+            created: HashMap::new(),
             account_count: start.account_count,
             deposit_cursor: start.deposit_cursor,
             withdrawals: SparseTree::new(WITHDRAWALS_DEPTH),
@@ -441,7 +471,6 @@ impl Replayer {
             }
             None => {}
         }
-        let tree = s.tree();
         let state_of = |s: &Scratch<'_>, slot: u32| {
             let a = s.account(slot);
             AccountState {
@@ -455,7 +484,7 @@ impl Replayer {
             .map(|&slot| PreAccount {
                 slot,
                 state: state_of(&s, slot),
-                siblings: tree.siblings(slot.into()),
+                siblings: s.siblings(slot),
             })
             .collect();
         let withdrawal_siblings = if withdrawal {
@@ -525,7 +554,7 @@ impl Replayer {
                 return Outcome::Duplicate(existing);
             }
             a.address = d.recipient;
-            s.created.push((d.to_slot, d.recipient));
+            s.created.insert(d.recipient, d.to_slot);
             s.account_count = count.saturating_add(1);
         } else if a.address != d.recipient {
             return Outcome::Invalid(format!("slot {slot} does not hold the recipient"));
@@ -533,7 +562,7 @@ impl Replayer {
         if !credit(&mut a, d.token, d.amount) {
             return Outcome::Invalid("deposit overflows the balance".into());
         }
-        s.changed.insert(d.to_slot, a);
+        s.write(d.to_slot, a);
         s.deposit_cursor = s.deposit_cursor.saturating_add(1);
         Outcome::Valid
     }
@@ -560,7 +589,7 @@ impl Replayer {
         if !credit(&mut collector, 0, self.base_fee) {
             return false;
         }
-        s.changed.insert(0, collector);
+        s.write(0, collector);
         true
     }
 
@@ -581,7 +610,7 @@ impl Replayer {
                 return Outcome::Duplicate(existing);
             }
             sender.address = signer;
-            created.push((t.from_slot, signer));
+            created.push((signer, t.from_slot));
             count = count.saturating_add(1);
         } else if sender.address != signer {
             return Outcome::Invalid(format!("slot {from_slot} is not the signer's"));
@@ -600,7 +629,7 @@ impl Replayer {
             if !credit(&mut sender, t.token, t.value) {
                 return Outcome::Invalid("credit overflows".into());
             }
-            s.changed.insert(t.from_slot, sender);
+            s.write(t.from_slot, sender);
         } else {
             if t.to == sender.address {
                 return Outcome::Invalid("transfer to self names another slot".into());
@@ -615,7 +644,7 @@ impl Replayer {
                     return Outcome::Duplicate(existing);
                 }
                 rcpt.address = t.to;
-                created.push((t.to_slot, t.to));
+                created.push((t.to, t.to_slot));
                 count = count.saturating_add(1);
             } else if rcpt.address != t.to {
                 return Outcome::Invalid(format!("slot {to_slot} does not hold the recipient"));
@@ -623,8 +652,8 @@ impl Replayer {
             if !credit(&mut rcpt, t.token, t.value) {
                 return Outcome::Invalid("credit overflows".into());
             }
-            s.changed.insert(t.from_slot, sender);
-            s.changed.insert(t.to_slot, rcpt);
+            s.write(t.from_slot, sender);
+            s.write(t.to_slot, rcpt);
         }
         s.created.extend(created);
         s.account_count = count;
@@ -651,7 +680,7 @@ impl Replayer {
         if !debit(&mut sender, w.token, w.amount, self.base_fee) {
             return Outcome::Invalid("balance does not cover amount and fee".into());
         }
-        s.changed.insert(w.from_slot, sender);
+        s.write(w.from_slot, sender);
         if !self.pay_fee(s) {
             return Outcome::Invalid("fee overflows the collector".into());
         }
