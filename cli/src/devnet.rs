@@ -194,7 +194,9 @@ pub async fn start_anvil(
     Ok(child)
 }
 
-async fn forge_script(
+/// Runs forge script `script` against `rpc` as the deployer, with `env` (the deploy scripts read
+/// their outputs and options from it).
+pub async fn forge_script(
     root: &Path,
     script: &str,
     rpc: &str,
@@ -248,7 +250,13 @@ impl Devnet {
         let total = 6;
         let dir = &opts.dir;
         std::fs::create_dir_all(dir)?;
-        for stale in ["relayer.db", "relayer.db-wal", "relayer.db-shm"] {
+        // The chains are new: state kept for older ones would not replay on them.
+        for stale in [
+            "relayer.db",
+            "relayer.db-wal",
+            "relayer.db-shm",
+            "l2node.journal",
+        ] {
             let _ = std::fs::remove_file(dir.join(stale));
         }
         for i in 0..VALIDATOR_KEYS.len() {
@@ -505,7 +513,9 @@ impl Devnet {
                 &self.ops_addr("l2node"),
                 "--confirmations",
                 &opts.confirmations.to_string(),
+                "--journal",
             ])
+            .arg(opts.dir.join("l2node.journal"))
             .env("GHOSTPLANE_SEQUENCER_KEY", DEPLOYER_KEY)
             .stdout(log.try_clone()?)
             .stderr(log)

@@ -70,6 +70,10 @@ pub enum L2Command {
         /// Seal a batch this long after its first transaction.
         #[arg(long, default_value_t = 500)]
         batch_timeout_ms: u64,
+        /// The sequencer's durable log: every sealed batch is written here before its receipts
+        /// are published, and replayed at start (created if missing). One per deployment.
+        #[arg(long, default_value = "ghostplane.journal")]
+        journal: PathBuf,
     },
     /// Watch every batch posted to the Rollup, replay it from L1 data alone with an executor
     /// independent of the engine, and prove fraud in one transaction (key from
@@ -224,6 +228,7 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
             mode,
             confirmations,
             batch_timeout_ms,
+            journal,
         } => {
             let proposer: PrivateKeySigner = std::env::var("GHOSTPLANE_SEQUENCER_KEY")
                 .context("set GHOSTPLANE_SEQUENCER_KEY (the bonded sequencer's key)")?
@@ -247,6 +252,7 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                     batch_timeout: Duration::from_millis(batch_timeout_ms),
                     ..SequencerConfig::default()
                 },
+                journal,
             })
             .await?;
             let health = ghostbridge_core::runtime::Health::default();
@@ -259,6 +265,10 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                 node.rpc_addr
             );
             loop {
+                anyhow::ensure!(
+                    !node.sequencer_stopped(),
+                    "the sequencer stopped (its journal could not be written; see the log): restart the node to replay the journal"
+                );
                 health.progress("batches_posted", node.poster.posted());
                 health.progress("posting_failures", node.poster.failed_attempts());
                 health.progress("deposits_applied", node.deposits.applied());

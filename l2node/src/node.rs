@@ -9,9 +9,12 @@ use anyhow::Context;
 use ghostbridge_core::listener::ListenerLimits;
 use ghostbridge_sequencer::engine::{Engine, EngineConfig};
 use ghostbridge_sequencer::rpc;
-use ghostbridge_sequencer::sequencer::{self, SequencerConfig, SequencerHandle};
+use ghostbridge_sequencer::sequencer::{
+    self, SealedBatch, SequencerConfig, SequencerHandle, SettlementSink,
+};
+use ghostbridge_sequencer::settlement;
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 use tokio::task::JoinHandle;
@@ -19,6 +22,7 @@ use tokio::task::JoinHandle;
 use crate::bindings::rollup::GhostPlaneRollup;
 use crate::deposits::{self, DepositConfig, DepositStatus};
 use crate::poster::{self, DataMode, PosterConfig, PosterStatus};
+use crate::withdrawals;
 
 /// The addresses `script/DeployGhostPlane.s.sol` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -84,6 +88,8 @@ pub struct NodeConfig {
     pub engine: EngineConfig,
     /// Batching.
     pub sequencer: SequencerConfig,
+    /// The sequencer's durable log (created if missing; replayed at start).
+    pub journal: PathBuf,
 }
 
 /// A running node.
@@ -100,6 +106,14 @@ pub struct Node {
     tasks: Vec<JoinHandle<()>>,
 }
 
+impl Node {
+    /// Whether the sequencer task has stopped (its journal could not be written): the node
+    /// must exit, and a restart replays the journal.
+    pub fn sequencer_stopped(&self) -> bool {
+        self.tasks.first().is_some_and(JoinHandle::is_finished)
+    }
+}
+
 impl Drop for Node {
     fn drop(&mut self) {
         for t in &self.tasks {
@@ -108,7 +122,38 @@ impl Drop for Node {
     }
 }
 
-/// Checks the L1 side (the Rollup's genesis is this engine's, the proposer is bonded) and starts
+/// Checks that L1's batch `batch.number` is the one the journal rebuilt (so the engine continues
+/// from the state L1 holds), in either data mode.
+async fn check_against_l1(
+    l1: &DynProvider,
+    config: &NodeConfig,
+    batch: &SealedBatch,
+) -> anyhow::Result<()> {
+    let n = batch.header.batch_number;
+    let on_l1 = withdrawals::batch_on_l1(
+        l1,
+        config.deployment.rollup,
+        n,
+        config.deployment.deploy_block,
+    )
+    .await
+    .map_err(|e| anyhow::anyhow!("reading batch {n} on L1: {e}"))?
+    .with_context(|| format!("the Rollup's tip is {n} but it has no BatchSubmitted event"))?;
+    for mode in [config.mode, DataMode::Calldata, DataMode::Blobs] {
+        let header = poster::posted_header(batch, mode)?;
+        if settlement::header_hash(&header) == on_l1.header_hash {
+            return Ok(());
+        }
+    }
+    anyhow::bail!(
+        "L1's batch {n} (header hash {}) is not the journal's batch {n} (state root {}): the journal is another chain's; refusing to sequence on top of it",
+        on_l1.header_hash,
+        batch.header.state_root
+    )
+}
+
+/// Checks the L1 side (the Rollup's genesis is this engine's, the proposer is bonded), replays
+/// the journal (checking it against the batches L1 holds, re-posting those it lacks) and starts
 /// the node's tasks on the current runtime.
 pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
     let proposer = config.proposer.address();
@@ -136,10 +181,6 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
         .call()
         .await
         .context("reading the Rollup's tip")?;
-    anyhow::ensure!(
-        tip == 0,
-        "the Rollup already holds {tip} batches; restarting from L1 is not built yet (start on a fresh deployment)"
-    );
     let info = rollup.proposerInfo(proposer).call().await?;
     let needed = rollup.bondAmount().call().await?;
     if info.bond_ < needed {
@@ -147,8 +188,46 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
     }
 
     let (sink, batches) = poster::channel();
+    let sink = Arc::new(sink);
     let engine = Engine::new(config.engine).context("engine")?;
-    let (handle, seq_task) = sequencer::spawn(engine, config.sequencer, Arc::new(sink));
+    // Replay the journal: batches L1 holds are checked against it (at the tip), the rest are
+    // posted first, in order, before anything new is sealed.
+    let mut at_tip = None;
+    let mut last = 0u64;
+    let mut to_post = 0u64;
+    let (handle, seq_task) = sequencer::spawn_journaled(
+        engine,
+        config.sequencer,
+        sink.clone(),
+        &config.journal,
+        |batch| {
+            let n = batch.header.batch_number;
+            last = n;
+            if n == tip {
+                at_tip = Some(batch);
+            } else if n > tip {
+                to_post = to_post.saturating_add(1);
+                // The sink only queues for the poster; it cannot fail.
+                let _ = sink.settle(batch);
+            }
+        },
+    )
+    .with_context(|| format!("replaying the journal {}", config.journal.display()))?;
+    anyhow::ensure!(
+        last >= tip,
+        "the Rollup holds batches {}..={tip} that the journal {} lacks: it is another deployment's journal, or it was lost (rebuilding from L1 data alone is not built yet)",
+        last.saturating_add(1),
+        config.journal.display()
+    );
+    if let Some(batch) = at_tip {
+        check_against_l1(&l1, &config, &batch).await?;
+    }
+    tracing::info!(
+        journal_batches = last,
+        l1_tip = tip,
+        reposting = to_post,
+        "node state rebuilt"
+    );
     let poster_status = Arc::new(PosterStatus::default());
     let poster_task = tokio::spawn(poster::run(
         l1.clone(),

@@ -222,6 +222,12 @@ fn payload(
     Ok((header, Bytes::new(), Some(sidecar)))
 }
 
+/// The header `batch` is (or would be) submitted with in `mode`: what the Rollup's
+/// `BatchSubmitted` event hashes as `headerHash`.
+pub fn posted_header(batch: &SealedBatch, mode: DataMode) -> Result<abi::BatchHeader, PostError> {
+    payload(batch, mode).map(|(header, _, _)| header)
+}
+
 /// One attempt at putting `batch` on L1 (`attempt` > 0 doubles the fees per earlier attempt).
 pub async fn post(
     provider: &DynProvider,

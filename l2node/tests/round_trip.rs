@@ -180,6 +180,7 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
             queue_capacity: 1024,
             ..SequencerConfig::default()
         },
+        journal: dir.join("l2node.journal"),
     })
     .await
     .expect("node");

@@ -8,6 +8,7 @@
 
 use crate::engine::{BatchHeader, DepositOutcome, Engine, Transaction, TxOutcome, Withdrawal};
 use crate::error::EngineError;
+use crate::journal::{JournalEntry, JournalOp};
 use crate::roots::{self, StepState, WITHDRAWALS_DEPTH};
 use crate::settlement::{
     self, abi, DepositOp, Op, Record, RecordBytes, SettlementError, TransferOp, WithdrawalOp,
@@ -71,7 +72,20 @@ pub struct Ledger {
     open: Vec<Op>,
     /// Withdrawal leaves of the open batch, without their batch number (known at seal).
     open_withdrawals: Vec<(Address, Address, u32, u128)>,
+    /// The inputs of the open batch's ops, for the journal.
+    open_inputs: Vec<JournalOp>,
     next_batch: u64,
+}
+
+/// A batch the ledger sealed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sealed {
+    /// The engine's header.
+    pub header: BatchHeader,
+    /// What L1 needs.
+    pub settlement: BatchSettlement,
+    /// The inputs that rebuild it (the journal entry).
+    pub inputs: JournalEntry,
 }
 
 impl Ledger {
@@ -83,6 +97,7 @@ impl Ledger {
             engine,
             open: Vec::new(),
             open_withdrawals: Vec::new(),
+            open_inputs: Vec::new(),
             // SPEC: batch numbers start at 1.
             next_batch: 1,
         }
@@ -131,6 +146,13 @@ impl Ledger {
         let outcome = self
             .engine
             .deposit_l1(index, l1_sender, recipient, token, amount)?;
+        self.open_inputs.push(JournalOp::Deposit {
+            index,
+            l1_sender,
+            recipient,
+            token,
+            amount,
+        });
         let mut op = DepositOp {
             token: token_u8,
             to_slot: 0,
@@ -175,6 +197,10 @@ impl Ledger {
                 let to_slot = self.slot(tx.to)?;
                 self.open
                     .push(Op::Transfer(TransferOp::from_raw(raw, from_slot, to_slot)?));
+                self.open_inputs.push(JournalOp::Transfer {
+                    from: tx.from,
+                    raw: raw.clone(),
+                });
             }
         }
         Ok(outcomes)
@@ -202,15 +228,24 @@ impl Ledger {
             .push(Op::Withdrawal(WithdrawalOp::from_raw(raw, from_slot)?));
         self.open_withdrawals
             .push((from, w.l1_recipient, w.token, w.amount));
+        self.open_inputs.push(JournalOp::Withdrawal {
+            from,
+            raw: raw.to_vec(),
+        });
         Ok(())
     }
 
-    /// Seals the open batch and returns its header with its records, L1 header and withdrawal
-    /// leaves.
-    pub fn seal(&mut self) -> Result<(BatchHeader, BatchSettlement), LedgerError> {
+    /// Seals the open batch and returns its header with its records, L1 header, withdrawal
+    /// leaves and journal entry.
+    pub fn seal(&mut self) -> Result<Sealed, LedgerError> {
         let header = self.engine.create_batch()?;
         let ops = std::mem::take(&mut self.open);
         let withdrawals = std::mem::take(&mut self.open_withdrawals);
+        let inputs = JournalEntry {
+            batch_number: header.batch_number,
+            state_root: header.state_root,
+            ops: std::mem::take(&mut self.open_inputs),
+        };
         if header.op_count as usize != ops.len() || header.batch_number != self.next_batch {
             return Err(LedgerError::Diverged(format!(
                 "engine sealed batch {} with {} ops, the ledger expected batch {} with {}",
@@ -271,6 +306,80 @@ impl Ledger {
         };
         self.start = StepState::start(end.state_root, end.account_count, end.deposit_cursor);
         self.next_batch = number.saturating_add(1);
-        Ok((header, batch))
+        Ok(Sealed {
+            header,
+            settlement: batch,
+            inputs,
+        })
+    }
+
+    /// Applies a journal entry to the open batch (which must be empty) and seals it: signers
+    /// are taken from the entry, not recovered again. The sealed batch must be the entry's
+    /// (number and state root), else the journal is not this engine's: [`LedgerError::Diverged`].
+    pub fn replay(&mut self, entry: JournalEntry) -> Result<Sealed, LedgerError> {
+        let diverged = |why: String| {
+            LedgerError::Diverged(format!("journal batch {}: {why}", entry.batch_number))
+        };
+        if !self.open.is_empty() || entry.batch_number != self.next_batch {
+            return Err(diverged(format!(
+                "the ledger expects batch {} with an empty open batch ({} ops open)",
+                self.next_batch,
+                self.open.len()
+            )));
+        }
+        let mut ops = entry.ops.iter().peekable();
+        while let Some(op) = ops.next() {
+            match op {
+                JournalOp::Deposit {
+                    index,
+                    l1_sender,
+                    recipient,
+                    token,
+                    amount,
+                } => {
+                    self.deposit_l1(*index, *l1_sender, *recipient, *token, *amount)?;
+                }
+                JournalOp::Transfer { from, raw } => {
+                    // A run of transfers goes to the engine in one crossing, as when sequenced.
+                    let mut txs = Vec::new();
+                    let mut raws = Vec::new();
+                    let mut next = Some((from, raw));
+                    while let Some((from, raw)) = next {
+                        let decoded = crate::tx::decode(raw)
+                            .map_err(|e| diverged(format!("transfer does not decode: {e}")))?;
+                        txs.push(decoded.into_engine_tx(*from));
+                        raws.push(raw.clone());
+                        next = match ops.peek() {
+                            Some(JournalOp::Transfer { from, raw }) => {
+                                ops.next();
+                                Some((from, raw))
+                            }
+                            _ => None,
+                        };
+                    }
+                    let outcomes = self.apply_transactions(&txs, &raws)?;
+                    if let Some((tx, Err(e))) = txs
+                        .iter()
+                        .zip(&outcomes)
+                        .find(|(_, outcome)| outcome.is_err())
+                    {
+                        return Err(diverged(format!("transfer {} refused: {e}", tx.hash)));
+                    }
+                }
+                JournalOp::Withdrawal { from, raw } => {
+                    let signed = crate::tx::decode_withdrawal(raw)
+                        .map_err(|e| diverged(format!("withdrawal does not decode: {e}")))?;
+                    self.withdraw(&signed, raw, *from)?;
+                }
+            }
+        }
+        let sealed = self.seal()?;
+        if sealed.header.state_root != entry.state_root {
+            return Err(diverged(format!(
+                "replayed state root {} is not the journal's {}",
+                sealed.header.state_root, entry.state_root
+            )));
+        }
+        Ok(sealed)
     }
 }

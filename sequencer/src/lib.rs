@@ -8,6 +8,7 @@
 //! - [`sequencer`]: the batching task (parallel recovery → ordering → batched execution →
 //!   sealing → [`SettlementSink`](sequencer::SettlementSink)).
 //! - [`rpc`]: the JSON-RPC endpoint.
+//! - [`journal`]: the durable log of every sealed batch's inputs (restart after `kill -9`).
 //! - [`replay`]: an executor of posted batches independent of the engine (challengers).
 //!
 //! Feature `test-utils`: test hooks that bypass the Rust-side refusals (so tests reach the
@@ -19,6 +20,7 @@
 #![deny(unsafe_code)]
 
 pub mod error;
+pub mod journal;
 pub mod replay;
 pub mod roots;
 pub mod settlement;

@@ -13,7 +13,8 @@
 
 use crate::{
     engine::{AccountInfo, BatchHeader, DepositOutcome, Engine, Transaction},
-    ledger::{BatchSettlement, Ledger, LedgerError},
+    journal::{Journal, JournalError, JournalOp},
+    ledger::{BatchSettlement, Ledger, LedgerError, Sealed},
     settlement::abi,
     tx::{self, DecodedTx, SignedWithdrawal, TxError},
 };
@@ -223,6 +224,8 @@ struct Shared {
     /// Wakes the batching task when an op entered the open batch outside the queue (an L1
     /// deposit), so it is sealed within the batch timeout even if no transaction follows.
     nudge: tokio::sync::Notify,
+    /// The durable log (none: nothing survives a restart, for tests and benchmarks).
+    journal: Mutex<Option<Journal>>,
 }
 
 impl Shared {
@@ -446,18 +449,74 @@ impl SequencerHandle {
     }
 }
 
-/// Starts the sequencer task on the current tokio runtime. It stops when every handle is
-/// dropped, after sealing what it holds.
+/// Starts the sequencer task on the current tokio runtime, with no journal (nothing survives a
+/// restart). It stops when every handle is dropped, after sealing what it holds.
 pub fn spawn(
     engine: Engine,
     config: SequencerConfig,
     sink: Arc<dyn SettlementSink>,
 ) -> (SequencerHandle, JoinHandle<()>) {
-    let batch_size = config
-        .batch_size
-        .clamp(1, engine.config().batch_transactions_max as usize);
-    let capacity = config.queue_capacity.max(1);
-    let shared = Arc::new(Shared {
+    let shared = new_shared(engine, config);
+    start(shared, config, sink)
+}
+
+/// Why a journaled sequencer could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum RecoverError {
+    /// The journal could not be read (damaged, or the disk failed).
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    /// The journal does not replay on this engine (another deployment's or another
+    /// configuration's journal): nothing is guessed, the operator decides.
+    #[error("the journal does not replay on this engine: {0}")]
+    Replay(#[from] LedgerError),
+}
+
+/// Starts the sequencer over the journal at `journal`: every entry is replayed into `engine`
+/// first (signers are stored, so nothing is recovered again) and handed to `replayed` in
+/// batch order (a node posts those L1 lacks), receipts of the last `receipts_max` replayed
+/// operations answer again, and every batch sealed from now on is journaled before any of its
+/// receipts is published or it reaches `sink`.
+pub fn spawn_journaled(
+    engine: Engine,
+    config: SequencerConfig,
+    sink: Arc<dyn SettlementSink>,
+    journal: &std::path::Path,
+    mut replayed: impl FnMut(SealedBatch),
+) -> Result<(SequencerHandle, JoinHandle<()>), RecoverError> {
+    let shared = new_shared(engine, config);
+    let opened = Journal::open(journal, |entry| {
+        let sealed = shared.ledger().replay(entry)?;
+        let (batch, receipts) = sealed_batch(sealed);
+        publish(&shared, &batch);
+        let mut store = shared
+            .receipts
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        for (hash, receipt) in receipts {
+            store.finish(hash, receipt);
+        }
+        drop(store);
+        replayed(batch);
+        Ok::<_, RecoverError>(())
+    })?;
+    if let Some(latest) = *shared.latest.read().unwrap_or_else(PoisonError::into_inner) {
+        tracing::info!(
+            batches = opened.entries(),
+            latest = latest.batch_number,
+            state_root = %latest.state_root,
+            "journal replayed"
+        );
+    }
+    *shared
+        .journal
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner) = Some(opened);
+    Ok(start(shared, config, sink))
+}
+
+fn new_shared(engine: Engine, config: SequencerConfig) -> Arc<Shared> {
+    Arc::new(Shared {
         ledger: Mutex::new(Ledger::new(engine)),
         receipts: RwLock::new(Receipts {
             max: config.receipts_max,
@@ -466,7 +525,20 @@ pub fn spawn(
         latest: RwLock::default(),
         withdrawals: RwLock::default(),
         nudge: tokio::sync::Notify::new(),
-    });
+        journal: Mutex::new(None),
+    })
+}
+
+fn start(
+    shared: Arc<Shared>,
+    config: SequencerConfig,
+    sink: Arc<dyn SettlementSink>,
+) -> (SequencerHandle, JoinHandle<()>) {
+    let batch_size = config.batch_size.clamp(
+        1,
+        shared.ledger().engine().config().batch_transactions_max as usize,
+    );
+    let capacity = config.queue_capacity.max(1);
     let (queue, rx) = mpsc::channel(capacity);
     let task = tokio::spawn(run(
         Arc::clone(&shared),
@@ -483,6 +555,53 @@ pub fn spawn(
         },
         task,
     )
+}
+
+/// The sealed batch of `sealed` and the receipts of its signed operations.
+fn sealed_batch(sealed: Sealed) -> (SealedBatch, Vec<(B256, Receipt)>) {
+    let batch_number = sealed.header.batch_number;
+    let mut transactions = Vec::new();
+    let mut transaction_hashes = Vec::new();
+    let mut receipts = Vec::new();
+    for op in sealed.inputs.ops {
+        match op {
+            JournalOp::Deposit { .. } => {}
+            JournalOp::Transfer { from, raw } => {
+                let hash = keccak256(&raw);
+                transaction_hashes.push(hash);
+                transactions.push(raw);
+                receipts.push((hash, Receipt::Applied { batch_number, from }));
+            }
+            JournalOp::Withdrawal { from, raw } => {
+                receipts.push((keccak256(&raw), Receipt::Applied { batch_number, from }));
+            }
+        }
+    }
+    let batch = SealedBatch {
+        header: sealed.header,
+        transactions,
+        transaction_hashes,
+        settlement: sealed.settlement,
+    };
+    (batch, receipts)
+}
+
+/// Makes a sealed batch visible: latest header and, if it has any, its withdrawal leaves.
+fn publish(shared: &Shared, batch: &SealedBatch) {
+    *shared
+        .latest
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
+    if !batch.settlement.withdrawals.is_empty() {
+        shared
+            .withdrawals
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(
+                batch.header.batch_number,
+                Arc::new(batch.settlement.clone()),
+            );
+    }
 }
 
 async fn run(
@@ -532,20 +651,11 @@ async fn run(
                 }
             }
             Ok(Ok((Some(batch), receipts))) => {
-                // Order: latest header, settlement, then receipts, so a client that sees its
-                // receipt final also finds the batch in the sink and in `gp_getLatestBatch`.
-                *shared
-                    .latest
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner) = Some(batch.header);
+                // Order: journal (in `execute`), latest header, settlement, then receipts, so a
+                // client that sees its receipt final also finds the batch in the sink and in
+                // `gp_getLatestBatch`, and the batch survives a crash.
+                publish(&shared, &batch);
                 let n = batch.header.batch_number;
-                if !batch.settlement.withdrawals.is_empty() {
-                    shared
-                        .withdrawals
-                        .write()
-                        .unwrap_or_else(PoisonError::into_inner)
-                        .insert(n, Arc::new(batch.settlement.clone()));
-                }
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
                 }
@@ -557,7 +667,19 @@ async fn run(
                     store.finish(hash, receipt);
                 }
             }
-            Ok(Err(e)) => {
+            Ok(Err(ExecError::Journal(e))) => {
+                // The engine holds a batch the disk does not: nothing of it may be acknowledged,
+                // and nothing sealed after it could be replayed. Stop; a restart replays the
+                // journal, and the clients may send these transactions again.
+                tracing::error!(error = %e, "journal write failed: the sequencer stops");
+                reject_all(
+                    &shared,
+                    &hashes,
+                    &format!("not durable ({e}); send it again once the sequencer is back"),
+                );
+                break;
+            }
+            Ok(Err(ExecError::Ledger(e))) => {
                 tracing::error!(error = %e, "batch execution failed");
                 reject_all(&shared, &hashes, &format!("batch execution failed: {e}"));
             }
@@ -588,11 +710,20 @@ fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
 /// What [`execute`] returns: the sealed batch (none when nothing applied) and the receipts.
 type Executed = (Option<SealedBatch>, Vec<(B256, Receipt)>);
 
+/// Why [`execute`] failed.
+#[derive(Debug, thiserror::Error)]
+enum ExecError {
+    #[error(transparent)]
+    Ledger(#[from] LedgerError),
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
 /// Recovers, orders, executes and seals one batch (on a blocking thread): transfers first (one
 /// engine crossing), then withdrawals, each in the order [`order`] gives.
-/// Returns the sealed batch (none when nothing applied) and the receipts to publish once it is
-/// settled.
-fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerError> {
+/// Returns the sealed batch (none when nothing applied), journaled, and the receipts to publish
+/// once it is settled.
+fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, ExecError> {
     let senders: Vec<Result<Address, TxError>> = pending
         .par_iter()
         .map(|q| match q {
@@ -613,9 +744,7 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerErro
             )),
         }
     }
-    let mut batch_transactions = Vec::new();
-    let mut batch_hashes = Vec::new();
-    let (header, settlement) = {
+    let sealed = {
         let mut ledger = shared.ledger();
         // Runs of transfers go to the engine in one crossing each; a withdrawal between them
         // keeps its place, so every sender's operations apply in nonce order.
@@ -633,16 +762,12 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerErro
                                 .map(|(from, decoded, raw)| (raw, decoded.into_engine_tx(from)))
                                 .unzip();
                         let outcomes = ledger.apply_transactions(&txs, &raws)?;
-                        for ((raw, tx), outcome) in raws.into_iter().zip(txs).zip(outcomes) {
+                        for (tx, outcome) in txs.into_iter().zip(outcomes) {
                             let receipt = match outcome {
-                                Ok(()) => {
-                                    batch_transactions.push(raw);
-                                    batch_hashes.push(tx.hash);
-                                    Receipt::Applied {
-                                        batch_number: 0,
-                                        from: tx.from,
-                                    }
-                                }
+                                Ok(()) => Receipt::Applied {
+                                    batch_number: 0,
+                                    from: tx.from,
+                                },
                                 Err(e) => Receipt::Rejected {
                                     reason: e.to_string(),
                                 },
@@ -657,7 +782,9 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerErro
                             batch_number: 0,
                             from,
                         },
-                        Err(LedgerError::Diverged(why)) => return Err(LedgerError::Diverged(why)),
+                        Err(LedgerError::Diverged(why)) => {
+                            return Err(LedgerError::Diverged(why).into())
+                        }
                         Err(e) => Receipt::Rejected {
                             reason: e.to_string(),
                         },
@@ -673,17 +800,21 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, LedgerErro
         }
         ledger.seal()?
     };
+    if let Some(journal) = shared
+        .journal
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .as_mut()
+    {
+        journal.append(&sealed.inputs)?;
+    }
+    let number = sealed.header.batch_number;
     for (_, receipt) in &mut receipts {
         if let Receipt::Applied { batch_number, .. } = receipt {
-            *batch_number = header.batch_number;
+            *batch_number = number;
         }
     }
-    let batch = SealedBatch {
-        header,
-        transactions: batch_transactions,
-        transaction_hashes: batch_hashes,
-        settlement,
-    };
+    let (batch, _) = sealed_batch(sealed);
     Ok((Some(batch), receipts))
 }
 

@@ -11,6 +11,7 @@ mod abi_layout;
 mod blob_l1;
 mod error_codes;
 mod fuzz_inputs;
+mod journal;
 mod model;
 mod replay;
 mod roots_prop;

@@ -349,7 +349,9 @@ fn a_thousand_honest_batches_replay_honest() {
         if ledger.open_ops() == 0 {
             continue;
         }
-        let (header, settlement) = ledger.seal().unwrap();
+        let ghostbridge_sequencer::ledger::Sealed {
+            header, settlement, ..
+        } = ledger.seal().unwrap();
         assert_eq!(
             replay.replay(&settlement.l1_header, &settlement.records, &deposits),
             Verdict::Honest,
