@@ -32,6 +32,11 @@ echo "==> zig fmt --check, zig build test (GhostPlane engine)"
 "$ZIG" fmt --check zig
 (cd zig && "$ZIG" build test --summary all)
 
+echo "==> GhostPlane: a lying sequencer (test-only build, feature test-lies) is proven wrong by the challenger"
+# Before the workspace tests, so the `ghostbridge` binary left in target/ is the honest build.
+cargo clippy -p ghostbridge-cli --features test-lies --all-targets --locked -- -D warnings
+cargo test -p ghostbridge-cli --features test-lies --test e2e_l2_lie --locked
+
 echo "==> cargo test --workspace (core incl. Wycheproof ML-DSA-65/ML-KEM-768 and TLS X25519MLKEM768; store on"
 echo "    SQLite + PostgreSQL; engine FFI + sequencer; tests/e2e.rs: the daemons on two anvil chains)"
 cargo test --workspace --locked

@@ -235,6 +235,10 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                 .trim()
                 .parse()
                 .context("GHOSTPLANE_SEQUENCER_KEY is not a private key")?;
+            #[cfg(feature = "test-lies")]
+            if let Some((kind, batch)) = ghostbridge_l2node::lie::from_env() {
+                tracing::warn!(?kind, batch, "TEST BUILD: this node will post a lie (GHOSTPLANE_TEST_LIE); its bond will be slashed");
+            }
             let node = node::start(NodeConfig {
                 l1_rpc: at.l1_rpc.clone(),
                 deployment: Deployment::load(&at.deployment)?,

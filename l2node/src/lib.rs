@@ -16,11 +16,15 @@
 //! - [`node`]: all of it as one unit, with the L2 JSON-RPC on the bounded listener.
 //! - [`client`]: an L2 JSON-RPC client (CLI, tests).
 //! - [`bindings`]: the contracts' ABIs.
+//! - `lie` (feature `test-lies`, tests only): a sequencer that posts a lie, for the challenger's
+//!   end-to-end tests.
 
 pub mod bindings;
 pub mod challenger;
 pub mod client;
 pub mod deposits;
+#[cfg(feature = "test-lies")]
+pub mod lie;
 pub mod node;
 pub mod poster;
 pub mod withdrawals;

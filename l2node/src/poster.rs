@@ -164,6 +164,8 @@ pub async fn run(
     status: Arc<PosterStatus>,
 ) {
     while let Some(batch) = rx.recv().await {
+        #[cfg(feature = "test-lies")]
+        let batch = crate::lie::apply(batch);
         let mut attempt: u32 = 0;
         loop {
             match post(&provider, &config, &batch, attempt).await {
