@@ -371,9 +371,11 @@ impl SequencerHandle {
     pub fn deposit(&self, account: Address, token: u32, amount: u128) -> Result<(), LedgerError> {
         let mut ledger = self.shared.ledger();
         let index = ledger.deposit_cursor();
-        ledger
-            .deposit_l1(index, Address::ZERO, account, token, amount)
-            .map(drop)
+        ledger.deposit_l1(index, Address::ZERO, account, token, amount)?;
+        drop(ledger);
+        // Sealed within the batch timeout even if no transaction follows.
+        self.shared.nudge.notify_one();
+        Ok(())
     }
 
     /// Applies portal deposit `index` (it must be the next one: [`Self::deposit_cursor`]).
