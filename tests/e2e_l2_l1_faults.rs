@@ -4,7 +4,8 @@
 //! - **reorg below the deposit depth** (an anvil that mines per transaction, so the test decides
 //!   every block): a portal deposit that `evm_revert` removes while it is 3 blocks deep, below
 //!   the node's 4 confirmations, is never applied on L2; the deposit that takes its index after
-//!   the reorg is applied once;
+//!   the reorg is applied once; a batch of the node's that L1 drops after it landed is posted
+//!   again before the next one;
 //! - **L1 outage during posting** (1 s blocks; the node reaches L1 through a TCP proxy the test
 //!   cuts): with the node cut off L1 for 10 s, L2 transactions still get
 //!   durable receipts; the poster retries (its failures are counted in `/health`) and, once L1 is
@@ -365,9 +366,10 @@ async fn posting_failures() -> u64 {
 /// Reorg below the deposit depth, on an anvil that mines one block per transaction (so the
 /// test decides every block): a portal deposit that `evm_revert` removes one block after it
 /// landed, below the node's 4 confirmations, is never applied on L2; the deposit that takes its
-/// index after the reorg is applied once.
+/// index after the reorg is applied once. Then a reorg drops one of the node's posted batches: it
+/// is posted again, before the next, and all replay honest from L1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deposit_reorganised_away_below_the_depth_is_never_applied() {
+async fn reorgs_of_a_deposit_below_the_depth_and_of_a_posted_batch() {
     let ports = Ports {
         l1: 29_955,
         l2: 29_956,
@@ -460,5 +462,80 @@ async fn a_deposit_reorganised_away_below_the_depth_is_never_applied() {
         "the reorganised deposit"
     );
     assert_eq!(l2.deposit_cursor().await.unwrap(), 2, "each deposit once");
+
+    // A reorg of the node's own batch: batch n + 1 lands, L1 drops it; the node posts it again
+    // (from its retained copy) before batch n + 2, and every batch replays honest from L1.
+    let on_l1 = |n: u64| {
+        let rollup = rollup.clone();
+        async move { rollup.tip().call().await.ok() == Some(n) }
+    };
+    let n = latest(&l2).await.0;
+    wait_for("the deposits' batch on L1", Duration::from_secs(60), || {
+        on_l1(n)
+    })
+    .await;
+    let alice_key = test_key(1);
+    let transfer = |nonce: u64| {
+        UnsignedTx {
+            to: kept,
+            value: ETHER,
+            token: 0,
+            gas_limit: 21_000,
+            gas_price: 50_000_000_000,
+            nonce,
+            data: vec![],
+        }
+        .sign(&alice_key)
+        .unwrap()
+    };
+    let snapshot: U256 = deployer
+        .raw_request("evm_snapshot".into(), ())
+        .await
+        .unwrap();
+    let h = l2.send_transaction(&transfer(0)).await.unwrap();
+    assert_eq!(
+        l2.wait_receipt(h, Duration::from_secs(30)).await.unwrap(),
+        n + 1
+    );
+    wait_for("batch n + 1 on L1", Duration::from_secs(60), || {
+        on_l1(n + 1)
+    })
+    .await;
+    let reverted: bool = deployer
+        .raw_request("evm_revert".into(), (snapshot,))
+        .await
+        .unwrap();
+    // anvil puts reverted transactions back in its pool; a reorg that loses them drops them.
+    let _: serde_json::Value = deployer
+        .raw_request("anvil_dropAllTransactions".into(), ())
+        .await
+        .unwrap();
+    assert!(reverted && on_l1(n).await, "L1 lost batch n + 1");
+    let h = l2.send_transaction(&transfer(1)).await.unwrap();
+    assert_eq!(
+        l2.wait_receipt(h, Duration::from_secs(30)).await.unwrap(),
+        n + 2
+    );
+    wait_for(
+        "batches n + 1 and n + 2 on L1 again",
+        Duration::from_secs(90),
+        || on_l1(n + 2),
+    )
+    .await;
+    let engine = EngineConfig::default();
+    let mut challenger = Challenger::new(ChallengerConfig {
+        rollup: d.rollup,
+        portal: d.portal,
+        from_block: d.deploy_block,
+        poll: Duration::from_millis(200),
+        depth: engine.accounts_depth,
+        base_fee: engine.base_fee,
+        fee_collector: engine.fee_collector,
+    });
+    let status = ChallengerStatus::default();
+    challenger.poll(deployer, &status).await.expect("checkable");
+    assert!(status.frauds().is_empty(), "{:?}", status.frauds());
+    assert_eq!(status.checked(), n + 2);
+    assert_eq!(l2.balance(kept, 0).await.unwrap(), 5 * ETHER);
     let _ = std::fs::remove_dir_all(&f.dir);
 }

@@ -6,6 +6,7 @@
 //! every attempt the poster reads the tip, and a batch already on L1 (a resend that landed, a
 //! restarted poster) is not sent again. A transaction not mined within `receipt_timeout` is
 //! replaced on the same nonce with doubled fees (blob gas included), up to the configured caps.
+//! A batch an L1 reorg removes after it landed is posted again from a retained copy.
 
 use alloy::eips::eip4844::{BlobTransactionSidecar, Bytes48};
 use alloy::network::{TransactionBuilder, TransactionBuilder4844};
@@ -156,38 +157,101 @@ pub struct Posted {
     pub tx: Option<B256>,
 }
 
-/// Posts the batches `rx` yields, in order, each until it is on L1.
+/// Posted batches kept for re-posting after an L1 reorg removes them (older ones are far below
+/// any reorg depth; a restart re-posts from the journal anyway). At most ~1.3 MB each (records
+/// only; the raw transactions are dropped).
+pub const RETAINED_BATCHES: usize = 64;
+
+/// Posts the batches `rx` yields, in order, each until it is on L1. A batch L1 held and then lost
+/// (a reorg after it landed: the tip falls below it) is posted again from a retained copy
+/// before the next one.
 pub async fn run(
     provider: DynProvider,
     config: PosterConfig,
     mut rx: mpsc::UnboundedReceiver<SealedBatch>,
     status: Arc<PosterStatus>,
 ) {
+    let mut retained: std::collections::VecDeque<SealedBatch> = std::collections::VecDeque::new();
     while let Some(batch) = rx.recv().await {
         #[cfg(feature = "test-lies")]
         let batch = crate::lie::apply(batch);
-        let mut attempt: u32 = 0;
-        loop {
-            match post(&provider, &config, &batch, attempt).await {
-                Ok(posted) => {
-                    tracing::info!(batch = posted.number, tx = ?posted.tx, "batch on L1");
-                    status.posted.store(posted.number, Ordering::Relaxed);
-                    break;
+        let mut queue = std::collections::VecDeque::from([batch]);
+        while let Some(batch) = queue.pop_front() {
+            let number = batch.settlement.l1_header.number;
+            match post_until_on_l1(&provider, &config, &batch, &status).await {
+                Ok(()) => {
+                    retained.push_back(SealedBatch {
+                        transactions: Vec::new(),
+                        transaction_hashes: Vec::new(),
+                        ..batch
+                    });
+                    if retained.len() > RETAINED_BATCHES {
+                        retained.pop_front();
+                    }
                 }
-                Err(e) => {
-                    status.failed_attempts.fetch_add(1, Ordering::Relaxed);
-                    if e.is_retryable() {
-                        tracing::warn!(error = %e, attempt, "posting failed; retrying");
+                Err(tip) => {
+                    let lost: Vec<SealedBatch> = retained
+                        .iter()
+                        .filter(|b| b.settlement.l1_header.number > tip)
+                        .cloned()
+                        .collect();
+                    if lost.first().map(|b| b.settlement.l1_header.number)
+                        == Some(tip.saturating_add(1))
+                    {
+                        tracing::warn!(
+                            tip,
+                            number,
+                            lost = lost.len(),
+                            "L1 lost posted batches (a reorg): posting them again"
+                        );
+                        retained.retain(|b| b.settlement.l1_header.number <= tip);
                     } else {
-                        tracing::error!(error = %e, attempt, "posting failed; retrying, operator action may be needed");
+                        tracing::error!(tip, number, "L1 lost batches this poster no longer holds: restart the node (it re-posts them from its journal); retrying");
+                        tokio::time::sleep(Duration::from_secs(30)).await;
                     }
-                    attempt = attempt.saturating_add(1);
-                    if !matches!(e, PostError::NotMined { .. }) {
-                        let backoff = Duration::from_millis(250)
-                            .saturating_mul(1 << attempt.min(7))
-                            .min(Duration::from_secs(30));
-                        tokio::time::sleep(backoff).await;
+                    queue.push_front(batch);
+                    for b in lost.into_iter().rev() {
+                        queue.push_front(b);
                     }
+                }
+            }
+        }
+    }
+}
+
+/// Posts `batch` until it is on L1, retrying every failure with backoff. `Err(tip)`: the Rollup's
+/// tip is below the batch before it (batches L1 had were lost), so posting it cannot succeed.
+async fn post_until_on_l1(
+    provider: &DynProvider,
+    config: &PosterConfig,
+    batch: &SealedBatch,
+    status: &PosterStatus,
+) -> Result<(), u64> {
+    let mut attempt: u32 = 0;
+    loop {
+        match post(provider, config, batch, attempt).await {
+            Ok(posted) => {
+                tracing::info!(batch = posted.number, tx = ?posted.tx, "batch on L1");
+                status.posted.store(posted.number, Ordering::Relaxed);
+                return Ok(());
+            }
+            Err(PostError::NotNext { number, tip }) if tip < number.saturating_sub(1) => {
+                status.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                return Err(tip);
+            }
+            Err(e) => {
+                status.failed_attempts.fetch_add(1, Ordering::Relaxed);
+                if e.is_retryable() {
+                    tracing::warn!(error = %e, attempt, "posting failed; retrying");
+                } else {
+                    tracing::error!(error = %e, attempt, "posting failed; retrying, operator action may be needed");
+                }
+                attempt = attempt.saturating_add(1);
+                if !matches!(e, PostError::NotMined { .. }) {
+                    let backoff = Duration::from_millis(250)
+                        .saturating_mul(1 << attempt.min(7))
+                        .min(Duration::from_secs(30));
+                    tokio::time::sleep(backoff).await;
                 }
             }
         }
