@@ -18,199 +18,34 @@
 
 mod common;
 
-use alloy::network::EthereumWallet;
-use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
-use ghostbridge_cli::devnet::{self, DEPLOYER_KEY, USER_KEY};
+use alloy::primitives::{Address, U256};
+use alloy::providers::Provider;
+use common::l2::{latest, sent, wait_for, wallet, ETHER, L1};
+use ghostbridge_cli::devnet::USER_KEY;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
-use ghostbridge_l2node::challenger::{Challenger, ChallengerConfig, ChallengerStatus};
 use ghostbridge_l2node::client::L2Client;
-use ghostbridge_l2node::node::Deployment;
-use ghostbridge_sequencer::engine::EngineConfig;
 use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedTx};
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
-
-sol! {
-    #[sol(rpc)]
-    interface Erc20 {
-        function mint(address to, uint256 amount) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-    }
-}
 
 /// Outside the ports the other end-to-end tests use.
 const L1_PORT: u16 = 29_945;
 const PROXY_PORT: u16 = 29_946;
 const L2_PORT: u16 = 29_947;
 const OPS_PORT: u16 = 29_948;
-const ETHER: u128 = 1_000_000_000_000_000_000;
-
-fn wallet(port: u16, key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(format!("http://127.0.0.1:{port}").parse().unwrap())
-        .erased()
-}
-
-async fn sent(
-    r: alloy::contract::Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    >,
-) {
-    let r = tokio::time::timeout(Duration::from_secs(30), r.expect("send").get_receipt())
-        .await
-        .expect("an L1 transaction not mined within 30 s")
-        .expect("receipt");
-    assert!(r.status(), "reverted");
-}
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-/// The number and sealed deposit cursor of the node's latest batch ((0, 0) while it is not up).
-async fn latest(l2: &L2Client) -> (u64, u64) {
-    let Ok(h) = l2.call("gp_getLatestBatch", serde_json::json!([])).await else {
-        return (0, 0);
-    };
-    (
-        h["batchNumber"].as_u64().unwrap_or(0),
-        h["depositCursor"].as_u64().unwrap_or(0),
-    )
-}
-
-/// Anvil, the GhostPlane contracts, a bonded sequencer, 1,000 GCC for the user (approved to the
-/// portal), and `ghostbridge l2 node` reaching L1 at `node_l1_port` (a proxy, or anvil itself).
-struct Fixture {
-    dir: PathBuf,
-    d: Deployment,
-    deployer: DynProvider,
-    user: DynProvider,
-    _anvil: Child,
-    _node: Child,
-}
-
-impl Fixture {
-    /// `block_time` 0: anvil mines one block per transaction (and on `anvil_mine`).
-    async fn start(name: &str, ports: Ports, block_time: u64, node_l1_port: u16) -> Self {
-        let root = common::root();
-        let dir = root
-            .join("deployments")
-            .join(format!("{name}-{}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let anvil =
-            devnet::start_anvil(&root, ports.l1, 31_337, block_time, &dir.join("anvil.log"))
-                .await
-                .expect("anvil (run ./script/setup.sh)");
-        let deployment = dir.join("ghostplane.json");
-        devnet::forge_script(
-            &root,
-            "script/DeployGhostPlane.s.sol:DeployGhostPlane",
-            &format!("http://127.0.0.1:{}", ports.l1),
-            &[
-                ("DEPLOY_OUT", deployment.display().to_string()),
-                ("GHOSTPLANE_TOKEN_4", Address::ZERO.to_string()),
-                ("GHOSTPLANE_CHALLENGE_WINDOW", "60".into()),
-            ],
-        )
-        .await
-        .expect("DeployGhostPlane.s.sol");
-        let d = Deployment::load(&deployment).unwrap();
-        let deployer = wallet(ports.l1, DEPLOYER_KEY);
-        let user = wallet(ports.l1, USER_KEY);
-        let user_address = USER_KEY.parse::<PrivateKeySigner>().unwrap().address();
-        let rollup = GhostPlaneRollup::new(d.rollup, &deployer);
-        sent(rollup.bond().value(U256::from(ETHER)).send().await).await;
-        let gcc = d.tokens[0];
-        sent(
-            Erc20::new(gcc, &deployer)
-                .mint(user_address, U256::from(1_000 * ETHER))
-                .send()
-                .await,
-        )
-        .await;
-        sent(
-            Erc20::new(gcc, &user)
-                .approve(d.portal, U256::MAX)
-                .send()
-                .await,
-        )
-        .await;
-        let log = std::fs::File::create(dir.join("l2node.log")).unwrap();
-        let node = Command::new(env!("CARGO_BIN_EXE_ghostbridge"))
-            .args(["l2", "node", "--deployment"])
-            .arg(&deployment)
-            .args([
-                "--l1-rpc",
-                &format!("http://127.0.0.1:{node_l1_port}"),
-                "--rpc-addr",
-                &format!("127.0.0.1:{}", ports.l2),
-                "--ops-addr",
-                &format!("127.0.0.1:{}", ports.ops),
-                "--confirmations",
-                "4",
-                "--batch-timeout-ms",
-                "1000",
-                "--journal",
-            ])
-            .arg(dir.join("l2node.journal"))
-            .env("GHOSTPLANE_SEQUENCER_KEY", DEPLOYER_KEY)
-            .env("RUST_LOG", "info")
-            .stdout(log.try_clone().unwrap())
-            .stderr(log)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("ghostbridge l2 node");
-        Self {
-            dir,
-            d,
-            deployer,
-            user,
-            _anvil: anvil,
-            _node: node,
-        }
-    }
-}
-
-#[derive(Clone, Copy)]
-struct Ports {
-    l1: u16,
-    l2: u16,
-    ops: u16,
-}
+/// The node's deposit depth and batch timeout (one batch per 1 s L1 block).
+const NODE_ARGS: [&str; 4] = ["--confirmations", "4", "--batch-timeout-ms", "1000"];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_rides_out_an_l1_outage_during_posting() {
     // The node reaches L1 only through the proxy.
     let up = Arc::new(AtomicBool::new(true));
     tokio::spawn(common::proxy(PROXY_PORT, L1_PORT, up.clone()));
-    let f = Fixture::start(
-        "l2-l1-outage",
-        Ports {
-            l1: L1_PORT,
-            l2: L2_PORT,
-            ops: OPS_PORT,
-        },
-        1,
-        PROXY_PORT,
-    )
-    .await;
+    let f = L1::start("l2-l1-outage", L1_PORT, 1, 60).await;
+    let proxy = format!("http://127.0.0.1:{PROXY_PORT}");
+    let _node = f.node(&proxy, L2_PORT, OPS_PORT, &NODE_ARGS, &[]);
     let (d, deployer) = (&f.d, &f.deployer);
     let gcc = d.tokens[0];
     let rollup = GhostPlaneRollup::new(d.rollup, deployer);
@@ -298,46 +133,15 @@ async fn the_node_rides_out_an_l1_outage_during_posting() {
         cut_at.elapsed()
     );
 
-    wait_for(
-        "every batch on L1, the late deposit in",
-        Duration::from_secs(120),
-        || {
-            let (l2, rollup) = (l2.clone(), rollup.clone());
-            async move {
-                let (number, cursor) = latest(&l2).await;
-                cursor == 3 && rollup.tip().call().await.ok() == Some(number)
-            }
-        },
-    )
-    .await;
+    f.wait_settled(&l2, 3, Duration::from_secs(120)).await;
     assert_eq!(l2.balance(late, 0).await.unwrap(), 5 * ETHER);
     let tip = rollup.tip().call().await.unwrap();
     assert!(tip >= *during.iter().max().unwrap());
 
     // Each batch exactly once and honest, from L1 alone, ending at the node's root.
-    let engine = EngineConfig::default();
-    let mut challenger = Challenger::new(ChallengerConfig {
-        rollup: d.rollup,
-        portal: d.portal,
-        from_block: d.deploy_block,
-        poll: Duration::from_millis(200),
-        depth: engine.accounts_depth,
-        base_fee: engine.base_fee,
-        fee_collector: engine.fee_collector,
-    });
-    let status = ChallengerStatus::default();
-    challenger.poll(deployer, &status).await.expect("checkable");
-    assert!(status.frauds().is_empty(), "{:?}", status.frauds());
-    assert_eq!(status.checked(), tip);
-    let root_now: B256 = l2
-        .call("gp_getLatestBatch", serde_json::json!([]))
-        .await
-        .unwrap()["stateRoot"]
-        .as_str()
-        .unwrap()
-        .parse()
-        .unwrap();
-    assert_eq!(challenger.state().state_root, root_now);
+    let (checked, replayed) = f.replay_all().await;
+    assert_eq!(checked, tip);
+    assert_eq!(replayed.state_root, latest(&l2).await.2);
     let submitted = GhostPlaneRollup::new(d.rollup, deployer)
         .BatchSubmitted_filter()
         .from_block(d.deploy_block)
@@ -350,7 +154,7 @@ async fn the_node_rides_out_an_l1_outage_during_posting() {
         (1..=tip).collect::<Vec<_>>(),
         "each batch submitted once, in order"
     );
-    let _ = std::fs::remove_dir_all(&f.dir);
+    f.done();
 }
 
 async fn posting_failures() -> u64 {
@@ -370,16 +174,13 @@ async fn posting_failures() -> u64 {
 /// is posted again, before the next, and all replay honest from L1.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn reorgs_of_a_deposit_below_the_depth_and_of_a_posted_batch() {
-    let ports = Ports {
-        l1: 29_955,
-        l2: 29_956,
-        ops: 29_957,
-    };
-    let f = Fixture::start("l2-l1-reorg", ports, 0, ports.l1).await;
+    let (l1_port, l2_port) = (29_955, 29_956);
+    let f = L1::start("l2-l1-reorg", l1_port, 0, 60).await;
+    let _node = f.node(&f.url(), l2_port, 29_957, &NODE_ARGS, &[]);
     let (d, deployer) = (&f.d, &f.deployer);
     let gcc = d.tokens[0];
     let rollup = GhostPlaneRollup::new(d.rollup, deployer);
-    let l2 = L2Client::new(format!("http://127.0.0.1:{}", ports.l2));
+    let l2 = L2Client::new(format!("http://127.0.0.1:{l2_port}"));
     let mine = |n: u64| {
         let p = deployer.clone();
         async move {
@@ -399,18 +200,7 @@ async fn reorgs_of_a_deposit_below_the_depth_and_of_a_posted_batch() {
     )
     .await;
     mine(4).await;
-    wait_for(
-        "deposit 0 sealed and its batch on L1",
-        Duration::from_secs(60),
-        || {
-            let (l2, rollup) = (l2.clone(), rollup.clone());
-            async move {
-                let (number, cursor) = latest(&l2).await;
-                cursor == 1 && rollup.tip().call().await.ok() == Some(number)
-            }
-        },
-    )
-    .await;
+    f.wait_settled(&l2, 1, Duration::from_secs(60)).await;
 
     let doomed = Address::repeat_byte(0xd0);
     let kept = Address::repeat_byte(0xd1);
@@ -438,7 +228,7 @@ async fn reorgs_of_a_deposit_below_the_depth_and_of_a_posted_batch() {
         .unwrap();
     assert!(reverted, "anvil reverted to the snapshot");
     // A fresh provider: the old one cached the reverted transaction's nonce.
-    let user = wallet(ports.l1, USER_KEY);
+    let user = wallet(l1_port, USER_KEY);
     let portal = GhostPlanePortal::new(d.portal, &user);
     sent(
         portal
@@ -522,20 +312,7 @@ async fn reorgs_of_a_deposit_below_the_depth_and_of_a_posted_batch() {
         || on_l1(n + 2),
     )
     .await;
-    let engine = EngineConfig::default();
-    let mut challenger = Challenger::new(ChallengerConfig {
-        rollup: d.rollup,
-        portal: d.portal,
-        from_block: d.deploy_block,
-        poll: Duration::from_millis(200),
-        depth: engine.accounts_depth,
-        base_fee: engine.base_fee,
-        fee_collector: engine.fee_collector,
-    });
-    let status = ChallengerStatus::default();
-    challenger.poll(deployer, &status).await.expect("checkable");
-    assert!(status.frauds().is_empty(), "{:?}", status.frauds());
-    assert_eq!(status.checked(), n + 2);
+    assert_eq!(f.replay_all().await.0, n + 2);
     assert_eq!(l2.balance(kept, 0).await.unwrap(), 5 * ETHER);
-    let _ = std::fs::remove_dir_all(&f.dir);
+    f.done();
 }

@@ -9,166 +9,57 @@
 //! e2e_l2_lie`; needs `./script/setup.sh` (anvil, forge).
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-use alloy::network::EthereumWallet;
+mod common;
+
 use alloy::primitives::{Address, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
-use ghostbridge_cli::devnet::{self, DEPLOYER_KEY, USER_KEY};
+use alloy::providers::Provider;
+use common::l2::{sent, wait_for, Erc20, ETHER, L1};
+use ghostbridge_cli::devnet::DEPLOYER_KEY;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
 use ghostbridge_l2node::client::L2Client;
-use ghostbridge_l2node::node::Deployment;
 use ghostbridge_l2node::withdrawals::{self, FinalizeError};
 use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedWithdrawal};
-use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
-
-sol! {
-    #[sol(rpc)]
-    interface Erc20 {
-        function mint(address to, uint256 amount) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-        function balanceOf(address who) external view returns (uint256);
-    }
-}
 
 /// Outside the ports the other end-to-end tests use.
 const L1_PORT: u16 = 29_845;
 const L2_PORT: u16 = 29_846;
 /// anvil account 2: the challenger.
 const CHALLENGER_KEY: &str = "0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a";
-const ETHER: u128 = 1_000_000_000_000_000_000;
 const WINDOW: u64 = 15;
 const LYING_BATCH: u64 = 3;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_owned()
-}
-
-fn l1_url() -> String {
-    format!("http://127.0.0.1:{L1_PORT}")
-}
-
-fn wallet(key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(l1_url().parse().unwrap())
-        .erased()
-}
-
-async fn sent(
-    r: alloy::contract::Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    >,
-) {
-    let r = r.expect("send").get_receipt().await.expect("receipt");
-    assert!(r.status(), "reverted");
-}
-
-fn daemon(dir: &Path, name: &str, args: &[&str], env: &[(&str, &str)]) -> Child {
-    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_ghostbridge"));
-    cmd.args(args)
-        .env("RUST_LOG", "info")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .kill_on_drop(true);
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    cmd.spawn().expect("ghostbridge")
-}
-
-async fn wait_for<F, Fut>(what: &str, timeout: Duration, mut f: F)
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = bool>,
-{
-    let start = Instant::now();
-    while !f().await {
-        assert!(start.elapsed() < timeout, "timed out waiting for {what}");
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
-    let dir = root()
-        .join("deployments")
-        .join(format!("l2-lie-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let _anvil = devnet::start_anvil(&root(), L1_PORT, 31_337, 1, &dir.join("anvil.log"))
-        .await
-        .expect("anvil (run ./script/setup.sh)");
-    let deployment = dir.join("ghostplane.json");
-    devnet::forge_script(
-        &root(),
-        "script/DeployGhostPlane.s.sol:DeployGhostPlane",
-        &l1_url(),
-        &[
-            ("DEPLOY_OUT", deployment.display().to_string()),
-            ("GHOSTPLANE_TOKEN_4", Address::ZERO.to_string()),
-            ("GHOSTPLANE_CHALLENGE_WINDOW", WINDOW.to_string()),
-        ],
-    )
-    .await
-    .expect("DeployGhostPlane.s.sol");
-    let d = Deployment::load(&deployment).unwrap();
-    let deployer = wallet(DEPLOYER_KEY);
-    let sequencer = DEPLOYER_KEY.parse::<PrivateKeySigner>().unwrap().address();
-    let rollup = GhostPlaneRollup::new(d.rollup, &deployer);
-    sent(rollup.bond().value(U256::from(ETHER)).send().await).await;
-
-    let deployment_arg = deployment.display().to_string();
-    let l1 = l1_url();
-    let l2_addr = format!("127.0.0.1:{L2_PORT}");
-    let journal = dir.join("l2node.journal").display().to_string();
+    let l1 = L1::start("l2-lie", L1_PORT, 1, WINDOW).await;
+    let (d, deployer) = (&l1.d, &l1.deployer);
+    let sequencer = DEPLOYER_KEY
+        .parse::<alloy::signers::local::PrivateKeySigner>()
+        .unwrap()
+        .address();
+    let rollup = GhostPlaneRollup::new(d.rollup, deployer);
     let lie = format!("invalid-op:{LYING_BATCH}");
-    let _node = daemon(
-        &dir,
-        "l2node",
-        &[
-            "l2",
-            "node",
-            "--deployment",
-            &deployment_arg,
-            "--l1-rpc",
-            &l1,
-            "--rpc-addr",
-            &l2_addr,
-            "--ops-addr",
-            "127.0.0.1:29847",
-            "--journal",
-            &journal,
-            "--batch-timeout-ms",
-            "300",
-        ],
-        &[
-            ("GHOSTPLANE_SEQUENCER_KEY", DEPLOYER_KEY),
-            ("GHOSTPLANE_TEST_LIE", &lie),
-        ],
+    let _node = l1.node(
+        &l1.url(),
+        L2_PORT,
+        29_847,
+        &["--batch-timeout-ms", "300"],
+        &[("GHOSTPLANE_TEST_LIE", &lie)],
     );
-    let _challenger = daemon(
-        &dir,
+    let _challenger = l1.daemon(
         "l2challenger",
         &[
             "l2",
             "challenge",
-            "--deployment",
-            &deployment_arg,
             "--l1-rpc",
-            &l1,
+            &l1.url(),
             "--ops-addr",
             "127.0.0.1:29848",
         ],
         &[("GHOSTPLANE_CHALLENGER_KEY", CHALLENGER_KEY)],
     );
+    let l2_addr = format!("127.0.0.1:{L2_PORT}");
     let l2 = L2Client::new(format!("http://{l2_addr}"));
     wait_for("the node", Duration::from_secs(60), || {
         let l2 = l2.clone();
@@ -177,28 +68,13 @@ async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
     .await;
 
     // Batch 1: 100 GCC deposited for alice.
-    let user = wallet(USER_KEY);
-    let user_address = USER_KEY.parse::<PrivateKeySigner>().unwrap().address();
+    let user = &l1.user;
     let gcc = d.tokens[0];
-    let token = Erc20::new(gcc, &deployer);
-    sent(
-        token
-            .mint(user_address, U256::from(100 * ETHER))
-            .send()
-            .await,
-    )
-    .await;
-    sent(
-        Erc20::new(gcc, &user)
-            .approve(d.portal, U256::MAX)
-            .send()
-            .await,
-    )
-    .await;
+    let token = Erc20::new(gcc, deployer);
     let alice_key = test_key(1);
     let alice = address_of(alice_key.verifying_key());
     sent(
-        GhostPlanePortal::new(d.portal, &user)
+        GhostPlanePortal::new(d.portal, user)
             .deposit(gcc, U256::from(100 * ETHER), alice)
             .send()
             .await,
@@ -246,12 +122,17 @@ async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
         started.elapsed()
     );
     assert_eq!(rollup.tip().call().await.unwrap(), 2, "batch 3 is cut");
-    let health = reqwest::get("http://127.0.0.1:29848/health").await.unwrap();
-    assert_eq!(
-        health.status().as_u16(),
-        503,
-        "the challenger reports the fraud"
-    );
+    // Its ops loop refreshes /health once a second.
+    wait_for(
+        "the challenger's /health to report the fraud",
+        Duration::from_secs(10),
+        || async {
+            reqwest::get("http://127.0.0.1:29848/health")
+                .await
+                .is_ok_and(|r| r.status().as_u16() == 503)
+        },
+    )
+    .await;
 
     // Batch 2's withdrawal finalizes after its window; batch 3's never does.
     let proof = |batch: u64, to: Address, amount: u128| {
@@ -265,11 +146,11 @@ async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
     };
     let honest = proof(2, r_honest, ETHER).await;
     let lied = proof(LYING_BATCH, r_lie, 2 * ETHER).await;
-    let on_l1_2 = withdrawals::batch_on_l1(&deployer, d.rollup, 2, d.deploy_block)
+    let on_l1_2 = withdrawals::batch_on_l1(deployer, d.rollup, 2, d.deploy_block)
         .await
         .unwrap()
         .expect("batch 2 on L1");
-    let on_l1_3 = withdrawals::batch_on_l1(&deployer, d.rollup, LYING_BATCH, d.deploy_block)
+    let on_l1_3 = withdrawals::batch_on_l1(deployer, d.rollup, LYING_BATCH, d.deploy_block)
         .await
         .unwrap()
         .expect("batch 3 was posted");
@@ -285,10 +166,10 @@ async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
         }
     })
     .await;
-    withdrawals::finalize(&user, d.portal, &honest, &on_l1_2)
+    withdrawals::finalize(user, d.portal, &honest, &on_l1_2)
         .await
         .expect("batch 2's withdrawal finalizes");
-    let refused = withdrawals::finalize(&user, d.portal, &lied, &on_l1_3).await;
+    let refused = withdrawals::finalize(user, d.portal, &lied, &on_l1_3).await;
     assert!(
         matches!(refused, Err(FinalizeError::Refused(_))),
         "a withdrawal of a cut batch was paid: {refused:?}"
@@ -298,5 +179,5 @@ async fn a_lying_sequencer_is_proven_wrong_cut_and_slashed() {
         U256::from(ETHER)
     );
     assert_eq!(token.balanceOf(r_lie).call().await.unwrap(), U256::ZERO);
-    let _ = std::fs::remove_dir_all(&dir);
+    l1.done();
 }

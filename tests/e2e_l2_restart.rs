@@ -14,33 +14,20 @@
 //! Needs `./script/setup.sh` (anvil, forge) and `forge build`; `./script/test.sh` runs both.
 #![allow(clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-use alloy::network::EthereumWallet;
+mod common;
+
 use alloy::primitives::{Address, B256, U256};
-use alloy::providers::{DynProvider, Provider, ProviderBuilder};
-use alloy::signers::local::PrivateKeySigner;
-use alloy::sol;
-use ghostbridge_cli::devnet::{self, DEPLOYER_KEY, USER_KEY};
+use common::l2::{latest, sent, ETHER, L1};
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
-use ghostbridge_l2node::challenger::{Challenger, ChallengerConfig, ChallengerStatus};
 use ghostbridge_l2node::client::{L2Client, L2Receipt};
-use ghostbridge_l2node::node::Deployment;
 use ghostbridge_sequencer::engine::EngineConfig;
 use ghostbridge_sequencer::tx::{address_of, test_key, UnsignedTx};
 use std::collections::HashMap;
-use std::path::PathBuf;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
-use tokio::process::{Child, Command};
-
-sol! {
-    #[sol(rpc)]
-    interface Erc20 {
-        function mint(address to, uint256 amount) external;
-        function approve(address spender, uint256 amount) external returns (bool);
-    }
-}
+use tokio::process::Child;
 
 /// Outside the ports the other end-to-end tests use (20545–22999, 29545/6, 29645).
 const L1_PORT: u16 = 29_745;
@@ -48,67 +35,16 @@ const L2_PORT: u16 = 29_746;
 const OPS_PORT: u16 = 29_747;
 const KILLS: usize = 10;
 const SENDERS: u64 = 4;
-const ETHER: u128 = 1_000_000_000_000_000_000;
 
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("workspace root")
-        .to_owned()
-}
-
-fn l1_url() -> String {
-    format!("http://127.0.0.1:{L1_PORT}")
-}
-
-fn wallet(key: &str) -> DynProvider {
-    let signer: PrivateKeySigner = key.parse().unwrap();
-    ProviderBuilder::new()
-        .wallet(EthereumWallet::from(signer))
-        .connect_http(l1_url().parse().unwrap())
-        .erased()
-}
-
-async fn sent(
-    r: alloy::contract::Result<
-        alloy::providers::PendingTransactionBuilder<alloy::network::Ethereum>,
-    >,
-) {
-    let r = r.expect("send").get_receipt().await.expect("receipt");
-    assert!(r.status(), "reverted");
-}
-
-fn start_node(dir: &std::path::Path) -> Child {
-    let log = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(dir.join("l2node.log"))
-        .unwrap();
-    Command::new(env!("CARGO_BIN_EXE_ghostbridge"))
-        .args(["l2", "node", "--deployment"])
-        .arg(dir.join("ghostplane.json"))
-        .args([
-            "--l1-rpc",
-            &l1_url(),
-            "--rpc-addr",
-            &format!("127.0.0.1:{L2_PORT}"),
-            "--ops-addr",
-            &format!("127.0.0.1:{OPS_PORT}"),
-            "--confirmations",
-            "1",
-            // One batch per L1 block: the poster lands one batch per block.
-            "--batch-timeout-ms",
-            "1000",
-            "--journal",
-        ])
-        .arg(dir.join("l2node.journal"))
-        .env("GHOSTPLANE_SEQUENCER_KEY", DEPLOYER_KEY)
-        .env("RUST_LOG", "info")
-        .stdout(log.try_clone().unwrap())
-        .stderr(log)
-        .kill_on_drop(true)
-        .spawn()
-        .expect("ghostbridge l2 node")
+fn start_node(l1: &L1) -> Child {
+    l1.node(
+        &l1.url(),
+        L2_PORT,
+        OPS_PORT,
+        // One batch per L1 block: the poster lands one batch per block.
+        &["--confirmations", "1", "--batch-timeout-ms", "1000"],
+        &[],
+    )
 }
 
 async fn wait_up(l2: &L2Client) {
@@ -206,56 +142,10 @@ async fn acks(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_survives_kill_9_under_load_with_identical_roots() {
-    let dir = root()
-        .join("deployments")
-        .join(format!("l2-restart-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let _anvil = devnet::start_anvil(&root(), L1_PORT, 31_337, 1, &dir.join("anvil.log"))
-        .await
-        .expect("anvil (run ./script/setup.sh)");
-    devnet::forge_script(
-        &root(),
-        "script/DeployGhostPlane.s.sol:DeployGhostPlane",
-        &l1_url(),
-        &[
-            (
-                "DEPLOY_OUT",
-                dir.join("ghostplane.json").display().to_string(),
-            ),
-            ("GHOSTPLANE_TOKEN_4", Address::ZERO.to_string()),
-            ("GHOSTPLANE_CHALLENGE_WINDOW", "60".into()),
-        ],
-    )
-    .await
-    .expect("DeployGhostPlane.s.sol");
-    let d = Deployment::load(&dir.join("ghostplane.json")).unwrap();
-    let deployer = wallet(DEPLOYER_KEY);
-    let user = wallet(USER_KEY);
-    let user_address = USER_KEY.parse::<PrivateKeySigner>().unwrap().address();
-    sent(
-        GhostPlaneRollup::new(d.rollup, &deployer)
-            .bond()
-            .value(U256::from(ETHER))
-            .send()
-            .await,
-    )
-    .await;
+    let l1 = L1::start("l2-restart", L1_PORT, 1, 60).await;
+    let (d, deployer) = (&l1.d, &l1.deployer);
     let gcc = d.tokens[0];
-    sent(
-        Erc20::new(gcc, &deployer)
-            .mint(user_address, U256::from(1_000_000 * ETHER))
-            .send()
-            .await,
-    )
-    .await;
-    sent(
-        Erc20::new(gcc, &user)
-            .approve(d.portal, U256::MAX)
-            .send()
-            .await,
-    )
-    .await;
-    let portal = GhostPlanePortal::new(d.portal, &user);
+    let portal = GhostPlanePortal::new(d.portal, &l1.user);
     let mut deposits: Vec<(Address, u128)> = (1..=SENDERS)
         .map(|s| (address_of(test_key(s).verifying_key()), 1_000 * ETHER))
         .collect();
@@ -270,7 +160,7 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
     let seed = std::process::id() as u64;
     println!("kill times seeded with {seed}");
     let mut rng = Lcg(seed);
-    let mut node = start_node(&dir);
+    let mut node = start_node(&l1);
     wait_up(&l2).await;
     let start = Instant::now();
     while l2.deposit_cursor().await.unwrap() < SENDERS {
@@ -310,7 +200,7 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
             sent(portal.deposit(gcc, U256::from(amount), to).send().await).await;
             deposits.push((to, amount));
         }
-        node = start_node(&dir);
+        node = start_node(&l1);
         wait_up(&l2).await;
         println!(
             "kill {}: {} sent, {} acknowledged so far",
@@ -321,28 +211,9 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
     }
 
     // Quiet: let the last deposits in and every batch reach L1.
-    let rollup = GhostPlaneRollup::new(d.rollup, &deployer);
-    let start = Instant::now();
-    loop {
-        let tip = rollup.tip().call().await.unwrap();
-        let latest = l2
-            .call("gp_getLatestBatch", serde_json::json!([]))
-            .await
-            .unwrap();
-        let (number, cursor) = (
-            latest["batchNumber"].as_u64().unwrap_or(0),
-            latest["depositCursor"].as_u64().unwrap_or(0),
-        );
-        // Sealed with every deposit (not merely applied to the open batch), and on L1.
-        if cursor == deposits.len() as u64 && tip == number {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(180),
-            "not settled: L1 tip {tip}, L2 latest {number}, sealed deposit cursor {cursor}"
-        );
-        tokio::time::sleep(Duration::from_millis(250)).await;
-    }
+    l1.wait_settled(&l2, deposits.len() as u64, Duration::from_secs(180))
+        .await;
+    let rollup = GhostPlaneRollup::new(d.rollup, deployer);
     let tip = rollup.tip().call().await.unwrap();
 
     // 1. Every acknowledgement holds, in the same batch, and that batch is on L1.
@@ -366,38 +237,13 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
 
     // 2. An independent executor replays every posted batch from L1 data alone, from genesis:
     // all honest, ending at the node's state root.
-    let engine = EngineConfig::default();
-    let mut challenger = Challenger::new(ChallengerConfig {
-        rollup: d.rollup,
-        portal: d.portal,
-        from_block: d.deploy_block,
-        poll: Duration::from_millis(200),
-        depth: engine.accounts_depth,
-        base_fee: engine.base_fee,
-        fee_collector: engine.fee_collector,
-    });
-    let status = ChallengerStatus::default();
-    challenger
-        .poll(&deployer, &status)
-        .await
-        .expect("checkable");
-    assert!(status.frauds().is_empty(), "{:?}", status.frauds());
-    assert_eq!(
-        status.checked(),
-        tip,
-        "every posted batch replayed (not yet: {:?})",
-        status.not_yet()
-    );
-    let latest = l2
-        .call("gp_getLatestBatch", serde_json::json!([]))
-        .await
-        .unwrap();
-    let node_root: B256 = latest["stateRoot"].as_str().unwrap().parse().unwrap();
-    assert_eq!(challenger.state().state_root, node_root);
+    let (checked, replayed) = l1.replay_all().await;
+    assert_eq!(checked, tip, "every posted batch replayed");
+    assert_eq!(replayed.state_root, latest(&l2).await.2);
 
     // 3. Deposits: each exactly once; no GCC created or lost.
     assert_eq!(
-        challenger.state().deposit_cursor,
+        replayed.deposit_cursor,
         deposits.len() as u64,
         "every L1 deposit consumed once"
     );
@@ -410,7 +256,7 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
     }
     let mut holders: Vec<Address> = deposits.iter().map(|(a, _)| *a).collect();
     holders.push(sink);
-    holders.push(engine.fee_collector);
+    holders.push(EngineConfig::default().fee_collector);
     let mut total = 0u128;
     for h in holders {
         total += l2.balance(h, 0).await.unwrap();
@@ -422,5 +268,5 @@ async fn the_node_survives_kill_9_under_load_with_identical_roots() {
         acked.len()
     );
     drop(node);
-    let _ = std::fs::remove_dir_all(&dir);
+    l1.done();
 }
