@@ -491,14 +491,7 @@ pub fn spawn_journaled(
         let sealed = shared.ledger().replay(entry)?;
         let (batch, receipts) = sealed_batch(sealed);
         publish(&shared, &batch);
-        let mut store = shared
-            .receipts
-            .write()
-            .unwrap_or_else(PoisonError::into_inner);
-        for (hash, receipt) in receipts {
-            store.finish(hash, receipt);
-        }
-        drop(store);
+        finish_receipts(&shared, receipts);
         replayed(batch);
         Ok::<_, RecoverError>(())
     })?;
@@ -643,15 +636,7 @@ async fn run(
         let shared_exec = Arc::clone(&shared);
         let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
         match sealed {
-            Ok(Ok((None, receipts))) => {
-                let mut store = shared
-                    .receipts
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                for (hash, receipt) in receipts {
-                    store.finish(hash, receipt);
-                }
-            }
+            Ok(Ok((None, receipts))) => finish_receipts(&shared, receipts),
             Ok(Ok((Some(batch), receipts))) => {
                 // Order: journal (in `execute`), latest header, settlement, then receipts, so a
                 // client that sees its receipt final also finds the batch in the sink and in
@@ -661,13 +646,7 @@ async fn run(
                 if let Err(e) = sink.settle(batch) {
                     tracing::error!(batch = n, error = %e, "settlement failed");
                 }
-                let mut store = shared
-                    .receipts
-                    .write()
-                    .unwrap_or_else(PoisonError::into_inner);
-                for (hash, receipt) in receipts {
-                    store.finish(hash, receipt);
-                }
+                finish_receipts(&shared, receipts);
             }
             Ok(Err(ExecError::Journal(e))) => {
                 // The engine holds a batch the disk does not: nothing of it may be acknowledged,
@@ -695,17 +674,20 @@ async fn run(
 
 /// Marks every transaction of a failed batch rejected, so no receipt stays pending forever.
 fn reject_all(shared: &Shared, hashes: &[B256], reason: &str) {
-    let mut receipts = shared
+    let rejected = Receipt::Rejected {
+        reason: reason.to_owned(),
+    };
+    finish_receipts(shared, hashes.iter().map(|h| (*h, rejected.clone())));
+}
+
+/// Publishes final receipts (under one write lock).
+fn finish_receipts(shared: &Shared, receipts: impl IntoIterator<Item = (B256, Receipt)>) {
+    let mut store = shared
         .receipts
         .write()
         .unwrap_or_else(PoisonError::into_inner);
-    for h in hashes {
-        receipts.finish(
-            *h,
-            Receipt::Rejected {
-                reason: reason.to_owned(),
-            },
-        );
+    for (hash, receipt) in receipts {
+        store.finish(hash, receipt);
     }
 }
 
