@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs every pinned tool the project needs, from package registries only:
-# forge/anvil/cast + solcjs + OpenZeppelin (npm, package-lock.json), zig (PyPI ziglang, .venv).
+# forge/anvil/cast + solcjs + OpenZeppelin (npm, package-lock.json), the TypeScript SDK's viem and
+# typescript (npm, packages/sdk/package-lock.json), zig (PyPI ziglang, .venv).
 # Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -22,9 +23,18 @@ if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/anvil ] || [ "$(
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" >"$stamp"
 fi
+# The SDK has its own lockfile and its own stamp: an SDK dependency bump never reinstalls the
+# foundry binaries above.
+sdk_sum=$(sha256sum packages/sdk/package-lock.json | cut -d' ' -f1)
+sdk_stamp=packages/sdk/node_modules/.ghostbridge-package-lock.sha256
+if [ ! -x packages/sdk/node_modules/.bin/tsc ] || [ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_sum" ]; then
+  echo "==> npm ci in packages/sdk (viem, typescript)"
+  (cd packages/sdk && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$sdk_sum" >"$sdk_stamp"
+fi
 if ! "$ZIG" version 2>/dev/null | grep -qx "$ZIG_VERSION"; then
   echo "==> python venv with ziglang==$ZIG_VERSION"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
 fi
-echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version)"
+echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version), sdk: $(packages/sdk/node_modules/.bin/tsc --version)"

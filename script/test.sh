@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# The one test command: every test of the repo (forge, zig, cargo incl. the anvil/PostgreSQL
-# end-to-end tests). `.ci/run` runs set-up and then exactly this.
+# The one test command: every test of the repo (TypeScript SDK, forge, zig, cargo incl. the
+# anvil/PostgreSQL end-to-end tests). `.ci/run` runs set-up and then exactly this.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$GHOSTBRIDGE_ROOT"
@@ -10,6 +10,9 @@ export DATABASE_URL="${DATABASE_URL:-postgres://postgres@127.0.0.1:5432/test}"
 
 ./script/export-abi.sh --check
 
+echo "==> SDK (packages/sdk): bindings fresh against contracts/abi, tsc (typecheck + build, README example), node --test"
+(cd packages/sdk && npm run --silent ci)
+
 echo "==> cargo fmt --all --check (Rust formatting)"
 cargo fmt --all --check
 
@@ -18,6 +21,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 
 echo "==> GhostPlane settlement fixtures are what the engine produces today"
 ./script/ghostplane-fixtures.sh --check
+
+echo "==> bridge protocol fixture (read by forge and the SDK) is what the Rust core produces today"
+./script/protocol-fixtures.sh --check
 
 echo "==> forge fmt --check (contracts, tests, deploy scripts)"
 forge fmt --check
