@@ -3,7 +3,10 @@
 # (default 3; env L2_BENCH_RUNS), each phase in its own process so the RSS phase starts from a
 # clean heap, and prints the median of every figure as a markdown table with the raw values.
 # Extra arguments go to every run (e.g. `--restart-transactions 200000`; see `--help`).
-# Env L2_BENCH_PHASES picks phases (default "tps latency restart rss").
+# Env L2_BENCH_PHASES picks phases (default "tps latency restart rss"); the phase "settle" runs
+# cli/examples/l2_settle_bench.rs instead: anvil (1 s blocks) + the GhostPlane contracts + the
+# node in-process, deposit → spendable, transaction → committed on L1, and the throughput settled
+# on L1 as blobs against the DA bound (~8 min a run; its options via L2_SETTLE_ARGS).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "$GHOSTBRIDGE_ROOT"
@@ -13,11 +16,17 @@ out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
 cargo build -q --release -p ghostbridge-sequencer --example l2_bench
+case " $phases " in *" settle "*) cargo build -q --release -p ghostbridge-cli --example l2_settle_bench ;; esac
 for run in $(seq 1 "$runs"); do
   for phase in $phases; do
     echo "== run $run/$runs: $phase" >&2
     # Figures (`name: value unit`) on stdout; progress on stderr.
-    figures=$(cargo run -q --release -p ghostbridge-sequencer --example l2_bench -- --only "$phase" "$@")
+    if [ "$phase" = settle ]; then
+      # shellcheck disable=SC2086 # L2_SETTLE_ARGS is a list of options
+      figures=$(cargo run -q --release -p ghostbridge-cli --example l2_settle_bench -- ${L2_SETTLE_ARGS:-})
+    else
+      figures=$(cargo run -q --release -p ghostbridge-sequencer --example l2_bench -- --only "$phase" "$@")
+    fi
     echo "$figures" >&2
     echo "$figures" >>"$out"
   done

@@ -41,7 +41,9 @@ echo "==> zig fmt --check, zig build test (GhostPlane engine)"
 echo "==> GhostPlane: a lying sequencer (test-only build, feature test-lies) is proven wrong by the challenger"
 # Before the workspace tests, so the `ghostbridge` binary left in target/ is the honest build.
 cargo clippy -p ghostbridge-cli --features test-lies --all-targets --locked -- -D warnings
-cargo test -p ghostbridge-cli --features test-lies --test e2e_l2_lie --locked
+cargo test -p ghostbridge-l2node --features test-lies --lib --locked lie
+# Three lies (invalid-op, wrong-post-state, skip-deposit), each with its own anvil: run together.
+cargo test -p ghostbridge-cli --features test-lies --test e2e_l2_lie --locked -- --test-threads=3
 
 echo "==> cargo test --workspace (core incl. Wycheproof ML-DSA-65/ML-KEM-768 and TLS X25519MLKEM768; store on"
 echo "    SQLite + PostgreSQL; engine FFI + sequencer; tests/e2e.rs: the daemons on two anvil chains)"

@@ -36,7 +36,14 @@ const PROXY_PORT: u16 = 29_946;
 const L2_PORT: u16 = 29_947;
 const OPS_PORT: u16 = 29_948;
 /// The node's deposit depth and batch timeout (one batch per 1 s L1 block).
-const NODE_ARGS: [&str; 4] = ["--confirmations", "4", "--batch-timeout-ms", "1000"];
+const NODE_ARGS: [&str; 6] = [
+    "--confirmations",
+    "4",
+    "--batch-timeout-ms",
+    "1000",
+    "--max-in-flight",
+    "3",
+];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_node_rides_out_an_l1_outage_during_posting() {

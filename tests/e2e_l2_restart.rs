@@ -42,7 +42,14 @@ fn start_node(l1: &L1) -> Child {
         L2_PORT,
         OPS_PORT,
         // One batch per L1 block: the poster lands one batch per block.
-        &["--confirmations", "1", "--batch-timeout-ms", "1000"],
+        &[
+            "--confirmations",
+            "1",
+            "--batch-timeout-ms",
+            "1000",
+            "--max-in-flight",
+            "3",
+        ],
         &[],
     )
 }

@@ -74,6 +74,15 @@ pub enum L2Command {
         /// are published, and replayed at start (created if missing). One per deployment.
         #[arg(long, default_value = "ghostplane.journal")]
         journal: PathBuf,
+        /// Most ops (transactions and deposits) per batch; default: what one L1 transaction
+        /// carries in the mode (blobs: 6 blobs × 819 = 4,914; calldata: 768). Smaller batches
+        /// let several share an L1 block with `--max-in-flight`. Lowering it below a batch
+        /// already in the journal makes the journal unreplayable.
+        #[arg(long)]
+        batch_max_ops: Option<u32>,
+        /// Batch transactions sent before the oldest one is mined (1: one batch per L1 block).
+        #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=64))]
+        max_in_flight: u16,
     },
     /// Watch every batch posted to the Rollup, replay it from L1 data alone with an executor
     /// independent of the engine, and prove fraud in one transaction (key from
@@ -229,6 +238,8 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
             confirmations,
             batch_timeout_ms,
             journal,
+            batch_max_ops,
+            max_in_flight,
         } => {
             let proposer: PrivateKeySigner = std::env::var("GHOSTPLANE_SEQUENCER_KEY")
                 .context("set GHOSTPLANE_SEQUENCER_KEY (the bonded sequencer's key)")?
@@ -239,24 +250,31 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
             if let Some((kind, batch)) = ghostbridge_l2node::lie::from_env() {
                 tracing::warn!(?kind, batch, "TEST BUILD: this node will post a lie (GHOSTPLANE_TEST_LIE); its bond will be slashed");
             }
+            let mode = if mode == "calldata" {
+                DataMode::Calldata
+            } else {
+                DataMode::Blobs
+            };
+            let ops_max = batch_max_ops.unwrap_or(u32::try_from(mode.max_ops())?);
             let node = node::start(NodeConfig {
                 l1_rpc: at.l1_rpc.clone(),
                 deployment: Deployment::load(&at.deployment)?,
                 proposer,
-                mode: if mode == "calldata" {
-                    DataMode::Calldata
-                } else {
-                    DataMode::Blobs
-                },
+                mode,
                 confirmations,
                 rpc_addr,
                 rpc_limits: ListenerLimits::default(),
-                engine: EngineConfig::default(),
+                engine: EngineConfig {
+                    batch_transactions_max: ops_max,
+                    ..EngineConfig::default()
+                },
                 sequencer: SequencerConfig {
+                    batch_size: ops_max as usize,
                     batch_timeout: Duration::from_millis(batch_timeout_ms),
                     ..SequencerConfig::default()
                 },
                 journal,
+                max_in_flight: max_in_flight.into(),
             })
             .await?;
             let health = ghostbridge_core::runtime::Health::default();

@@ -90,6 +90,8 @@ pub struct NodeConfig {
     pub sequencer: SequencerConfig,
     /// The sequencer's durable log (created if missing; replayed at start).
     pub journal: PathBuf,
+    /// Batch transactions the poster sends before the oldest is mined (see [`PosterConfig`]).
+    pub max_in_flight: usize,
 }
 
 /// A running node.
@@ -157,6 +159,13 @@ async fn check_against_l1(
 /// the node's tasks on the current runtime.
 pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
     let proposer = config.proposer.address();
+    let ops_max = config.mode.max_ops();
+    anyhow::ensure!(
+        config.engine.batch_transactions_max as usize <= ops_max,
+        "batches of up to {} ops cannot be posted in {:?} mode (at most {ops_max})",
+        config.engine.batch_transactions_max,
+        config.mode
+    );
     let l1: DynProvider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(config.proposer.clone()))
         .connect_http(config.l1_rpc.parse().context("l1 rpc url")?)
@@ -238,6 +247,7 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
             receipt_timeout: Duration::from_secs(12),
             max_fee_per_gas: 500_000_000_000,
             max_fee_per_blob_gas: 500_000_000_000,
+            max_in_flight: config.max_in_flight,
         },
         batches,
         poster_status.clone(),

@@ -173,7 +173,10 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
         confirmations: 1,
         rpc_addr: "127.0.0.1:0".parse().expect("addr"),
         rpc_limits: ListenerLimits::default(),
-        engine: EngineConfig::default(),
+        engine: EngineConfig {
+            batch_transactions_max: 64,
+            ..EngineConfig::default()
+        },
         sequencer: SequencerConfig {
             batch_size: 64,
             batch_timeout: Duration::from_millis(300),
@@ -181,6 +184,7 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
             ..SequencerConfig::default()
         },
         journal: dir.join("l2node.journal"),
+        max_in_flight: 1,
     })
     .await
     .expect("node");
@@ -414,6 +418,7 @@ async fn deposit_transfer_withdraw_finalize_on_a_real_l1() {
         receipt_timeout: Duration::from_secs(10),
         max_fee_per_gas: 100_000_000_000,
         max_fee_per_blob_gas: 100_000_000_000,
+        max_in_flight: 1,
     };
     poster::post(&l1, &config, &lying, 0)
         .await
