@@ -49,7 +49,7 @@ pub struct DevnetOptions {
     /// Repository root (forge scripts, node_modules/.bin).
     pub root: PathBuf,
     /// First port; anvil A/B take base, base+1; validators base+10.., relayer ops base+20,
-    /// watcher ops base+21.
+    /// watcher ops base+21, the relayer's status API base+23 (CORS for `api_cors_origin`).
     pub port_base: u16,
     /// Seconds per block; 0 = a block per transaction.
     pub block_time: u64,
@@ -76,6 +76,9 @@ pub struct DevnetOptions {
     /// Also deploy GhostPlane's L1 contracts on chain A and run its node (`ghostbridge l2 node`:
     /// L2 JSON-RPC on port base+40, ops on base+41).
     pub ghostplane: bool,
+    /// The page origin the relayer's status API allows (CORS); default
+    /// `http://127.0.0.1:{base+24}`, where the bridge page is meant to be served.
+    pub api_cors_origin: Option<String>,
 }
 
 impl DevnetOptions {
@@ -97,6 +100,7 @@ impl DevnetOptions {
             validator_cross_check_rpcs: None,
             resubmit_after_secs: 15,
             ghostplane: false,
+            api_cors_origin: None,
         }
     }
 }
@@ -426,9 +430,16 @@ impl Devnet {
         }
         say(&opts, 6, total, "starting the relayer and the watcher");
         if opts.relayer {
-            devnet.spawn_daemon(
+            let api = [
+                "--api-addr".to_owned(),
+                devnet.api_addr(),
+                "--api-cors-origin".to_owned(),
+                devnet.api_cors_origin(),
+            ];
+            devnet.spawn_daemon_with(
                 "relayer",
                 "relay",
+                &api,
                 &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())],
             )?;
         }
@@ -513,6 +524,9 @@ impl Devnet {
                 &self.ops_addr("l2node"),
                 "--confirmations",
                 &opts.confirmations.to_string(),
+                // 1 s blocks: up to three batches a block when the L2 is busy.
+                "--max-in-flight",
+                "3",
                 "--journal",
             ])
             .arg(opts.dir.join("l2node.journal"))
@@ -547,6 +561,24 @@ impl Devnet {
     /// Config file of a daemon.
     pub fn config_path(&self, name: &str) -> PathBuf {
         self.opts.dir.join(format!("{name}.toml"))
+    }
+
+    /// Address of the relayer's status API (docs/STATUS_API.md).
+    pub fn api_addr(&self) -> String {
+        format!("127.0.0.1:{}", port(self.opts.port_base, 23))
+    }
+
+    /// Base URL of the relayer's status API.
+    pub fn api_url(&self) -> String {
+        format!("http://{}", self.api_addr())
+    }
+
+    /// The one page origin the status API allows (CORS).
+    pub fn api_cors_origin(&self) -> String {
+        self.opts
+            .api_cors_origin
+            .clone()
+            .unwrap_or_else(|| format!("http://127.0.0.1:{}", port(self.opts.port_base, 24)))
     }
 
     /// Ops (metrics/health) address of a daemon.
@@ -619,6 +651,17 @@ impl Devnet {
         subcommand: &str,
         env: &[(&str, String)],
     ) -> anyhow::Result<()> {
+        self.spawn_daemon_with(name, subcommand, &[], env)
+    }
+
+    /// [`Self::spawn_daemon`] with more arguments after `--config FILE`.
+    pub fn spawn_daemon_with(
+        &mut self,
+        name: &str,
+        subcommand: &str,
+        args: &[String],
+        env: &[(&str, String)],
+    ) -> anyhow::Result<()> {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -626,6 +669,7 @@ impl Devnet {
         let mut cmd = Command::new(ghostbridge_exe());
         cmd.args([subcommand, "--config"])
             .arg(self.config_path(name))
+            .args(args)
             .stdout(log.try_clone()?)
             .stderr(log)
             .kill_on_drop(true);
@@ -726,6 +770,15 @@ impl Devnet {
                     self.ops_addr(n)
                 );
             }
+        }
+        if self.daemons.contains_key("relayer") {
+            println!(
+                "status API: {0}/v1/transfers/{{tx hash or message id}}  {0}/v1/quote?from={1}&to={2}&token=GCC&amount=1000000000000000000  (CORS: {3})",
+                self.api_url(),
+                CHAIN_IDS[0],
+                CHAIN_IDS[1],
+                self.api_cors_origin()
+            );
         }
         println!("configs, keys, logs: {}", self.opts.dir.display());
         println!(

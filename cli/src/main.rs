@@ -56,6 +56,14 @@ enum Command {
     Relay {
         #[arg(long)]
         config: PathBuf,
+        /// Serve the public status API (GET /v1/transfers/{hash}, GET /v1/quote;
+        /// docs/STATUS_API.md) on this address, e.g. 127.0.0.1:8568.
+        #[arg(long)]
+        api_addr: Option<std::net::SocketAddr>,
+        /// The one page origin (scheme://host[:port]) allowed to call the status API from a
+        /// browser (CORS); others get no CORS header.
+        #[arg(long, requires = "api_addr")]
+        api_cors_origin: Option<String>,
     },
     /// Run a watcher.
     Watch {
@@ -255,7 +263,20 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::L2 { command } => ghostbridge_cli::l2::run(command).await?,
         Command::Validator { config } => ghostbridge_validator::run(&config).await?,
-        Command::Relay { config } => ghostbridge_relayer::run(&config).await?,
+        Command::Relay {
+            config,
+            api_addr,
+            api_cors_origin,
+        } => {
+            ghostbridge_relayer::run_with(
+                &config,
+                ghostbridge_relayer::ApiOptions {
+                    addr: api_addr,
+                    cors_origin: api_cors_origin,
+                },
+            )
+            .await?
+        }
         Command::Watch { config } => ghostbridge_watcher::run(&config).await?,
         Command::Transfer {
             config,

@@ -23,4 +23,5 @@ pub mod keystore;
 pub mod listener;
 pub mod protocol;
 pub mod runtime;
+pub mod status_api;
 pub mod tls;

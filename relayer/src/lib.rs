@@ -18,7 +18,10 @@
 //!   retryAfterSeconds)`) waits for that time, re-checked at least hourly, and the attempt does
 //!   not count toward `max_attempts` (`deliver::wait_reason`, `Store::defer`): a 24 h window
 //!   delays a transfer, never fails it.
+//! - with `--api-addr`, the public status API (docs/STATUS_API.md, [`api`]): a transfer's steps
+//!   by source tx hash or message id, and quotes, read from this store and the chains.
 
+pub mod api;
 mod deliver;
 mod scanner;
 mod submit;
@@ -98,8 +101,15 @@ async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
     }
 }
 
+pub use api::ApiOptions;
+
 /// `ghostbridge relay --config FILE`: runs until SIGINT/SIGTERM.
 pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+    run_with(config_path, ApiOptions::default()).await
+}
+
+/// [`run`], also serving the status API when `api.addr` is set.
+pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let (config, chains) = Config::load(config_path, Role::Relayer)?;
     let section = config.relayer.clone().context("relayer section")?;
@@ -151,6 +161,18 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
+    let api_addr = match api.addr {
+        Some(addr) => Some(
+            api::serve(
+                relayer.clone(),
+                addr,
+                api.cors_origin.as_deref(),
+                shutdown.clone(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let mut tasks = Vec::new();
     let wallet = EthereumWallet::from(signer.clone());
     for c in &chains {
@@ -181,7 +203,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     )));
     let cold_start_ms = started.elapsed().as_millis() as u64;
     metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
-    tracing::info!(id = %section.id, account = %signer.address(), %ops, cold_start_ms, "relayer started");
+    tracing::info!(id = %section.id, account = %signer.address(), %ops, api = ?api_addr, cors_origin = ?api.cors_origin, cold_start_ms, "relayer started");
     for t in tasks {
         let _ = t.await;
     }
