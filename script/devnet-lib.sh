@@ -1,4 +1,4 @@
-# Sourced helpers for the local two-chain devnet (script/devnet.sh, script/test-deploy.sh).
+# Sourced helpers for the deploy scripts' end-to-end check (script/test-deploy.sh).
 # Chain A (31337) and chain B (31338) are anvil instances; contracts are deployed with the forge
 # scripts and their addresses written to $DEVNET_DIR/<chain>.json.
 
@@ -38,7 +38,7 @@ stop_anvils() {
 deploy_chain() {
   local rpc=$1 out=$2
   DEPLOY_OUT="$out" forge script script/Deploy.s.sol:Deploy --rpc-url "$rpc" \
-    --private-key "$DEPLOYER_KEY" --broadcast --slow -q >/dev/null
+    --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
 }
 
 # connect_chain RPC LOCAL_JSON REMOTE_JSON: opens the routes from LOCAL to REMOTE.
@@ -46,7 +46,7 @@ connect_chain() {
   local rpc=$1 local_json=$2 remote_json=$3
   LOCAL_DEPLOYMENT="$local_json" REMOTE_DEPLOYMENT="$remote_json" \
     forge script script/Connect.s.sol:Connect --rpc-url "$rpc" \
-    --private-key "$DEPLOYER_KEY" --broadcast --slow -q >/dev/null
+    --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
 }
 
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d:=d[k] for k in sys.argv[2].split(".")]; print(d)' "$1" "$2"; }

@@ -102,7 +102,7 @@ check "wGCC's release window on B: the floor minus the first mint" "$(python3 -c
 gp_json="$DEVNET_DIR/ghostplane.json"
 DEPLOY_OUT="$gp_json" BRIDGE_DEPLOYMENT="$DEVNET_DIR/a.json" GHOSTPLANE_TOKEN_4=0x0000000000000000000000000000000000000000 \
   forge script script/DeployGhostPlane.s.sol:DeployGhostPlane --rpc-url $RPC_A \
-  --private-key "$DEPLOYER_KEY" --broadcast --slow -q >/dev/null
+  --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
 gp_portal=$(json_get "$gp_json" portal)
 gp_rollup=$(json_get "$gp_json" rollup)
 gp_exec=$(json_get "$gp_json" exec)

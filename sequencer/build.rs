@@ -5,10 +5,6 @@
 //! `memcpy`/`memset`, which the final Rust link provides, so no compiler_rt is needed.
 //!
 //! Cached: cargo reruns this only when a file under `zig/src` (or this script) changes.
-//!
-//! While the engine source is absent (it is written in parallel with this crate), the crate still
-//! compiles its engine-independent modules (`roots`, `tx`) and says so in a cargo warning; the
-//! `ghostplane` cfg gates everything that crosses the ABI.
 
 use std::{
     env,
@@ -17,7 +13,6 @@ use std::{
 };
 
 fn main() {
-    println!("cargo:rustc-check-cfg=cfg(ghostplane)");
     println!("cargo:rerun-if-changed=build.rs");
     let manifest_dir =
         PathBuf::from(env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
@@ -32,13 +27,12 @@ fn main() {
         .unwrap_or_else(|_| root.join("zig/src"));
     let ffi_root = zig_src.join("ffi.zig");
     println!("cargo:rerun-if-changed={}", zig_src.display());
-    if !ffi_root.exists() {
-        println!(
-            "cargo:warning=zig/src/ffi.zig not found: building ghostbridge-sequencer without the \
-             GhostPlane engine (only `roots` and `tx`)"
-        );
-        return;
-    }
+    assert!(
+        ffi_root.exists(),
+        "{} not found: the GhostPlane engine source is part of this repository (GHOSTPLANE_SRC \
+         points elsewhere?)",
+        ffi_root.display()
+    );
     rerun_on_tree(&zig_src);
 
     let out_dir = PathBuf::from(env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
@@ -104,7 +98,6 @@ fn main() {
     }
     println!("cargo:rustc-link-search=native={}", out_dir.display());
     println!("cargo:rustc-link-lib=static=ghostplane");
-    println!("cargo:rustc-cfg=ghostplane");
 }
 
 /// The pinned CPU model (zig/build.zig): x86_64_v2 on x86_64, the baseline elsewhere.

@@ -215,7 +215,6 @@ pub async fn forge_script(
         "--private-key",
         DEPLOYER_KEY,
         "--broadcast",
-        "--slow",
         "-q",
     ]);
     for (k, v) in env {
@@ -342,54 +341,53 @@ impl Devnet {
             .iter()
             .map(|p| format!("http://127.0.0.1:{p}"))
             .collect();
-        for (rpc, id) in rpcs.iter().zip(CHAIN_IDS) {
-            forge_script(
-                &opts.root,
-                "script/Deploy.s.sol:Deploy",
-                rpc,
-                &[
-                    (
-                        "DEPLOY_CONFIG",
-                        abs(&deploy_config_path).display().to_string(),
-                    ),
-                    (
-                        "DEPLOY_OUT",
-                        dir_abs.join(format!("{id}.json")).display().to_string(),
-                    ),
-                    ("GUARDIAN", guardian.address().to_string()),
-                ],
-            )
-            .await?;
-        }
+        // The chains are independent: deploy on both at once.
+        let deploy = |rpc: String, id: u64| {
+            let env = [
+                (
+                    "DEPLOY_CONFIG",
+                    abs(&deploy_config_path).display().to_string(),
+                ),
+                (
+                    "DEPLOY_OUT",
+                    dir_abs.join(format!("{id}.json")).display().to_string(),
+                ),
+                ("GUARDIAN", guardian.address().to_string()),
+            ];
+            let root = opts.root.clone();
+            async move { forge_script(&root, "script/Deploy.s.sol:Deploy", &rpc, &env).await }
+        };
+        tokio::try_join!(
+            deploy(rpcs[0].clone(), CHAIN_IDS[0]),
+            deploy(rpcs[1].clone(), CHAIN_IDS[1])
+        )?;
         say(
             &opts,
             4,
             total,
             "connecting the routes both ways (script/Connect.s.sol), funding the demo account",
         );
-        for (i, rpc) in rpcs.iter().enumerate() {
-            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[if i == 0 { 1 } else { 0 }]);
-            forge_script(
-                &opts.root,
-                "script/Connect.s.sol:Connect",
-                rpc,
-                &[
-                    (
-                        "LOCAL_DEPLOYMENT",
-                        dir_abs.join(format!("{local}.json")).display().to_string(),
-                    ),
-                    (
-                        "REMOTE_DEPLOYMENT",
-                        dir_abs.join(format!("{remote}.json")).display().to_string(),
-                    ),
-                    (
-                        "DEPLOY_CONFIG",
-                        abs(&deploy_config_path).display().to_string(),
-                    ),
-                ],
-            )
-            .await?;
-        }
+        // Each chain's side of the routes only reads both deployment files: both at once.
+        let connect = |i: usize| {
+            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[1 - i]);
+            let env = [
+                (
+                    "LOCAL_DEPLOYMENT",
+                    dir_abs.join(format!("{local}.json")).display().to_string(),
+                ),
+                (
+                    "REMOTE_DEPLOYMENT",
+                    dir_abs.join(format!("{remote}.json")).display().to_string(),
+                ),
+                (
+                    "DEPLOY_CONFIG",
+                    abs(&deploy_config_path).display().to_string(),
+                ),
+            ];
+            let (root, rpc) = (opts.root.clone(), rpcs[i].clone());
+            async move { forge_script(&root, "script/Connect.s.sol:Connect", &rpc, &env).await }
+        };
+        tokio::try_join!(connect(0), connect(1))?;
         let chains: [DevChain; 2] = [0, 1].map(|i| DevChain {
             chain_id: CHAIN_IDS[i],
             rpc: rpcs[i].clone(),

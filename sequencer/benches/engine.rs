@@ -13,7 +13,6 @@
 //!   in a batched crossing.
 #![allow(missing_docs, clippy::unwrap_used, clippy::arithmetic_side_effects)]
 
-#[cfg(ghostplane)]
 mod benches {
     use alloy_primitives::{keccak256, Address};
     use criterion::{black_box, BenchmarkId, Criterion, SamplingMode, Throughput};
@@ -312,7 +311,6 @@ mod benches {
     }
 }
 
-#[cfg(ghostplane)]
 criterion::criterion_group!(
     all,
     benches::ffi,
@@ -320,8 +318,4 @@ criterion::criterion_group!(
     benches::state_root,
     benches::full_sequencer
 );
-#[cfg(ghostplane)]
 criterion::criterion_main!(all);
-
-#[cfg(not(ghostplane))]
-fn main() {}

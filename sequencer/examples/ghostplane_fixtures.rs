@@ -24,18 +24,10 @@
     unreachable_pub
 )]
 
-#[cfg(not(ghostplane))]
-fn main() {
-    eprintln!("ghostplane_fixtures: built without the GhostPlane engine (zig/src/ffi.zig absent)");
-    std::process::exit(1);
-}
-
-#[cfg(ghostplane)]
 fn main() -> anyhow::Result<()> {
     driver::main()
 }
 
-#[cfg(ghostplane)]
 mod driver {
     use alloy_primitives::{Address, B256};
     use alloy_sol_types::SolValue;

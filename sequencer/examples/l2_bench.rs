@@ -25,18 +25,10 @@
     unreachable_pub
 )]
 
-#[cfg(not(ghostplane))]
-fn main() {
-    eprintln!("l2_bench: built without the GhostPlane engine (zig/src/ffi.zig absent)");
-    std::process::exit(1);
-}
-
-#[cfg(ghostplane)]
 fn main() -> anyhow::Result<()> {
     bench::main()
 }
 
-#[cfg(ghostplane)]
 mod bench {
     use alloy_primitives::{keccak256, Address, B256};
     use anyhow::{bail, ensure, Context};

@@ -26,19 +26,13 @@ pub mod roots;
 pub mod settlement;
 pub mod tx;
 
-#[cfg(ghostplane)]
 pub mod cli;
-#[cfg(ghostplane)]
 pub mod engine;
-#[cfg(ghostplane)]
 pub mod ffi;
-#[cfg(all(ghostplane, feature = "test-utils"))]
+#[cfg(feature = "test-utils")]
 pub mod fuzz;
-#[cfg(ghostplane)]
 pub mod ledger;
-#[cfg(ghostplane)]
 pub mod rpc;
-#[cfg(ghostplane)]
 pub mod sequencer;
 
 pub use error::{EngineError, Result};

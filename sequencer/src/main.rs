@@ -1,7 +1,6 @@
 //! `ghostplane-sequencer`: starts the GhostPlane engine, the sequencer task and the JSON-RPC
 //! endpoint. `--dev-fund N` credits N deterministic dev keys (`tx::test_key(0..N)`) with GCC.
 
-#[cfg(ghostplane)]
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     use clap::Parser;
@@ -10,10 +9,4 @@ async fn main() -> anyhow::Result<()> {
         .init();
     let args = ghostbridge_sequencer::cli::Args::parse();
     ghostbridge_sequencer::cli::run(args).await
-}
-
-#[cfg(not(ghostplane))]
-fn main() {
-    eprintln!("built without the GhostPlane engine (zig/src/ffi.zig missing)");
-    std::process::exit(1);
 }

@@ -15,7 +15,6 @@
 // Offsets below are sums of fixed field widths and a data length checked <= 1024 first.
 #![allow(clippy::arithmetic_side_effects)]
 
-#[cfg(ghostplane)]
 use crate::engine::Transaction;
 use crate::{TOKEN_COUNT, TX_DATA_MAX};
 use alloy_primitives::{keccak256, Address, B256};
@@ -254,7 +253,6 @@ impl DecodedTx {
     }
 
     /// The engine transaction once the sender is known.
-    #[cfg(ghostplane)]
     pub fn into_engine_tx(self, from: Address) -> Transaction {
         Transaction {
             hash: self.hash,

@@ -1,5 +1,4 @@
 //! Integration tests through the real Zig engine (one binary, modules below).
-#![cfg(ghostplane)]
 #![allow(
     clippy::unwrap_used,
     clippy::arithmetic_side_effects,
