@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs every pinned tool the project needs, from package registries only:
 # forge/anvil/cast + solcjs + OpenZeppelin (npm, package-lock.json), the TypeScript SDK's viem and
-# typescript (npm, packages/sdk/package-lock.json), zig (PyPI ziglang, .venv).
+# typescript (npm, packages/sdk/package-lock.json), the bridge page's esbuild and playwright-core
+# (npm, app/package-lock.json), zig (PyPI ziglang) and Slither (PyPI, script/requirements-slither.txt)
+# in .venv. Chromium for the browser tests is a Debian package: script/ensure-chromium.sh.
 # Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -23,18 +25,26 @@ if [ ! -x node_modules/.bin/forge ] || [ ! -x node_modules/.bin/anvil ] || [ "$(
   npm ci --no-audit --no-fund --loglevel=error
   echo "$lock_sum" >"$stamp"
 fi
-# The SDK has its own lockfile and its own stamp: an SDK dependency bump never reinstalls the
-# foundry binaries above.
-sdk_sum=$(sha256sum packages/sdk/package-lock.json | cut -d' ' -f1)
-sdk_stamp=packages/sdk/node_modules/.ghostbridge-package-lock.sha256
-if [ ! -x packages/sdk/node_modules/.bin/tsc ] || [ "$(cat "$sdk_stamp" 2>/dev/null)" != "$sdk_sum" ]; then
-  echo "==> npm ci in packages/sdk (viem, typescript)"
-  (cd packages/sdk && npm ci --no-audit --no-fund --loglevel=error)
-  echo "$sdk_sum" >"$sdk_stamp"
-fi
+# The SDK and the page have their own lockfiles and stamps: a bump there never reinstalls the
+# foundry binaries above. The page depends on the SDK (file:../packages/sdk), so it comes second.
+for pkg in packages/sdk app; do
+  sum=$(sha256sum "$pkg/package-lock.json" | cut -d' ' -f1)
+  pkg_stamp=$pkg/node_modules/.ghostbridge-package-lock.sha256
+  if [ ! -x "$pkg/node_modules/.bin/tsc" ] || [ "$(cat "$pkg_stamp" 2>/dev/null)" != "$sum" ]; then
+    echo "==> npm ci in $pkg"
+    (cd "$pkg" && npm ci --no-audit --no-fund --loglevel=error)
+    echo "$sum" >"$pkg_stamp"
+  fi
+done
 if ! "$ZIG" version 2>/dev/null | grep -qx "$ZIG_VERSION"; then
   echo "==> python venv with ziglang==$ZIG_VERSION"
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
 fi
-echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version), sdk: $(packages/sdk/node_modules/.bin/tsc --version)"
+SLITHER_VERSION=$(sed -n 's/^slither-analyzer==//p' script/requirements-slither.txt)
+if [ "$(.venv/bin/slither --version 2>/dev/null)" != "$SLITHER_VERSION" ]; then
+  echo "==> slither-analyzer==$SLITHER_VERSION into .venv (script/requirements-slither.txt)"
+  [ -x .venv/bin/pip ] || python3 -m venv .venv
+  .venv/bin/pip install --quiet --disable-pip-version-check -r script/requirements-slither.txt
+fi
+echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version), slither $(.venv/bin/slither --version), sdk: $(packages/sdk/node_modules/.bin/tsc --version)"

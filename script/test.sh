@@ -31,6 +31,9 @@ forge fmt --check
 echo "==> forge test (contracts: unit, fuzz, invariant, hack regressions, GhostPlane settlement)"
 forge test
 
+echo "==> slither over contracts/src: every finding triaged in contracts/slither-triage.json"
+./script/slither.sh
+
 echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
 ./script/test-deploy.sh
 
@@ -48,3 +51,7 @@ cargo test -p ghostbridge-cli --features test-lies --test e2e_l2_lie --locked --
 echo "==> cargo test --workspace (core incl. Wycheproof ML-DSA-65/ML-KEM-768 and TLS X25519MLKEM768; store on"
 echo "    SQLite + PostgreSQL; engine FFI + sequencer; tests/e2e.rs: the daemons on two anvil chains)"
 cargo test --workspace --locked
+
+echo "==> the bridge page and the SDK against a real devnet: SDK devnet tests, browser tests (headless Chromium)"
+./script/ensure-chromium.sh
+./script/app-test.sh

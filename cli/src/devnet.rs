@@ -127,6 +127,8 @@ pub struct Devnet {
     pub validator_urls: Vec<String>,
     anvils: Vec<Child>,
     daemons: BTreeMap<String, Child>,
+    /// The bridge page server (`app/dist` and `/config.json` on port base+24), when built.
+    app: Option<crate::app_server::AppServer>,
 }
 
 /// `base + offset`: each devnet takes a block of ports above its base.
@@ -368,8 +370,8 @@ impl Devnet {
             "connecting the routes both ways (script/Connect.s.sol), funding the demo account",
         );
         // Each chain's side of the routes only reads both deployment files: both at once.
-        let connect = |i: usize| {
-            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[1 - i]);
+        let connect = |i: usize, remote_i: usize| {
+            let (local, remote) = (CHAIN_IDS[i], CHAIN_IDS[remote_i]);
             let env = [
                 (
                     "LOCAL_DEPLOYMENT",
@@ -387,7 +389,7 @@ impl Devnet {
             let (root, rpc) = (opts.root.clone(), rpcs[i].clone());
             async move { forge_script(&root, "script/Connect.s.sol:Connect", &rpc, &env).await }
         };
-        tokio::try_join!(connect(0), connect(1))?;
+        tokio::try_join!(connect(0, 1), connect(1, 0))?;
         let chains: [DevChain; 2] = [0, 1].map(|i| DevChain {
             chain_id: CHAIN_IDS[i],
             rpc: rpcs[i].clone(),
@@ -404,6 +406,7 @@ impl Devnet {
             validator_urls: Vec::new(),
             anvils,
             daemons: BTreeMap::new(),
+            app: None,
         };
         let daemon_rpcs = opts
             .daemon_rpcs
@@ -441,6 +444,8 @@ impl Devnet {
                 &[("GHOSTBRIDGE_RELAYER_KEY", RELAYER_KEY.into())],
             )?;
         }
+        // The bridge page (app/), served where the status API allows CORS from.
+        devnet.app = crate::app_server::start_for(&devnet).await;
         if opts.watcher {
             devnet.spawn_daemon(
                 "watcher",
@@ -777,6 +782,9 @@ impl Devnet {
                 CHAIN_IDS[1],
                 self.api_cors_origin()
             );
+        }
+        if let Some(app) = &self.app {
+            println!("bridge page: {}  (config {}config.json)", app.url, app.url);
         }
         println!("configs, keys, logs: {}", self.opts.dir.display());
         println!(

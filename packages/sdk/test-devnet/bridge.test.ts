@@ -111,7 +111,9 @@ describe("GhostBridge SDK against a real devnet", () => {
     assertAdvanced(seen, "locked");
     assert.equal(final.message_id, sent.messageId);
     assert.equal(final.amount, amount);
-    assert.equal(final.relayer_status, "confirmed");
+    // `released` is read from the chain (isConsumed); the relayer's own record may not have
+    // caught up with its receipt yet.
+    assert.ok(["submitted", "confirmed"].includes(final.relayer_status ?? ""), `relayer_status ${final.relayer_status}`);
     assert.equal(etas[etas.length - 1], 0);
     assert.ok((etas[0] ?? 0) > 0);
     // the fee is not taken from the amount: the recipient gets all of it

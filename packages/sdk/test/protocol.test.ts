@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { type Hex, getAddress, keccak256, toHex } from "viem";
+import { type Hex, compactSignatureToSignature, getAddress, keccak256, recoverAddress, toHex } from "viem";
 import {
   BATCH_ATTESTATION_TYPEHASH,
   type BridgeMessage,
@@ -20,7 +20,7 @@ import {
   signerSetHash,
   verifyMerkleProof,
 } from "../src/index.js";
-import { type FixtureMessage, loadFixture } from "./fixture.js";
+import { type DevnetRun, type FixtureMessage, loadDevnetRun, loadFixture } from "./fixture.js";
 
 const fixture = loadFixture();
 
@@ -153,4 +153,82 @@ describe("validator-set hashes", () => {
       assert.equal(pqKeySetHash(s.pqKeyHashes), s.pqKeySetHash);
     });
   }
+});
+
+describe("captured devnet run (devnet-run.json: ids, attestations and proofs read from the chains)", () => {
+  // Read in each test, so a missing capture fails every one of them (not the suite's set-up).
+  let loaded: DevnetRun | undefined;
+  const devnetRun = (): DevnetRun => {
+    loaded ??= loadDevnetRun();
+    return loaded;
+  };
+
+  it("holds the run's transfers, single and batch releases", () => {
+    const run = devnetRun();
+    assert.ok(run.messages.length >= 3 + 2 * 8, "messages");
+    assert.ok(run.releases.filter((r) => r.kind === "single").length >= 3, "single releases");
+    assert.ok(run.releases.some((r) => r.kind === "batch" && (r.proofs ?? []).length === 0), "a whole-batch mint");
+    assert.ok(run.releases.some((r) => r.kind === "batch" && (r.proofs ?? []).length > 0), "a batch released by proofs");
+    assert.equal(run.validators.length, 4, "validators");
+  });
+
+  it("every emitted message id is the SDK's message id of its fields", () => {
+    const run = devnetRun();
+    for (const m of run.messages) {
+      const message = toMessage(m.message);
+      assert.equal(message.version, MESSAGE_VERSION);
+      assert.equal(messageId(message), m.messageId, m.name);
+    }
+  });
+
+  it("every release digest is the SDK's, and every signature recovers to its validator", async () => {
+    const run = devnetRun();
+    let signatures = 0;
+    for (const [i, r] of run.releases.entries()) {
+      const chain = run.chains.find((c) => c.chainId === r.chainId);
+      assert.ok(chain, `release ${i}: its chain`);
+      assert.equal(getAddress(r.verifier), getAddress(chain.verifier), `release ${i}: verifier`);
+      const domain = { chainId: BigInt(r.chainId), verifier: r.verifier };
+      assert.equal(domainSeparator(domain), r.domainSeparator, `release ${i}: domain separator`);
+      const digest =
+        r.kind === "single"
+          ? messageDigest({ ...domain, endpoint: r.endpoint, epoch: BigInt(r.epoch), messageId: r.messageId as Hex })
+          : batchDigest({ ...domain, endpoint: r.endpoint, epoch: BigInt(r.epoch), root: r.root as Hex });
+      assert.equal(digest, r.digest, `release ${i}: digest`);
+      assert.deepEqual(r.signers.map(getAddress), run.validators.map(getAddress), `release ${i}: signer set`);
+      assert.equal(signerSetHash(r.signers), chain.signerSetHash, `release ${i}: signer set hash`);
+      assert.ok(r.signatures.length >= Number(chain.threshold), `release ${i}: threshold`);
+      for (const s of r.signatures) {
+        assert.equal(getAddress(r.signers[s.signerIndex]!), getAddress(s.signer), `release ${i}: index`);
+        const recovered = await recoverAddress({
+          hash: digest,
+          signature: compactSignatureToSignature({ r: s.r, yParityAndS: s.vs }),
+        });
+        assert.equal(getAddress(recovered), getAddress(s.signer), `release ${i}: recovered signer`);
+        signatures += 1;
+      }
+    }
+    assert.ok(signatures >= 5 * 3, `${signatures} signatures`);
+  });
+
+  it("every batch root and Merkle proof verifies under the SDK", () => {
+    const run = devnetRun();
+    for (const [i, r] of run.releases.entries()) {
+      if (r.kind !== "batch") continue;
+      const ids = r.messageIds ?? [];
+      const proofs = r.proofs ?? [];
+      assert.ok(ids.length >= 2, `release ${i}: members`);
+      if (proofs.length === 0) {
+        // mintWholeBatch: the minter rebuilt the root from the messages, in calldata order.
+        assert.equal(merkleRoot(ids), r.root, `release ${i}: root`);
+        continue;
+      }
+      assert.equal(proofs.length, ids.length, `release ${i}: one proof per member`);
+      ids.forEach((id, j) => {
+        assert.equal(verifyMerkleProof(proofs[j]!, r.root as Hex, id), true, `release ${i}: proof ${j}`);
+        const other = `${id.slice(0, -1)}${id.endsWith("0") ? "1" : "0"}` as Hex;
+        assert.equal(verifyMerkleProof(proofs[j]!, r.root as Hex, other), false, `release ${i}: foreign id`);
+      });
+    }
+  });
 });

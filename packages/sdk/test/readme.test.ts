@@ -3,7 +3,7 @@ import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { describe, it } from "node:test";
-import { loadFixture, sdkRoot } from "./fixture.js";
+import { loadFixture, repoRoot, sdkRoot } from "./fixture.js";
 
 describe("README example", () => {
   it("is examples/usage.ts, which tsc typechecks", () => {
@@ -23,5 +23,11 @@ describe("README example", () => {
     assert.equal(out.id, lock?.id);
     assert.equal(out.error, "ZeroAmount");
     assert.equal(out.proof.length, 1);
+  });
+
+  it("the repository README's SDK example is examples/lock-and-track.ts (run against a devnet by test:devnet)", () => {
+    const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+    const example = readFileSync(join(sdkRoot, "examples/lock-and-track.ts"), "utf8");
+    assert.ok(readme.includes("```ts\n" + example + "```"), "README.md shows examples/lock-and-track.ts verbatim in a ```ts block");
   });
 });
