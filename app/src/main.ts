@@ -42,6 +42,8 @@ interface ChainConfig {
   name?: string;
   rpcUrl: string;
   deployment: unknown;
+  /** A block explorer (`https://…`, its `/tx/<hash>` pages); none on the devnet. */
+  explorerUrl?: string;
 }
 interface AppConfig {
   network?: string;
@@ -109,6 +111,12 @@ async function loadConfig(): Promise<void> {
 }
 
 // ---------------------------------------------------------------- formatting
+
+/** Where a transaction hash links to: the chain's explorer when configured, else the status API's answer for it. */
+function txLink(hash: string, chainId: number): string {
+  const explorer = cfg.chains.find((c) => c.chainId === chainId)?.explorerUrl;
+  return explorer !== undefined ? `${explorer.replace(/\/$/, "")}/tx/${hash}` : `${cfg.apiUrl}/v1/transfers/${hash}`;
+}
 
 const short = (h: string): string => `${h.slice(0, 10)}…${h.slice(-6)}`;
 
@@ -581,7 +589,8 @@ const STATUS_LABEL: Record<string, string> = { done: "done", active: "in progres
 
 function stepDetail(s: TransferStep, t: TransferStatus): (Node | string)[] {
   const out: (Node | string)[] = [];
-  const tx = (h: string, chain: number) => el("code", { class: "hash", title: h, "data-testid": `tx-${s.step}` }, `${h} (chain ${chain})`);
+  const tx = (h: string, chain: number) =>
+    el("a", { href: txLink(h, chain), target: "_blank", rel: "noopener noreferrer" }, el("code", { class: "hash", title: h, "data-testid": `tx-${s.step}` }, `${h} (chain ${chain})`));
   switch (s.step) {
     case "locked":
     case "burned":

@@ -159,6 +159,12 @@ test("the dev account quotes and locks 1 GCC; the steps advance to released; wra
   const lockTx = (await page.locator("[data-testid=tx-locked]").innerText()).split(" ")[0];
   assert.match(lockTx, /^0x[0-9a-f]{64}$/);
   assert.match(await page.locator("[data-testid=tx-submitted]").innerText(), /^0x[0-9a-f]{64} \(chain 31338\)$/);
+  // The hash links to the status API's answer for it (the devnet has no explorer), which knows it.
+  const link = await page.locator("a:has([data-testid=tx-locked])").getAttribute("href");
+  assert.equal(link, `${cfg.apiUrl}/v1/transfers/${lockTx}`);
+  const linked = await (await fetch(link)).json();
+  assert.equal(linked.matched, "source_tx");
+  assert.equal(linked.transfers[0].state, "released");
   const receipt = await clients[31337].getTransactionReceipt({ hash: lockTx });
   assert.equal(receipt.status, "success");
   assert.equal(receipt.from.toLowerCase(), user.toLowerCase());

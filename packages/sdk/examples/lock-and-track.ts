@@ -3,9 +3,8 @@ import { createPublicClient, createWalletClient, http, parseEther } from "viem";
 import { privateKeyToAccount } from "viem/accounts";
 import { chainFromDeployment, lock, track } from "@ghostbridge/sdk";
 
-const dir = process.env.GHOSTBRIDGE_DEVNET_DIR ?? "deployments/devnet"; // `ghostbridge devnet`
-const base = Number(process.env.GHOSTBRIDGE_DEVNET_PORT_BASE ?? 8545);
-const rpc = `http://127.0.0.1:${base}`, api = `http://127.0.0.1:${base + 23}`;
+const { GHOSTBRIDGE_DEVNET_DIR: dir = "deployments/devnet", GHOSTBRIDGE_DEVNET_PORT_BASE: base = "8545" } = process.env;
+const rpc = `http://127.0.0.1:${base}`, api = `http://127.0.0.1:${Number(base) + 23}`; // `ghostbridge devnet`
 const chain = chainFromDeployment(readFileSync(`${dir}/31337.json`, "utf8"), rpc);
 const account = privateKeyToAccount("0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d"); // devnet demo account
 const [wallet, publicClient] = [createWalletClient({ account, transport: http(rpc) }), createPublicClient({ transport: http(rpc) })];
