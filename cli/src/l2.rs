@@ -287,10 +287,15 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                 node.rpc_addr
             );
             loop {
-                anyhow::ensure!(
-                    !node.sequencer_stopped(),
-                    "the sequencer stopped (its journal could not be written; see the log): restart the node to replay the journal"
-                );
+                match node.stopped_task() {
+                    None => {}
+                    Some("sequencer") => anyhow::bail!(
+                        "the sequencer stopped (its journal could not be written; see the log): restart the node to replay the journal"
+                    ),
+                    Some(task) => anyhow::bail!(
+                        "the node's {task} task stopped (see the log): restart the node; it replays its journal and re-reads L1"
+                    ),
+                }
                 health.progress("batches_posted", node.poster.posted());
                 health.progress("posting_failures", node.poster.failed_attempts());
                 health.progress("deposits_applied", node.deposits.applied());

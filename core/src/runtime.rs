@@ -209,3 +209,110 @@ pub fn now_ms() -> u64 {
         .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
+
+/// Waits for a daemon's long-running tasks until they all end. A task that panics stops the
+/// daemon: the panic is logged with the task's name, every other task is asked to stop
+/// (`shutdown` is cancelled) and awaited, and the error is returned so the process exits
+/// non-zero instead of running on without, say, its delivery loop.
+pub async fn supervise(
+    tasks: Vec<(String, tokio::task::JoinHandle<()>)>,
+    shutdown: &CancellationToken,
+) -> anyhow::Result<()> {
+    let mut set = tokio::task::JoinSet::new();
+    for (name, handle) in tasks {
+        set.spawn(async move { (name, handle.await) });
+    }
+    let mut failed: Option<String> = None;
+    while let Some(joined) = set.join_next().await {
+        let (name, outcome) = match joined {
+            Ok(pair) => pair,
+            // The wrapper only awaits a handle: it cannot panic; it is aborted only with the set.
+            Err(e) => (String::from("supervisor"), Err(e)),
+        };
+        let Err(e) = outcome else { continue };
+        let why = if e.is_panic() {
+            let payload = e.into_panic();
+            let text = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "a non-string panic payload".into());
+            format!("task {name} panicked: {text}")
+        } else {
+            format!("task {name} was cancelled")
+        };
+        tracing::error!(task = %name, "{why}; stopping the daemon");
+        shutdown.cancel();
+        failed.get_or_insert(why);
+    }
+    match failed {
+        Some(why) => Err(anyhow::anyhow!(why)),
+        None => Ok(()),
+    }
+}
+
+/// A panic inside a task that `owner` awaited is raised again in `owner`, so it reaches
+/// [`supervise`] instead of being dropped with the `JoinError`.
+pub fn propagate_panic(joined: Result<(), tokio::task::JoinError>) {
+    if let Err(e) = joined {
+        if e.is_panic() {
+            std::panic::resume_unwind(e.into_panic());
+        }
+    }
+}
+
+#[cfg(test)]
+mod supervise_tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panicking_task_stops_the_others_and_is_reported() {
+        let shutdown = CancellationToken::new();
+        let s = shutdown.clone();
+        let patient = tokio::spawn(async move { s.cancelled().await });
+        let broken = tokio::spawn(async { panic!("the delivery loop broke") });
+        let result = tokio::time::timeout(
+            Duration::from_secs(5),
+            supervise(
+                vec![("patient".into(), patient), ("deliver".into(), broken)],
+                &shutdown,
+            ),
+        )
+        .await
+        .expect("supervise returns once the other task has stopped");
+        let err = result.unwrap_err().to_string();
+        assert_eq!(err, "task deliver panicked: the delivery loop broke");
+        assert!(shutdown.is_cancelled());
+    }
+
+    #[tokio::test]
+    async fn tasks_that_end_on_shutdown_are_fine() {
+        let shutdown = CancellationToken::new();
+        let tasks = (0..3)
+            .map(|i| {
+                let s = shutdown.clone();
+                (
+                    format!("t{i}"),
+                    tokio::spawn(async move { s.cancelled().await }),
+                )
+            })
+            .collect();
+        shutdown.cancel();
+        supervise(tasks, &shutdown).await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_panic_in_a_nested_task_reaches_the_supervisor() {
+        let shutdown = CancellationToken::new();
+        let outer = tokio::spawn(async {
+            let inner = tokio::spawn(async { panic!("worker 2 broke") });
+            propagate_panic(inner.await);
+        });
+        let err = supervise(vec![("deliver".into(), outer)], &shutdown)
+            .await
+            .unwrap_err()
+            .to_string();
+        assert_eq!(err, "task deliver panicked: worker 2 broke");
+    }
+}

@@ -105,20 +105,25 @@ pub struct Node {
     pub poster: Arc<PosterStatus>,
     /// The deposit follower's progress.
     pub deposits: Arc<DepositStatus>,
-    tasks: Vec<JoinHandle<()>>,
+    /// The node's tasks by name; each runs for the node's life.
+    tasks: Vec<(&'static str, JoinHandle<()>)>,
 }
 
 impl Node {
-    /// Whether the sequencer task has stopped (its journal could not be written): the node
-    /// must exit, and a restart replays the journal.
-    pub fn sequencer_stopped(&self) -> bool {
-        self.tasks.first().is_some_and(JoinHandle::is_finished)
+    /// The first task that has stopped: `sequencer` when its journal could not be written, any
+    /// other when it panicked. The node must then exit (a restart replays the journal and
+    /// re-reads L1) rather than run on without it.
+    pub fn stopped_task(&self) -> Option<&'static str> {
+        self.tasks
+            .iter()
+            .find(|(_, t)| t.is_finished())
+            .map(|(name, _)| *name)
     }
 }
 
 impl Drop for Node {
     fn drop(&mut self) {
-        for t in &self.tasks {
+        for (_, t) in &self.tasks {
             t.abort();
         }
     }
@@ -273,6 +278,11 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
         rpc_addr,
         poster: poster_status,
         deposits: deposit_status,
-        tasks: vec![seq_task, poster_task, deposit_task, rpc_task],
+        tasks: vec![
+            ("sequencer", seq_task),
+            ("poster", poster_task),
+            ("deposit follower", deposit_task),
+            ("L2 JSON-RPC", rpc_task),
+        ],
     })
 }

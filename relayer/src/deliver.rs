@@ -61,7 +61,8 @@ pub(crate) async fn run(r: Relayer, dst: u64, submitter: Submitter, shutdown: Ca
         })
         .collect::<Vec<_>>();
     for w in workers {
-        let _ = w.await;
+        // A worker's panic reaches the relayer's supervisor, which stops the process.
+        ghostbridge_core::runtime::propagate_panic(w.await);
     }
 }
 

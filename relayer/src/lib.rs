@@ -177,12 +177,15 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
     let wallet = EthereumWallet::from(signer.clone());
     for c in &chains {
         for contract in [c.deployment.vault, c.deployment.minter] {
-            tasks.push(tokio::spawn(scanner::run(
-                relayer.clone(),
-                c.chain_id,
-                contract,
-                shutdown.clone(),
-            )));
+            tasks.push((
+                format!("scanner {} {contract}", c.chain_id),
+                tokio::spawn(scanner::run(
+                    relayer.clone(),
+                    c.chain_id,
+                    contract,
+                    shutdown.clone(),
+                )),
+            ));
         }
         let submitter = submit::Submitter::new(
             c.chain_id,
@@ -190,24 +193,26 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
             wallet.clone(),
             c.gas.clone(),
         );
-        tasks.push(tokio::spawn(deliver::run(
-            relayer.clone(),
-            c.chain_id,
-            submitter,
-            shutdown.clone(),
-        )));
+        tasks.push((
+            format!("deliver {}", c.chain_id),
+            tokio::spawn(deliver::run(
+                relayer.clone(),
+                c.chain_id,
+                submitter,
+                shutdown.clone(),
+            )),
+        ));
     }
-    tasks.push(tokio::spawn(publish_counts(
-        relayer.clone(),
-        shutdown.clone(),
-    )));
+    tasks.push((
+        "counts".into(),
+        tokio::spawn(publish_counts(relayer.clone(), shutdown.clone())),
+    ));
     let cold_start_ms = started.elapsed().as_millis() as u64;
     metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
     tracing::info!(id = %section.id, account = %signer.address(), %ops, api = ?api_addr, cors_origin = ?api.cors_origin, cold_start_ms, "relayer started");
-    for t in tasks {
-        let _ = t.await;
-    }
+    // A task that panics stops the relayer (exit non-zero) rather than leaving it half alive.
+    let outcome = ghostbridge_core::runtime::supervise(tasks, &shutdown).await;
     store.close().await;
     tracing::info!("relayer stopped");
-    Ok(())
+    outcome
 }

@@ -103,16 +103,17 @@ impl Validator {
         &self,
         shutdown: &CancellationToken,
         poll: std::time::Duration,
-    ) -> Vec<tokio::task::JoinHandle<()>> {
+    ) -> Vec<(String, tokio::task::JoinHandle<()>)> {
         let mut handles = Vec::new();
         for chain in self.inner.chains.values() {
             for source in [follower::Source::Vault, follower::Source::Minter] {
                 let v = self.clone();
                 let s = shutdown.clone();
                 let chain_id = chain.chain_id;
-                handles.push(tokio::spawn(async move {
-                    follower::run(v, chain_id, source, poll, s).await
-                }));
+                handles.push((
+                    format!("follower {chain_id} {source:?}"),
+                    tokio::spawn(async move { follower::run(v, chain_id, source, poll, s).await }),
+                ));
             }
         }
         handles
@@ -169,22 +170,23 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         .await
         .with_context(|| format!("cannot listen on {}", section.listen))?;
     tracing::info!(address = %validator.address(), api = %listener.local_addr()?, %ops, "validator started");
-    let followers = validator.spawn_followers(
+    let mut tasks = validator.spawn_followers(
         &shutdown,
         std::time::Duration::from_millis(section.poll_interval_ms),
     );
-    serve_api(
-        listener,
-        validator.clone(),
-        tls,
-        section.api_limits,
-        shutdown.clone(),
-    )
-    .await;
-    for f in followers {
-        let _ = f.await;
-    }
+    tasks.push((
+        "api".into(),
+        tokio::spawn(serve_api(
+            listener,
+            validator.clone(),
+            tls,
+            section.api_limits,
+            shutdown.clone(),
+        )),
+    ));
+    // A task that panics stops the validator (exit non-zero) rather than leaving it half alive.
+    let outcome = ghostbridge_core::runtime::supervise(tasks, &shutdown).await;
     store.close().await;
     tracing::info!("validator stopped");
-    Ok(())
+    outcome
 }
