@@ -3,7 +3,8 @@
 # forge/anvil/cast + solcjs + OpenZeppelin (npm, package-lock.json), the TypeScript SDK's viem and
 # typescript (npm, packages/sdk/package-lock.json), the bridge page's esbuild and playwright-core
 # (npm, app/package-lock.json), zig (PyPI ziglang) and Slither (PyPI, script/requirements-slither.txt)
-# in .venv. Chromium for the browser tests is a Debian package: script/ensure-chromium.sh.
+# in .venv, cargo-machete (crates.io, .tools/). Chromium for the browser tests is a Debian package:
+# script/ensure-chromium.sh.
 # Idempotent: a second run only checks.
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/env.sh"
@@ -41,10 +42,16 @@ if ! "$ZIG" version 2>/dev/null | grep -qx "$ZIG_VERSION"; then
   python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check "ziglang==$ZIG_VERSION"
 fi
+# cargo-machete (crates.io, built once into .tools/): the unused-dependency check of test.sh.
+MACHETE_VERSION=0.9.2
+if [ "$(.tools/bin/cargo-machete --version 2>/dev/null)" != "$MACHETE_VERSION" ]; then
+  echo "==> cargo install cargo-machete@$MACHETE_VERSION (into .tools/)"
+  cargo install --quiet --locked --version "$MACHETE_VERSION" --root .tools cargo-machete
+fi
 SLITHER_VERSION=$(sed -n 's/^slither-analyzer==//p' script/requirements-slither.txt)
 if [ "$(.venv/bin/slither --version 2>/dev/null)" != "$SLITHER_VERSION" ]; then
   echo "==> slither-analyzer==$SLITHER_VERSION into .venv (script/requirements-slither.txt)"
   [ -x .venv/bin/pip ] || python3 -m venv .venv
   .venv/bin/pip install --quiet --disable-pip-version-check -r script/requirements-slither.txt
 fi
-echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version), slither $(.venv/bin/slither --version), sdk: $(packages/sdk/node_modules/.bin/tsc --version)"
+echo "==> toolchain: $(forge --version | head -1), $(anvil --version | head -1), solc $(script/solc --version | tail -1), zig $("$ZIG" version), slither $(.venv/bin/slither --version), cargo-machete $(.tools/bin/cargo-machete --version), sdk: $(packages/sdk/node_modules/.bin/tsc --version)"

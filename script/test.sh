@@ -19,6 +19,9 @@ cargo fmt --all --check
 echo "==> cargo clippy --workspace --all-targets (workspace lints, warnings are errors)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+echo "==> cargo-machete (no crate declares a dependency it does not use)"
+.tools/bin/cargo-machete
+
 echo "==> GhostPlane settlement fixtures are what the engine produces today"
 ./script/ghostplane-fixtures.sh --check
 
