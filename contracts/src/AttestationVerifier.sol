@@ -465,9 +465,11 @@ contract AttestationVerifier is AccessControl, Initializable, EIP712 {
     ) private {
         uint256 n = signers.length;
         _checkThresholds(signers, pqKeyHashes, threshold_, largeThreshold_);
-        // forge-lint: disable-next-line(unsafe-typecast)
+        // Cannot truncate: n <= 255: _checkSet refuses a larger set.
+        // forge-lint: disable-start(unsafe-typecast)
         _config =
             Config({epoch: newEpoch, threshold: threshold_, largeThreshold: largeThreshold_, signerCount: uint8(n)});
+        // forge-lint: disable-end(unsafe-typecast)
         _signerSetHash = keccak256(abi.encodePacked(signers));
         _pqKeySetHash = keccak256(abi.encodePacked(pqKeyHashes));
         _signers = signers;

@@ -238,6 +238,8 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
     /// `endsAt` (in the past: the next release opens a new window with a fresh base).
     function releaseWindowOf(address token) external view returns (uint64 endsAt, uint256 remaining) {
         uint256 packed = _packedReleaseWindow(token);
+        // Cannot truncate: the low 64 bits of the packed window are endsAt.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return (uint64(packed), packed >> 64);
     }
 
@@ -338,6 +340,8 @@ abstract contract BridgeEndpoint is AccessControl, Pausable, ReentrancyGuardTran
     /// through a memory struct.
     function _consumeReleaseWindow(address token, uint256 amount) private {
         uint256 packed = _packedReleaseWindow(token);
+        // Cannot truncate: the low 64 bits of the packed window are endsAt.
+        // forge-lint: disable-next-line(unsafe-typecast)
         uint64 endsAt = uint64(packed);
         uint256 remaining = packed >> 64;
         if (block.timestamp >= endsAt) {

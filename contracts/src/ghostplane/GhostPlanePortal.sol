@@ -222,14 +222,24 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
             // total is then > TRACK_FROM (never UNTRACKED).
             uint256 prior = totals.deposited != UNTRACKED ? totals.deposited : _min(TRACK_FROM, bound - amount);
             if (prior + amount > MAX_AMOUNT) revert DepositTotalExceeded(id, prior, amount);
+            // Cannot truncate: prior + amount <= MAX_AMOUNT = 2^128 - 1, checked above.
+            // forge-lint: disable-next-line(unsafe-typecast)
             _totals[id].deposited = uint128(prior + amount);
         }
+        // Cannot truncate: masked to COUNT_MASK (39 bits).
+        // forge-lint: disable-next-line(unsafe-typecast)
         index = uint64((head >> 1) & COUNT_MASK);
+        // Cannot truncate: id < TOKEN_COUNT (a mapped token id); amount < 2^128 (an untracked
+        // total is <= TRACK_FROM = 2^127, a tracked one <= MAX_AMOUNT, checked above).
+        // forge-lint: disable-start(unsafe-typecast)
         bytes32 chain = GhostPlaneHashes.depositChain(
             bytes32(head & GhostPlaneHashes.CHAIN_MASK), index, msg.sender, recipient, uint8(id), uint128(amount)
         );
+        // forge-lint: disable-end(unsafe-typecast)
         _deposits[index] = bytes32(uint256(chain) | block.timestamp);
         _head = uint256(chain) | (uint256(index + 1) << 1);
+        // Cannot truncate: id < TOKEN_COUNT and amount < 2^128, as above; timestamps fit 64 bits.
+        // forge-lint: disable-next-line(unsafe-typecast)
         emit Deposited(index, msg.sender, recipient, uint8(id), uint128(amount), chain, uint64(block.timestamp));
     }
 
@@ -294,6 +304,8 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
 
     /// @notice Number of deposits so far (the next deposit's index).
     function depositCount() external view returns (uint64) {
+        // Cannot truncate: masked to COUNT_MASK (39 bits).
+        // forge-lint: disable-next-line(unsafe-typecast)
         return uint64((_head >> 1) & COUNT_MASK);
     }
 

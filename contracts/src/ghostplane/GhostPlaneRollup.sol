@@ -196,6 +196,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             number: 0,
             finalAt: 0,
             lastSubmittedAt: uint40(block.timestamp),
+            // Cannot truncate: window <= MAX_CHALLENGE_WINDOW = 365 days < 2^32, checked above.
+            // forge-lint: disable-next-line(unsafe-typecast)
             challengeWindow: uint32(window),
             forceInclusionDelay: uint16(cfg.forceInclusionDelay),
             slashedFunds: 0
@@ -214,6 +216,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         Proposer storage p = _proposers[msg.sender];
         uint256 total = uint256(p.bond) + msg.value;
         if (total > MAX_BOND) revert AmountTooLarge(msg.value, MAX_BOND - p.bond);
+        // Cannot truncate: total <= MAX_BOND = 2^88 - 1, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         p.bond = uint128(total);
         emit Bonded(msg.sender, msg.value, total);
     }
@@ -258,11 +262,16 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         _batches[header.number] = bytes32((uint256(record) & HASH_MASK) | finalAt);
         _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
         t.number = uint40(header.number);
+        // Cannot truncate: finalAt is a timestamp plus at most 365 days: below 2^40 until the year 36812.
+        // forge-lint: disable-next-line(unsafe-typecast)
         t.finalAt = uint40(finalAt);
         t.lastSubmittedAt = uint40(block.timestamp);
         _tip = t;
+        // Cannot truncate: finalAt is a timestamp plus at most 365 days: below 2^40 until the year 36812.
+        // forge-lint: disable-start(unsafe-typecast)
         _proposers[msg.sender] =
             Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: uint40(finalAt), sequencer: p.sequencer});
+        // forge-lint: disable-end(unsafe-typecast)
         emit BatchSubmitted(
             header.number, msg.sender, headerHash, header.withdrawalsRoot, uint64(block.timestamp), record, finalAt
         );
@@ -274,6 +283,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         address seq = sequencer;
         if (seq == address(0)) return;
         uint256 openAt = lastSubmittedAt + proposerFallbackDelay;
+        // Cannot truncate: openAt is a 40-bit timestamp plus a delay of at most 12 h.
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (block.timestamp < openAt) revert SequencerPriority(msg.sender, seq, uint64(openAt));
     }
 
@@ -449,6 +460,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         bytes32 step = GhostPlaneHashes.stepHash(
             pre.stateRoot, pre.accountCount, pre.withdrawalsRoot, pre.withdrawalCount, pre.depositCursor
         );
+        // Cannot truncate: a commitment is the first 31 bytes of the step hash, by design.
+        // forge-lint: disable-next-line(unsafe-typecast)
         if (bytes31(step) != prev.commitment) revert PreStateMismatch();
     }
 
@@ -609,6 +622,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         BatchHeader calldata h = batch.header;
         uint64 n = h.number;
         Tip memory t = _tip;
+        // Cannot truncate: n - 1 < n <= the tip number, a uint40.
+        // forge-lint: disable-next-line(unsafe-typecast)
         t.number = uint40(n - 1);
         // finalAt of batch n bounds batch n-1's from above: keeps finality monotone for the next batch.
         t.finalAt = uint40(uint256(_batches[n]));
@@ -639,6 +654,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     ///         may reveal, block timestamps increasing by at least 1 s a block).
     function setChallengeWindow(uint64 window) external onlyRole(DEFAULT_ADMIN_ROLE) {
         if (window <= revealDelay || window > MAX_CHALLENGE_WINDOW) revert InvalidConfig("challengeWindow", window);
+        // Cannot truncate: window <= MAX_CHALLENGE_WINDOW = 365 days < 2^32, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _tip.challengeWindow = uint32(window);
         emit ChallengeWindowSet(window);
     }
@@ -648,6 +665,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         if (delay == 0 || delay < proposerFallbackDelay || delay > MAX_FORCE_INCLUSION_DELAY) {
             revert InvalidConfig("forceInclusionDelay", delay);
         }
+        // Cannot truncate: delay <= MAX_FORCE_INCLUSION_DELAY = 12 h < 2^16, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _tip.forceInclusionDelay = uint16(delay);
         emit ForceInclusionDelaySet(delay);
     }
@@ -676,6 +695,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         if (to == address(0)) revert ZeroAddress();
         uint256 available = _tip.slashedFunds;
         if (amount > available) revert AmountTooLarge(amount, available);
+        // Cannot truncate: available - amount <= available, a uint88.
+        // forge-lint: disable-next-line(unsafe-typecast)
         _tip.slashedFunds = uint88(available - amount);
         emit SlashedFundsWithdrawn(to, amount);
         Address.sendValue(to, amount);

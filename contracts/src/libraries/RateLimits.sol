@@ -36,6 +36,8 @@ library RateLimits {
             }
             revert RateLimited(token, chainId, amount, now_, wait);
         }
+        // Cannot truncate: amount <= now_ <= capacity, a uint128.
+        // forge-lint: disable-next-line(unsafe-typecast)
         bucket.level = uint128(now_ - amount);
         bucket.updatedAt = uint64(block.timestamp);
     }

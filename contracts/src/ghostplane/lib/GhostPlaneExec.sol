@@ -126,6 +126,8 @@ library GhostPlaneExec {
         }
         bytes32 step =
             GhostPlaneHashes.stepHash(root, run.accountCount, withdrawalsRoot, withdrawalCount, run.depositCursor);
+        // Cannot truncate: a commitment is the first 31 bytes of the step hash, by design.
+        // forge-lint: disable-next-line(unsafe-typecast)
         return bytes31(step) != commitmentOf(rec);
     }
 
@@ -330,7 +332,11 @@ library GhostPlaneExec {
     function _debit(Acct memory a, uint256 token, uint256 value, uint256 fee) private pure returns (bool) {
         uint256 need = token == 0 ? value + fee : value;
         if (a.bal[token] < need || a.bal[0] < fee) return false;
+        // Cannot truncate: value <= a.bal[token], a uint128, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         a.bal[token] -= uint128(value);
+        // Cannot truncate: fee <= a.bal[0], a uint128, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         a.bal[0] -= uint128(fee);
         ++a.nonce;
         return true;
@@ -339,6 +345,8 @@ library GhostPlaneExec {
     function _credit(Acct memory a, uint256 token, uint256 value) private pure returns (bool) {
         uint256 b = uint256(a.bal[token]) + value;
         if (b > type(uint128).max) return false;
+        // Cannot truncate: b <= type(uint128).max, checked above.
+        // forge-lint: disable-next-line(unsafe-typecast)
         a.bal[token] = uint128(b);
         return true;
     }
