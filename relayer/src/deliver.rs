@@ -296,8 +296,7 @@ async fn fail_or_final(
 ) -> anyhow::Result<()> {
     let data = e.downcast_ref::<WouldRevert>().map(|w| &w.data[..]);
     if let Some(wait) = data.and_then(wait_reason) {
-        let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
-        return defer(r, group, &wait.reason, delay).await;
+        return defer_until(r, dst, group, &wait).await;
     }
     match data.and_then(final_reason) {
         Some(reason) => fail_final(r, group, &reason).await,
@@ -404,6 +403,12 @@ async fn chain_now(r: &Relayer, dst: u64) -> Option<u64> {
         Ok(Some(b)) => Some(b.header.timestamp),
         _ => None,
     }
+}
+
+/// Makes each message of `group` wait until `wait` lifts, per the destination's clock.
+async fn defer_until(r: &Relayer, dst: u64, group: &[Pending], wait: &Wait) -> anyhow::Result<()> {
+    let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
+    defer(r, group, &wait.reason, delay).await
 }
 
 /// Makes each message of `group` wait `delay` without counting the attempt (see [`Wait`]).
@@ -655,8 +660,7 @@ async fn wait_out(
         .await?;
         return Ok(Vec::new());
     }
-    let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
-    defer(r, &until_end, &wait.reason, delay).await?;
+    defer_until(r, dst, &until_end, wait).await?;
     for p in &mut keep {
         if p.record.status == Status::Seen {
             p.record.status = Status::Attested;
@@ -813,20 +817,44 @@ async fn deliver_single(
             .abi_encode(),
         ),
     };
+    let call = Call {
+        to,
+        data: data.into(),
+        message_ids: vec![id],
+    };
     let receipts = submitter
         .send_all(
-            &[Call {
-                to,
-                data: data.into(),
-                message_ids: vec![id],
-            }],
+            std::slice::from_ref(&call),
             &r.inner.store,
             &r.inner.id,
             r.inner.lease,
         )
         .await?;
+    for receipt in &receipts {
+        if let Some(wait) = reverted_for_wait(submitter, receipt, &call).await {
+            return defer_until(r, dst, std::slice::from_ref(p), &wait).await;
+        }
+    }
     let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
     settle(r, dst, kind, std::slice::from_ref(p), gas).await
+}
+
+/// The [`Wait`] a release mined but reverted ran into, if that is why it reverted. Estimation
+/// before sending cannot see the releases that land in the same blocks (our concurrent rounds,
+/// `rounds_in_flight`, or another relayer): two batches that each fit a token's release window
+/// can spend it together, and the later one reverts on-chain. Its messages then wait for the
+/// window like any refused release, uncounted, instead of failing an attempt.
+async fn reverted_for_wait(
+    submitter: &Submitter,
+    receipt: &alloy::rpc::types::TransactionReceipt,
+    call: &Call,
+) -> Option<Wait> {
+    if receipt.status() {
+        return None;
+    }
+    let wait = wait_reason(&submitter.revert_data(call).await?)?;
+    tracing::info!(tx = %receipt.transaction_hash, reason = %wait.reason, "a release reverted on-chain: a transaction in the same blocks spent what it needed");
+    Some(wait)
 }
 
 /// Up to `pipeline_batches` batches of `batch_max` at once: their attestations are gathered
@@ -873,13 +901,21 @@ async fn deliver_mint_batches(
             .await
         {
             Ok(receipts) => {
-                for ((chunk, _), receipt) in ready.into_iter().zip(receipts) {
+                for ((chunk, call), receipt) in std::mem::take(&mut ready).into_iter().zip(receipts)
+                {
+                    if let Some(wait) = reverted_for_wait(submitter, &receipt, &call).await {
+                        todo.extend(wait_out(r, dst, chunk, &wait).await?);
+                        continue;
+                    }
                     tracing::info!(chain = dst, messages = chunk.len(), gas = receipt.gas_used, block = receipt.block_number, tx = %receipt.transaction_hash, "batch delivered");
                     if let Err(e) = settle(r, dst, Kind::Mint, &chunk, receipt.gas_used).await {
                         fail(r, &chunk, &e).await?;
                     }
                 }
-                return Ok(());
+                if todo.is_empty() {
+                    return Ok(());
+                }
+                continue;
             }
             Err(e) => e,
         };
@@ -1060,7 +1096,13 @@ async fn deliver_unlock_batch(
             Ok(receipts) => {
                 let gas: u64 = receipts.iter().map(|x| x.gas_used).sum();
                 tracing::info!(chain = dst, messages = members.len(), %root, gas, "batch delivered");
-                let sent: Vec<Pending> = members.into_iter().map(|(p, _)| p).collect();
+                let mut sent = Vec::with_capacity(members.len());
+                for ((p, call), receipt) in members.into_iter().zip(&receipts) {
+                    match reverted_for_wait(submitter, receipt, &call).await {
+                        Some(wait) => defer_until(r, dst, std::slice::from_ref(&p), &wait).await?,
+                        None => sent.push(p),
+                    }
+                }
                 return settle(r, dst, Kind::Unlock, &sent, gas).await;
             }
             Err(e) => {

@@ -106,6 +106,25 @@ impl Submitter {
         }
     }
 
+    /// `call` from our account, for estimation.
+    fn probe(&self, call: &Call) -> TransactionRequest {
+        TransactionRequest::default()
+            .with_from(self.from)
+            .with_to(call.to)
+            .with_input(call.data.clone())
+    }
+
+    /// The revert data of `call` run now against the latest state, `None` if it would pass or
+    /// the node gives no data. For a release mined but reverted: estimation before sending
+    /// cannot see what other transactions (our concurrent rounds, other relayers) release in
+    /// the same block, so the refusal is asked of the node again.
+    pub(crate) async fn revert_data(&self, call: &Call) -> Option<Bytes> {
+        match self.provider.estimate_gas(self.probe(call)).await {
+            Ok(_) => None,
+            Err(e) => e.as_error_resp().and_then(|p| p.as_revert_data()),
+        }
+    }
+
     /// Sends `calls` with consecutive nonces and waits for all receipts, replacing unmined
     /// ones with bumped fees. Returns receipts in call order.
     pub(crate) async fn send_all(
@@ -133,10 +152,7 @@ impl Submitter {
         // attestation) fails here, before any fee is spent. The estimates run concurrently and
         // outside the nonce lock: a 200-message batch mint takes the node a while to execute.
         let estimates = futures::future::join_all(calls.iter().map(|call| {
-            let probe = TransactionRequest::default()
-                .with_from(self.from)
-                .with_to(call.to)
-                .with_input(call.data.clone());
+            let probe = self.probe(call);
             let provider = self.provider.clone();
             async move { provider.estimate_gas(probe).await }
         }))
