@@ -15,13 +15,13 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::chain::scan_logs;
 use ghostbridge_cli::devnet::{self, Devnet, USER_KEY};
 use ghostbridge_cli::transfer::{self, End, Leg};
-use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{
     minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier,
 };
-use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::protocol::{message_id, to_minter, Domain, Message};
 
 mod common;

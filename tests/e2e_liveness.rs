@@ -22,12 +22,12 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolEvent, SolValue};
+use ghostbridge_agent::chain::scan_logs;
 use ghostbridge_cli::devnet::{Devnet, DEPLOYER_KEY, RELAYER_KEY};
 use ghostbridge_cli::transfer::{self, End, Leg, Sent};
 use ghostbridge_core::bindings::{
     ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault,
 };
-use ghostbridge_core::chain::scan_logs;
 
 mod common;
 use common::*;

@@ -14,9 +14,9 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::attest::ValidatorSet;
 use ghostbridge_cli::devnet::{self, Devnet};
 use ghostbridge_cli::transfer::{self, End, Leg};
-use ghostbridge_core::attest::ValidatorSet;
 use ghostbridge_core::bindings::{
     ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault,
     verifier::AttestationVerifier,
@@ -500,7 +500,7 @@ async fn threshold_keys_cannot_rotate_and_an_unannounced_rotation_is_cancelled_b
         start.elapsed().as_secs_f64()
     );
     let head = p.get_block_number().await.unwrap();
-    let cancelled = ghostbridge_core::chain::scan_logs(
+    let cancelled = ghostbridge_agent::chain::scan_logs(
         &p,
         b.deployment.verifier,
         &[AttestationVerifier::RotationCancelled::SIGNATURE_HASH],

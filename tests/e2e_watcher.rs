@@ -15,9 +15,9 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::rpc::types::TransactionRequest;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::attest::ValidatorSet;
 use ghostbridge_cli::devnet::{self, Devnet};
 use ghostbridge_cli::transfer::{self, Leg};
-use ghostbridge_core::attest::ValidatorSet;
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::protocol::{message_id, to_minter, Domain, Message};
 
@@ -418,21 +418,16 @@ async fn watcher_cut_off_mid_pass_and_validators_down_never_pause() {
     for i in 0..4u16 {
         tokio::spawn(proxy(base + 50 + i, base + 10 + i, validators_up.clone()));
     }
-    let mut config = std::fs::read_to_string(d.config_path("watcher")).unwrap();
-    for i in 0..2u16 {
-        config = config.replace(
-            &format!("\"http://127.0.0.1:{}\"", base + i),
-            &format!("\"http://127.0.0.1:{}\"", base + 40 + i),
-        );
-    }
-    for i in 0..4u16 {
-        config = config.replace(
-            &format!("\"https://127.0.0.1:{}\"", base + 10 + i),
-            &format!("\"https://127.0.0.1:{}\"", base + 50 + i),
-        );
-    }
-    config.push_str("unverified_alert_secs = 4\n");
-    std::fs::write(d.config_path("watcher"), config).unwrap();
+    d.edit_config("watcher", |c| {
+        for (i, chain) in c.chains.iter_mut().enumerate() {
+            chain.rpc_urls = vec![format!("http://127.0.0.1:{}", base + 40 + i as u16)];
+        }
+        for (i, v) in c.validators.iter_mut().enumerate() {
+            v.url = format!("https://127.0.0.1:{}", base + 50 + i as u16);
+        }
+        c.watcher.as_mut().expect("[watcher]").unverified_alert_secs = 4;
+    })
+    .unwrap();
     d.spawn_daemon(
         "watcher",
         "watch",

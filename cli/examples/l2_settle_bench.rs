@@ -22,7 +22,7 @@ use alloy::sol_types::SolCall;
 use anyhow::{bail, ensure, Context};
 use clap::Parser;
 use ghostbridge_cli::devnet::{self, DEPLOYER_KEY, USER_KEY};
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
 use ghostbridge_l2node::node::{self, Deployment, NodeConfig};
@@ -240,7 +240,7 @@ async fn timestamp(l1: &DynProvider, block: u64) -> anyhow::Result<u64> {
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if std::env::var_os("RUST_LOG").is_some() {
-        ghostbridge_core::runtime::init_tracing(false);
+        ghostbridge_agent::runtime::init_tracing(false);
     }
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
         .parent()

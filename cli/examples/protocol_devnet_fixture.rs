@@ -32,13 +32,13 @@ use alloy::rpc::types::Log;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::{SolEvent, SolInterface};
 use anyhow::{bail, ensure, Context};
+use ghostbridge_agent::attest::ValidatorClients;
+use ghostbridge_agent::chain::{http_provider, scan_logs};
 use ghostbridge_cli::devnet::{self, Devnet, DevnetOptions, USER_KEY};
 use ghostbridge_cli::transfer::{self, End, Leg, Sent};
-use ghostbridge_core::attest::ValidatorClients;
 use ghostbridge_core::bindings::{
     minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier,
 };
-use ghostbridge_core::chain::{http_provider, scan_logs};
 use ghostbridge_core::config::{Config, Role};
 use ghostbridge_core::protocol::{from_minter, message_id, Attestation, CompactSignature, Message};
 use serde_json::{json, Value};

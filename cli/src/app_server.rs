@@ -3,7 +3,7 @@
 //! RPC URL and deployment JSON, the status API URL, and the devnet's demo account key) on
 //! `127.0.0.1:<port base + 24>`, the origin the relayer's status API allows (CORS).
 //!
-//! Through the bounded listener every daemon uses ([`ghostbridge_core::listener`]). Only `GET`
+//! Through the bounded listener every daemon uses ([`ghostbridge_agent::listener`]). Only `GET`
 //! and `HEAD`; a path is served only when each segment is a plain file name (letters, digits,
 //! `.`, `-`, `_`, not starting with `.`) with a known extension (html, js, css, png, svg, ico,
 //! map, txt) and the file, symlinks resolved, lies inside `app/dist`; anything else is a 404.
@@ -19,7 +19,7 @@ use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::Router;
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use tokio_util::sync::CancellationToken;
 
 use crate::devnet::{Devnet, USER_KEY};
@@ -136,7 +136,7 @@ pub async fn serve(
         max_body_bytes: MAX_BODY,
         ..ListenerLimits::default()
     };
-    tokio::spawn(ghostbridge_core::listener::serve(
+    tokio::spawn(ghostbridge_agent::listener::serve(
         "app",
         listener,
         router(site),

@@ -12,7 +12,11 @@ use alloy::providers::{Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context};
 use ghostbridge_core::bindings::ghost_token::GhostToken;
-use ghostbridge_core::chain::Deployment;
+use ghostbridge_core::config::{
+    ChainConfig, Config, GasPolicy, ListenerLimits, RelayerSection, StoreSection,
+    ValidatorEndpoint, ValidatorSection, WatcherSection,
+};
+use ghostbridge_core::deployment::Deployment;
 use ghostbridge_core::keys::ValidatorKey;
 use tokio::process::{Child, Command};
 
@@ -161,7 +165,7 @@ pub fn ghostbridge_exe() -> PathBuf {
 }
 
 async fn wait_rpc(url: &str) -> anyhow::Result<()> {
-    let p = ghostbridge_core::chain::http_provider(url)?;
+    let p = ghostbridge_agent::chain::http_provider(url)?;
     for _ in 0..200 {
         if p.get_chain_id().await.is_ok() {
             return Ok(());
@@ -306,7 +310,7 @@ impl Devnet {
                 &ks,
             )?;
             let (cert, key) =
-                ghostbridge_core::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
+                ghostbridge_agent::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
             std::fs::write(dir.join(format!("validator-{i}.cert.pem")), cert)?;
             std::fs::write(dir.join(format!("validator-{i}.key.pem")), key)?;
         }
@@ -603,48 +607,148 @@ impl Devnet {
         format!("127.0.0.1:{port}")
     }
 
+    /// Writes every daemon's config by serialising the typed [`Config`] the daemon loads, so
+    /// a devnet config can never carry a key the loader would refuse or miss one it needs.
     fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
-        let dir = &self.opts.dir;
-        let cross = self.opts.validator_cross_check_rpcs.clone();
-        let chains_with = |confirmations: u64, extra: bool| -> String {
-            (0..2).map(|i| format!(
-            "[[chains]]\nname = \"devnet-{}\"\nchain_id = {}\nrpc_urls = [{}]\nconfirmations = {}\nblock_time_ms = {}\nmax_block_range = 1000\ndeployment = \"{}.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = 200.0\nbump_percent = 15\nresubmit_after_secs = {}\nmax_bumps = 6\ngas_limit_margin_percent = 130\n\n",
-            ["a", "b"][i], CHAIN_IDS[i],
-            match (&cross, extra) { (Some(c), true) => format!("\"{}\", \"{}\"", rpcs[i], c[i]), _ => format!("\"{}\"", rpcs[i]) },
-            confirmations, self.opts.block_time.max(1).saturating_mul(1000), CHAIN_IDS[i], self.opts.resubmit_after_secs)).collect()
-        };
-        let chains = chains_with(self.opts.confirmations, false);
-        let validator_chains = chains_with(
+        let dir = self.opts.dir.clone();
+        let chains = self.chain_configs(rpcs, self.opts.confirmations, false);
+        let validator_chains = self.chain_configs(
+            rpcs,
             self.opts
                 .validator_confirmations
                 .unwrap_or(self.opts.confirmations),
             true,
         );
         let b = self.opts.port_base;
-        let mut validators = String::new();
+        let mut validators = Vec::with_capacity(VALIDATOR_KEYS.len());
         for i in 0..VALIDATOR_KEYS.len() {
             let url = format!("https://127.0.0.1:{}", port(port(b, 10), i as u16));
-            validators.push_str(&format!("[[validators]]\nurl = \"{url}\"\ntls_cert = \"validator-{i}.cert.pem\"\nserver_name = \"localhost\"\n\n"));
+            validators.push(ValidatorEndpoint {
+                url: url.clone(),
+                tls_cert: format!("validator-{i}.cert.pem").into(),
+                server_name: "localhost".into(),
+            });
             self.validator_urls.push(url);
         }
+        let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", dir.join(file).display());
+        let base =
+            |store: String, chains: &[ChainConfig], validators: &[ValidatorEndpoint]| Config {
+                store: StoreSection { url: store },
+                chains: chains.to_vec(),
+                validators: validators.to_vec(),
+                validator: None,
+                relayer: None,
+                watcher: None,
+                base_dir: PathBuf::new(),
+            };
         for i in 0..VALIDATOR_KEYS.len() {
-            let text = format!("# ghostbridge validator #{i} (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{validator_chains}[validator]\nkeystore = \"validator-{i}.keystore.json\"\nlisten = \"127.0.0.1:{}\"\ntls_cert = \"validator-{i}.cert.pem\"\ntls_key = \"validator-{i}.key.pem\"\nops_listen = \"{}\"\npoll_interval_ms = 250\n",
-                dir.join(format!("validator-{i}.db")).display(), port(port(b, 10), i as u16), self.ops_addr(&format!("validator-{i}")));
-            std::fs::write(self.config_path(&format!("validator-{i}")), text)?;
+            let name = format!("validator-{i}");
+            let config = Config {
+                validator: Some(ValidatorSection {
+                    keystore: format!("validator-{i}.keystore.json").into(),
+                    password_env: "GHOSTBRIDGE_KEYSTORE_PASSWORD".into(),
+                    listen: format!("127.0.0.1:{}", port(port(b, 10), i as u16)),
+                    tls_cert: format!("validator-{i}.cert.pem").into(),
+                    tls_key: format!("validator-{i}.key.pem").into(),
+                    ops_listen: self.ops_addr(&name),
+                    poll_interval_ms: 250,
+                    api_limits: ListenerLimits::default(),
+                    ops_limits: ListenerLimits::default(),
+                }),
+                ..base(sqlite(&format!("{name}.db")), &validator_chains, &[])
+            };
+            self.write_config(&name, &config)?;
         }
-        let store =
-            self.opts.relayer_store.clone().unwrap_or_else(|| {
-                format!("sqlite://{}?mode=rwc", dir.join("relayer.db").display())
-            });
+        let store = self
+            .opts
+            .relayer_store
+            .clone()
+            .unwrap_or_else(|| sqlite("relayer.db"));
         for (name, id) in [("relayer", "relayer-1"), ("relayer-2", "relayer-2")] {
-            let text = format!("# ghostbridge relayer (written by `ghostbridge devnet`)\n[store]\nurl = \"{store}\"\n\n{chains}{validators}[relayer]\nid = \"{id}\"\nops_listen = \"{}\"\nbatch_min = {}\nbatch_max = 200\npipeline_batches = 4\nrounds_in_flight = 4\npoll_interval_ms = 250\nlease_secs = 30\n",
-                self.ops_addr(name), self.opts.batch_min);
-            std::fs::write(self.config_path(name), text)?;
+            let config = Config {
+                relayer: Some(RelayerSection {
+                    id: id.into(),
+                    key_env: "GHOSTBRIDGE_RELAYER_KEY".into(),
+                    ops_listen: self.ops_addr(name),
+                    batch_min: self.opts.batch_min,
+                    batch_max: 200,
+                    pipeline_batches: 4,
+                    rounds_in_flight: 4,
+                    poll_interval_ms: 250,
+                    lease_secs: 30,
+                    max_attempts: 40,
+                    max_final_attempts: 3,
+                }),
+                ..base(store.clone(), &chains, &validators)
+            };
+            self.write_config(name, &config)?;
         }
-        let text = format!("# ghostbridge watcher (written by `ghostbridge devnet`)\n[store]\nurl = \"sqlite://{}?mode=rwc\"\n\n{chains}{validators}[watcher]\nops_listen = \"{}\"\nguardian_key_env = \"GHOSTBRIDGE_GUARDIAN_KEY\"\npoll_interval_ms = 500\n",
-            dir.join("watcher.db").display(), self.ops_addr("watcher"));
-        std::fs::write(self.config_path("watcher"), text)?;
+        let config = Config {
+            watcher: Some(WatcherSection {
+                ops_listen: self.ops_addr("watcher"),
+                guardian_key_env: Some("GHOSTBRIDGE_GUARDIAN_KEY".into()),
+                poll_interval_ms: 500,
+                unverified_alert_secs: 60,
+            }),
+            ..base(sqlite("watcher.db"), &chains, &validators)
+        };
+        self.write_config("watcher", &config)
+    }
+
+    /// The two devnet chains as a daemon's config states them (every key explicit). With
+    /// `cross_check`, a validator's second RPC per chain (`validator_cross_check_rpcs`).
+    fn chain_configs(
+        &self,
+        rpcs: &[String],
+        confirmations: u64,
+        cross_check: bool,
+    ) -> Vec<ChainConfig> {
+        (0..2)
+            .map(|i| {
+                let mut rpc_urls = vec![rpcs[i].clone()];
+                if let (Some(second), true) = (&self.opts.validator_cross_check_rpcs, cross_check) {
+                    rpc_urls.push(second[i].clone());
+                }
+                ChainConfig {
+                    name: Some(format!("devnet-{}", ["a", "b"][i])),
+                    preset: None,
+                    chain_id: Some(CHAIN_IDS[i]),
+                    rpc_urls,
+                    confirmations: Some(confirmations),
+                    block_time_ms: Some(self.opts.block_time.max(1).saturating_mul(1000)),
+                    max_block_range: Some(1000),
+                    deployment: Some(format!("{}.json", CHAIN_IDS[i]).into()),
+                    gas: GasPolicy {
+                        max_fee_per_gas_gwei: 200,
+                        bump_percent: 15,
+                        resubmit_after_secs: self.opts.resubmit_after_secs,
+                        max_bumps: 6,
+                        gas_limit_margin_percent: 130,
+                    },
+                }
+            })
+            .collect()
+    }
+
+    /// Writes `<name>.toml` from `config`, under a comment naming who wrote it.
+    fn write_config(&self, name: &str, config: &Config) -> anyhow::Result<()> {
+        let text = format!(
+            "# ghostbridge {name} (written by `ghostbridge devnet`)\n{}",
+            toml::to_string(config).context("serialising a devnet config")?
+        );
+        std::fs::write(self.config_path(name), text)?;
         Ok(())
+    }
+
+    /// Changes `<name>.toml` through its typed [`Config`] (e.g. a test pointing a daemon at a
+    /// proxy), for a daemon started after the change.
+    pub fn edit_config(&self, name: &str, edit: impl FnOnce(&mut Config)) -> anyhow::Result<()> {
+        let path = self.config_path(name);
+        let text = std::fs::read_to_string(&path)?;
+        let mut config: Config =
+            toml::from_str(&text).with_context(|| format!("parsing {}", path.display()))?;
+        edit(&mut config);
+        self.write_config(name, &config)
     }
 
     /// Starts `ghostbridge <subcommand> --config <name>.toml` with its log in `<name>.log`.

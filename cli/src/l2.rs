@@ -14,7 +14,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context};
 use clap::{Args, Subcommand};
 use ghostbridge_core::bindings::ghost_token::GhostToken;
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_l2node::bindings::portal::GhostPlanePortal;
 use ghostbridge_l2node::bindings::rollup::GhostPlaneRollup;
 use ghostbridge_l2node::challenger::{self, ChallengerConfig, ChallengerStatus};
@@ -277,10 +277,10 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                 max_in_flight: max_in_flight.into(),
             })
             .await?;
-            let health = ghostbridge_core::runtime::Health::default();
-            let shutdown = ghostbridge_core::runtime::shutdown_on_signals();
+            let health = ghostbridge_agent::runtime::Health::default();
+            let shutdown = ghostbridge_agent::runtime::shutdown_on_signals();
             let ops =
-                ghostbridge_core::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
+                ghostbridge_agent::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
                     .await?;
             println!(
                 "GhostPlane node: L2 JSON-RPC http://{}  ops http://{ops}/health",
@@ -304,7 +304,7 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                     "l2_latest_batch",
                     node.handle.latest_batch().map_or(0, |h| h.batch_number),
                 );
-                if !ghostbridge_core::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
+                if !ghostbridge_agent::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
                     .await
                 {
                     break;
@@ -344,10 +344,10 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
             let status = Arc::new(ChallengerStatus::default());
             let watch_only = prover.is_none();
             tokio::spawn(challenger::run(provider, prover, config, status.clone()));
-            let health = ghostbridge_core::runtime::Health::default();
-            let shutdown = ghostbridge_core::runtime::shutdown_on_signals();
+            let health = ghostbridge_agent::runtime::Health::default();
+            let shutdown = ghostbridge_agent::runtime::shutdown_on_signals();
             let ops =
-                ghostbridge_core::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
+                ghostbridge_agent::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
                     .await?;
             println!(
                 "GhostPlane challenger{}: ops http://{ops}/health",
@@ -366,7 +366,7 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
                 } else {
                     health.problem("fraud", format!("{frauds:?}"));
                 }
-                if !ghostbridge_core::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
+                if !ghostbridge_agent::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
                     .await
                 {
                     break;

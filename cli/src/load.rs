@@ -8,8 +8,8 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::chain::scan_logs;
 use ghostbridge_core::bindings::minter::BridgeMinter;
-use ghostbridge_core::chain::scan_logs;
 
 use crate::devnet::{Devnet, DevnetOptions, USER_KEY};
 use crate::transfer::{self, End, Sent};
@@ -26,7 +26,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 /// only new blocks' logs each poll: checking 10,000 consumed marks one call at a time would add
 /// seconds to the very time it measures.
 async fn wait_minted(b: &End, from: u64, sent: &[Sent]) -> anyhow::Result<()> {
-    let pb = ghostbridge_core::chain::http_provider(&b.rpc)?;
+    let pb = ghostbridge_agent::chain::http_provider(&b.rpc)?;
     let start = Instant::now();
     let mut pending: std::collections::HashSet<B256> = sent.iter().map(|s| s.id).collect();
     let mut next = from;
@@ -87,8 +87,8 @@ struct Measured {
 
 /// Release latency, gas per message and transfers per mint block of `sent`.
 async fn measure(a: &End, b: &End, sent: &[Sent]) -> anyhow::Result<Measured> {
-    let pa = ghostbridge_core::chain::http_provider(&a.rpc)?;
-    let pb = ghostbridge_core::chain::http_provider(&b.rpc)?;
+    let pa = ghostbridge_agent::chain::http_provider(&a.rpc)?;
+    let pb = ghostbridge_agent::chain::http_provider(&b.rpc)?;
     let head = pb.get_block_number().await?;
     let logs = scan_logs(
         &pb,
@@ -213,7 +213,7 @@ pub async fn run(
     let sent = transfer::send_many_locks(&a, &b, gcc, one, Address::repeat_byte(0xa2), &key, count)
         .await?;
     let locks_done = start.elapsed();
-    let pb = ghostbridge_core::chain::http_provider(&b.rpc)?;
+    let pb = ghostbridge_agent::chain::http_provider(&b.rpc)?;
     let minter = BridgeMinter::new(b.deployment.minter, pb.clone());
     let max_nonce = sent.iter().map(|s| s.nonce).max().unwrap_or(0);
     let min_nonce = sent.iter().map(|s| s.nonce).min().unwrap_or(0);
@@ -254,7 +254,7 @@ pub async fn run(
         .filter_map(|s| s.receipt.block_number)
         .max()
         .unwrap_or(0);
-    let pa = ghostbridge_core::chain::http_provider(&a.rpc)?;
+    let pa = ghostbridge_agent::chain::http_provider(&a.rpc)?;
     // Let the validators admit the backlog first: this phase measures delivery alone.
     while pa.get_block_number().await?
         < last_block
@@ -408,19 +408,7 @@ async fn cold_start(devnet: &mut Devnet, n: u64) -> anyhow::Result<Duration> {
         sqlx_confirm_all(pool).await?;
     }
     store.close().await;
-    let cfg = std::fs::read_to_string(devnet.config_path("relayer-2"))?;
-    let cfg = cfg
-        .lines()
-        .map(|l| {
-            if l.starts_with("url = \"sqlite") || l.starts_with("url = \"postgres") {
-                format!("url = \"{url}\"")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect::<Vec<_>>()
-        .join("\n");
-    std::fs::write(devnet.config_path("relayer-2"), cfg)?;
+    devnet.edit_config("relayer-2", |c| c.store.url = url.to_string())?;
     let start = Instant::now();
     devnet.spawn_daemon(
         "relayer-2",

@@ -213,7 +213,7 @@ async fn demo(devnet: &Devnet) -> anyhow::Result<()> {
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    ghostbridge_core::runtime::init_tracing(cli.log_json);
+    ghostbridge_agent::runtime::init_tracing(cli.log_json);
     match cli.command {
         Command::Devnet {
             dir,
@@ -384,7 +384,7 @@ async fn main() -> anyhow::Result<()> {
             let key = ghostbridge_core::keys::ValidatorKey::generate()?;
             let file = ghostbridge_core::keystore::encrypt(&key, password.as_bytes())?;
             ghostbridge_core::keystore::write(&out, &file)?;
-            let (cert, tls_key) = ghostbridge_core::tls::self_signed(&["localhost".into()])?;
+            let (cert, tls_key) = ghostbridge_agent::tls::self_signed(&["localhost".into()])?;
             std::fs::write(out.with_extension("cert.pem"), cert)?;
             std::fs::write(out.with_extension("key.pem"), tls_key)?;
             println!(

@@ -13,7 +13,7 @@ use anyhow::{bail, Context};
 use ghostbridge_core::bindings::{
     fee_manager::FeeManager, ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault,
 };
-use ghostbridge_core::chain::Deployment;
+use ghostbridge_core::deployment::Deployment;
 
 /// Gas limit of a lock/burn: well above the ~100k they use, so an estimate taken against a
 /// state that changes before inclusion (other pending transfers) cannot make them run out.
@@ -54,7 +54,7 @@ pub struct Sent {
 
 /// Resolves `ETH`/`native`, a symbol (`GCC`, `wGCC`) or an address into a leg.
 pub async fn resolve_leg(from: &End, to: &End, token: &str) -> anyhow::Result<Leg> {
-    let p = ghostbridge_core::chain::http_provider(&from.rpc)?;
+    let p = ghostbridge_agent::chain::http_provider(&from.rpc)?;
     let minter = BridgeMinter::new(from.deployment.minter, p);
     if token.eq_ignore_ascii_case("eth") || token.eq_ignore_ascii_case("native") {
         return Ok(Leg::Lock(Address::ZERO));
@@ -232,8 +232,8 @@ pub async fn follow(
     show: bool,
 ) -> anyhow::Result<Duration> {
     let start = Instant::now();
-    let src = ghostbridge_core::chain::http_provider(&from.rpc)?;
-    let dst = ghostbridge_core::chain::http_provider(&to.rpc)?;
+    let src = ghostbridge_agent::chain::http_provider(&from.rpc)?;
+    let dst = ghostbridge_agent::chain::http_provider(&to.rpc)?;
     let lock_block = sent.receipt.block_number.unwrap_or_default();
     let mut last = String::new();
     loop {

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use alloy::primitives::Address;
 use serde::{Deserialize, Serialize};
 
-use crate::chain::Deployment;
+use crate::deployment::Deployment;
 
 /// Prefix of env overrides.
 pub const ENV_PREFIX: &str = "GHOSTBRIDGE__";
@@ -122,8 +122,9 @@ pub const PRESETS: &[Preset] = &[
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct GasPolicy {
-    /// Hard cap on `maxFeePerGas`, in gwei: a bump never goes above it.
-    pub max_fee_per_gas_gwei: f64,
+    /// Hard cap on `maxFeePerGas`, in whole gwei (an integer, so the cap in wei is exact): a
+    /// bump never goes above it.
+    pub max_fee_per_gas_gwei: u64,
     /// Each resubmission raises both fees by this percentage (>= 10, the usual replacement rule).
     pub bump_percent: u64,
     /// Resubmit when not mined within this many seconds.
@@ -137,7 +138,7 @@ pub struct GasPolicy {
 impl Default for GasPolicy {
     fn default() -> Self {
         Self {
-            max_fee_per_gas_gwei: 500.0,
+            max_fee_per_gas_gwei: 500,
             bump_percent: 15,
             resubmit_after_secs: 20,
             max_bumps: 6,
@@ -159,11 +160,11 @@ pub struct ChainConfig {
     /// RPC URLs: the first is used, the others are cross-checked before a validator signs.
     #[serde(default)]
     pub rpc_urls: Vec<String>,
-    /// Confirmation depth (overrides the preset).
+    /// Confirmation depth: required without a preset, else overrides it.
     pub confirmations: Option<u64>,
-    /// Block time in ms (overrides the preset).
+    /// Block time in ms (overrides the preset; 1,000 without one).
     pub block_time_ms: Option<u64>,
-    /// Max `eth_getLogs` range (overrides the preset).
+    /// Max `eth_getLogs` range (overrides the preset; 1,000 without one).
     pub max_block_range: Option<u64>,
     /// Deployment JSON written by `script/Deploy.s.sol` (relative to the config file).
     pub deployment: Option<PathBuf>,
@@ -218,13 +219,13 @@ pub struct ValidatorSection {
     #[serde(default = "default_poll_ms")]
     pub poll_interval_ms: u64,
     /// `[validator.api_limits]`: connection cap, timeouts and body limit of the HTTPS API; every
-    /// key optional, defaults in [`crate::listener::ListenerLimits`] (512 connections, handshake
+    /// key optional, defaults in [`ListenerLimits`] (512 connections, handshake
     /// 5 s, header 5 s, body 10 s, idle 30 s, 256 KiB bodies, 10 min per connection).
     #[serde(default)]
-    pub api_limits: crate::listener::ListenerLimits,
+    pub api_limits: ListenerLimits,
     /// `[validator.ops_limits]`: the same for the ops port (same defaults).
     #[serde(default)]
-    pub ops_limits: crate::listener::ListenerLimits,
+    pub ops_limits: ListenerLimits,
 }
 
 fn default_password_env() -> String {
@@ -490,10 +491,19 @@ impl Config {
                     );
                 }
             }
-            let confirmations = c
-                .confirmations
-                .or(preset.map(|p| p.confirmations))
-                .unwrap_or(1);
+            // How deep a block must be before a validator signs for it is the bridge's safety
+            // against reorgs: never guessed for a chain without a preset.
+            let confirmations = match c.confirmations.or(preset.map(|p| p.confirmations)) {
+                Some(n) => n,
+                None => {
+                    bad(
+                        key("confirmations"),
+                        "missing: a chain without a preset must state its confirmation depth \
+                         (blocks a log must be buried under before it is signed)",
+                    );
+                    0
+                }
+            };
             let block_time_ms = c
                 .block_time_ms
                 .or(preset.map(|p| p.block_time_ms))
@@ -514,8 +524,8 @@ impl Config {
                     "must be between 10 and 100 (nodes refuse replacements below +10%)",
                 );
             }
-            if c.gas.max_fee_per_gas_gwei.is_nan() || c.gas.max_fee_per_gas_gwei <= 0.0 {
-                bad(key("gas.max_fee_per_gas_gwei"), "must be > 0");
+            if c.gas.max_fee_per_gas_gwei == 0 {
+                bad(key("gas.max_fee_per_gas_gwei"), "must be >= 1");
             }
             if c.gas.gas_limit_margin_percent < 100 {
                 bad(key("gas.gas_limit_margin_percent"), "must be >= 100");
@@ -751,4 +761,67 @@ pub fn apply_env_overrides(
 /// A parsed 0x address, for config fields given as strings.
 pub fn parse_address(s: &str) -> Option<Address> {
     s.parse().ok()
+}
+
+/// The limits of one listener. Every key is optional in the config (`[validator.api_limits]`,
+/// `[validator.ops_limits]`, ...); a missing key takes the default shown.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ListenerLimits {
+    /// Connections served at once; more are closed when accepted. Default 512.
+    pub max_connections: usize,
+    /// The TLS handshake must finish within this. Default 5,000 ms.
+    pub tls_handshake_timeout_ms: u64,
+    /// From the first byte of a request head to its end. Default 5,000 ms.
+    pub header_read_timeout_ms: u64,
+    /// From the end of the head to the end of the body. Default 10,000 ms.
+    pub body_read_timeout_ms: u64,
+    /// No request in flight and no byte of a new one for this long: closed. Default 30,000 ms.
+    pub idle_timeout_ms: u64,
+    /// Largest request body. Default 262,144 bytes (256 KiB).
+    pub max_body_bytes: usize,
+    /// A connection is wound down after this long, busy or not. Default 600,000 ms (10 min).
+    pub max_connection_lifetime_ms: u64,
+}
+
+impl Default for ListenerLimits {
+    fn default() -> Self {
+        Self {
+            max_connections: 512,
+            tls_handshake_timeout_ms: 5_000,
+            header_read_timeout_ms: 5_000,
+            body_read_timeout_ms: 10_000,
+            idle_timeout_ms: 30_000,
+            max_body_bytes: 256 * 1024,
+            max_connection_lifetime_ms: 600_000,
+        }
+    }
+}
+
+impl ListenerLimits {
+    /// Every out-of-range key as `(key, problem)`, for the config loader (all must be >= 1).
+    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
+        let mut out = Vec::new();
+        let checks: [(&'static str, bool); 7] = [
+            ("max_connections", self.max_connections == 0),
+            (
+                "tls_handshake_timeout_ms",
+                self.tls_handshake_timeout_ms == 0,
+            ),
+            ("header_read_timeout_ms", self.header_read_timeout_ms == 0),
+            ("body_read_timeout_ms", self.body_read_timeout_ms == 0),
+            ("idle_timeout_ms", self.idle_timeout_ms == 0),
+            ("max_body_bytes", self.max_body_bytes == 0),
+            (
+                "max_connection_lifetime_ms",
+                self.max_connection_lifetime_ms == 0,
+            ),
+        ];
+        for (key, zero) in checks {
+            if zero {
+                out.push((key, "must be >= 1"));
+            }
+        }
+        out
+    }
 }

@@ -6,7 +6,7 @@ use alloy::primitives::{keccak256, Address, B256, U256};
 use alloy::sol_types::{SolType, SolValue};
 
 use crate::bindings::{minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier};
-use crate::chain::Deployment;
+use crate::deployment::Deployment;
 
 /// The one message format version the contracts accept.
 pub const MESSAGE_VERSION: u8 = 1;

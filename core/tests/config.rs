@@ -63,6 +63,7 @@ name = "anvil"
 preset = "custom"
 chain_id = 31337
 rpc_urls = ["http://127.0.0.1:8545", "http://127.0.0.1:8546"]
+confirmations = 1
 deployment = "deploy-31337.json"
 
 [[chains]]
@@ -151,6 +152,7 @@ url = "mysql://db/bridge"
 [[chains]]
 preset = "no-such-chain"
 chain_id = 31337
+confirmations = 2
 rpc_urls = ["http://127.0.0.1:8545"]
 deployment = "deploy-31337.json"
 
@@ -161,7 +163,7 @@ chain_id = 1
 rpc_urls = ["ftp://x"]
 deployment = "deploy-1.json"
 
-# duplicate chain id; no deployment
+# duplicate chain id; no deployment; no preset and no confirmation depth
 [[chains]]
 chain_id = 31337
 rpc_urls = ["http://127.0.0.1:8546"]
@@ -179,6 +181,7 @@ rpc_urls = ["http://127.0.0.1:8546"]
         "chains[1].rpc_urls[0]",
         "chains[2].chain_id",
         "chains[2].deployment",
+        "chains[2].confirmations",
     ];
     expected.sort_unstable();
     assert_eq!(sorted, expected, "problems: {:#?}", err.problems);
@@ -211,9 +214,10 @@ rpc_urls = ["http://127.0.0.1:8546"]
         problem("chains[2].chain_id")
     );
     assert!(problem("chains[2].deployment").contains("missing"));
+    assert!(problem("chains[2].confirmations").contains("without a preset"));
 
     let shown = err.to_string();
-    assert!(shown.contains("6 problem(s)"), "{shown}");
+    assert!(shown.contains("7 problem(s)"), "{shown}");
     assert!(shown.contains(&path.display().to_string()), "{shown}");
     for p in &err.problems {
         assert!(
@@ -241,10 +245,7 @@ fn type_error_names_its_key() {
     let dir = TempDir::new("type");
     dir.deployment(31337);
     dir.deployment(42161);
-    let toml = VALID.replace(
-        "chain_id = 31337\n",
-        "chain_id = 31337\nconfirmations = \"three\"\n",
-    );
+    let toml = VALID.replace("confirmations = 1\n", "confirmations = \"three\"\n");
     let path = dir.config(&toml);
     let err = load_err(&path, Role::Client);
     assert_eq!(err.problems.len(), 1, "{err}");
@@ -258,6 +259,38 @@ fn type_error_names_its_key() {
         "key {key:?} should be under chains: {err}"
     );
     assert!(err.to_string().contains("confirmations"), "{err}");
+}
+
+#[test]
+fn the_fee_cap_is_whole_gwei_and_at_least_one() {
+    let dir = TempDir::new("feecap");
+    dir.deployment(31337);
+    dir.deployment(42161);
+    let with_cap = |cap: &str| {
+        VALID.replace(
+            "deployment = \"deploy-31337.json\"\n",
+            &format!(
+                "deployment = \"deploy-31337.json\"\n[chains.gas]\nmax_fee_per_gas_gwei = {cap}\n\
+                 bump_percent = 15\nresubmit_after_secs = 20\nmax_bumps = 6\n\
+                 gas_limit_margin_percent = 130\n"
+            ),
+        )
+    };
+    let (_, chains) =
+        Config::load(&dir.config(&with_cap("250")), Role::Client).expect("whole gwei loads");
+    assert_eq!(chains[0].gas.max_fee_per_gas_gwei, 250);
+    // A fraction would be rounded somewhere on its way to wei: refused, naming the key.
+    let err = load_err(&dir.config(&with_cap("2.5")), Role::Client);
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert!(
+        err.problems[0].key.contains("max_fee_per_gas_gwei"),
+        "{err}"
+    );
+    // A cap of zero would refuse every transaction.
+    let err = load_err(&dir.config(&with_cap("0")), Role::Client);
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].key, "chains[0].gas.max_fee_per_gas_gwei");
+    assert!(err.problems[0].problem.contains(">= 1"), "{err}");
 }
 
 #[test]

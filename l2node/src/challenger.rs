@@ -282,7 +282,7 @@ impl BatchIndex {
         let mut a = self.settled_to.map_or(from_block, |b| b.saturating_add(1));
         while a <= head {
             let b = a.saturating_add(MAX_LOG_RANGE.saturating_sub(1)).min(head);
-            let logs = ghostbridge_core::chain::scan_logs(
+            let logs = ghostbridge_agent::chain::scan_logs(
                 provider,
                 rollup,
                 &[

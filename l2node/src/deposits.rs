@@ -5,7 +5,9 @@
 //! the sequencer cannot take yet (its batch is full) is retried at the next poll.
 
 use alloy::primitives::Address;
-use alloy::providers::{DynProvider, Provider};
+use alloy::providers::DynProvider;
+use alloy::sol_types::SolEvent;
+use ghostbridge_agent::events::EventSource;
 use ghostbridge_sequencer::sequencer::SequencerHandle;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -98,26 +100,21 @@ pub async fn poll(
     status: &DepositStatus,
 ) -> Result<u64, DepositError> {
     let rpc = |e: &dyn std::fmt::Display| DepositError::Rpc(e.to_string());
-    let head = provider.get_block_number().await.map_err(|e| rpc(&e))?;
-    let Some(safe) = head.checked_sub(config.confirmations) else {
-        return Ok(0);
-    };
-    let portal = GhostPlanePortal::new(config.portal, provider);
+    let range = config.max_range.max(1);
+    let source = EventSource::new(
+        provider.clone(),
+        config.portal,
+        &[GhostPlanePortal::Deposited::SIGNATURE_HASH],
+        config.confirmations,
+        range,
+    )
+    .with_max_blocks_per_round(range);
     let mut applied = 0u64;
-    while *next_block <= safe {
-        let to = next_block
-            .saturating_add(config.max_range.max(1))
-            .saturating_sub(1)
-            .min(safe);
-        let mut logs = portal
-            .Deposited_filter()
-            .from_block(*next_block)
-            .to_block(to)
-            .query()
-            .await
-            .map_err(|e| rpc(&e))?;
-        logs.sort_by_key(|(_, log)| (log.block_number, log.log_index));
-        for (deposit, _) in logs {
+    while let Some(window) = source.next_window(*next_block).await.map_err(|e| rpc(&e))? {
+        let to = window.to;
+        for log in &window.logs {
+            let deposit = GhostPlanePortal::Deposited::decode_log_data(log.data())
+                .map_err(|e| rpc(&format!("undecodable Deposited log: {e}")))?;
             let expected = handle.deposit_cursor();
             if deposit.index < expected {
                 continue;

@@ -6,7 +6,7 @@ use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_sequencer::engine::{Engine, EngineConfig};
 use ghostbridge_sequencer::rpc;
 use ghostbridge_sequencer::sequencer::{

@@ -1,6 +1,6 @@
 //! The public status API (docs/STATUS_API.md): `GET /v1/transfers/{hash}` and `GET /v1/quote`,
 //! plain HTTP on its own address (`ghostbridge relay --api-addr`), served by the bounded
-//! listener every daemon uses ([`ghostbridge_core::listener`]: connection cap, timeouts, body
+//! listener every daemon uses ([`ghostbridge_agent::listener`]: connection cap, timeouts, body
 //! limit). Read-only: it reads the relayer's store and the chains, never writes.
 //!
 //! - Bad input is a 400, an unknown hash or path a 404, another method a 405, each with a JSON
@@ -25,14 +25,14 @@ use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
+use ghostbridge_agent::attest::ValidatorSet;
+use ghostbridge_agent::runtime::now_ms;
 use ghostbridge_core::api::ApiError;
-use ghostbridge_core::attest::ValidatorSet;
 use ghostbridge_core::bindings::{
     fee_manager::FeeManager, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken,
 };
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_core::protocol::{from_minter, message_id, Message};
-use ghostbridge_core::runtime::now_ms;
 use ghostbridge_core::status_api::{
     parse_hash, parse_quote_query, Fee, Headroom, Quote, ReleaseWindow, Step, StepName, StepStatus,
     TokenRef, Transfer, TransferKind, TransferState, TransfersResponse,
@@ -147,7 +147,7 @@ pub(crate) async fn serve(
         max_body_bytes: MAX_BODY,
         ..ListenerLimits::default()
     };
-    tokio::spawn(ghostbridge_core::listener::serve(
+    tokio::spawn(ghostbridge_agent::listener::serve(
         "status_api",
         listener,
         router(api),
@@ -935,7 +935,7 @@ mod tests {
                 store,
                 chains: Default::default(),
                 providers: Default::default(),
-                validators: ghostbridge_core::attest::ValidatorClients::new(
+                validators: ghostbridge_agent::attest::ValidatorClients::new(
                     &[],
                     std::path::Path::new("."),
                 )

@@ -9,13 +9,13 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolValue};
 use anyhow::Context;
+use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::runtime::{run_rounds, sleep_or_shutdown, Round, RoundLoop};
 use ghostbridge_core::api::BatchRequest;
-use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{
     minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier,
 };
 use ghostbridge_core::protocol::{merkle_proofs, merkle_root, to_minter, Domain, Message};
-use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
 use ghostbridge_store::{AttestationRecord, AttestationSubject, MessageRecord, Status, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -62,7 +62,7 @@ pub(crate) async fn run(r: Relayer, dst: u64, submitter: Submitter, shutdown: Ca
         .collect::<Vec<_>>();
     for w in workers {
         // A worker's panic reaches the relayer's supervisor, which stops the process.
-        ghostbridge_core::runtime::propagate_panic(w.await);
+        ghostbridge_agent::runtime::propagate_panic(w.await);
     }
 }
 
@@ -73,36 +73,20 @@ async fn run_worker(
     worker: u32,
     shutdown: CancellationToken,
 ) {
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    let component = format!("deliver/{dst}/{worker}");
-    loop {
-        if shutdown.is_cancelled() {
-            return;
-        }
-        let delay = match round(&r, dst, submitter).await {
-            Ok(0) => {
-                backoff.reset();
-                r.inner.health.ok(&component);
-                r.inner.poll
-            }
-            Ok(_) => {
-                backoff.reset();
-                r.inner.health.ok(&component);
-                Duration::ZERO
-            }
-            Err(e) => {
-                let d = backoff.next_delay();
-                tracing::warn!(chain = dst, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "delivery round failed");
-                if backoff.failures() > 3 {
-                    r.inner.health.problem(&component, format!("{e:#}"));
-                }
-                d
-            }
-        };
-        if !sleep_or_shutdown(delay, &shutdown).await {
-            return;
-        }
-    }
+    let spec = RoundLoop {
+        component: format!("deliver/{dst}/{worker}"),
+        poll: r.inner.poll,
+        errors_metric: "ghostbridge_relayer_round_errors_total",
+    };
+    let r = &r;
+    run_rounds(spec, &r.inner.health, &shutdown, move || async move {
+        // A round that found work goes again at once: a backlog is drained without waiting.
+        Ok(match round(r, dst, submitter).await? {
+            0 => Round::Idle,
+            _ => Round::Busy,
+        })
+    })
+    .await
 }
 
 fn kind_of(r: &Relayer, m: &Message) -> Option<Kind> {
@@ -686,7 +670,7 @@ async fn consumed_many(
         .into_iter()
         .map(|(kind, src, nonce)| (endpoint_of(d, kind), src, nonce))
         .collect();
-    ghostbridge_core::chain::consumed_marks(&r.inner.providers[&dst], &marks).await
+    ghostbridge_agent::chain::consumed_marks(&r.inner.providers[&dst], &marks).await
 }
 
 /// Confirms messages whose consumed mark is set (one database transaction).
@@ -949,7 +933,7 @@ async fn deliver_mint_batches(
 }
 
 /// The destination contract that releases a message of `kind` (the `endpoint` of its digest).
-fn endpoint_of(d: &ghostbridge_core::chain::Deployment, kind: Kind) -> Address {
+fn endpoint_of(d: &ghostbridge_core::deployment::Deployment, kind: Kind) -> Address {
     match kind {
         Kind::Mint => d.minter,
         Kind::Unlock => d.vault,

@@ -34,9 +34,9 @@ use alloy::network::EthereumWallet;
 use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
 use anyhow::Context;
-use ghostbridge_core::attest::ValidatorClients;
+use ghostbridge_agent::attest::ValidatorClients;
+use ghostbridge_agent::runtime::{self, Health};
 use ghostbridge_core::config::{Chain, Config, Role};
-use ghostbridge_core::runtime::{self, Health};
 use ghostbridge_store::{BackoffPolicy, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -129,7 +129,7 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
     for c in &chains {
         providers.insert(
             c.chain_id,
-            ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?,
+            ghostbridge_agent::chain::http_provider(&c.rpc_urls[0])?,
         );
     }
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
@@ -211,7 +211,7 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
     metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
     tracing::info!(id = %section.id, account = %signer.address(), %ops, api = ?api_addr, cors_origin = ?api.cors_origin, cold_start_ms, "relayer started");
     // A task that panics stops the relayer (exit non-zero) rather than leaving it half alive.
-    let outcome = ghostbridge_core::runtime::supervise(tasks, &shutdown).await;
+    let outcome = ghostbridge_agent::runtime::supervise(tasks, &shutdown).await;
     store.close().await;
     tracing::info!("relayer stopped");
     outcome

@@ -2,79 +2,52 @@
 //! the RPC accepts) into the store as `seen`. Idempotent: the store ignores known messages, so
 //! several relayers on one database may scan the same chain.
 
-use std::time::Duration;
-
 use alloy::primitives::Address;
-use alloy::providers::Provider;
 use alloy::sol_types::{SolEvent, SolValue};
-use anyhow::Context;
+use ghostbridge_agent::events::EventSource;
+use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
-use ghostbridge_core::chain::{block_hash, scan_logs};
 use ghostbridge_core::protocol::{from_minter, message_id};
-use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
 use ghostbridge_store::NewMessage;
 use tokio_util::sync::CancellationToken;
 
 use crate::Relayer;
 
 pub(crate) async fn run(r: Relayer, chain_id: u64, contract: Address, shutdown: CancellationToken) {
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    let component = format!("scanner/{chain_id}/{contract}");
-    loop {
-        let delay = match round(&r, chain_id, contract).await {
-            Ok(()) => {
-                backoff.reset();
-                r.inner.health.ok(&component);
-                r.inner.poll
-            }
-            Err(e) => {
-                let d = backoff.next_delay();
-                tracing::warn!(chain = chain_id, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "scan failed, retrying");
-                metrics::counter!("ghostbridge_relayer_rpc_errors_total", "chain" => chain_id.to_string()).increment(1);
-                if backoff.failures() > 3 {
-                    r.inner.health.problem(&component, format!("{e:#}"));
-                }
-                d
-            }
-        };
-        if !sleep_or_shutdown(delay, &shutdown).await {
-            return;
-        }
-    }
-}
-
-async fn round(r: &Relayer, chain_id: u64, contract: Address) -> anyhow::Result<()> {
     let chain = &r.inner.chains[&chain_id];
-    let provider = &r.inner.providers[&chain_id];
-    let head = provider
-        .get_block_number()
-        .await
-        .context("eth_blockNumber")?;
-    let Some(safe) = head.checked_sub(chain.confirmations) else {
-        return Ok(());
-    };
-    let cursor = r.inner.store.cursor(chain_id, &contract).await?;
-    let from = cursor.map_or(chain.deployment.deploy_block, |c| {
-        c.block_number.saturating_add(1)
-    });
-    if from > safe {
-        return Ok(());
-    }
-    let to = safe.min(from.saturating_add(10_000 - 1));
-    let logs = scan_logs(
-        provider,
+    let source = EventSource::new(
+        r.inner.providers[&chain_id].clone(),
         contract,
         &[
             BridgeVault::Locked::SIGNATURE_HASH,
             BridgeMinter::Burned::SIGNATURE_HASH,
         ],
-        from,
-        to,
+        chain.confirmations,
         chain.max_block_range,
-    )
-    .await?;
-    let mut rows = Vec::with_capacity(logs.len());
-    for log in &logs {
+    );
+    let spec = RoundLoop {
+        component: format!("scanner/{chain_id}/{contract}"),
+        poll: r.inner.poll,
+        errors_metric: "ghostbridge_relayer_rpc_errors_total",
+    };
+    let (r, source) = (&r, &source);
+    run_rounds(spec, &r.inner.health, &shutdown, move || {
+        round(r, chain_id, source)
+    })
+    .await
+}
+
+async fn round(r: &Relayer, chain_id: u64, source: &EventSource) -> anyhow::Result<Round> {
+    let contract = source.contract();
+    let cursor = r.inner.store.cursor(chain_id, &contract).await?;
+    let next = cursor.map_or(r.inner.chains[&chain_id].deployment.deploy_block, |c| {
+        c.block_number.saturating_add(1)
+    });
+    let Some(window) = source.next_window(next).await? else {
+        return Ok(Round::Idle);
+    };
+    let mut rows = Vec::with_capacity(window.logs.len());
+    for log in &window.logs {
         let message = if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
             BridgeVault::Locked::decode_log_data(log.data())?.message
         } else {
@@ -101,16 +74,13 @@ async fn round(r: &Relayer, chain_id: u64, contract: Address) -> anyhow::Result<
         });
     }
     let new = r.inner.store.insert_seen_batch(&rows).await?;
-    let hash = block_hash(provider, to)
-        .await?
-        .context("safe block vanished")?;
     r.inner
         .store
-        .set_cursor(chain_id, &contract, to, &hash)
+        .set_cursor(chain_id, &contract, window.to, &window.to_hash)
         .await?;
     if new > 0 {
-        tracing::info!(chain = chain_id, new, to, "messages seen");
+        tracing::info!(chain = chain_id, new, to = window.to, "messages seen");
         metrics::counter!("ghostbridge_relayer_messages_seen_total", "chain" => chain_id.to_string()).increment(new as u64);
     }
-    Ok(())
+    Ok(Round::Idle)
 }

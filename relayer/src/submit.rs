@@ -78,8 +78,8 @@ struct NonceState {
     in_flight: usize,
 }
 
-fn gwei_to_wei(gwei: f64) -> u128 {
-    (gwei * 1e9) as u128
+fn gwei_to_wei(gwei: u64) -> u128 {
+    u128::from(gwei).saturating_mul(1_000_000_000)
 }
 
 /// `fee * (100 + percent) / 100`, rounded up, capped.

@@ -33,7 +33,7 @@ mod bench {
     use alloy_primitives::{keccak256, Address, B256};
     use anyhow::{bail, ensure, Context};
     use clap::{Parser, ValueEnum};
-    use ghostbridge_core::listener::ListenerLimits;
+    use ghostbridge_core::config::ListenerLimits;
     use ghostbridge_sequencer::{
         engine::{Engine, EngineConfig},
         rpc,

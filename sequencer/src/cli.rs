@@ -6,7 +6,7 @@ use crate::{
     sequencer::{self, InMemorySink, SequencerConfig},
     tx,
 };
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use std::{net::SocketAddr, sync::Arc, time::Duration};
 
 /// Command-line settings.

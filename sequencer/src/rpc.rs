@@ -17,7 +17,7 @@
 use crate::{sequencer::SequencerHandle, TOKEN_COUNT};
 use alloy_primitives::{Address, B256};
 use axum::{extract::State, routing::post, Json, Router};
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use serde_json::{json, Value};
 use std::net::SocketAddr;
 use tokio::net::TcpListener;
@@ -59,7 +59,7 @@ pub fn router(handle: SequencerHandle) -> Router {
 }
 
 /// Binds `addr` and serves on the bounded listener of every GhostBridge daemon
-/// (`ghostbridge_core::listener`: connection cap, header/body/idle timeouts, body limit) until
+/// (`ghostbridge_agent::listener`: connection cap, header/body/idle timeouts, body limit) until
 /// the task is aborted; returns the bound address (port 0 picks one).
 pub async fn start(
     addr: SocketAddr,
@@ -69,7 +69,7 @@ pub async fn start(
     let listener = TcpListener::bind(addr).await?;
     let local = listener.local_addr()?;
     let app = router(handle);
-    let task = tokio::spawn(ghostbridge_core::listener::serve(
+    let task = tokio::spawn(ghostbridge_agent::listener::serve(
         "l2_rpc",
         listener,
         app,

@@ -8,14 +8,14 @@ use alloy::primitives::{Address, B256, U256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::chain::scan_logs;
 use ghostbridge_cli::devnet::{self, Devnet, DevnetOptions, USER_KEY};
 use ghostbridge_cli::transfer::{self, End, Leg, Sent};
-use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
 use ghostbridge_core::bindings::{
     ghost_token::GhostToken, minter::BridgeMinter, vault::BridgeVault,
     verifier::AttestationVerifier,
 };
-use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::protocol::{
     message_id, to_compact, to_minter, Attestation, CompactSignature, Domain, Message,
 };
@@ -56,7 +56,7 @@ pub fn ends(d: &Devnet) -> (End, End) {
 }
 
 pub fn provider(url: &str) -> DynProvider {
-    ghostbridge_core::chain::http_provider(url).expect("provider")
+    ghostbridge_agent::chain::http_provider(url).expect("provider")
 }
 
 pub fn user() -> PrivateKeySigner {

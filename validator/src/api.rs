@@ -457,7 +457,7 @@ async fn refuse_needless_batch(
         }
         marks.push((endpoint, record.src_chain, record.nonce));
     }
-    let consumed = ghostbridge_core::chain::consumed_marks(&v.inner.providers[&dst][0], &marks)
+    let consumed = ghostbridge_agent::chain::consumed_marks(&v.inner.providers[&dst][0], &marks)
         .await
         .map_err(|e| {
             err(
@@ -481,8 +481,8 @@ async fn refuse_needless_batch(
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use ghostbridge_core::chain::Deployment;
     use ghostbridge_core::config::{Chain, GasPolicy};
+    use ghostbridge_core::deployment::Deployment;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
     const VAULT: Address = Address::repeat_byte(0xa1);
@@ -586,7 +586,7 @@ mod tests {
             key,
             vec![chain(1, VAULT), chain(2, Address::repeat_byte(0xc1))],
             store,
-            ghostbridge_core::runtime::Health::default(),
+            ghostbridge_agent::runtime::Health::default(),
         )
         .unwrap();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -8,10 +8,11 @@ use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Log;
 use alloy::sol_types::{SolEvent, SolValue};
 use anyhow::{bail, ensure, Context};
+use ghostbridge_agent::chain::block_hash;
+use ghostbridge_agent::events::EventSource;
+use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
-use ghostbridge_core::chain::{block_hash, scan_logs};
 use ghostbridge_core::protocol::{from_minter, message_id, Message, MESSAGE_VERSION};
-use ghostbridge_core::runtime::{sleep_or_shutdown, Backoff};
 use ghostbridge_store::{NewMessage, SignDecision, StoreError};
 use tokio_util::sync::CancellationToken;
 
@@ -24,9 +25,6 @@ pub(crate) enum Source {
     Minter,
 }
 
-/// Blocks scanned per round at most (the scan itself is chunked to the RPC's range limit).
-const MAX_BLOCKS_PER_ROUND: u64 = 10_000;
-
 pub(crate) async fn run(
     v: Validator,
     chain_id: u64,
@@ -35,91 +33,72 @@ pub(crate) async fn run(
     shutdown: CancellationToken,
 ) {
     let chain = &v.inner.chains[&chain_id];
-    let contract = match source {
-        Source::Vault => chain.deployment.vault,
-        Source::Minter => chain.deployment.minter,
+    let (contract, topic) = match source {
+        Source::Vault => (chain.deployment.vault, BridgeVault::Locked::SIGNATURE_HASH),
+        Source::Minter => (
+            chain.deployment.minter,
+            BridgeMinter::Burned::SIGNATURE_HASH,
+        ),
     };
-    let component = format!("follower/{}/{:?}", chain.name, source);
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    loop {
-        if v.halted().is_some() {
-            // Halted validators keep serving what they already signed but follow nothing more.
-            if !sleep_or_shutdown(poll, &shutdown).await {
-                return;
-            }
-            continue;
+    let events = EventSource::new(
+        v.inner.providers[&chain_id][0].clone(),
+        contract,
+        &[topic],
+        chain.confirmations,
+        chain.max_block_range,
+    );
+    let spec = RoundLoop {
+        component: format!("follower/{}/{:?}", chain.name, source),
+        poll,
+        errors_metric: "ghostbridge_validator_rpc_errors_total",
+    };
+    let (v, events) = (&v, &events);
+    run_rounds(spec, &v.inner.health, &shutdown, move || async move {
+        // Halted validators keep serving what they already signed but follow nothing more.
+        if v.halted().is_none() {
+            round(v, chain_id, source, events).await?;
         }
-        let delay = match round(&v, chain_id, source, contract).await {
-            Ok(()) => {
-                backoff.reset();
-                v.inner.health.ok(&component);
-                poll
-            }
-            Err(e) => {
-                let d = backoff.next_delay();
-                tracing::warn!(chain = chain_id, ?source, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "follower round failed");
-                metrics::counter!("ghostbridge_validator_rpc_errors_total", "chain" => chain_id.to_string()).increment(1);
-                if backoff.failures() > 3 {
-                    v.inner.health.problem(&component, format!("{e:#}"));
-                }
-                d
-            }
-        };
-        if !sleep_or_shutdown(delay, &shutdown).await {
-            return;
-        }
-    }
+        Ok(Round::Idle)
+    })
+    .await
 }
 
 async fn round(
     v: &Validator,
     chain_id: u64,
     source: Source,
-    contract: Address,
+    events: &EventSource,
 ) -> anyhow::Result<()> {
     let chain = &v.inner.chains[&chain_id];
     let providers = &v.inner.providers[&chain_id];
-    let primary = &providers[0];
-    let head = primary
-        .get_block_number()
-        .await
-        .context("eth_blockNumber")?;
-    let Some(safe) = head.checked_sub(chain.confirmations) else {
-        return Ok(());
-    };
+    let contract = events.contract();
     let store = &v.inner.store;
     let cursor = store.cursor(chain_id, &contract).await?;
     if let Some(c) = &cursor {
         // What we admitted was final by our depth; if that block changed, the chain disagrees
         // with what we may already have signed.
-        match block_hash(primary, c.block_number).await? {
-            Some(h) if h == c.block_hash => {}
-            other => {
-                v.halt(format!(
-                    "chain {chain_id} reorganised past the confirmation depth: block {} was {} when admitted, now {:?}",
-                    c.block_number, c.block_hash, other
-                ));
-                return Ok(());
-            }
+        if !events.is_canonical(c.block_number, c.block_hash).await? {
+            v.halt(format!(
+                "chain {chain_id} reorganised past the confirmation depth: block {} was {} when admitted, now {:?}",
+                c.block_number,
+                c.block_hash,
+                events.block_hash(c.block_number).await.ok().flatten()
+            ));
+            return Ok(());
         }
     }
-    let from = cursor.as_ref().map_or(chain.deployment.deploy_block, |c| {
+    let next = cursor.as_ref().map_or(chain.deployment.deploy_block, |c| {
         c.block_number.saturating_add(1)
     });
-    if from > safe {
+    let Some(window) = events.next_window(next).await? else {
         return Ok(());
-    }
-    let to = safe.min(from.saturating_add(MAX_BLOCKS_PER_ROUND - 1));
-    let topic = match source {
-        Source::Vault => BridgeVault::Locked::SIGNATURE_HASH,
-        Source::Minter => BridgeMinter::Burned::SIGNATURE_HASH,
     };
-    let logs = scan_logs(primary, contract, &[topic], from, to, chain.max_block_range).await?;
+    let (to, logs) = (window.to, &window.logs);
     let mut admitted = Vec::with_capacity(logs.len());
     // One receipts call and one canonical-hash check per block and RPC, not per log: under load
     // a block carries hundreds of locks.
     let mut blocks = BlockCache::default();
-    for log in &logs {
+    for log in logs {
         let message = rederive(v, chain_id, source, contract, log, providers, &mut blocks).await?;
         admitted.push(message);
     }
@@ -148,10 +127,9 @@ async fn round(
         })
         .collect();
     store.insert_seen_batch(&rows).await?;
-    let to_hash = block_hash(primary, to)
-        .await?
-        .context("the safe block vanished")?;
-    store.set_cursor(chain_id, &contract, to, &to_hash).await?;
+    store
+        .set_cursor(chain_id, &contract, to, &window.to_hash)
+        .await?;
     metrics::counter!("ghostbridge_validator_messages_admitted_total", "chain" => chain_id.to_string()).increment(admitted.len() as u64);
     metrics::gauge!("ghostbridge_validator_cursor_block", "chain" => chain_id.to_string())
         .set(to as f64);

@@ -21,9 +21,9 @@ use std::sync::{Arc, RwLock};
 use alloy::primitives::Address;
 use alloy::providers::DynProvider;
 use anyhow::Context;
+use ghostbridge_agent::runtime::{self, Health};
 use ghostbridge_core::config::{Chain, Config, Role};
 use ghostbridge_core::keys::ValidatorKey;
-use ghostbridge_core::runtime::{self, Health};
 use ghostbridge_store::Store;
 use tokio_util::sync::CancellationToken;
 
@@ -59,7 +59,7 @@ impl Validator {
             let ps = c
                 .rpc_urls
                 .iter()
-                .map(|u| ghostbridge_core::chain::http_provider(u))
+                .map(|u| ghostbridge_agent::chain::http_provider(u))
                 .collect::<anyhow::Result<Vec<_>>>()?;
             providers.insert(c.chain_id, ps);
         }
@@ -126,10 +126,10 @@ pub async fn serve_api(
     listener: tokio::net::TcpListener,
     validator: Validator,
     tls: Arc<rustls::ServerConfig>,
-    limits: ghostbridge_core::listener::ListenerLimits,
+    limits: ghostbridge_core::config::ListenerLimits,
     shutdown: CancellationToken,
 ) {
-    ghostbridge_core::listener::serve(
+    ghostbridge_agent::listener::serve(
         "validator_api",
         listener,
         api::router(validator),
@@ -162,7 +162,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         shutdown.clone(),
     )
     .await?;
-    let tls = ghostbridge_core::tls::server_config(
+    let tls = ghostbridge_agent::tls::server_config(
         &config.resolve(&section.tls_cert),
         &config.resolve(&section.tls_key),
     )?;
@@ -185,7 +185,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         )),
     ));
     // A task that panics stops the validator (exit non-zero) rather than leaving it half alive.
-    let outcome = ghostbridge_core::runtime::supervise(tasks, &shutdown).await;
+    let outcome = ghostbridge_agent::runtime::supervise(tasks, &shutdown).await;
     store.close().await;
     tracing::info!("validator stopped");
     outcome

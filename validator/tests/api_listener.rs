@@ -1,5 +1,5 @@
 //! The network adversary against the validator's real HTTPS API (`serve_api`: the API router over
-//! TLS 1.3 / X25519MLKEM768 through `ghostbridge_core::listener`): 2,000 idle connections, a
+//! TLS 1.3 / X25519MLKEM768 through `ghostbridge_agent::listener`): 2,000 idle connections, a
 //! request sent at one byte a second, oversized bodies (declared and chunked), and ordinary
 //! keep-alive requests that must still work. All traffic goes to 127.0.0.1; every loop is bounded.
 
@@ -8,13 +8,13 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "../../core/tests/support/http_client.rs"]
+#[path = "../../agent/tests/support/http_client.rs"]
 mod http_client;
 
+use ghostbridge_agent::runtime::Health;
+use ghostbridge_agent::tls;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_core::keys::ValidatorKey;
-use ghostbridge_core::listener::ListenerLimits;
-use ghostbridge_core::runtime::Health;
-use ghostbridge_core::tls;
 use ghostbridge_store::Store;
 use ghostbridge_validator::Validator;
 use http_client::{check_idle, drip, exchange, get, idle_connections};

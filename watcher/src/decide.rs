@@ -5,7 +5,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use alloy::primitives::{B256, U256};
-use ghostbridge_core::attest::AnswerError;
+use ghostbridge_agent::attest::AnswerError;
 use ghostbridge_core::keys::SignatureError;
 use ghostbridge_core::protocol::Message;
 

@@ -34,14 +34,14 @@ use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
 use anyhow::Context;
 use futures::StreamExt;
-use ghostbridge_core::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::events::EventSource;
+use ghostbridge_agent::runtime::{self, Health};
 use ghostbridge_core::bindings::{
     guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken,
 };
-use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::config::{Chain, Config, Role};
 use ghostbridge_core::protocol::{from_minter, message_id, release_endpoint, Domain};
-use ghostbridge_core::runtime::{self, Backoff, Health};
 
 pub use decide::{classify, weigh_error, Answer, EventKey, PqOutcome, Reporter, Violation};
 use decide::{content_matches, Delta, Lookup, SourceEvent, View, RELEASE_HORIZON_BLOCKS};
@@ -58,6 +58,9 @@ const PENDING_MAX_BACKOFF: Duration = Duration::from_secs(15);
 pub struct Watcher {
     chains: HashMap<u64, Chain>,
     providers: HashMap<u64, DynProvider>,
+    /// Per chain: the vault's and the minter's logs (the shared event source, read to the head:
+    /// a release is audited as soon as it is mined).
+    sources: HashMap<u64, [EventSource; 2]>,
     validators: ValidatorClients,
     guardian: Option<PrivateKeySigner>,
     health: Health,
@@ -139,17 +142,38 @@ impl Watcher {
     ) -> anyhow::Result<Self> {
         let mut providers = HashMap::new();
         let mut view = View::default();
+        let mut sources = HashMap::new();
+        let held_topic = BridgeVault::TransferHeld::SIGNATURE_HASH;
         for c in &chains {
-            providers.insert(
-                c.chain_id,
-                ghostbridge_core::chain::http_provider(&c.rpc_urls[0])?,
+            let p = ghostbridge_agent::chain::http_provider(&c.rpc_urls[0])?;
+            let source = |contract, topics: &[_]| {
+                EventSource::new(p.clone(), contract, topics, 0, c.max_block_range)
+            };
+            let vault = source(
+                c.deployment.vault,
+                &[
+                    BridgeVault::Locked::SIGNATURE_HASH,
+                    BridgeVault::Unlocked::SIGNATURE_HASH,
+                    held_topic,
+                ],
             );
+            let minter = source(
+                c.deployment.minter,
+                &[
+                    BridgeMinter::Burned::SIGNATURE_HASH,
+                    BridgeMinter::Minted::SIGNATURE_HASH,
+                    held_topic,
+                ],
+            );
+            sources.insert(c.chain_id, [vault, minter]);
+            providers.insert(c.chain_id, p);
             view.cursors.insert(c.chain_id, c.deployment.deploy_block);
         }
         let rotations = rotation::RotationWatch::new(&chains)?;
         Ok(Self {
             chains: chains.into_iter().map(|c| (c.chain_id, c)).collect(),
             providers,
+            sources,
             validators,
             guardian,
             health,
@@ -273,23 +297,9 @@ impl Watcher {
             if from > to {
                 continue;
             }
-            let c = &self.chains[&id];
-            let p = &self.providers[&id];
-            let (vault, minter) = (c.deployment.vault, c.deployment.minter);
-            for log in scan_logs(
-                p,
-                vault,
-                &[
-                    BridgeVault::Locked::SIGNATURE_HASH,
-                    BridgeVault::Unlocked::SIGNATURE_HASH,
-                    held_topic,
-                ],
-                from,
-                to,
-                c.max_block_range,
-            )
-            .await?
-            {
+            let [vault_logs, minter_logs] = &self.sources[&id];
+            let (vault, minter) = (vault_logs.contract(), minter_logs.contract());
+            for log in vault_logs.logs(from, to).await? {
                 if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
                     let m = BridgeVault::Locked::decode_log_data(log.data())?.message;
                     self.keep_source(&mut delta, m, &log);
@@ -325,20 +335,7 @@ impl Watcher {
                     });
                 }
             }
-            for log in scan_logs(
-                p,
-                minter,
-                &[
-                    BridgeMinter::Burned::SIGNATURE_HASH,
-                    BridgeMinter::Minted::SIGNATURE_HASH,
-                    held_topic,
-                ],
-                from,
-                to,
-                c.max_block_range,
-            )
-            .await?
-            {
+            for log in minter_logs.logs(from, to).await? {
                 if log.topic0() == Some(&BridgeMinter::Burned::SIGNATURE_HASH) {
                     let m =
                         from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
@@ -804,7 +801,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     let health = Health::default();
     let shutdown = runtime::shutdown_on_signals();
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
-    let mut watcher = Watcher::new(
+    let watcher = Watcher::new(
         chains,
         validators,
         guardian,
@@ -818,29 +815,17 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
     )
     .await?;
     tracing::info!(%ops, pause_enabled = watcher.guardian.is_some(), "watcher started");
-    let poll = Duration::from_millis(section.poll_interval_ms);
-    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
-    loop {
-        let delay = match watcher.check_once().await {
-            Ok(_) => {
-                backoff.reset();
-                health.ok("rpc");
-                poll
-            }
-            Err(e) => {
-                let d = backoff.next_delay();
-                metrics::counter!("ghostbridge_watcher_pass_errors_total").increment(1);
-                tracing::warn!(error = %format!("{e:#}"), "watcher pass failed, retrying");
-                if backoff.failures() > 3 {
-                    health.problem("rpc", format!("{e:#}"));
-                }
-                d
-            }
-        };
-        if !runtime::sleep_or_shutdown(delay, &shutdown).await {
-            break;
-        }
-    }
+    let spec = runtime::RoundLoop {
+        component: "rpc".into(),
+        poll: Duration::from_millis(section.poll_interval_ms),
+        errors_metric: "ghostbridge_watcher_pass_errors_total",
+    };
+    let watcher = &tokio::sync::Mutex::new(watcher);
+    runtime::run_rounds(spec, &health, &shutdown, move || async move {
+        watcher.lock().await.check_once().await?;
+        Ok(runtime::Round::Idle)
+    })
+    .await;
     tracing::info!("watcher stopped");
     Ok(())
 }
@@ -856,7 +841,7 @@ mod tests {
             std::env::temp_dir().join(format!("ghostbridge-watcher-config-{}", std::process::id()));
         std::fs::create_dir_all(&dir).expect("temp dir");
         let path = dir.join("watcher.toml");
-        std::fs::write(&path, "[store]\nurl = \"sqlite://w.db?mode=rwc\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31337\nrpc_urls = [\"http://127.0.0.1:8545\"]\ndeployment = \"a.json\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31338\nrpc_urls = [\"http://127.0.0.1:8546\"]\ndeployment = \"b.json\"\n\n[watcher]\nops_listen = \"127.0.0.1:9999\"\nunverified_alert_secs = 0\n").expect("write");
+        std::fs::write(&path, "[store]\nurl = \"sqlite://w.db?mode=rwc\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31337\nrpc_urls = [\"http://127.0.0.1:8545\"]\nconfirmations = 1\ndeployment = \"a.json\"\n\n[[chains]]\npreset = \"custom\"\nchain_id = 31338\nrpc_urls = [\"http://127.0.0.1:8546\"]\nconfirmations = 1\ndeployment = \"b.json\"\n\n[watcher]\nops_listen = \"127.0.0.1:9999\"\nunverified_alert_secs = 0\n").expect("write");
         let problems = match Config::load(&path, Role::Watcher) {
             Ok(_) => panic!("a watcher config without validators must be refused"),
             Err(e) => e.problems,

@@ -11,8 +11,8 @@ use std::collections::{HashMap, HashSet};
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::sol_types::SolEvent;
+use ghostbridge_agent::events::EventSource;
 use ghostbridge_core::bindings::verifier::AttestationVerifier;
-use ghostbridge_core::chain::scan_logs;
 use ghostbridge_core::config::Chain;
 
 use crate::decide::Violation;
@@ -140,16 +140,14 @@ async fn proposals(
         return Ok((Vec::new(), from));
     }
     let mut out = Vec::new();
-    for log in scan_logs(
-        p,
+    let events = EventSource::new(
+        p.clone(),
         verifier,
         &[AttestationVerifier::RotationProposed::SIGNATURE_HASH],
-        from,
-        head,
+        0,
         range.max(1),
-    )
-    .await?
-    {
+    );
+    for log in events.logs(from, head).await? {
         let e = AttestationVerifier::RotationProposed::decode_log_data(log.data())?;
         out.push(Proposal {
             chain_id,

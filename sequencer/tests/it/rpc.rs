@@ -2,7 +2,7 @@
 
 use crate::sequencer::{signed, start, FEE};
 use alloy_primitives::Address;
-use ghostbridge_core::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_sequencer::{
     rpc,
     tx::{address_of, test_key},

@@ -8,7 +8,7 @@ use std::sync::Arc;
 mod common;
 
 use common::temp_dir;
-use ghostbridge_core::tls;
+use ghostbridge_agent::tls;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, ServerName};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -1,71 +1,11 @@
-//! RPC access: deployment files, providers, and log scans chunked to the RPC's range limit.
+//! RPC access: providers with timeouts, log scans chunked to the RPC's range limit, consumed
+//! marks read in JSON-RPC batches.
 
-use std::collections::BTreeMap;
-use std::path::Path;
 use std::time::Duration;
 
 use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::{Filter, Log};
-use serde::{Deserialize, Serialize};
-
-/// The deployment JSON written by `script/Deploy.s.sol`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Deployment {
-    /// Chain id the contracts live on.
-    pub chain_id: u64,
-    /// `AttestationVerifier`.
-    pub verifier: Address,
-    /// `FeeManager`.
-    pub fee_manager: Address,
-    /// `BridgeVault`.
-    pub vault: Address,
-    /// `BridgeMinter`.
-    pub minter: Address,
-    /// `BridgeGuardian`.
-    pub guardian: Address,
-    /// Block of the deployment (log scans start here).
-    pub deploy_block: u64,
-    /// GhostChain tokens by symbol (zero where not deployed).
-    #[serde(default)]
-    pub tokens: BTreeMap<String, Address>,
-}
-
-/// Why a deployment file was refused.
-#[derive(Debug, thiserror::Error)]
-pub enum DeploymentError {
-    /// Unreadable.
-    #[error("cannot read {path}: {source}")]
-    Io {
-        /// File.
-        path: String,
-        /// Cause.
-        source: std::io::Error,
-    },
-    /// Not the expected JSON.
-    #[error("{path} is not a deployment JSON: {source}")]
-    Json {
-        /// File.
-        path: String,
-        /// Cause.
-        source: serde_json::Error,
-    },
-}
-
-impl Deployment {
-    /// Reads a deployment JSON.
-    pub fn read(path: &Path) -> Result<Self, DeploymentError> {
-        let text = std::fs::read_to_string(path).map_err(|source| DeploymentError::Io {
-            path: path.display().to_string(),
-            source,
-        })?;
-        serde_json::from_str(&text).map_err(|source| DeploymentError::Json {
-            path: path.display().to_string(),
-            source,
-        })
-    }
-}
 
 /// A read-only HTTP provider with a request timeout (a dead endpoint fails fast and is retried
 /// by the caller's loop instead of hanging it).
@@ -142,12 +82,12 @@ pub async fn consumed_marks(
     provider: &DynProvider,
     marks: &[(Address, u64, u64)],
 ) -> anyhow::Result<Vec<bool>> {
-    use crate::bindings::minter::BridgeMinter::isConsumedCall;
     use alloy::network::TransactionBuilder;
     use alloy::rpc::client::BatchRequest;
     use alloy::rpc::types::TransactionRequest;
     use alloy::sol_types::SolCall;
     use anyhow::Context;
+    use ghostbridge_core::bindings::minter::BridgeMinter::isConsumedCall;
     let reads = marks.chunks(200).map(|chunk| async move {
         let mut batch = BatchRequest::new(provider.client());
         let mut waiters = Vec::with_capacity(chunk.len());

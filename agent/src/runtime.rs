@@ -10,7 +10,7 @@ use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::Serialize;
 use tokio_util::sync::CancellationToken;
 
-use crate::listener::ListenerLimits;
+use ghostbridge_core::config::ListenerLimits;
 
 /// Sets up `tracing` (env filter `RUST_LOG`, default `info`), JSON lines when `json`.
 pub fn init_tracing(json: bool) {
@@ -197,6 +197,75 @@ impl Backoff {
     }
 }
 
+/// How a round of a daemon loop ended (see [`run_rounds`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Round {
+    /// Caught up: the next round runs after the poll interval.
+    Idle,
+    /// More work is waiting: the next round runs at once.
+    Busy,
+}
+
+/// A daemon loop: its name in logs and `/health`, its poll interval, and the counter its
+/// failed rounds increment (labelled with the component).
+#[derive(Debug, Clone)]
+pub struct RoundLoop {
+    /// `/health` component and log field, e.g. `scanner/31337/0x…`.
+    pub component: String,
+    /// Wait after an [`Round::Idle`] round.
+    pub poll: Duration,
+    /// Prometheus counter of failed rounds.
+    pub errors_metric: &'static str,
+}
+
+/// Failed rounds in a row before `/health` reports the component (a passing RPC error is not
+/// an incident).
+const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
+
+/// Runs `round` until shutdown: the one loop of every daemon task (follower, scanner, delivery
+/// worker, watcher pass). A good round clears the component in `/health` and resets the
+/// backoff; a failed one is logged, counted and retried after an exponential backoff (250 ms to
+/// 30 s, jittered); more than [`FAILURES_BEFORE_UNHEALTHY`] in a row mark the component unhealthy
+/// with the error until a round succeeds. The round itself decides what is worth retrying: an
+/// error it returns is always retried.
+pub async fn run_rounds<F, Fut>(
+    spec: RoundLoop,
+    health: &Health,
+    shutdown: &CancellationToken,
+    mut round: F,
+) where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = anyhow::Result<Round>>,
+{
+    let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
+    let component = spec.component;
+    while !shutdown.is_cancelled() {
+        let delay = match round().await {
+            Ok(done) => {
+                backoff.reset();
+                health.ok(&component);
+                match done {
+                    Round::Idle => spec.poll,
+                    Round::Busy => Duration::ZERO,
+                }
+            }
+            Err(e) => {
+                let d = backoff.next_delay();
+                tracing::warn!(%component, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "round failed, retrying");
+                metrics::counter!(spec.errors_metric, "component" => component.clone())
+                    .increment(1);
+                if backoff.failures() > FAILURES_BEFORE_UNHEALTHY {
+                    health.problem(&component, format!("{e:#}"));
+                }
+                d
+            }
+        };
+        if !sleep_or_shutdown(delay, shutdown).await {
+            return;
+        }
+    }
+}
+
 /// Sleeps `d` unless shutdown fires first; returns false on shutdown.
 pub async fn sleep_or_shutdown(d: Duration, shutdown: &CancellationToken) -> bool {
     tokio::select! { _ = tokio::time::sleep(d) => true, _ = shutdown.cancelled() => false }
@@ -314,5 +383,82 @@ mod supervise_tests {
             .unwrap_err()
             .to_string();
         assert_eq!(err, "task deliver panicked: worker 2 broke");
+    }
+}
+
+#[cfg(test)]
+mod round_loop_tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use std::sync::Mutex;
+
+    /// A round scripted by `outcomes` (then idle forever), recording what `/health` said when
+    /// each round started and when (tokio's paused clock: no real waiting).
+    async fn run_script(
+        outcomes: Vec<Result<Round, &'static str>>,
+    ) -> Vec<(Duration, Option<String>)> {
+        let health = Health::default();
+        let shutdown = CancellationToken::new();
+        let seen = Mutex::new(Vec::new());
+        let start = tokio::time::Instant::now();
+        let script = Mutex::new(outcomes.into_iter());
+        let spec = RoundLoop {
+            component: "follower/test".into(),
+            poll: Duration::from_secs(1),
+            errors_metric: "test_round_errors_total",
+        };
+        let (health_ref, seen_ref, script_ref, stop) = (&health, &seen, &script, &shutdown);
+        run_rounds(spec, &health, &shutdown, move || async move {
+            let problem = health_ref.snapshot().problems.get("follower/test").cloned();
+            seen_ref.lock().unwrap().push((start.elapsed(), problem));
+            match script_ref.lock().unwrap().next() {
+                Some(Ok(r)) => Ok(r),
+                Some(Err(e)) => Err(anyhow::anyhow!(e)),
+                None => {
+                    stop.cancel();
+                    Ok(Round::Idle)
+                }
+            }
+        })
+        .await;
+        seen.into_inner().unwrap()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_round_backs_off_and_turns_unhealthy_only_after_repeated_failures() {
+        let seen = run_script(vec![
+            Err("rpc down"),
+            Err("rpc down"),
+            Err("rpc down"),
+            Err("rpc down"),
+            Ok(Round::Idle),
+        ])
+        .await;
+        assert_eq!(seen.len(), 6, "{seen:?}");
+        // Three failures in a row are a passing error: healthy.
+        assert!(seen[..4].iter().all(|(_, p)| p.is_none()), "{seen:?}");
+        // The fourth made it a problem, with the error.
+        assert_eq!(seen[4].1.as_deref(), Some("rpc down"), "{seen:?}");
+        // A good round clears it.
+        assert_eq!(seen[5].1, None, "{seen:?}");
+        // The waits grow (jittered within [d/2, d] of 250 ms, 500 ms, 1 s, 2 s).
+        let waits: Vec<Duration> = seen.windows(2).map(|w| w[1].0 - w[0].0).collect();
+        for (wait, full) in waits.iter().zip([250u64, 500, 1000, 2000]) {
+            let full = Duration::from_millis(full);
+            assert!(*wait >= full / 2 && *wait <= full, "{waits:?}");
+        }
+        // After a success the loop waits the poll interval.
+        assert_eq!(waits[4], Duration::from_secs(1), "{waits:?}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_busy_round_runs_the_next_at_once() {
+        let seen = run_script(vec![Ok(Round::Busy), Ok(Round::Busy), Ok(Round::Idle)]).await;
+        let at: Vec<Duration> = seen.iter().map(|(t, _)| *t).collect();
+        assert_eq!(
+            at,
+            [0, 0, 0, 1].map(Duration::from_secs).to_vec(),
+            "busy rounds do not wait; an idle one waits the poll interval"
+        );
     }
 }

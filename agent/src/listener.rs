@@ -32,7 +32,6 @@ use hyper::body::{Body as HttpBody, Frame, Incoming, SizeHint};
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
 use hyper_util::service::TowerToHyperService;
-use serde::{Deserialize, Serialize};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
@@ -40,77 +39,17 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use ghostbridge_core::config::ListenerLimits;
+
 /// How long a connection may finish its request in flight after shutdown or its lifetime cap.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
 /// Pause after a failed `accept` (e.g. out of file descriptors), so the loop does not spin.
 const ACCEPT_ERROR_PAUSE: Duration = Duration::from_millis(100);
 
-/// The limits of one listener. Every key is optional in the config (`[validator.api_limits]`,
-/// `[validator.ops_limits]`, ...); a missing key takes the default shown.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ListenerLimits {
-    /// Connections served at once; more are closed when accepted. Default 512.
-    pub max_connections: usize,
-    /// The TLS handshake must finish within this. Default 5,000 ms.
-    pub tls_handshake_timeout_ms: u64,
-    /// From the first byte of a request head to its end. Default 5,000 ms.
-    pub header_read_timeout_ms: u64,
-    /// From the end of the head to the end of the body. Default 10,000 ms.
-    pub body_read_timeout_ms: u64,
-    /// No request in flight and no byte of a new one for this long: closed. Default 30,000 ms.
-    pub idle_timeout_ms: u64,
-    /// Largest request body. Default 262,144 bytes (256 KiB).
-    pub max_body_bytes: usize,
-    /// A connection is wound down after this long, busy or not. Default 600,000 ms (10 min).
-    pub max_connection_lifetime_ms: u64,
-}
-
-impl Default for ListenerLimits {
-    fn default() -> Self {
-        Self {
-            max_connections: 512,
-            tls_handshake_timeout_ms: 5_000,
-            header_read_timeout_ms: 5_000,
-            body_read_timeout_ms: 10_000,
-            idle_timeout_ms: 30_000,
-            max_body_bytes: 256 * 1024,
-            max_connection_lifetime_ms: 600_000,
-        }
-    }
-}
-
-impl ListenerLimits {
-    /// Every out-of-range key as `(key, problem)`, for the config loader (all must be >= 1).
-    pub fn problems(&self) -> Vec<(&'static str, &'static str)> {
-        let mut out = Vec::new();
-        let checks: [(&'static str, bool); 7] = [
-            ("max_connections", self.max_connections == 0),
-            (
-                "tls_handshake_timeout_ms",
-                self.tls_handshake_timeout_ms == 0,
-            ),
-            ("header_read_timeout_ms", self.header_read_timeout_ms == 0),
-            ("body_read_timeout_ms", self.body_read_timeout_ms == 0),
-            ("idle_timeout_ms", self.idle_timeout_ms == 0),
-            ("max_body_bytes", self.max_body_bytes == 0),
-            (
-                "max_connection_lifetime_ms",
-                self.max_connection_lifetime_ms == 0,
-            ),
-        ];
-        for (key, zero) in checks {
-            if zero {
-                out.push((key, "must be >= 1"));
-            }
-        }
-        out
-    }
-
-    fn ms(v: u64) -> Duration {
-        Duration::from_millis(v.max(1))
-    }
+/// A duration of `v` ms, at least 1 ms (a zero timeout would close everything at once).
+fn ms(v: u64) -> Duration {
+    Duration::from_millis(v.max(1))
 }
 
 /// Serves `router` on `listener` (over TLS when `tls` is given) within `limits` until `shutdown`
@@ -163,7 +102,7 @@ pub async fn serve(
                 None => serve_connection(name, tcp, router, limits, shutdown).await,
                 Some(acceptor) => {
                     let handshake = tokio::time::timeout(
-                        ListenerLimits::ms(limits.tls_handshake_timeout_ms),
+                        ms(limits.tls_handshake_timeout_ms),
                         acceptor.accept(tcp),
                     );
                     let tls = tokio::select! {
@@ -306,18 +245,12 @@ impl ConnWatch {
     fn deadline(&self, limits: &ListenerLimits) -> Option<(Instant, Deadline)> {
         let phase = self.phase.lock().map(|p| *p).unwrap_or(Phase::Handling);
         match phase {
-            Phase::Idle(t) => Some((
-                after(t, ListenerLimits::ms(limits.idle_timeout_ms)),
-                Deadline::Idle,
-            )),
+            Phase::Idle(t) => Some((after(t, ms(limits.idle_timeout_ms)), Deadline::Idle)),
             Phase::Head(t) => Some((
-                after(t, ListenerLimits::ms(limits.header_read_timeout_ms)),
+                after(t, ms(limits.header_read_timeout_ms)),
                 Deadline::Header,
             )),
-            Phase::Body(t) => Some((
-                after(t, ListenerLimits::ms(limits.body_read_timeout_ms)),
-                Deadline::Body,
-            )),
+            Phase::Body(t) => Some((after(t, ms(limits.body_read_timeout_ms)), Deadline::Body)),
             Phase::Handling => None,
         }
     }
@@ -347,15 +280,14 @@ async fn serve_connection<IO>(
     let mut builder = hyper::server::conn::http1::Builder::new();
     // hyper arms its header timer when it starts waiting for a head, i.e. also while idle: as a
     // backstop it gets idle + header; the watchdog below enforces each precisely.
-    let backstop = ListenerLimits::ms(limits.idle_timeout_ms)
-        .saturating_add(ListenerLimits::ms(limits.header_read_timeout_ms));
+    let backstop = ms(limits.idle_timeout_ms).saturating_add(ms(limits.header_read_timeout_ms));
     builder
         .timer(TokioTimer::new())
         .header_read_timeout(backstop)
         .keep_alive(true);
     let conn = builder.serve_connection(io, service);
     tokio::pin!(conn);
-    let lifetime = tokio::time::sleep(ListenerLimits::ms(limits.max_connection_lifetime_ms));
+    let lifetime = tokio::time::sleep(ms(limits.max_connection_lifetime_ms));
     tokio::pin!(lifetime);
     let mut wind_down: Option<Instant> = None;
     loop {

@@ -8,11 +8,11 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 use futures::future::join_all;
 
-use crate::api::{ApiError, BatchRequest, SignedDigest, ValidatorInfo};
-use crate::bindings::verifier::AttestationVerifier;
-use crate::config::ValidatorEndpoint;
-use crate::keys::{check_ecdsa, check_mldsa, check_mldsa_both, SignatureError};
-use crate::protocol::{to_compact, Attestation, CompactSignature};
+use ghostbridge_core::api::{ApiError, BatchRequest, SignedDigest, ValidatorInfo};
+use ghostbridge_core::bindings::verifier::AttestationVerifier;
+use ghostbridge_core::config::ValidatorEndpoint;
+use ghostbridge_core::keys::{check_ecdsa, check_mldsa, check_mldsa_both, SignatureError};
+use ghostbridge_core::protocol::{to_compact, Attestation, CompactSignature};
 
 /// The destination verifier's current set, read from the chain.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -186,7 +186,7 @@ impl ValidatorClients {
         for info in infos.into_iter().flatten() {
             // Only the raw 1,952-byte encoding is ever kept (a DER key is refused here and, in
             // any case, by every check before use).
-            match crate::keys::MldsaPublicKey::from_bytes(&info.pq_public_key) {
+            match ghostbridge_core::keys::MldsaPublicKey::from_bytes(&info.pq_public_key) {
                 Ok(key) => {
                     keys.insert(info.address, key.as_bytes().to_vec());
                 }

@@ -1,4 +1,4 @@
-//! The network adversary against the shared listener (`ghostbridge_core::listener`), here on the
+//! The network adversary against the shared listener (`ghostbridge_agent::listener`), here on the
 //! real ops server (`runtime::serve_ops_with`, plain HTTP) and on `listener::serve` with TLS:
 //! thousands of idle connections, a sender at one byte a second, oversized bodies, and ordinary
 //! keep-alive traffic that must still work. All traffic goes to 127.0.0.1; every loop is bounded.
@@ -11,9 +11,10 @@ mod common;
 #[path = "support/http_client.rs"]
 mod http_client;
 
-use ghostbridge_core::listener::{self, ListenerLimits};
-use ghostbridge_core::runtime::{self, Health};
-use ghostbridge_core::tls;
+use ghostbridge_agent::listener;
+use ghostbridge_agent::runtime::{self, Health};
+use ghostbridge_agent::tls;
+use ghostbridge_core::config::ListenerLimits;
 use http_client::{check_idle, closed_after, drip, exchange, get, idle_connections};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::Instant;
@@ -295,10 +296,12 @@ url = "sqlite://state.db?mode=rwc"
 [[chains]]
 chain_id = 31337
 rpc_urls = ["http://127.0.0.1:8545"]
+confirmations = 1
 deployment = "deploy-31337.json"
 [[chains]]
 chain_id = 31338
 rpc_urls = ["http://127.0.0.1:8546"]
+confirmations = 1
 deployment = "deploy-31338.json"
 [validator]
 keystore = "v.keystore.json"
