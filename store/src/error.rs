@@ -66,23 +66,39 @@ pub enum StoreError {
         /// The refused message id.
         new: B256,
     },
-    /// The validator already signed this nonce with different content: signing `new` would be
-    /// equivocation.
+    /// The validator already admitted another message under this (source chain, source
+    /// contract, nonce): admitting `new` too could get both signed (equivocation).
     #[error(
-        "nonce {nonce} of contract {source_contract} on chain {chain_id} already signed for \
-         message {existing}, refusing to sign {new}"
+        "nonce {nonce} of contract {src_contract} on chain {src_chain} is already admitted as \
+         message {existing}, refusing {new}"
     )]
-    ConflictingSignature {
+    ConflictingAdmission {
         /// Source chain id.
-        chain_id: u64,
+        src_chain: u64,
         /// Source contract (BridgeVault or BridgeMinter).
-        source_contract: Address,
+        src_contract: Address,
         /// The message nonce.
         nonce: u64,
-        /// The message id signed before.
+        /// The message id admitted before.
         existing: B256,
         /// The refused message id.
         new: B256,
+    },
+    /// A message id already admitted under other coordinates (an id is the hash of the
+    /// content, so the caller mixed up two messages).
+    #[error(
+        "message {id} is already admitted under other coordinates, refusing it for nonce \
+         {nonce} of contract {src_contract} on chain {src_chain}"
+    )]
+    AdmissionIdReused {
+        /// The message id.
+        id: B256,
+        /// Source chain id given.
+        src_chain: u64,
+        /// Source contract given.
+        src_contract: Address,
+        /// Nonce given.
+        nonce: u64,
     },
     /// A stored value could not be decoded (wrong length, unknown status, ...).
     #[error("corrupt value in column {column}: {reason}")]
@@ -107,7 +123,8 @@ impl StoreError {
             | Self::InvalidTransition { .. }
             | Self::MissingReason(_)
             | Self::DuplicateNonce { .. }
-            | Self::ConflictingSignature { .. }
+            | Self::ConflictingAdmission { .. }
+            | Self::AdmissionIdReused { .. }
             | Self::Corrupt { .. } => false,
         }
     }
@@ -140,9 +157,9 @@ mod tests {
 
     #[test]
     fn refusals_are_not_retryable() {
-        let e = StoreError::ConflictingSignature {
-            chain_id: 1,
-            source_contract: Address::ZERO,
+        let e = StoreError::ConflictingAdmission {
+            src_chain: 1,
+            src_contract: Address::ZERO,
             nonce: 7,
             existing: B256::ZERO,
             new: B256::repeat_byte(1),

@@ -6,8 +6,8 @@
 use alloy_primitives::{Address, Bytes, B256, U256};
 
 use crate::{
-    AttestationRecord, AttestationSubject, ChainCursor, Lease, MessageRecord, Result, Status,
-    StoreError, Submission,
+    AdmittedMessage, AttestationRecord, AttestationSubject, ChainCursor, Lease, MessageRecord,
+    Result, Status, StoreError, Submission,
 };
 
 /// Column list matching [`MessageRow`], as a literal so it can be `concat!`-ed into SQL.
@@ -140,7 +140,35 @@ impl TryFrom<AttestationRow> for AttestationRecord {
     }
 }
 
-/// A `chain_cursors` row.
+/// An `admitted_messages` row.
+#[derive(Debug, sqlx::FromRow)]
+pub(crate) struct AdmittedRow {
+    id: Vec<u8>,
+    src_chain: i64,
+    src_contract: Vec<u8>,
+    nonce: i64,
+    dst_chain: i64,
+    encoded: Vec<u8>,
+    admitted_at: i64,
+}
+
+impl TryFrom<AdmittedRow> for AdmittedMessage {
+    type Error = StoreError;
+
+    fn try_from(r: AdmittedRow) -> Result<Self> {
+        Ok(Self {
+            id: b256("id", &r.id)?,
+            src_chain: from_db(r.src_chain),
+            src_contract: address("src_contract", &r.src_contract)?,
+            nonce: from_db(r.nonce),
+            dst_chain: from_db(r.dst_chain),
+            encoded: Bytes::from(r.encoded),
+            admitted_at_ms: time_from_db(r.admitted_at),
+        })
+    }
+}
+
+/// A `chain_cursors` or `admission_cursors` row.
 #[derive(Debug, sqlx::FromRow)]
 pub(crate) struct CursorRow {
     chain_id: i64,

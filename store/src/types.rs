@@ -198,13 +198,41 @@ pub struct AttestationRecord {
     pub mldsa_sig: Bytes,
 }
 
-/// What `record_signed` decided.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SignDecision {
-    /// First signature for this nonce: journaled, go ahead and sign.
-    First,
-    /// This exact message was signed before for this nonce: re-signing is harmless.
-    AlreadySignedSame,
+/// A message the validator re-derived from its source chain past its confirmation depth, to
+/// journal with [`crate::Store::admit`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Admission {
+    /// Message id: `keccak256(encoded)`.
+    pub id: B256,
+    /// Source chain id.
+    pub src_chain: u64,
+    /// The contract that emitted it (`BridgeVault` or `BridgeMinter`).
+    pub src_contract: Address,
+    /// Nonce of the source contract.
+    pub nonce: u64,
+    /// Destination chain id.
+    pub dst_chain: u64,
+    /// The ABI-encoded `BridgeMessage` (9 x 32 bytes).
+    pub encoded: Bytes,
+}
+
+/// A message in the validator's admission journal ([`crate::Store::admitted`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AdmittedMessage {
+    /// Message id.
+    pub id: B256,
+    /// Source chain id.
+    pub src_chain: u64,
+    /// The contract that emitted it (`BridgeVault` or `BridgeMinter`).
+    pub src_contract: Address,
+    /// Nonce of the source contract.
+    pub nonce: u64,
+    /// Destination chain id.
+    pub dst_chain: u64,
+    /// The ABI-encoded `BridgeMessage`, as admitted.
+    pub encoded: Bytes,
+    /// When it was admitted (unix ms).
+    pub admitted_at_ms: u64,
 }
 
 /// Where a daemon stopped scanning a chain for a contract's events.

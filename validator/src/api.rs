@@ -102,7 +102,7 @@ async fn release_endpoint_of(
         .deployment;
     let mut endpoint: Option<(B256, Address)> = None;
     for id in ids {
-        let record = v.inner.store.message(id).await.map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+        let record = v.inner.store.admitted(id).await.map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .ok_or_else(|| err(StatusCode::NOT_FOUND, format!("message {id} is not admitted (unknown or not yet past the confirmation depth)")))?;
         if record.dst_chain != dst {
             return Err(err(
@@ -308,7 +308,7 @@ async fn attest_message(
     let store = &v.inner.store;
     let internal =
         |e: ghostbridge_store::StoreError| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string());
-    if store.message(&id).await.map_err(internal)?.is_none() {
+    if store.admitted(&id).await.map_err(internal)?.is_none() {
         let source = hint.src_chain.zip(hint.src_contract);
         let followed = source.is_some_and(|(chain, contract)| {
             v.inner
@@ -318,7 +318,7 @@ async fn attest_message(
         });
         let cursor = match source {
             Some((chain, contract)) if followed => store
-                .cursor(chain, &contract)
+                .admission_cursor(chain, &contract)
                 .await
                 .map_err(internal)?
                 .map(|c| c.block_number),
@@ -368,7 +368,7 @@ async fn attest_batch(
             refuse_needless_batch(&v, req.dst_chain_id, endpoint, &req.message_ids).await?;
             v.inner
                 .store
-                .put_batch(&root, req.dst_chain_id, &req.message_ids)
+                .put_signed_batch(&root, req.dst_chain_id, &req.message_ids)
                 .await
                 .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
             sign_and_store(&v, subject, epoch, digest).await?
@@ -402,7 +402,7 @@ async fn batch_signature(
     let members = v
         .inner
         .store
-        .batch_members(&root)
+        .signed_batch_members(&root)
         .await
         .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
         .ok_or_else(|| {
@@ -437,7 +437,7 @@ async fn refuse_needless_batch(
         let record = v
             .inner
             .store
-            .message(id)
+            .admitted(id)
             .await
             .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .ok_or_else(|| {
@@ -449,7 +449,7 @@ async fn refuse_needless_batch(
         let batches = v
             .inner
             .store
-            .batches_containing(id)
+            .signed_batches_containing(id)
             .await
             .map_err(|e| err(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?;
         if batches.len() >= MAX_BATCHES_PER_MESSAGE {
@@ -559,7 +559,7 @@ mod tests {
         .unwrap();
         store.migrate().await.unwrap();
         store
-            .set_cursor(1, &VAULT, 120, &B256::repeat_byte(7))
+            .set_admission_cursor(1, &VAULT, 120, &B256::repeat_byte(7))
             .await
             .unwrap();
         let chain = |chain_id: u64, vault: Address| Chain {

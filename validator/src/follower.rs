@@ -13,7 +13,7 @@ use ghostbridge_agent::events::EventSource;
 use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::protocol::{from_minter, message_id, Message, MESSAGE_VERSION};
-use ghostbridge_store::{NewMessage, SignDecision, StoreError};
+use ghostbridge_store::{Admission, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::Validator;
@@ -73,7 +73,7 @@ async fn round(
     let providers = &v.inner.providers[&chain_id];
     let contract = events.contract();
     let store = &v.inner.store;
-    let cursor = store.cursor(chain_id, &contract).await?;
+    let cursor = store.admission_cursor(chain_id, &contract).await?;
     if let Some(c) = &cursor {
         // What we admitted was final by our depth; if that block changed, the chain disagrees
         // with what we may already have signed.
@@ -102,33 +102,33 @@ async fn round(
         let message = rederive(v, chain_id, source, contract, log, providers, &mut blocks).await?;
         admitted.push(message);
     }
-    for (id, message) in &admitted {
-        match store
-            .record_signed(chain_id, &contract, message.nonce, id)
-            .await
-        {
-            Ok(SignDecision::First | SignDecision::AlreadySignedSame) => {}
-            Err(StoreError::ConflictingSignature { .. }) => {
-                v.halt(format!("chain {chain_id} contract {contract} nonce {} now carries {id}, but another message was signed under it", message.nonce));
-                return Ok(());
-            }
-            Err(e) => return Err(e.into()),
-        }
-    }
-    let rows: Vec<NewMessage> = admitted
+    let rows: Vec<Admission> = admitted
         .iter()
-        .map(|(id, m)| NewMessage {
+        .map(|(id, m)| Admission {
             id: *id,
             src_chain: chain_id,
-            dst_chain: m.dstChainId,
             src_contract: m.srcContract,
             nonce: m.nonce,
+            dst_chain: m.dstChainId,
             encoded: m.abi_encode().into(),
         })
         .collect();
-    store.insert_seen_batch(&rows).await?;
+    // One transaction: all of the range is admitted, or (a conflict) none of it.
+    match store.admit(&rows).await {
+        Ok(_) => {}
+        Err(StoreError::ConflictingAdmission {
+            nonce,
+            existing,
+            new,
+            ..
+        }) => {
+            v.halt(format!("chain {chain_id} contract {contract} nonce {nonce} now carries {new}, but {existing} was admitted under it"));
+            return Ok(());
+        }
+        Err(e) => return Err(e.into()),
+    }
     store
-        .set_cursor(chain_id, &contract, to, &window.to_hash)
+        .set_admission_cursor(chain_id, &contract, to, &window.to_hash)
         .await?;
     metrics::counter!("ghostbridge_validator_messages_admitted_total", "chain" => chain_id.to_string()).increment(admitted.len() as u64);
     metrics::gauge!("ghostbridge_validator_cursor_block", "chain" => chain_id.to_string())

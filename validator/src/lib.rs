@@ -4,13 +4,16 @@
 //! `head - confirmations`, and accepts a message only after re-deriving it from the chain: the
 //! message id is recomputed, the source contract and chain id must be the configured ones, the
 //! transaction receipt must succeed and contain the very log, the block must be canonical, and
-//! every secondary RPC endpoint must agree. Accepted messages go into the signing journal
-//! (one message per (chain, contract, nonce), forever) and the store.
+//! every secondary RPC endpoint must agree. Accepted messages go into the validator's own
+//! admission journal (`Store::admit`: one message per (chain, contract, nonce), forever; it
+//! never writes the relayer's `messages`), and its follower's cursor into `admission_cursors`.
 //!
-//! Signatures are made on request through the HTTPS API, for the destination verifier's current
-//! epoch, and persisted. A validator that finds the chain contradicting what it accepted (a reorg
-//! deeper than its confirmation depth, or a second message under a signed nonce) halts: it stops
-//! signing, reports unhealthy and raises `ghostbridge_validator_halted`.
+//! Signatures are made on request through the HTTPS API, only for admitted messages
+//! (`Store::admitted`) and batches of them (journaled with `Store::put_signed_batch`), for the
+//! destination verifier's current epoch, and persisted. A validator that finds the chain
+//! contradicting what it accepted (a reorg deeper than its confirmation depth, or a second
+//! message under an admitted nonce) halts: it stops signing, reports unhealthy and raises
+//! `ghostbridge_validator_halted`.
 
 mod api;
 mod follower;
