@@ -10,6 +10,7 @@
 use alloy_primitives::B256;
 
 use crate::{
+    batches::SIGNED_BATCHES,
     row::{to_db, AdmittedRow},
     store::{begin_write, now_ms, on_pool},
     Admission, AdmittedMessage, Result, Store, StoreError,
@@ -104,52 +105,18 @@ impl Store {
         dst_chain: u64,
         members: &[B256],
     ) -> Result<bool> {
-        const BATCH: &str = "INSERT INTO signed_batches (root, dst_chain, signed_at) \
-            VALUES ($1, $2, $3) ON CONFLICT DO NOTHING";
-        const MEMBER: &str =
-            "INSERT INTO signed_batch_members (root, position, message_id) VALUES ($1, $2, $3)";
-        let now = now_ms();
-        on_pool!(self, pool => {
-            let mut tx = begin_write!(self, pool);
-            let done = sqlx::query(BATCH).bind(root.as_slice()).bind(to_db(dst_chain)).bind(now)
-                .execute(&mut *tx).await?;
-            if done.rows_affected() == 0 {
-                return Ok(false);
-            }
-            for (position, id) in (0i64..).zip(members) {
-                sqlx::query(MEMBER).bind(root.as_slice()).bind(position).bind(id.as_slice())
-                    .execute(&mut *tx).await?;
-            }
-            tx.commit().await?;
-        });
-        Ok(true)
+        self.put_batch_in(SIGNED_BATCHES, root, dst_chain, members)
+            .await
     }
 
     /// Member ids of a batch root this validator signed, in leaf order, or `None` if it signed
     /// no such root.
     pub async fn signed_batch_members(&self, root: &B256) -> Result<Option<Vec<B256>>> {
-        const EXISTS: &str = "SELECT COUNT(*) FROM signed_batches WHERE root = $1";
-        const MEMBERS: &str =
-            "SELECT message_id FROM signed_batch_members WHERE root = $1 ORDER BY position";
-        let (exists, ids): (i64, Vec<Vec<u8>>) = on_pool!(self, pool => (
-            sqlx::query_scalar(EXISTS).bind(root.as_slice()).fetch_one(pool).await?,
-            sqlx::query_scalar(MEMBERS).bind(root.as_slice()).fetch_all(pool).await?,
-        ));
-        if exists == 0 {
-            return Ok(None);
-        }
-        ids.iter()
-            .map(|id| crate::row::b256("message_id", id))
-            .collect::<Result<_>>()
-            .map(Some)
+        self.batch_members_in(SIGNED_BATCHES, root).await
     }
 
     /// Roots of the batches this validator signed that contain `message_id`.
     pub async fn signed_batches_containing(&self, message_id: &B256) -> Result<Vec<B256>> {
-        const SQL: &str =
-            "SELECT root FROM signed_batch_members WHERE message_id = $1 ORDER BY root";
-        let roots: Vec<Vec<u8>> = on_pool!(self, pool => sqlx::query_scalar(SQL)
-            .bind(message_id.as_slice()).fetch_all(pool).await?);
-        roots.iter().map(|r| crate::row::b256("root", r)).collect()
+        self.batches_containing_in(SIGNED_BATCHES, message_id).await
     }
 }

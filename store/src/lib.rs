@@ -43,6 +43,7 @@
 
 mod attestations;
 mod backoff;
+mod batches;
 mod cursors;
 mod error;
 mod journal;
