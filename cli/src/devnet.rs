@@ -631,16 +631,17 @@ impl Devnet {
             self.validator_urls.push(url);
         }
         let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", dir.join(file).display());
-        let base =
-            |store: String, chains: &[ChainConfig], validators: &[ValidatorEndpoint]| Config {
-                store: StoreSection { url: store },
-                chains: chains.to_vec(),
-                validators: validators.to_vec(),
-                validator: None,
-                relayer: None,
-                watcher: None,
-                base_dir: PathBuf::new(),
-            };
+        let base = |store: Option<String>,
+                    chains: &[ChainConfig],
+                    validators: &[ValidatorEndpoint]| Config {
+            store: store.map(|url| StoreSection { url }),
+            chains: chains.to_vec(),
+            validators: validators.to_vec(),
+            validator: None,
+            relayer: None,
+            watcher: None,
+            base_dir: PathBuf::new(),
+        };
         for i in 0..VALIDATOR_KEYS.len() {
             let name = format!("validator-{i}");
             let config = Config {
@@ -655,7 +656,7 @@ impl Devnet {
                     api_limits: ListenerLimits::default(),
                     ops_limits: ListenerLimits::default(),
                 }),
-                ..base(sqlite(&format!("{name}.db")), &validator_chains, &[])
+                ..base(Some(sqlite(&format!("{name}.db"))), &validator_chains, &[])
             };
             self.write_config(&name, &config)?;
         }
@@ -679,7 +680,7 @@ impl Devnet {
                     max_attempts: 40,
                     max_final_attempts: 3,
                 }),
-                ..base(store.clone(), &chains, &validators)
+                ..base(Some(store.clone()), &chains, &validators)
             };
             self.write_config(name, &config)?;
         }
@@ -690,7 +691,7 @@ impl Devnet {
                 poll_interval_ms: 500,
                 unverified_alert_secs: 60,
             }),
-            ..base(sqlite("watcher.db"), &chains, &validators)
+            ..base(None, &chains, &validators)
         };
         self.write_config("watcher", &config)
     }

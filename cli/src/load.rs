@@ -408,7 +408,11 @@ async fn cold_start(devnet: &mut Devnet, n: u64) -> anyhow::Result<Duration> {
         sqlx_confirm_all(pool).await?;
     }
     store.close().await;
-    devnet.edit_config("relayer-2", |c| c.store.url = url.to_string())?;
+    devnet.edit_config("relayer-2", |c| {
+        c.store = Some(ghostbridge_core::config::StoreSection {
+            url: url.to_string(),
+        })
+    })?;
     let start = Instant::now();
     devnet.spawn_daemon(
         "relayer-2",

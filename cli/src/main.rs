@@ -314,12 +314,13 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Status { config, hash } => {
             let (config, _) = Config::load(&config, Role::Client)?;
-            let store = ghostbridge_store::Store::open(&config.store.url).await?;
+            let url = store_url(&config)?;
+            let store = ghostbridge_store::Store::open(url).await?;
             match hash {
                 Some(h) => {
                     let records = store.lookup(&h).await?;
                     if records.is_empty() {
-                        anyhow::bail!("no message or transaction {h} in {}", config.store.url);
+                        anyhow::bail!("no message or transaction {h} in {url}");
                     }
                     for r in records {
                         println!("message {}\n  route      {} -> {} contract {} nonce {}\n  status     {}\n  attempts   {} (final errors {})", r.id, r.src_chain, r.dst_chain, r.src_contract, r.nonce, r.status, r.attempts, r.final_attempts);
@@ -361,7 +362,8 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Redeliver { config, id } => {
             let (config, _) = Config::load(&config, Role::Client)?;
-            let store = ghostbridge_store::Store::open(&config.store.url).await?;
+            let url = store_url(&config)?;
+            let store = ghostbridge_store::Store::open(url).await?;
             let r = store
                 .redeliver(&id)
                 .await
@@ -396,4 +398,11 @@ async fn main() -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The relayer's store a command reads (`status`, `redeliver`).
+fn store_url(config: &Config) -> anyhow::Result<&str> {
+    config
+        .store_url()
+        .context("this command reads the relayer's store: the config needs [store] url")
 }

@@ -326,8 +326,10 @@ fn default_unverified_alert_secs() -> u64 {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// State.
-    pub store: StoreSection,
+    /// State: required by the validator and the relayer (and the commands that read the
+    /// relayer's store); the watcher keeps none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub store: Option<StoreSection>,
     /// Chains (at least two).
     pub chains: Vec<ChainConfig>,
     /// The validators' APIs, in signer-set order or any order (matched by address).
@@ -374,11 +376,17 @@ pub enum Role {
     Relayer,
     /// `ghostbridge watch`.
     Watcher,
-    /// `ghostbridge status`/`transfer`: chains and store only.
+    /// `ghostbridge status`/`transfer`: chains (and the store for `status`).
     Client,
 }
 
 impl Config {
+    /// The store URL, `None` without a `[store]` section (the validator and relayer roles
+    /// refuse a config without one).
+    pub fn store_url(&self) -> Option<&str> {
+        self.store.as_ref().map(|s| s.url.as_str())
+    }
+
     /// Reads, applies env overrides, parses and validates for `role`.
     pub fn load(path: &Path, role: Role) -> Result<(Self, Vec<Chain>), ConfigErrors> {
         let fail = |key: &str, problem: String| ConfigErrors {
@@ -423,11 +431,18 @@ impl Config {
             })
         };
 
-        if !(self.store.url.starts_with("sqlite:")
-            || self.store.url.starts_with("postgres://")
-            || self.store.url.starts_with("postgresql://"))
-        {
-            bad("store.url".into(), "must start with sqlite: or postgres://");
+        match &self.store {
+            Some(store)
+                if !(store.url.starts_with("sqlite:")
+                    || store.url.starts_with("postgres://")
+                    || store.url.starts_with("postgresql://")) =>
+            {
+                bad("store.url".into(), "must start with sqlite: or postgres://");
+            }
+            None if matches!(role, Role::Validator | Role::Relayer) => {
+                bad("store".into(), "section missing (the daemon's state)");
+            }
+            _ => {}
         }
         if self.chains.len() < 2 {
             bad("chains".into(), "a bridge needs at least two chains");

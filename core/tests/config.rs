@@ -376,7 +376,7 @@ fn env_overrides_set_keys_and_address_chains_by_id() {
 
     // The overridden value goes through the typed config.
     let config: Config = value.try_into().expect("typed config");
-    assert_eq!(config.store.url, "postgres://x/y");
+    assert_eq!(config.store_url(), Some("postgres://x/y"));
     assert_eq!(config.chains[0].confirmations, Some(7));
 }
 
@@ -425,6 +425,31 @@ fn relayer_role_needs_section_and_validators() {
     let shown = err.to_string();
     assert!(shown.contains("2 problem(s)"), "{shown}");
     assert!(shown.contains("relayer: section missing"), "{shown}");
+}
+
+#[test]
+fn only_the_daemons_with_state_need_a_store() {
+    let dir = TempDir::new("nostore");
+    dir.deployment(31337);
+    dir.deployment(42161);
+    std::fs::write(dir.0.join("v.pem"), "").expect("write cert");
+    let without_store = VALID.replace("[store]\nurl = \"sqlite://state.db?mode=rwc\"\n", "");
+    assert!(!without_store.contains("[store]"));
+    let validators = "\n[[validators]]\nurl = \"https://127.0.0.1:9000\"\ntls_cert = \"v.pem\"\n";
+    // The watcher keeps no state: no [store] to write.
+    let watcher = dir.config(&format!(
+        "{without_store}{validators}\n[watcher]\nops_listen = \"127.0.0.1:9200\"\n"
+    ));
+    let (config, _) = Config::load(&watcher, Role::Watcher).expect("a watcher needs no store");
+    assert_eq!(config.store_url(), None);
+    // The relayer does.
+    let relayer = dir.config(&format!(
+        "{without_store}{validators}\n[relayer]\nid = \"r1\"\nops_listen = \"127.0.0.1:9100\"\n"
+    ));
+    let err = load_err(&relayer, Role::Relayer);
+    assert_eq!(err.problems.len(), 1, "{err}");
+    assert_eq!(err.problems[0].key, "store", "{err}");
+    assert!(err.problems[0].problem.contains("missing"), "{err}");
 }
 
 #[test]

@@ -119,7 +119,7 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
         .trim()
         .parse()
         .with_context(|| format!("{} is not a private key", section.key_env))?;
-    let store = Store::open(&config.store.url)
+    let store = Store::open(config.store_url().context("[store] section")?)
         .await
         .context("opening the store")?;
     store.migrate().await?;

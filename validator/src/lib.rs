@@ -151,7 +151,7 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         .with_context(|| format!("keystore password: set {}", section.password_env))?;
     let key =
         ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())?;
-    let store = Store::open(&config.store.url)
+    let store = Store::open(config.store_url().context("[store] section")?)
         .await
         .context("opening the store")?;
     store.migrate().await?;
