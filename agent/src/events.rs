@@ -157,3 +157,106 @@ impl EventSource {
         Ok(self.block_hash(number).await? == Some(hash))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use alloy::providers::ProviderBuilder;
+    use alloy::rpc::types::{Block, Header};
+    use alloy::transports::mock::Asserter;
+
+    /// A source over a scripted node: each RPC call takes the next pushed answer, in order.
+    fn source(node: &Asserter, confirmations: u64, max_blocks: u64) -> EventSource {
+        let provider = ProviderBuilder::new()
+            .connect_mocked_client(node.clone())
+            .erased();
+        EventSource::new(
+            provider,
+            Address::repeat_byte(0x11),
+            &[B256::repeat_byte(0x22)],
+            confirmations,
+            1_000,
+        )
+        .with_max_blocks_per_round(max_blocks)
+    }
+
+    fn block(hash: B256) -> Block {
+        Block {
+            header: Header {
+                hash,
+                ..Default::default()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn log(block_number: u64) -> Log {
+        Log {
+            block_number: Some(block_number),
+            ..Default::default()
+        }
+    }
+
+    #[tokio::test]
+    async fn a_window_ends_at_the_confirmation_depth_or_the_round_limit() {
+        let node = Asserter::new();
+        let src = source(&node, 5, 10);
+        // Head 100, 5 deep: safe 95; from 50 the round limit (10 blocks) ends it at 59.
+        node.push_success(&100u64);
+        node.push_success(&vec![log(52), log(59)]);
+        node.push_success(&block(B256::repeat_byte(0x59)));
+        let w = src.next_window(50).await.unwrap().expect("a window");
+        assert_eq!((w.from, w.to), (50, 59));
+        assert_eq!(w.to_hash, B256::repeat_byte(0x59));
+        assert_eq!(w.logs.len(), 2);
+        // From 90 the depth ends it at 95.
+        node.push_success(&100u64);
+        node.push_success(&Vec::<Log>::new());
+        node.push_success(&block(B256::repeat_byte(0x95)));
+        let w = src.next_window(90).await.unwrap().expect("a window");
+        assert_eq!((w.from, w.to), (90, 95));
+        assert!(node.read_q().is_empty(), "one call each: head, logs, hash");
+    }
+
+    #[tokio::test]
+    async fn nothing_past_the_depth_is_no_window_and_reads_no_logs() {
+        let node = Asserter::new();
+        let src = source(&node, 5, 10);
+        node.push_success(&3u64); // shorter than the depth
+        assert!(src.next_window(0).await.unwrap().is_none());
+        node.push_success(&100u64); // the cursor is already past the safe block
+        assert!(src.next_window(96).await.unwrap().is_none());
+        assert!(node.read_q().is_empty());
+    }
+
+    #[tokio::test]
+    async fn a_dead_rpc_and_a_missing_block_are_retryable_errors_not_empty_windows() {
+        let node = Asserter::new();
+        let src = source(&node, 0, 10);
+        node.push_failure_msg("connection refused");
+        let e = src.next_window(0).await.unwrap_err();
+        assert!(matches!(e, EventError::Rpc(_)) && e.is_retryable(), "{e}");
+        // The node lists the logs but not the window's last block: no checkpoint, no window.
+        node.push_success(&10u64);
+        node.push_success(&vec![log(10)]);
+        node.push_success(&Option::<Block>::None);
+        let e = src.next_window(5).await.unwrap_err();
+        assert!(
+            matches!(e, EventError::MissingBlock(10)) && e.is_retryable(),
+            "{e}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_is_canonical_only_while_its_block_keeps_its_hash() {
+        let node = Asserter::new();
+        let src = source(&node, 0, 10);
+        node.push_success(&block(B256::repeat_byte(1)));
+        assert!(src.is_canonical(7, B256::repeat_byte(1)).await.unwrap());
+        node.push_success(&block(B256::repeat_byte(2)));
+        assert!(!src.is_canonical(7, B256::repeat_byte(1)).await.unwrap());
+        node.push_success(&Option::<Block>::None);
+        assert!(!src.is_canonical(7, B256::repeat_byte(1)).await.unwrap());
+    }
+}
