@@ -1127,6 +1127,96 @@ mod tests {
         }
     }
 
+    /// A receipt of ours as the node returns it, mined with `status`.
+    fn receipt(status: bool) -> alloy::rpc::types::TransactionReceipt {
+        serde_json::from_value(serde_json::json!({
+            "transactionHash": B256::repeat_byte(0xaa),
+            "transactionIndex": "0x0",
+            "blockHash": B256::repeat_byte(0xbb),
+            "blockNumber": "0x36",
+            "from": Address::repeat_byte(0x01),
+            "to": Address::repeat_byte(0x09),
+            "contractAddress": null,
+            "gasUsed": "0x5208",
+            "cumulativeGasUsed": "0x5208",
+            "effectiveGasPrice": "0x1",
+            "logs": [],
+            "logsBloom": alloy::primitives::Bloom::ZERO,
+            "type": "0x2",
+            "status": if status { "0x1" } else { "0x0" },
+        }))
+        .expect("receipt JSON")
+    }
+
+    /// The node's answer to a call that reverts with `data`.
+    fn reverts_with(data: Vec<u8>) -> alloy::rpc::json_rpc::ErrorPayload {
+        alloy::rpc::json_rpc::ErrorPayload {
+            code: 3,
+            message: "execution reverted".into(),
+            data: Some(
+                serde_json::value::to_raw_value(&alloy::primitives::Bytes::from(data))
+                    .expect("raw"),
+            ),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_release_reverted_on_chain_by_a_spent_window_waits_for_it() {
+        use alloy::providers::ProviderBuilder;
+        use alloy::transports::mock::Asserter;
+        let node = Asserter::new();
+        let provider = ProviderBuilder::new()
+            .connect_mocked_client(node.clone())
+            .erased();
+        let wallet =
+            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
+        let submitter = Submitter::new(31338, provider, wallet, Default::default());
+        let call = Call {
+            to: Address::repeat_byte(0x09),
+            data: vec![1u8, 2, 3].into(),
+            message_ids: vec![B256::repeat_byte(0xcc)],
+        };
+        let token = Address::repeat_byte(0x77);
+        let window = BridgeMinter::ReleaseShareExceeded {
+            token,
+            requested: U256::from(1u64),
+            remaining: U256::ZERO,
+            windowEndsAt: 1_700_000_030,
+        }
+        .abi_encode();
+        // Estimated alone it passed; mined after a same-block release it reverted. Asked again,
+        // the node names the spent window: the message waits for it, uncounted.
+        node.push_failure(reverts_with(window.clone()));
+        let wait = reverted_for_wait(&submitter, &receipt(false), &call)
+            .await
+            .expect("a window refusal is a wait");
+        assert_eq!(wait.until, WaitUntil::ChainTime(1_700_000_030));
+        assert_eq!(wait.token, token);
+        assert!(node.read_q().is_empty(), "the call was replayed once");
+        // A release that succeeded is not asked about.
+        node.push_failure(reverts_with(window));
+        assert!(reverted_for_wait(&submitter, &receipt(true), &call)
+            .await
+            .is_none());
+        assert_eq!(node.read_q().len(), 1, "no call for a success");
+        node.write_q().clear();
+        // A revert for another reason is not a wait: the attempt fails as before (counted).
+        let route = BridgeMinter::UnknownRoute {
+            originChainId: 31337,
+            originToken: token,
+        }
+        .abi_encode();
+        node.push_failure(reverts_with(route));
+        assert!(reverted_for_wait(&submitter, &receipt(false), &call)
+            .await
+            .is_none());
+        // Nor is a call that passes now (the window ended meanwhile): retried as a failure.
+        node.push_success(&21_000u64);
+        assert!(reverted_for_wait(&submitter, &receipt(false), &call)
+            .await
+            .is_none());
+    }
+
     #[test]
     fn final_errors_are_told_from_transient_ones() {
         let orphan = Address::repeat_byte(0x0d);
