@@ -13,7 +13,7 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Log;
 
-use crate::chain::{block_hash, scan_logs};
+use crate::chain::{block_hash, scan_logs, ChainError};
 
 /// Blocks one window covers at most by default (the scan inside is chunked to the RPC's range
 /// limit): a follower far behind catches up in rounds, checkpointing after each.
@@ -22,9 +22,9 @@ pub const DEFAULT_MAX_BLOCKS_PER_ROUND: u64 = 10_000;
 /// Why a window could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum EventError {
-    /// The RPC failed or timed out: retry with backoff; nothing was read.
-    #[error("RPC: {0}")]
-    Rpc(String),
+    /// Reading the chain failed (see [`ChainError::is_retryable`]); nothing was read.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
     /// The node answered without the window's last block, though it is past the confirmation
     /// depth (a node behind its own head, or a reorg deeper than the depth): retry.
     #[error("block {0} is past the confirmation depth but the node does not have it")]
@@ -32,12 +32,12 @@ pub enum EventError {
 }
 
 impl EventError {
-    /// Whether trying again later may succeed (every variant today: the RPC or the node's view
-    /// changes; a follower decides itself what a deep reorg means, see
-    /// [`EventSource::is_canonical`]).
+    /// Whether trying again later may succeed (the RPC or the node's view changes; a follower
+    /// decides itself what a deep reorg means, see [`EventSource::is_canonical`]).
     pub fn is_retryable(&self) -> bool {
         match self {
-            Self::Rpc(_) | Self::MissingBlock(_) => true,
+            Self::MissingBlock(_) => true,
+            Self::Chain(e) => e.is_retryable(),
         }
     }
 }
@@ -103,7 +103,7 @@ impl EventSource {
             .provider
             .get_block_number()
             .await
-            .map_err(|e| EventError::Rpc(format!("eth_blockNumber: {e}")))?;
+            .map_err(|e| ChainError::rpc("eth_blockNumber", e))?;
         Ok(head.checked_sub(self.confirmations))
     }
 
@@ -141,14 +141,12 @@ impl EventSource {
             self.max_block_range,
         )
         .await
-        .map_err(|e| EventError::Rpc(format!("{e:#}")))
+        .map_err(EventError::from)
     }
 
     /// Hash of block `number`, `None` if the node does not have it.
     pub async fn block_hash(&self, number: u64) -> Result<Option<B256>, EventError> {
-        block_hash(&self.provider, number)
-            .await
-            .map_err(|e| EventError::Rpc(format!("{e:#}")))
+        Ok(block_hash(&self.provider, number).await?)
     }
 
     /// Whether block `number` still has `hash`: a checkpoint taken past the confirmation depth
@@ -236,7 +234,10 @@ mod tests {
         let src = source(&node, 0, 10);
         node.push_failure_msg("connection refused");
         let e = src.next_window(0).await.unwrap_err();
-        assert!(matches!(e, EventError::Rpc(_)) && e.is_retryable(), "{e}");
+        assert!(
+            matches!(e, EventError::Chain(ChainError::Rpc { .. })) && e.is_retryable(),
+            "{e}"
+        );
         // The node lists the logs but not the window's last block: no checkpoint, no window.
         node.push_success(&10u64);
         node.push_success(&vec![log(10)]);

@@ -307,7 +307,7 @@ async fn run(d: &mut Devnet) -> anyhow::Result<Value> {
 
 async fn logs(p: &DynProvider, at: Address, event: B256, from: u64) -> anyhow::Result<Vec<Log>> {
     let head = p.get_block_number().await?;
-    scan_logs(p, at, &[event], from, head, 1000).await
+    Ok(scan_logs(p, at, &[event], from, head, 1000).await?)
 }
 
 fn message_json(m: &Message) -> Value {

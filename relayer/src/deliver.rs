@@ -670,7 +670,7 @@ async fn consumed_many(
         .into_iter()
         .map(|(kind, src, nonce)| (endpoint_of(d, kind), src, nonce))
         .collect();
-    ghostbridge_agent::chain::consumed_marks(&r.inner.providers[&dst], &marks).await
+    Ok(ghostbridge_agent::chain::consumed_marks(&r.inner.providers[&dst], &marks).await?)
 }
 
 /// Confirms messages whose consumed mark is set (one database transaction).

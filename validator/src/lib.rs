@@ -63,7 +63,7 @@ impl Validator {
                 .rpc_urls
                 .iter()
                 .map(|u| ghostbridge_agent::chain::http_provider(u))
-                .collect::<anyhow::Result<Vec<_>>>()?;
+                .collect::<Result<Vec<_>, _>>()?;
             providers.insert(c.chain_id, ps);
         }
         let chains = chains.into_iter().map(|c| (c.chain_id, c)).collect();
