@@ -279,22 +279,21 @@ impl BatchIndex {
         settle_line: u64,
         recent: &mut Vec<(u64, RollupEvent)>,
     ) -> Result<(), NotYet> {
+        // The shared event source, read to `head` (the settle line is applied by `fold`).
+        let events = ghostbridge_agent::events::EventSource::new(
+            provider.clone(),
+            rollup,
+            &[
+                GhostPlaneRollup::BatchSubmitted::SIGNATURE_HASH,
+                GhostPlaneRollup::FraudProven::SIGNATURE_HASH,
+            ],
+            0,
+            MAX_LOG_RANGE,
+        );
         let mut a = self.settled_to.map_or(from_block, |b| b.saturating_add(1));
         while a <= head {
             let b = a.saturating_add(MAX_LOG_RANGE.saturating_sub(1)).min(head);
-            let logs = ghostbridge_agent::chain::scan_logs(
-                provider,
-                rollup,
-                &[
-                    GhostPlaneRollup::BatchSubmitted::SIGNATURE_HASH,
-                    GhostPlaneRollup::FraudProven::SIGNATURE_HASH,
-                ],
-                a,
-                b,
-                MAX_LOG_RANGE,
-            )
-            .await
-            .map_err(rpc)?;
+            let logs = events.logs(a, b).await.map_err(rpc)?;
             self.fold(logs, settle_line, recent)?;
             if settle_line >= a {
                 self.settled_to = Some(settle_line.min(b));
