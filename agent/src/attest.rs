@@ -8,6 +8,8 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::DynProvider;
 use futures::future::join_all;
 
+use crate::chain::ChainError;
+
 use ghostbridge_core::api::{ApiError, BatchRequest, SignedDigest, ValidatorInfo};
 use ghostbridge_core::bindings::verifier::AttestationVerifier;
 use ghostbridge_core::config::ValidatorEndpoint;
@@ -29,13 +31,14 @@ pub struct ValidatorSet {
 
 impl ValidatorSet {
     /// Reads the set from `verifier`.
-    pub async fn read(provider: &DynProvider, verifier: Address) -> anyhow::Result<Self> {
+    pub async fn read(provider: &DynProvider, verifier: Address) -> Result<Self, ChainError> {
         let v = AttestationVerifier::new(verifier, provider.clone());
         let (epoch, set, threshold) = tokio::try_join!(
             async { v.epoch().call().await },
             async { v.validators().call().await },
             async { v.threshold().call().await },
-        )?;
+        )
+        .map_err(|e| ChainError::rpc("reading the validator set", e))?;
         Ok(Self {
             epoch,
             signers: set.signers,
@@ -48,6 +51,25 @@ impl ValidatorSet {
     pub fn index_of(&self, signer: Address) -> Option<usize> {
         self.signers.iter().position(|s| *s == signer)
     }
+}
+
+/// Why no attestation could be assembled.
+#[derive(Debug, thiserror::Error)]
+pub enum AttestationError {
+    /// Fewer than the threshold of answers checked out (validators down, not caught up yet, or
+    /// signing something else): retry later; every answer's reason is kept.
+    #[error(
+        "only {got} of the {need} required validator signatures checked out: {}",
+        problems.iter().map(ToString::to_string).collect::<Vec<_>>().join("; ")
+    )]
+    BelowThreshold {
+        /// Signatures that checked out.
+        got: u64,
+        /// The set's threshold.
+        need: u64,
+        /// Why each other answer was not used.
+        problems: Vec<AnswerError>,
+    },
 }
 
 /// Why a validator's answer was not used.
@@ -269,7 +291,7 @@ impl ValidatorClients {
         expected_digest: B256,
         path: &str,
         body: Option<&BatchRequest>,
-    ) -> anyhow::Result<(Attestation, Vec<SignedDigest>)> {
+    ) -> Result<(Attestation, Vec<SignedDigest>), AttestationError> {
         let mut signatures = Vec::new();
         let mut accepted = Vec::new();
         let mut problems = Vec::new();
@@ -284,21 +306,20 @@ impl ValidatorClients {
                         metrics::counter!("ghostbridge_invalid_validator_signatures_total")
                             .increment(1);
                         tracing::warn!(error = %e, "validator signature refused");
-                        problems.push(e.to_string());
+                        problems.push(e);
                     }
                 },
-                Err(e) => problems.push(e.to_string()),
+                Err(e) => problems.push(e),
             }
         }
         signatures.sort_by_key(|s| s.signer_index);
         signatures.dedup_by_key(|s| s.signer_index);
         if (signatures.len() as u64) < set.threshold {
-            anyhow::bail!(
-                "only {} of the {} required validator signatures checked out: {}",
-                signatures.len(),
-                set.threshold,
-                problems.join("; ")
-            );
+            return Err(AttestationError::BelowThreshold {
+                got: signatures.len() as u64,
+                need: set.threshold,
+                problems,
+            });
         }
         Ok((
             Attestation {
