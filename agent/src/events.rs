@@ -160,46 +160,26 @@ impl EventSource {
 mod tests {
     #![allow(clippy::unwrap_used, clippy::panic)]
     use super::*;
-    use alloy::providers::ProviderBuilder;
-    use alloy::rpc::types::{Block, Header};
-    use alloy::transports::mock::Asserter;
+    use crate::testing::{block, log_in as log, mock_node, Asserter};
+    use alloy::rpc::types::Block;
 
     /// A source over a scripted node: each RPC call takes the next pushed answer, in order.
-    fn source(node: &Asserter, confirmations: u64, max_blocks: u64) -> EventSource {
-        let provider = ProviderBuilder::new()
-            .connect_mocked_client(node.clone())
-            .erased();
-        EventSource::new(
+    fn source(confirmations: u64, max_blocks: u64) -> (EventSource, Asserter) {
+        let (provider, node) = mock_node();
+        let source = EventSource::new(
             provider,
             Address::repeat_byte(0x11),
             &[B256::repeat_byte(0x22)],
             confirmations,
             1_000,
         )
-        .with_max_blocks_per_round(max_blocks)
-    }
-
-    fn block(hash: B256) -> Block {
-        Block {
-            header: Header {
-                hash,
-                ..Default::default()
-            },
-            ..Default::default()
-        }
-    }
-
-    fn log(block_number: u64) -> Log {
-        Log {
-            block_number: Some(block_number),
-            ..Default::default()
-        }
+        .with_max_blocks_per_round(max_blocks);
+        (source, node)
     }
 
     #[tokio::test]
     async fn a_window_ends_at_the_confirmation_depth_or_the_round_limit() {
-        let node = Asserter::new();
-        let src = source(&node, 5, 10);
+        let (src, node) = source(5, 10);
         // Head 100, 5 deep: safe 95; from 50 the round limit (10 blocks) ends it at 59.
         node.push_success(&100u64);
         node.push_success(&vec![log(52), log(59)]);
@@ -219,8 +199,7 @@ mod tests {
 
     #[tokio::test]
     async fn nothing_past_the_depth_is_no_window_and_reads_no_logs() {
-        let node = Asserter::new();
-        let src = source(&node, 5, 10);
+        let (src, node) = source(5, 10);
         node.push_success(&3u64); // shorter than the depth
         assert!(src.next_window(0).await.unwrap().is_none());
         node.push_success(&100u64); // the cursor is already past the safe block
@@ -230,8 +209,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_dead_rpc_and_a_missing_block_are_retryable_errors_not_empty_windows() {
-        let node = Asserter::new();
-        let src = source(&node, 0, 10);
+        let (src, node) = source(0, 10);
         node.push_failure_msg("connection refused");
         let e = src.next_window(0).await.unwrap_err();
         assert!(
@@ -251,8 +229,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_checkpoint_is_canonical_only_while_its_block_keeps_its_hash() {
-        let node = Asserter::new();
-        let src = source(&node, 0, 10);
+        let (src, node) = source(0, 10);
         node.push_success(&block(B256::repeat_byte(1)));
         assert!(src.is_canonical(7, B256::repeat_byte(1)).await.unwrap());
         node.push_success(&block(B256::repeat_byte(2)));

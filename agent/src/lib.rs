@@ -9,6 +9,7 @@
 //! - [`chain`]: RPC access (providers with timeouts, chunked log scans, consumed marks).
 //! - [`events`]: the one event source of every follower: confirmed windows of a contract's
 //!   logs with a checkpoint hash, typed errors.
+//! - `testing` (feature `test-utils`): fakes for daemon unit tests (a scripted chain node).
 //! - [`attest`]: the validators' HTTP API as a client sees it: gathers a threshold of
 //!   attestations and checks every signature against the on-chain validator set.
 
@@ -17,4 +18,6 @@ pub mod chain;
 pub mod events;
 pub mod listener;
 pub mod runtime;
+#[cfg(any(test, feature = "test-utils"))]
+pub mod testing;
 pub mod tls;

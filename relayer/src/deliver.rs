@@ -1127,47 +1127,10 @@ mod tests {
         }
     }
 
-    /// A receipt of ours as the node returns it, mined with `status`.
-    fn receipt(status: bool) -> alloy::rpc::types::TransactionReceipt {
-        serde_json::from_value(serde_json::json!({
-            "transactionHash": B256::repeat_byte(0xaa),
-            "transactionIndex": "0x0",
-            "blockHash": B256::repeat_byte(0xbb),
-            "blockNumber": "0x36",
-            "from": Address::repeat_byte(0x01),
-            "to": Address::repeat_byte(0x09),
-            "contractAddress": null,
-            "gasUsed": "0x5208",
-            "cumulativeGasUsed": "0x5208",
-            "effectiveGasPrice": "0x1",
-            "logs": [],
-            "logsBloom": alloy::primitives::Bloom::ZERO,
-            "type": "0x2",
-            "status": if status { "0x1" } else { "0x0" },
-        }))
-        .expect("receipt JSON")
-    }
-
-    /// The node's answer to a call that reverts with `data`.
-    fn reverts_with(data: Vec<u8>) -> alloy::rpc::json_rpc::ErrorPayload {
-        alloy::rpc::json_rpc::ErrorPayload {
-            code: 3,
-            message: "execution reverted".into(),
-            data: Some(
-                serde_json::value::to_raw_value(&alloy::primitives::Bytes::from(data))
-                    .expect("raw"),
-            ),
-        }
-    }
-
     #[tokio::test]
     async fn a_release_reverted_on_chain_by_a_spent_window_waits_for_it() {
-        use alloy::providers::ProviderBuilder;
-        use alloy::transports::mock::Asserter;
-        let node = Asserter::new();
-        let provider = ProviderBuilder::new()
-            .connect_mocked_client(node.clone())
-            .erased();
+        use ghostbridge_agent::testing::{mock_node, receipt, reverts_with};
+        let (provider, node) = mock_node();
         let wallet =
             alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
         let submitter = Submitter::new(31338, provider, wallet, Default::default());
