@@ -252,3 +252,118 @@ impl BlockCache {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::{Arc, RwLock};
+
+    use alloy::primitives::B256;
+    use ghostbridge_agent::runtime::Health;
+    use ghostbridge_agent::testing::{block, mock_node, Asserter};
+    use ghostbridge_core::config::{Chain, GasPolicy};
+    use ghostbridge_core::deployment::Deployment;
+    use ghostbridge_core::keys::ValidatorKey;
+    use ghostbridge_store::Store;
+
+    const CHAIN: u64 = 31337;
+    const VAULT: Address = Address::repeat_byte(0xa1);
+
+    /// A validator on one chain whose only node is scripted, its journal in memory, and the
+    /// vault's event source (2 confirmations).
+    async fn validator() -> (Validator, EventSource, Asserter) {
+        let (provider, node) = mock_node();
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let chain = Chain {
+            name: "a".into(),
+            chain_id: CHAIN,
+            rpc_urls: Vec::new(),
+            confirmations: 2,
+            block_time_ms: 1_000,
+            max_block_range: 1_000,
+            deployment: Deployment {
+                chain_id: CHAIN,
+                verifier: Address::repeat_byte(0xa0),
+                fee_manager: Address::repeat_byte(0xa2),
+                vault: VAULT,
+                minter: Address::repeat_byte(0xa3),
+                guardian: Address::repeat_byte(0xa4),
+                deploy_block: 1,
+                tokens: Default::default(),
+            },
+            gas: GasPolicy::default(),
+        };
+        let v = Validator {
+            inner: Arc::new(crate::Inner {
+                key: ValidatorKey::generate().unwrap(),
+                chains: HashMap::from([(CHAIN, chain)]),
+                providers: HashMap::from([(CHAIN, vec![provider.clone()])]),
+                store,
+                halted: RwLock::new(None),
+                health: Health::default(),
+            }),
+        };
+        let events = EventSource::new(
+            provider,
+            VAULT,
+            &[BridgeVault::Locked::SIGNATURE_HASH],
+            2,
+            1_000,
+        );
+        (v, events, node)
+    }
+
+    #[tokio::test]
+    async fn a_checkpoint_reorganised_away_halts_the_validator_before_it_reads_on() {
+        let (v, events, node) = validator().await;
+        let admitted_at = B256::repeat_byte(0x40);
+        v.inner
+            .store
+            .set_admission_cursor(CHAIN, &VAULT, 40, &admitted_at)
+            .await
+            .unwrap();
+        // The node's block 40 is another one now: the chain reorganised deeper than the depth
+        // this validator signed at.
+        node.push_success(&block(B256::repeat_byte(0x41)));
+        node.push_success(&block(B256::repeat_byte(0x41)));
+        round(&v, CHAIN, Source::Vault, &events).await.unwrap();
+        let why = v.halted().expect("the validator halts");
+        assert!(
+            why.contains("reorganised past the confirmation depth"),
+            "{why}"
+        );
+        assert!(node.read_q().is_empty(), "two reads, no log scan");
+        // The cursor stays where the chain disagrees.
+        let cursor = v
+            .inner
+            .store
+            .admission_cursor(CHAIN, &VAULT)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!((cursor.block_number, cursor.block_hash), (40, admitted_at));
+    }
+
+    #[tokio::test]
+    async fn a_canonical_checkpoint_reads_on_and_nothing_new_changes_nothing() {
+        let (v, events, node) = validator().await;
+        v.inner
+            .store
+            .set_admission_cursor(CHAIN, &VAULT, 40, &B256::repeat_byte(0x40))
+            .await
+            .unwrap();
+        node.push_success(&block(B256::repeat_byte(0x40)));
+        // Head 42, 2 deep: block 40 is the newest confirmed one, already read.
+        node.push_success(&42u64);
+        round(&v, CHAIN, Source::Vault, &events).await.unwrap();
+        assert_eq!(v.halted(), None);
+        assert!(node.read_q().is_empty(), "checkpoint, head, nothing more");
+        // A dead node is an error to retry, never a halt.
+        node.push_failure_msg("connection refused");
+        assert!(round(&v, CHAIN, Source::Vault, &events).await.is_err());
+        assert_eq!(v.halted(), None);
+    }
+}
