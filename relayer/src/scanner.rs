@@ -84,3 +84,141 @@ async fn round(r: &Relayer, chain_id: u64, source: &EventSource) -> anyhow::Resu
     }
     Ok(Round::Idle)
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::panic)]
+    use super::*;
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use alloy::primitives::{B256, U256};
+    use alloy::rpc::types::Log;
+    use ghostbridge_agent::attest::ValidatorClients;
+    use ghostbridge_agent::runtime::Health;
+    use ghostbridge_agent::testing::{block, mock_node};
+    use ghostbridge_core::config::{Chain, GasPolicy};
+    use ghostbridge_core::deployment::Deployment;
+    use ghostbridge_core::protocol::Message;
+    use ghostbridge_store::{BackoffPolicy, Status, Store};
+
+    const A: u64 = 31337;
+    const B: u64 = 31338;
+    const VAULT_A: Address = Address::repeat_byte(0xa1);
+
+    fn chain(chain_id: u64, vault: Address) -> Chain {
+        Chain {
+            name: chain_id.to_string(),
+            chain_id,
+            rpc_urls: Vec::new(),
+            confirmations: 2,
+            block_time_ms: 1_000,
+            max_block_range: 1_000,
+            deployment: Deployment {
+                chain_id,
+                verifier: Address::repeat_byte(0xb0),
+                fee_manager: Address::repeat_byte(0xb2),
+                vault,
+                minter: Address::repeat_byte(0xb3),
+                guardian: Address::repeat_byte(0xb4),
+                deploy_block: 1,
+                tokens: Default::default(),
+            },
+            gas: GasPolicy::default(),
+        }
+    }
+
+    /// A `Locked` log of the vault on A for a lock to `dst`.
+    fn locked(nonce: u64, dst: u64) -> (B256, Log) {
+        let message = Message {
+            version: 1,
+            srcChainId: A,
+            dstChainId: dst,
+            srcContract: VAULT_A,
+            nonce,
+            token: Address::repeat_byte(0x77),
+            amount: U256::from(5u64),
+            sender: Address::repeat_byte(2),
+            recipient: Address::repeat_byte(3),
+        };
+        let id = message_id(&message);
+        let data = BridgeVault::Locked {
+            messageId: id,
+            nonce,
+            dstChainId: dst,
+            message,
+        }
+        .encode_log_data();
+        let log = Log {
+            inner: alloy::primitives::Log {
+                address: VAULT_A,
+                data,
+            },
+            block_number: Some(5),
+            ..Default::default()
+        };
+        (id, log)
+    }
+
+    #[tokio::test]
+    async fn a_confirmed_lock_is_recorded_once_and_a_foreign_route_is_skipped() {
+        let (provider, node) = mock_node();
+        let store = Store::open("sqlite::memory:").await.unwrap();
+        store.migrate().await.unwrap();
+        let r = Relayer {
+            inner: Arc::new(crate::Inner {
+                id: "r1".into(),
+                store,
+                chains: HashMap::from([(A, chain(A, VAULT_A)), (B, chain(B, Address::ZERO))]),
+                providers: HashMap::from([(A, provider.clone())]),
+                validators: ValidatorClients::new(&[], std::path::Path::new(".")).unwrap(),
+                health: Health::default(),
+                poll: Duration::from_millis(250),
+                lease: Duration::from_secs(30),
+                batch_min: 8,
+                batch_max: 200,
+                pipeline_batches: 1,
+                rounds_in_flight: 1,
+                backoff: BackoffPolicy::default(),
+                max_final_attempts: 3,
+            }),
+        };
+        let source = EventSource::new(
+            provider,
+            VAULT_A,
+            &[BridgeVault::Locked::SIGNATURE_HASH],
+            2,
+            1_000,
+        );
+        let (to_b, log_b) = locked(1, B);
+        let (to_elsewhere, log_elsewhere) = locked(2, 999);
+        // Head 10, 2 deep: blocks 1..=8 are read.
+        node.push_success(&10u64);
+        node.push_success(&vec![log_b.clone(), log_elsewhere]);
+        node.push_success(&block(B256::repeat_byte(0x08)));
+        assert_eq!(round(&r, A, &source).await.unwrap(), Round::Idle);
+        assert!(node.read_q().is_empty());
+        let store = &r.inner.store;
+        let seen = store.message(&to_b).await.unwrap().expect("recorded");
+        assert_eq!(
+            (seen.status, seen.dst_chain, seen.nonce),
+            (Status::Seen, B, 1)
+        );
+        assert!(
+            store.message(&to_elsewhere).await.unwrap().is_none(),
+            "a chain this relayer does not serve"
+        );
+        let cursor = store.cursor(A, &VAULT_A).await.unwrap().unwrap();
+        assert_eq!(
+            (cursor.block_number, cursor.block_hash),
+            (8, B256::repeat_byte(0x08))
+        );
+        // The same log again (another relayer's scan, a restart) changes nothing.
+        node.push_success(&20u64);
+        node.push_success(&vec![log_b]);
+        node.push_success(&block(B256::repeat_byte(0x12)));
+        round(&r, A, &source).await.unwrap();
+        assert_eq!(store.status_counts().await.unwrap().seen, 1);
+    }
+}
