@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
+#[path = "../../core/tests/common/mod.rs"]
 mod common;
 #[path = "support/http_client.rs"]
 mod http_client;

@@ -5,6 +5,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
+#[path = "../../core/tests/common/mod.rs"]
 mod common;
 
 use common::temp_dir;

@@ -1,4 +1,5 @@
-//! Helpers shared by the core integration tests.
+//! Helpers shared by the core and agent integration tests (the agent's include this file by
+//! `#[path]`).
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU32, Ordering};
