@@ -135,7 +135,7 @@ pub struct ValidatorClients {
 
 impl ValidatorClients {
     /// Clients for the configured endpoints (certificates resolved against `base`).
-    pub fn new(endpoints: &[ValidatorEndpoint], base: &Path) -> anyhow::Result<Self> {
+    pub fn new(endpoints: &[ValidatorEndpoint], base: &Path) -> Result<Self, crate::tls::TlsError> {
         let clients = endpoints
             .iter()
             .map(|e| {
@@ -149,7 +149,7 @@ impl ValidatorClients {
                     client: crate::tls::https_client(&cert)?,
                 })
             })
-            .collect::<anyhow::Result<Vec<_>>>()?;
+            .collect::<Result<Vec<_>, crate::tls::TlsError>>()?;
         Ok(Self {
             clients,
             pq_keys: Default::default(),

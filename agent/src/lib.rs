@@ -1,6 +1,8 @@
 //! What every GhostBridge daemon stands on (validator, relayer, watcher, L2 node, challenger):
 //! its lifecycle and its network I/O. The types they exchange are in `ghostbridge-core`.
 //!
+//! - [`daemon`]: `agent_main`, the one start-up and life of the validator, relayer and watcher
+//!   (config, store, ops port, supervised tasks, typed start-up errors).
 //! - [`runtime`]: tracing, Prometheus metrics, `/health`, shutdown signals, supervised tasks (a
 //!   panic stops the process), the one round loop with backoff every daemon task runs in.
 //! - [`listener`]: the HTTP/1.1 listener of every daemon (validator API, ops ports, L2 RPC) with
@@ -15,6 +17,7 @@
 
 pub mod attest;
 pub mod chain;
+pub mod daemon;
 pub mod events;
 pub mod listener;
 pub mod runtime;

@@ -87,7 +87,7 @@ pub async fn serve_ops(
     addr: SocketAddr,
     health: Health,
     shutdown: CancellationToken,
-) -> anyhow::Result<SocketAddr> {
+) -> Result<SocketAddr, ListenError> {
     serve_ops_with(addr, health, ListenerLimits::default(), shutdown).await
 }
 
@@ -98,7 +98,7 @@ pub async fn serve_ops_with(
     health: Health,
     limits: ListenerLimits,
     shutdown: CancellationToken,
-) -> anyhow::Result<SocketAddr> {
+) -> Result<SocketAddr, ListenError> {
     let handle = metrics_handle();
     let router = Router::new()
         .route(
@@ -121,14 +121,36 @@ pub async fn serve_ops_with(
             }),
         )
         .with_state(health);
+    let listen_error = |source| ListenError { addr, source };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    let bound = listener.local_addr()?;
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
     tokio::spawn(crate::listener::serve(
         "ops", listener, router, None, limits, shutdown,
     ));
     Ok(bound)
+}
+
+/// A port a daemon cannot listen on (in use, not permitted, no such address): final, the
+/// operator frees or changes it.
+#[derive(Debug, thiserror::Error)]
+#[error("cannot listen on {addr}: {source}")]
+pub struct ListenError {
+    /// The address asked for.
+    pub addr: SocketAddr,
+    /// What the OS said.
+    pub source: std::io::Error,
+}
+
+/// A daemon task that panicked or was cancelled: the daemon stopped because of it.
+#[derive(Debug, thiserror::Error)]
+#[error("task {task} {why}")]
+pub struct TaskFailed {
+    /// The task's name, e.g. `deliver 31337`.
+    pub task: String,
+    /// `panicked: <message>` or `was cancelled`.
+    pub why: String,
 }
 
 /// A token cancelled on SIGINT or SIGTERM.
@@ -228,14 +250,15 @@ const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
 /// 30 s, jittered); more than [`FAILURES_BEFORE_UNHEALTHY`] in a row mark the component unhealthy
 /// with the error until a round succeeds. The round itself decides what is worth retrying: an
 /// error it returns is always retried.
-pub async fn run_rounds<F, Fut>(
+pub async fn run_rounds<F, Fut, E>(
     spec: RoundLoop,
     health: &Health,
     shutdown: &CancellationToken,
     mut round: F,
 ) where
     F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = anyhow::Result<Round>>,
+    Fut: std::future::Future<Output = Result<Round, E>>,
+    E: std::fmt::Display,
 {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
     let component = spec.component;
@@ -251,11 +274,11 @@ pub async fn run_rounds<F, Fut>(
             }
             Err(e) => {
                 let d = backoff.next_delay();
-                tracing::warn!(%component, error = %format!("{e:#}"), retry_in_ms = d.as_millis() as u64, "round failed, retrying");
+                tracing::warn!(%component, error = %e, retry_in_ms = d.as_millis() as u64, "round failed, retrying");
                 metrics::counter!(spec.errors_metric, "component" => component.clone())
                     .increment(1);
                 if backoff.failures() > FAILURES_BEFORE_UNHEALTHY {
-                    health.problem(&component, format!("{e:#}"));
+                    health.problem(&component, e.to_string());
                 }
                 d
             }
@@ -286,12 +309,12 @@ pub fn now_ms() -> u64 {
 pub async fn supervise(
     tasks: Vec<(String, tokio::task::JoinHandle<()>)>,
     shutdown: &CancellationToken,
-) -> anyhow::Result<()> {
+) -> Result<(), TaskFailed> {
     let mut set = tokio::task::JoinSet::new();
     for (name, handle) in tasks {
         set.spawn(async move { (name, handle.await) });
     }
-    let mut failed: Option<String> = None;
+    let mut failed: Option<TaskFailed> = None;
     while let Some(joined) = set.join_next().await {
         let (name, outcome) = match joined {
             Ok(pair) => pair,
@@ -306,16 +329,17 @@ pub async fn supervise(
                 .map(|s| (*s).to_owned())
                 .or_else(|| payload.downcast_ref::<String>().cloned())
                 .unwrap_or_else(|| "a non-string panic payload".into());
-            format!("task {name} panicked: {text}")
+            format!("panicked: {text}")
         } else {
-            format!("task {name} was cancelled")
+            "was cancelled".to_owned()
         };
-        tracing::error!(task = %name, "{why}; stopping the daemon");
+        let failure = TaskFailed { task: name, why };
+        tracing::error!(task = %failure.task, "{failure}; stopping the daemon");
         shutdown.cancel();
-        failed.get_or_insert(why);
+        failed.get_or_insert(failure);
     }
     match failed {
-        Some(why) => Err(anyhow::anyhow!(why)),
+        Some(failure) => Err(failure),
         None => Ok(()),
     }
 }
@@ -413,7 +437,7 @@ mod round_loop_tests {
             seen_ref.lock().unwrap().push((start.elapsed(), problem));
             match script_ref.lock().unwrap().next() {
                 Some(Ok(r)) => Ok(r),
-                Some(Err(e)) => Err(anyhow::anyhow!(e)),
+                Some(Err(e)) => Err(e),
                 None => {
                     stop.cancel();
                     Ok(Round::Idle)

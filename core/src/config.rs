@@ -412,6 +412,27 @@ impl Config {
         Ok((config, chains))
     }
 
+    /// The ops port (`/health`, `/metrics`) of `role`'s section and its limits; `None` for a
+    /// client, or a section `load` would have refused as missing or unparsable.
+    pub fn ops_listener(&self, role: Role) -> Option<(std::net::SocketAddr, ListenerLimits)> {
+        let (listen, limits) = match role {
+            Role::Validator => self
+                .validator
+                .as_ref()
+                .map(|v| (&v.ops_listen, v.ops_limits))?,
+            Role::Relayer => (
+                &self.relayer.as_ref()?.ops_listen,
+                ListenerLimits::default(),
+            ),
+            Role::Watcher => (
+                &self.watcher.as_ref()?.ops_listen,
+                ListenerLimits::default(),
+            ),
+            Role::Client => return None,
+        };
+        Some((listen.parse().ok()?, limits))
+    }
+
     /// Resolves a path from the config against its directory.
     pub fn resolve(&self, p: &Path) -> PathBuf {
         if p.is_absolute() {

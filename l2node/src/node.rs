@@ -5,7 +5,6 @@ use alloy::network::EthereumWallet;
 use alloy::primitives::Address;
 use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::Context;
 use ghostbridge_core::config::ListenerLimits;
 use ghostbridge_sequencer::engine::{Engine, EngineConfig};
 use ghostbridge_sequencer::rpc;
@@ -21,8 +20,80 @@ use tokio::task::JoinHandle;
 
 use crate::bindings::rollup::GhostPlaneRollup;
 use crate::deposits::{self, DepositConfig, DepositStatus};
-use crate::poster::{self, DataMode, PosterConfig, PosterStatus};
-use crate::withdrawals;
+use crate::poster::{self, DataMode, PostError, PosterConfig, PosterStatus};
+use crate::withdrawals::{self, FinalizeError};
+
+/// Why a node did not start. None is retried by the node itself: an unreachable L1 may be
+/// retried by starting again ([`NodeError::is_retryable`]); the others need the operator.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// The deployment JSON is unreadable or incomplete.
+    #[error("GhostPlane deployment {}: {reason}", path.display())]
+    Deployment {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A setting the node cannot run with.
+    #[error("{0}")]
+    Config(String),
+    /// L1 could not be read.
+    #[error("{what}: {reason}")]
+    L1 {
+        /// What was read.
+        what: String,
+        /// The node's or contract's error.
+        reason: String,
+    },
+    /// The Rollup was deployed for another engine configuration.
+    #[error("the Rollup's genesis state root {rollup} is not this engine's {engine}: depth, base fee or fee collector differ from the deployment")]
+    GenesisMismatch {
+        /// What the Rollup holds.
+        rollup: alloy::primitives::B256,
+        /// What this engine starts from.
+        engine: alloy::primitives::B256,
+    },
+    /// The engine refused its configuration.
+    #[error("engine: {0}")]
+    Engine(String),
+    /// The journal cannot be replayed.
+    #[error("replaying the journal {}: {reason}", path.display())]
+    Journal {
+        /// The journal.
+        path: PathBuf,
+        /// Why.
+        reason: String,
+    },
+    /// The journal and L1 disagree: it is another chain's, or it lost batches L1 holds.
+    #[error("{0}")]
+    JournalIsNotL1s(String),
+    /// A journaled batch cannot be encoded for posting.
+    #[error(transparent)]
+    Post(#[from] PostError),
+    /// The L2 JSON-RPC port cannot be bound.
+    #[error("binding the L2 JSON-RPC on {addr}: {source}")]
+    Listen {
+        /// The address.
+        addr: SocketAddr,
+        /// The OS's error.
+        source: std::io::Error,
+    },
+}
+
+impl NodeError {
+    /// Whether starting again later may succeed (L1 was unreachable).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Self::L1 { .. })
+    }
+}
+
+fn l1_error(what: impl Into<String>) -> impl FnOnce(alloy::contract::Error) -> NodeError {
+    move |e| NodeError::L1 {
+        what: what.into(),
+        reason: e.to_string(),
+    }
+}
 
 /// The addresses `script/DeployGhostPlane.s.sol` writes.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,16 +110,19 @@ pub struct Deployment {
 
 impl Deployment {
     /// Reads a deployment JSON.
-    pub fn load(path: &Path) -> anyhow::Result<Self> {
-        let text = std::fs::read_to_string(path)
-            .with_context(|| format!("reading the GhostPlane deployment {}", path.display()))?;
-        let json: serde_json::Value = serde_json::from_str(&text)
-            .with_context(|| format!("{} is not JSON", path.display()))?;
-        let addr = |key: &str, v: &serde_json::Value| -> anyhow::Result<Address> {
+    pub fn load(path: &Path) -> Result<Self, NodeError> {
+        let bad = |reason: String| NodeError::Deployment {
+            path: path.to_owned(),
+            reason,
+        };
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let json: serde_json::Value =
+            serde_json::from_str(&text).map_err(|e| bad(format!("not JSON: {e}")))?;
+        let addr = |key: &str, v: &serde_json::Value| -> Result<Address, NodeError> {
             v.as_str()
-                .with_context(|| format!("{}: `{key}` missing", path.display()))?
+                .ok_or_else(|| bad(format!("`{key}` missing")))?
                 .parse()
-                .with_context(|| format!("{}: `{key}` is not an address", path.display()))
+                .map_err(|_| bad(format!("`{key}` is not an address")))
         };
         let t = &json["tokens"];
         Ok(Self {
@@ -62,7 +136,7 @@ impl Deployment {
             ],
             deploy_block: json["deployBlock"]
                 .as_u64()
-                .with_context(|| format!("{}: `deployBlock` missing", path.display()))?,
+                .ok_or_else(|| bad("`deployBlock` missing".into()))?,
         })
     }
 }
@@ -135,7 +209,7 @@ async fn check_against_l1(
     l1: &DynProvider,
     config: &NodeConfig,
     batch: &SealedBatch,
-) -> anyhow::Result<()> {
+) -> Result<(), NodeError> {
     let n = batch.header.batch_number;
     let on_l1 = withdrawals::batch_on_l1(
         l1,
@@ -144,66 +218,87 @@ async fn check_against_l1(
         config.deployment.deploy_block,
     )
     .await
-    .map_err(|e| anyhow::anyhow!("reading batch {n} on L1: {e}"))?
-    .with_context(|| format!("the Rollup's tip is {n} but it has no BatchSubmitted event"))?;
+    .map_err(|e: FinalizeError| NodeError::L1 {
+        what: format!("reading batch {n} on L1"),
+        reason: e.to_string(),
+    })?
+    .ok_or_else(|| {
+        NodeError::JournalIsNotL1s(format!(
+            "the Rollup's tip is {n} but it has no BatchSubmitted event"
+        ))
+    })?;
     for mode in [config.mode, DataMode::Calldata, DataMode::Blobs] {
         let header = poster::posted_header(batch, mode)?;
         if settlement::header_hash(&header) == on_l1.header_hash {
             return Ok(());
         }
     }
-    anyhow::bail!(
+    Err(NodeError::JournalIsNotL1s(format!(
         "L1's batch {n} (header hash {}) is not the journal's batch {n} (state root {}): the journal is another chain's; refusing to sequence on top of it",
         on_l1.header_hash,
         batch.header.state_root
-    )
+    )))
 }
 
 /// Checks the L1 side (the Rollup's genesis is this engine's, the proposer is bonded), replays
 /// the journal (checking it against the batches L1 holds, re-posting those it lacks) and starts
 /// the node's tasks on the current runtime.
-pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
+pub async fn start(config: NodeConfig) -> Result<Node, NodeError> {
     let proposer = config.proposer.address();
     let ops_max = config.mode.max_ops();
-    anyhow::ensure!(
-        config.engine.batch_transactions_max as usize <= ops_max,
-        "batches of up to {} ops cannot be posted in {:?} mode (at most {ops_max})",
-        config.engine.batch_transactions_max,
-        config.mode
-    );
+    if config.engine.batch_transactions_max as usize > ops_max {
+        return Err(NodeError::Config(format!(
+            "batches of up to {} ops cannot be posted in {:?} mode (at most {ops_max})",
+            config.engine.batch_transactions_max, config.mode
+        )));
+    }
+    let l1_url = config
+        .l1_rpc
+        .parse()
+        .map_err(|e| NodeError::Config(format!("L1 RPC URL {:?}: {e}", config.l1_rpc)))?;
     let l1: DynProvider = ProviderBuilder::new()
         .wallet(EthereumWallet::from(config.proposer.clone()))
-        .connect_http(config.l1_rpc.parse().context("l1 rpc url")?)
+        .connect_http(l1_url)
         .erased();
     let rollup = GhostPlaneRollup::new(config.deployment.rollup, &l1);
     let genesis = rollup
         .genesisStateRoot()
         .call()
         .await
-        .with_context(|| format!("reading the Rollup at {}", config.l1_rpc))?;
+        .map_err(l1_error(format!("reading the Rollup at {}", config.l1_rpc)))?;
     let ours = ghostbridge_sequencer::settlement::StepState::genesis(
         config.engine.accounts_depth,
         config.engine.fee_collector,
     )
     .state_root;
-    anyhow::ensure!(
-        genesis == ours,
-        "the Rollup's genesis state root {genesis} is not this engine's {ours}: depth, base fee or fee collector differ from the deployment"
-    );
+    if genesis != ours {
+        return Err(NodeError::GenesisMismatch {
+            rollup: genesis,
+            engine: ours,
+        });
+    }
     let tip = rollup
         .tip()
         .call()
         .await
-        .context("reading the Rollup's tip")?;
-    let info = rollup.proposerInfo(proposer).call().await?;
-    let needed = rollup.bondAmount().call().await?;
+        .map_err(l1_error("reading the Rollup's tip"))?;
+    let info = rollup
+        .proposerInfo(proposer)
+        .call()
+        .await
+        .map_err(l1_error("reading the proposer's bond"))?;
+    let needed = rollup
+        .bondAmount()
+        .call()
+        .await
+        .map_err(l1_error("reading the bond amount"))?;
     if info.bond_ < needed {
         tracing::warn!(%proposer, bond = %info.bond_, %needed, "the proposer is not bonded: batches will not post until it is");
     }
 
     let (sink, batches) = poster::channel();
     let sink = Arc::new(sink);
-    let engine = Engine::new(config.engine).context("engine")?;
+    let engine = Engine::new(config.engine).map_err(|e| NodeError::Engine(e.to_string()))?;
     // Replay the journal: batches L1 holds are checked against it (at the tip), the rest are
     // posted first, in order, before anything new is sealed.
     let mut at_tip = None;
@@ -226,13 +321,17 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
             }
         },
     )
-    .with_context(|| format!("replaying the journal {}", config.journal.display()))?;
-    anyhow::ensure!(
-        last >= tip,
-        "the Rollup holds batches {}..={tip} that the journal {} lacks: it is another deployment's journal, or it was lost (rebuilding from L1 data alone is not built yet)",
-        last.saturating_add(1),
-        config.journal.display()
-    );
+    .map_err(|e| NodeError::Journal {
+        path: config.journal.clone(),
+        reason: e.to_string(),
+    })?;
+    if last < tip {
+        return Err(NodeError::JournalIsNotL1s(format!(
+            "the Rollup holds batches {}..={tip} that the journal {} lacks: it is another deployment's journal, or it was lost (rebuilding from L1 data alone is not built yet)",
+            last.saturating_add(1),
+            config.journal.display()
+        )));
+    }
     if let Some(batch) = at_tip {
         check_against_l1(&l1, &config, &batch).await?;
     }
@@ -272,7 +371,10 @@ pub async fn start(config: NodeConfig) -> anyhow::Result<Node> {
     ));
     let (rpc_addr, rpc_task) = rpc::start(config.rpc_addr, handle.clone(), config.rpc_limits)
         .await
-        .with_context(|| format!("binding the L2 JSON-RPC on {}", config.rpc_addr))?;
+        .map_err(|source| NodeError::Listen {
+            addr: config.rpc_addr,
+            source,
+        })?;
     Ok(Node {
         handle,
         rpc_addr,

@@ -26,7 +26,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use ghostbridge_agent::attest::ValidatorSet;
-use ghostbridge_agent::runtime::now_ms;
+use ghostbridge_agent::daemon::DaemonError;
+use ghostbridge_agent::runtime::{now_ms, ListenError};
 use ghostbridge_core::api::ApiError;
 use ghostbridge_core::bindings::{
     fee_manager::FeeManager, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken,
@@ -129,20 +130,21 @@ pub(crate) async fn serve(
     addr: SocketAddr,
     cors_origin: Option<&str>,
     shutdown: CancellationToken,
-) -> anyhow::Result<SocketAddr> {
+) -> Result<SocketAddr, DaemonError> {
     let cors = cors_origin
         .map(check_origin)
         .transpose()
-        .map_err(|e| anyhow::anyhow!(e))?;
+        .map_err(|e| DaemonError::start("status API CORS origin", e))?;
     let api = Api {
         relayer,
         cors,
         in_flight: Arc::new(Semaphore::new(MAX_IN_FLIGHT)),
     };
+    let listen_error = |source| ListenError { addr, source };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr} (status API): {e}"))?;
-    let bound = listener.local_addr()?;
+        .map_err(listen_error)?;
+    let bound = listener.local_addr().map_err(listen_error)?;
     let limits = ListenerLimits {
         max_body_bytes: MAX_BODY,
         ..ListenerLimits::default()
@@ -363,7 +365,7 @@ async fn source_events(
     r: &Relayer,
     chain: u64,
     hash: B256,
-) -> anyhow::Result<Option<Vec<(Message, Option<u64>)>>> {
+) -> Result<Option<Vec<(Message, Option<u64>)>>, alloy::transports::TransportError> {
     let (Some(provider), Some(c)) = (r.inner.providers.get(&chain), r.inner.chains.get(&chain))
     else {
         return Ok(None);
@@ -395,7 +397,13 @@ async fn source_events(
     Ok(Some(out))
 }
 
-/// The source transaction of a stored message: its event, found by the indexed message id.
+/// `eth_getLogs` windows a message-id lookup reads back from the head before it gives up on
+/// showing the source transaction (the steps are still answered without it).
+const SOURCE_SEARCH_WINDOWS: u64 = 64;
+
+/// The source transaction of a stored message: its event, found by the indexed message id,
+/// searched backwards from the head in windows the chain's RPC accepts (`max_block_range`),
+/// down to the deploy block or [`SOURCE_SEARCH_WINDOWS`] windows, whichever comes first.
 async fn source_of(r: &Relayer, m: &Message, id: B256) -> Option<(B256, Option<u64>)> {
     let provider = r.inner.providers.get(&m.srcChainId)?;
     let chain = r.inner.chains.get(&m.srcChainId)?;
@@ -404,14 +412,28 @@ async fn source_of(r: &Relayer, m: &Message, id: B256) -> Option<(B256, Option<u
     } else {
         BridgeMinter::Burned::SIGNATURE_HASH
     };
-    let filter = Filter::new()
-        .address(m.srcContract)
-        .event_signature(topic)
-        .topic1(id)
-        .from_block(chain.deployment.deploy_block);
-    let logs = provider.get_logs(&filter).await.ok()?;
-    let log = logs.first()?;
-    Some((log.transaction_hash?, log.block_number))
+    let range = chain.max_block_range.max(1);
+    let mut to = provider.get_block_number().await.ok()?;
+    for _ in 0..SOURCE_SEARCH_WINDOWS {
+        let from = to
+            .saturating_sub(range.saturating_sub(1))
+            .max(chain.deployment.deploy_block);
+        let filter = Filter::new()
+            .address(m.srcContract)
+            .event_signature(topic)
+            .topic1(id)
+            .from_block(from)
+            .to_block(to);
+        let logs = provider.get_logs(&filter).await.ok()?;
+        if let Some(log) = logs.first() {
+            return Some((log.transaction_hash?, log.block_number));
+        }
+        if from <= chain.deployment.deploy_block {
+            return None;
+        }
+        to = from.saturating_sub(1);
+    }
+    None
 }
 
 fn kind_of(r: &Relayer, m: &Message) -> Option<TransferKind> {
@@ -956,6 +978,87 @@ mod tests {
             }),
         };
         (relayer, db)
+    }
+
+    /// A relayer on chain 31337 (vault `0xa1…`, deployed at block 100, RPC range 1,000) over a
+    /// scripted node.
+    async fn relayer_over(node: alloy::providers::DynProvider) -> (Relayer, std::path::PathBuf) {
+        let (bare, db) = bare_relayer("source").await;
+        let chain = ghostbridge_core::config::Chain {
+            name: "a".into(),
+            chain_id: 31337,
+            rpc_urls: Vec::new(),
+            confirmations: 1,
+            block_time_ms: 1_000,
+            max_block_range: 1_000,
+            deployment: ghostbridge_core::deployment::Deployment {
+                chain_id: 31337,
+                verifier: Address::repeat_byte(0xb0),
+                fee_manager: Address::repeat_byte(0xb2),
+                vault: Address::repeat_byte(0xa1),
+                minter: Address::repeat_byte(0xb3),
+                guardian: Address::repeat_byte(0xb4),
+                deploy_block: 100,
+                tokens: Default::default(),
+            },
+            gas: Default::default(),
+        };
+        let inner = Arc::into_inner(bare.inner).unwrap();
+        let relayer = Relayer {
+            inner: Arc::new(crate::Inner {
+                chains: [(31337, chain)].into(),
+                providers: [(31337, node)].into(),
+                ..inner
+            }),
+        };
+        (relayer, db)
+    }
+
+    fn lock_from_a() -> Message {
+        Message {
+            version: 1,
+            srcChainId: 31337,
+            dstChainId: 31338,
+            srcContract: Address::repeat_byte(0xa1),
+            nonce: 4,
+            token: Address::repeat_byte(0x77),
+            amount: U256::from(5u64),
+            sender: Address::repeat_byte(2),
+            recipient: Address::repeat_byte(3),
+        }
+    }
+
+    /// A message-id lookup reads back from the head in windows the RPC accepts (a real node
+    /// refuses one `eth_getLogs` from the deploy block of a long chain) and stops at the first
+    /// window holding the event, or at the deploy block.
+    #[tokio::test]
+    async fn the_source_of_a_message_is_searched_back_in_bounded_windows() {
+        let (node, script) = ghostbridge_agent::testing::mock_node();
+        let (r, db) = relayer_over(node).await;
+        let m = lock_from_a();
+        let id = message_id(&m);
+        let source_tx = B256::repeat_byte(0x5e);
+        let log = alloy::rpc::types::Log {
+            block_number: Some(1_234),
+            transaction_hash: Some(source_tx),
+            ..ghostbridge_agent::testing::log_in(1_234)
+        };
+        // Head 2,500: windows 1,501..=2,500 (nothing), then 501..=1,500 (the event).
+        script.push_success(&2_500u64);
+        script.push_success(&Vec::<alloy::rpc::types::Log>::new());
+        script.push_success(&vec![log]);
+        assert_eq!(source_of(&r, &m, id).await, Some((source_tx, Some(1_234))));
+        assert!(script.read_q().is_empty());
+
+        // Not found: 1,501..=2,500, 501..=1,500, then 100..=500 (the deploy block), and no more.
+        script.push_success(&2_500u64);
+        for _ in 0..3 {
+            script.push_success(&Vec::<alloy::rpc::types::Log>::new());
+        }
+        script.push_success(&"never read");
+        assert_eq!(source_of(&r, &m, id).await, None);
+        assert_eq!(script.read_q().len(), 1, "read past the deploy block");
+        let _ = std::fs::remove_file(db);
     }
 
     #[tokio::test]

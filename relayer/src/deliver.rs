@@ -8,19 +8,77 @@ use std::time::Duration;
 use alloy::primitives::{Address, B256, U256};
 use alloy::providers::Provider;
 use alloy::sol_types::{SolCall, SolValue};
-use anyhow::Context;
-use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
-use ghostbridge_agent::runtime::{run_rounds, sleep_or_shutdown, Round, RoundLoop};
+use alloy::transports::TransportError;
+use ghostbridge_agent::attest::{AnswerError, AttestationError, ValidatorClients, ValidatorSet};
+use ghostbridge_agent::chain::ChainError;
+use ghostbridge_agent::runtime::{self, run_rounds, sleep_or_shutdown, Round, RoundLoop};
 use ghostbridge_core::api::BatchRequest;
 use ghostbridge_core::bindings::{
     minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier,
 };
-use ghostbridge_core::protocol::{merkle_proofs, merkle_root, to_minter, Domain, Message};
+use ghostbridge_core::protocol::{
+    merkle_proofs, merkle_root, to_minter, Domain, MerkleError, Message,
+};
 use ghostbridge_store::{AttestationRecord, AttestationSubject, MessageRecord, Status, StoreError};
 use tokio_util::sync::CancellationToken;
 
-use crate::submit::{Call, Submitter, WouldRevert};
+use crate::submit::{Call, SubmitError, Submitter, WouldRevert};
 use crate::Relayer;
+
+/// Why a delivery attempt failed. The destination's own refusal found by gas estimation
+/// ([`DeliverError::would_revert`]) is sorted by `fail_or_final` into a wait, a final error or a
+/// transient one; every other case is transient: the attempt is recorded on the messages (with
+/// backoff, counted toward `max_attempts`) and the next round tries again.
+#[derive(Debug, thiserror::Error)]
+enum DeliverError {
+    /// The relayer's store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// A chain read failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A node request failed.
+    #[error("RPC: {0}")]
+    Rpc(#[from] TransportError),
+    /// A contract read failed (a node error, or an answer that does not decode).
+    #[error("contract call: {0}")]
+    Contract(#[from] alloy::contract::Error),
+    /// Fewer validators than the threshold signed (down, behind, or signing something else).
+    #[error(transparent)]
+    Attestation(#[from] AttestationError),
+    /// Sending failed, or estimation found a revert.
+    #[error(transparent)]
+    Submit(#[from] SubmitError),
+    /// A batch without members (cannot happen: groups are never empty).
+    #[error("batch root: {0}")]
+    Merkle(#[from] MerkleError),
+    /// Our lease on some messages ran out before their attestation was recorded.
+    #[error("lease lost on {0} message(s) before attestation was recorded")]
+    LeaseLost(usize),
+    /// A mined release left messages unconsumed (the transaction reverted for a reason the
+    /// node does not repeat now).
+    #[error("{0} message(s) not consumed after their transaction was mined")]
+    NotConsumed(usize),
+    /// Caching a batch root in the verifier reverted.
+    #[error("verifyBatchRoot reverted")]
+    RootNotCached,
+    /// A batch refused for a window or bucket none of its members is charged to.
+    #[error("{0} (no member of the batch matches)")]
+    UnmatchedWait(String),
+    /// Taking refused members out of a batch did not finish within its bound.
+    #[error("batch isolation did not converge")]
+    NotConverged,
+}
+
+impl DeliverError {
+    /// The destination's refusal found by gas estimation, if that is what this is.
+    fn would_revert(&self) -> Option<&WouldRevert> {
+        match self {
+            Self::Submit(SubmitError::WouldRevert(w)) => Some(w),
+            _ => None,
+        }
+    }
+}
 
 /// Release kind on the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -81,7 +139,7 @@ async fn run_worker(
     let r = &r;
     run_rounds(spec, &r.inner.health, &shutdown, move || async move {
         // A round that found work goes again at once: a backlog is drained without waiting.
-        Ok(match round(r, dst, submitter).await? {
+        Ok::<_, DeliverError>(match round(r, dst, submitter).await? {
             0 => Round::Idle,
             _ => Round::Busy,
         })
@@ -101,7 +159,7 @@ fn kind_of(r: &Relayer, m: &Message) -> Option<Kind> {
 }
 
 /// Returns how many messages it handled.
-async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> anyhow::Result<usize> {
+async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> Result<usize, DeliverError> {
     let inner = &r.inner;
     let claimed = inner
         .store
@@ -188,9 +246,7 @@ async fn round(r: &Relayer, dst: u64, submitter: &Submitter) -> anyhow::Result<u
             .push(Pending { record, message });
     }
     confirm(r, &delivered_elsewhere).await?;
-    let set = ValidatorSet::read(provider, deployment.verifier)
-        .await
-        .context("reading the destination validator set")?;
+    let set = ValidatorSet::read(provider, deployment.verifier).await?;
     let domain = Domain {
         chain_id: dst,
         verifier: deployment.verifier,
@@ -238,19 +294,14 @@ const RETRY_ALONE_AFTER_ATTEMPTS: u32 = 3;
 
 /// Reports a transient failed attempt for each message of `group` (backoff; see
 /// `BackoffPolicy`). A message whose lease we lost meanwhile is left to its holder.
-async fn fail(r: &Relayer, group: &[Pending], e: &anyhow::Error) -> anyhow::Result<()> {
-    tracing::warn!(error = %format!("{e:#}"), messages = group.len(), "delivery attempt failed; backing off");
+async fn fail(r: &Relayer, group: &[Pending], e: &DeliverError) -> Result<(), DeliverError> {
+    tracing::warn!(error = %e, messages = group.len(), "delivery attempt failed; backing off");
     metrics::counter!("ghostbridge_relayer_delivery_failures_total").increment(group.len() as u64);
     for p in group {
         match r
             .inner
             .store
-            .record_failure(
-                &p.record.id,
-                &r.inner.id,
-                &format!("{e:#}"),
-                &r.inner.backoff,
-            )
+            .record_failure(&p.record.id, &r.inner.id, &e.to_string(), &r.inner.backoff)
             .await
         {
             Ok(rec) if rec.status == Status::FailedPermanently => {
@@ -276,9 +327,13 @@ async fn fail_or_final(
     r: &Relayer,
     dst: u64,
     group: &[Pending],
-    e: &anyhow::Error,
-) -> anyhow::Result<()> {
-    let data = e.downcast_ref::<WouldRevert>().map(|w| &w.data[..]);
+    e: &DeliverError,
+) -> Result<(), DeliverError> {
+    if validators_not_ready(e) {
+        let delay = not_ready_delay(group, runtime::now_ms(), r.inner.backoff.max);
+        return defer(r, group, &e.to_string(), delay).await;
+    }
+    let data = e.would_revert().map(|w| &w.data[..]);
     if let Some(wait) = data.and_then(wait_reason) {
         return defer_until(r, dst, group, &wait).await;
     }
@@ -286,6 +341,40 @@ async fn fail_or_final(
         Some(reason) => fail_final(r, group, &reason).await,
         None => fail(r, group, e).await,
     }
+}
+
+/// Whether too few signatures came back only because validators are behind or away: each
+/// answer missing is unreachable, "not admitted (yet)" (404, 425: the relayer can be ahead of
+/// their confirmation depth), halted or failing (5xx). Such a message waits for them without
+/// the attempt counting toward `max_attempts`: an hour of validator outage must not fail
+/// transfers. A validator that answers with a wrong digest or signature, or refuses otherwise
+/// (409, 429), still counts (and sends a batch's members alone after a few).
+fn validators_not_ready(e: &DeliverError) -> bool {
+    let DeliverError::Attestation(AttestationError::BelowThreshold { problems, .. }) = e else {
+        return false;
+    };
+    problems.iter().all(|p| match p {
+        AnswerError::Unreachable { .. } => true,
+        AnswerError::Status { status, .. } => {
+            matches!(*status, 404 | 425) || (500..600).contains(status)
+        }
+        AnswerError::NotInSet(_)
+        | AnswerError::WrongDigest { .. }
+        | AnswerError::BadSignature { .. } => false,
+    })
+}
+
+/// How long a message waits for validators that are not ready: a tenth of its age (a fresh
+/// one is asked again within a second, one an outage has held for an hour every few minutes),
+/// between 1 s and `max`.
+fn not_ready_delay(group: &[Pending], now_ms: u64, max: Duration) -> Duration {
+    let oldest = group
+        .iter()
+        .map(|p| p.record.created_at_ms)
+        .min()
+        .unwrap_or(now_ms);
+    Duration::from_millis(now_ms.saturating_sub(oldest) / 10)
+        .clamp(Duration::from_secs(1), max.max(Duration::from_secs(1)))
 }
 
 /// A refusal the destination lifts by itself at a known time: the release window of the
@@ -390,7 +479,12 @@ async fn chain_now(r: &Relayer, dst: u64) -> Option<u64> {
 }
 
 /// Makes each message of `group` wait until `wait` lifts, per the destination's clock.
-async fn defer_until(r: &Relayer, dst: u64, group: &[Pending], wait: &Wait) -> anyhow::Result<()> {
+async fn defer_until(
+    r: &Relayer,
+    dst: u64,
+    group: &[Pending],
+    wait: &Wait,
+) -> Result<(), DeliverError> {
     let delay = wait_delay(wait.until, chain_now(r, dst).await, r.inner.backoff.max);
     defer(r, group, &wait.reason, delay).await
 }
@@ -401,7 +495,7 @@ async fn defer(
     group: &[Pending],
     reason: &str,
     delay: Duration,
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     tracing::info!(%reason, messages = group.len(), retry_in_s = delay.as_secs(), "the destination refuses the release until later; waiting (not counted as an attempt)");
     metrics::counter!("ghostbridge_relayer_deferred_total").increment(group.len() as u64);
     for p in group {
@@ -473,7 +567,7 @@ fn split_for_wait<T>(
 
 /// Counts one final attempt for each message of `group`; at `max_final_attempts` the store
 /// moves it to `failed_permanently` with `reason`, and it is no longer claimed.
-async fn fail_final(r: &Relayer, group: &[Pending], reason: &str) -> anyhow::Result<()> {
+async fn fail_final(r: &Relayer, group: &[Pending], reason: &str) -> Result<(), DeliverError> {
     tracing::warn!(%reason, messages = group.len(), "the destination refuses the release: final error");
     metrics::counter!("ghostbridge_relayer_final_errors_total").increment(group.len() as u64);
     for p in group {
@@ -575,7 +669,7 @@ async fn isolate(
     chunk: Vec<Pending>,
     data: &[u8],
     reason: &str,
-) -> anyhow::Result<Vec<Vec<Pending>>> {
+) -> Result<Vec<Vec<Pending>>, DeliverError> {
     if chunk.len() == 1 {
         fail_final(r, &chunk, reason).await?;
         return Ok(Vec::new());
@@ -609,7 +703,7 @@ async fn wait_out(
     dst: u64,
     chunk: Vec<Pending>,
     wait: &Wait,
-) -> anyhow::Result<Vec<Vec<Pending>>> {
+) -> Result<Vec<Vec<Pending>>, DeliverError> {
     let minter = BridgeMinter::new(
         r.inner.chains[&dst].deployment.minter,
         r.inner.providers[&dst].clone(),
@@ -621,11 +715,7 @@ async fn wait_out(
         let w = match wrapped.get(&k) {
             Some(w) => *w,
             None => {
-                let w = minter
-                    .wrappedTokenOf(k.0, k.1)
-                    .call()
-                    .await
-                    .context("wrappedTokenOf")?;
+                let w = minter.wrappedTokenOf(k.0, k.1).call().await?;
                 wrapped.insert(k, w);
                 w
             }
@@ -636,12 +726,7 @@ async fn wait_out(
     if until_end.is_empty() {
         // The refusal names no member (it cannot be told which token is whose): counted, as
         // any unexplained failure, so it cannot go on uncounted.
-        fail(
-            r,
-            &keep,
-            &anyhow::anyhow!("{} (no member of the batch matches)", wait.reason),
-        )
-        .await?;
+        fail(r, &keep, &DeliverError::UnmatchedWait(wait.reason.clone())).await?;
         return Ok(Vec::new());
     }
     defer_until(r, dst, &until_end, wait).await?;
@@ -664,7 +749,7 @@ async fn consumed_many(
     r: &Relayer,
     dst: u64,
     items: Vec<(Kind, u64, u64)>,
-) -> anyhow::Result<Vec<bool>> {
+) -> Result<Vec<bool>, DeliverError> {
     let d = &r.inner.chains[&dst].deployment;
     let marks: Vec<(Address, u64, u64)> = items
         .into_iter()
@@ -674,7 +759,7 @@ async fn consumed_many(
 }
 
 /// Confirms messages whose consumed mark is set (one database transaction).
-async fn confirm(r: &Relayer, ids: &[B256]) -> anyhow::Result<()> {
+async fn confirm(r: &Relayer, ids: &[B256]) -> Result<(), DeliverError> {
     if ids.is_empty() {
         return Ok(());
     }
@@ -693,7 +778,7 @@ async fn save_attestations(
     subject: AttestationSubject,
     epoch: u64,
     answers: &[ghostbridge_core::api::SignedDigest],
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     for a in answers {
         r.inner
             .store
@@ -710,18 +795,16 @@ async fn save_attestations(
 }
 
 /// `seen → attested` for the group's `seen` members, in one database transaction.
-async fn mark_attested(r: &Relayer, group: &[Pending]) -> anyhow::Result<()> {
+async fn mark_attested(r: &Relayer, group: &[Pending]) -> Result<(), DeliverError> {
     let seen: Vec<B256> = group
         .iter()
         .filter(|p| p.record.status == Status::Seen)
         .map(|p| p.record.id)
         .collect();
     let missed = r.inner.store.mark_attested_many(&seen, &r.inner.id).await?;
-    anyhow::ensure!(
-        missed.is_empty(),
-        "lease lost on {} message(s) before attestation was recorded",
-        missed.len()
-    );
+    if !missed.is_empty() {
+        return Err(DeliverError::LeaseLost(missed.len()));
+    }
     Ok(())
 }
 
@@ -732,7 +815,7 @@ async fn settle(
     kind: Kind,
     group: &[Pending],
     gas_used: u64,
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     let mut undelivered = Vec::new();
     let mut done_ids = Vec::new();
     let marks = consumed_many(
@@ -755,10 +838,7 @@ async fn settle(
     metrics::histogram!("ghostbridge_relayer_gas_per_message", "kind" => format!("{kind:?}"))
         .record(gas_used as f64 / group.len().max(1) as f64);
     if !undelivered.is_empty() {
-        anyhow::bail!(
-            "{} message(s) not consumed after their transaction was mined",
-            undelivered.len()
-        );
+        return Err(DeliverError::NotConsumed(undelivered.len()));
     }
     Ok(())
 }
@@ -771,7 +851,7 @@ async fn deliver_single(
     set: &ValidatorSet,
     domain: &Domain,
     submitter: &Submitter,
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     let id = p.record.id;
     let d = &r.inner.chains[&dst].deployment;
     // The digest names the releasing endpoint (docs/PROTOCOL.md), as the validators decide it.
@@ -856,7 +936,7 @@ async fn deliver_mint_batches(
     set: &ValidatorSet,
     domain: &Domain,
     submitter: &Submitter,
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     let mut todo: Vec<Vec<Pending>> = group
         .chunks(r.inner.batch_max as usize)
         .map(<[Pending]>::to_vec)
@@ -901,12 +981,9 @@ async fn deliver_mint_batches(
                 }
                 continue;
             }
-            Err(e) => e,
+            Err(e) => DeliverError::from(e),
         };
-        let Some(revert) = e
-            .downcast_ref::<WouldRevert>()
-            .filter(|w| w.index < ready.len())
-        else {
+        let Some(revert) = e.would_revert().filter(|w| w.index < ready.len()) else {
             for (chunk, _) in &ready {
                 fail(r, chunk, &e).await?;
             }
@@ -922,7 +999,7 @@ async fn deliver_mint_batches(
             None => fail(r, &chunk, &e).await?,
         }
     }
-    let e = anyhow::anyhow!("batch isolation did not converge");
+    let e = DeliverError::NotConverged;
     for (chunk, _) in &ready {
         fail(r, chunk, &e).await?;
     }
@@ -954,7 +1031,7 @@ async fn attest_batch(
     group: &[Pending],
     set: &ValidatorSet,
     domain: &Domain,
-) -> anyhow::Result<AttestedBatch> {
+) -> Result<AttestedBatch, DeliverError> {
     let ids: Vec<B256> = group.iter().map(|p| p.record.id).collect();
     let root = merkle_root(&ids)?;
     let digest = domain.batch_digest(
@@ -986,7 +1063,7 @@ async fn prepare_mint_batch(
     group: &[Pending],
     set: &ValidatorSet,
     domain: &Domain,
-) -> anyhow::Result<Call> {
+) -> Result<Call, DeliverError> {
     let AttestedBatch { attestation, .. } =
         attest_batch(r, dst, Kind::Mint, group, set, domain).await?;
     Ok(Call {
@@ -1010,7 +1087,7 @@ async fn deliver_unlock_batch(
     set: &ValidatorSet,
     domain: &Domain,
     submitter: &Submitter,
-) -> anyhow::Result<()> {
+) -> Result<(), DeliverError> {
     let AttestedBatch { root, attestation } =
         attest_batch(r, dst, Kind::Unlock, group, set, domain).await?;
     // Proofs only here: whole-batch mints send none.
@@ -1044,10 +1121,9 @@ async fn deliver_unlock_batch(
         let receipts = submitter
             .send_all(&[cache], &r.inner.store, &r.inner.id, r.inner.lease)
             .await?;
-        anyhow::ensure!(
-            receipts.iter().all(|x| x.status()),
-            "verifyBatchRoot reverted"
-        );
+        if !receipts.iter().all(|x| x.status()) {
+            return Err(DeliverError::RootNotCached);
+        }
     }
     let mut members: Vec<(Pending, Call)> = group
         .iter()
@@ -1090,8 +1166,9 @@ async fn deliver_unlock_batch(
                 return settle(r, dst, Kind::Unlock, &sent, gas).await;
             }
             Err(e) => {
+                let e = DeliverError::from(e);
                 let Some(index) = e
-                    .downcast_ref::<WouldRevert>()
+                    .would_revert()
                     .map(|w| w.index)
                     .filter(|i| *i < members.len())
                 else {
@@ -1178,6 +1255,90 @@ mod tests {
         assert!(reverted_for_wait(&submitter, &receipt(false), &call)
             .await
             .is_none());
+    }
+
+    fn below_threshold(problems: Vec<AnswerError>) -> DeliverError {
+        DeliverError::Attestation(AttestationError::BelowThreshold {
+            got: 0,
+            need: 3,
+            problems,
+        })
+    }
+
+    fn status(status: u16) -> AnswerError {
+        AnswerError::Status {
+            url: "https://v".into(),
+            status,
+            error: "no".into(),
+        }
+    }
+
+    #[test]
+    fn validators_behind_or_away_are_waited_for_and_misbehaviour_is_counted() {
+        let away = AnswerError::Unreachable {
+            url: "https://v".into(),
+            error: "connection refused".into(),
+        };
+        // Behind their depth (404, 425), halted (503), down: wait, uncounted.
+        assert!(validators_not_ready(&below_threshold(vec![
+            status(404),
+            status(425),
+            status(503),
+            away,
+        ])));
+        // One validator refusing the request (409: a root over a delivered member; 429: too
+        // many roots) or signing something else: counted, so a batch's members go alone.
+        for odd in [
+            status(409),
+            status(429),
+            AnswerError::NotInSet(Address::repeat_byte(9)),
+        ] {
+            assert!(!validators_not_ready(&below_threshold(vec![
+                status(404),
+                odd
+            ])));
+        }
+        // Not an attestation problem at all.
+        assert!(!validators_not_ready(&DeliverError::NotConverged));
+    }
+
+    #[test]
+    fn a_message_waits_for_validators_a_tenth_of_its_age_within_bounds() {
+        let pending = |created_at_ms: u64| Pending {
+            record: MessageRecord {
+                id: B256::ZERO,
+                src_chain: 1,
+                dst_chain: 2,
+                src_contract: Address::ZERO,
+                nonce: 0,
+                encoded: Default::default(),
+                status: Status::Seen,
+                failure_reason: None,
+                attempts: 1,
+                final_attempts: 0,
+                last_error: None,
+                next_attempt_at_ms: 0,
+                submission: None,
+                lease: None,
+                created_at_ms,
+                updated_at_ms: created_at_ms,
+            },
+            message: message(Address::ZERO),
+        };
+        let max = Duration::from_secs(120);
+        let now = 10_000_000;
+        // Fresh: asked again within a second.
+        assert_eq!(
+            not_ready_delay(&[pending(now - 500)], now, max),
+            Duration::from_secs(1)
+        );
+        // Ten minutes old: a minute.
+        assert_eq!(
+            not_ready_delay(&[pending(now - 600_000)], now, max),
+            Duration::from_secs(60)
+        );
+        // An hour old: capped.
+        assert_eq!(not_ready_delay(&[pending(now - 3_600_000)], now, max), max);
     }
 
     #[test]

@@ -33,10 +33,10 @@ use std::time::Duration;
 use alloy::network::EthereumWallet;
 use alloy::providers::DynProvider;
 use alloy::signers::local::PrivateKeySigner;
-use anyhow::Context;
 use ghostbridge_agent::attest::ValidatorClients;
+use ghostbridge_agent::daemon::{self, Daemon, DaemonError, Tasks};
 use ghostbridge_agent::runtime::{self, Health};
-use ghostbridge_core::config::{Chain, Config, Role};
+use ghostbridge_core::config::{Chain, Role};
 use ghostbridge_store::{BackoffPolicy, Store};
 use tokio_util::sync::CancellationToken;
 
@@ -104,27 +104,37 @@ async fn publish_counts(r: Relayer, shutdown: CancellationToken) {
 pub use api::ApiOptions;
 
 /// `ghostbridge relay --config FILE`: runs until SIGINT/SIGTERM.
-pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
+pub async fn run(config_path: &std::path::Path) -> Result<(), DaemonError> {
     run_with(config_path, ApiOptions::default()).await
 }
 
 /// [`run`], also serving the status API when `api.addr` is set.
-pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow::Result<()> {
-    let started = std::time::Instant::now();
-    let (config, chains) = Config::load(config_path, Role::Relayer)?;
-    let section = config.relayer.clone().context("relayer section")?;
-    let key = std::env::var(&section.key_env)
-        .with_context(|| format!("relayer key: set {}", section.key_env))?;
-    let signer: PrivateKeySigner = key
-        .trim()
-        .parse()
-        .with_context(|| format!("{} is not a private key", section.key_env))?;
-    let store = Store::open(config.store_url().context("[store] section")?)
-        .await
-        .context("opening the store")?;
-    store.migrate().await?;
-    let health = Health::default();
-    let shutdown = runtime::shutdown_on_signals();
+pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> Result<(), DaemonError> {
+    daemon::agent_main(config_path, Role::Relayer, |d| start(d, api)).await
+}
+
+/// The relayer's tasks: a scanner per source contract, a deliverer per destination chain, the
+/// status counts, and the status API when asked for.
+async fn start(d: Daemon, api: ApiOptions) -> Result<Tasks, DaemonError> {
+    let Daemon {
+        config,
+        chains,
+        store,
+        health,
+        shutdown,
+    } = d;
+    let (Some(section), Some(store)) = (config.relayer.clone(), store) else {
+        // `Config::load` refuses a relayer config without them.
+        return Err(DaemonError::start(
+            "relayer",
+            "no [relayer] or [store] section",
+        ));
+    };
+    let key = daemon::secret_from_env("relayer key", &section.key_env)?;
+    let signer: PrivateKeySigner = key.trim().parse().map_err(|_| DaemonError::BadSecret {
+        what: "private key",
+        env: section.key_env.clone(),
+    })?;
     let mut providers = HashMap::new();
     for c in &chains {
         providers.insert(
@@ -136,11 +146,11 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
     let relayer = Relayer {
         inner: Arc::new(Inner {
             id: section.id.clone(),
-            store: store.clone(),
+            store,
             chains: chains.iter().map(|c| (c.chain_id, c.clone())).collect(),
             providers,
             validators,
-            health: health.clone(),
+            health,
             poll: Duration::from_millis(section.poll_interval_ms),
             lease: Duration::from_secs(section.lease_secs),
             batch_min: section.batch_min,
@@ -155,12 +165,6 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
             max_final_attempts: section.max_final_attempts,
         }),
     };
-    let ops = runtime::serve_ops(
-        section.ops_listen.parse()?,
-        health.clone(),
-        shutdown.clone(),
-    )
-    .await?;
     let api_addr = match api.addr {
         Some(addr) => Some(
             api::serve(
@@ -207,12 +211,6 @@ pub async fn run_with(config_path: &std::path::Path, api: ApiOptions) -> anyhow:
         "counts".into(),
         tokio::spawn(publish_counts(relayer.clone(), shutdown.clone())),
     ));
-    let cold_start_ms = started.elapsed().as_millis() as u64;
-    metrics::gauge!("ghostbridge_relayer_cold_start_seconds").set(cold_start_ms as f64 / 1000.0);
-    tracing::info!(id = %section.id, account = %signer.address(), %ops, api = ?api_addr, cors_origin = ?api.cors_origin, cold_start_ms, "relayer started");
-    // A task that panics stops the relayer (exit non-zero) rather than leaving it half alive.
-    let outcome = ghostbridge_agent::runtime::supervise(tasks, &shutdown).await;
-    store.close().await;
-    tracing::info!("relayer stopped");
-    outcome
+    tracing::info!(id = %section.id, account = %signer.address(), api = ?api_addr, cors_origin = ?api.cors_origin, "relayer ready");
+    Ok(tasks)
 }

@@ -37,7 +37,21 @@ pub(crate) async fn run(r: Relayer, chain_id: u64, contract: Address, shutdown: 
     .await
 }
 
-async fn round(r: &Relayer, chain_id: u64, source: &EventSource) -> anyhow::Result<Round> {
+/// Why a scan round recorded nothing; every case is retried (the window is read again).
+#[derive(Debug, thiserror::Error)]
+enum ScanError {
+    /// The relayer's store failed.
+    #[error("store: {0}")]
+    Store(#[from] ghostbridge_store::StoreError),
+    /// The event source could not give the next window.
+    #[error(transparent)]
+    Events(#[from] ghostbridge_agent::events::EventError),
+    /// A log of the bridge's own event that does not decode (a wrong or lying node).
+    #[error("undecodable bridge event: {0}")]
+    Decode(#[from] alloy::sol_types::Error),
+}
+
+async fn round(r: &Relayer, chain_id: u64, source: &EventSource) -> Result<Round, ScanError> {
     let contract = source.contract();
     let cursor = r.inner.store.cursor(chain_id, &contract).await?;
     let next = cursor.map_or(r.inner.chains[&chain_id].deployment.deploy_block, |c| {

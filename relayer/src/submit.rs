@@ -14,9 +14,9 @@ use alloy::network::{EthereumWallet, TransactionBuilder};
 use alloy::primitives::{Address, Bytes, B256, U256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::{TransactionReceipt, TransactionRequest};
-use anyhow::{bail, Context};
+use alloy::transports::TransportError;
 use ghostbridge_core::config::GasPolicy;
-use ghostbridge_store::Store;
+use ghostbridge_store::{Store, StoreError};
 
 /// One call to send.
 #[derive(Debug, Clone)]
@@ -51,6 +51,47 @@ impl std::fmt::Display for WouldRevert {
 }
 
 impl std::error::Error for WouldRevert {}
+
+/// Why `send_all` delivered no receipts. Only [`SubmitError::WouldRevert`] carries the
+/// destination's own refusal (sorted by the caller into a wait, a final error or a transient
+/// one); every other case is transient: nothing was mined, or what was sent is recorded on its
+/// messages and checked again by the next round.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum SubmitError {
+    /// Gas estimation says a call would revert; nothing was sent.
+    #[error(transparent)]
+    WouldRevert(WouldRevert),
+    /// Gas estimation failed without revert data (a node error): nothing was sent.
+    #[error("gas estimation: {0}")]
+    Estimate(TransportError),
+    /// The node failed a read (fees, nonce, receipts, the pool).
+    #[error("{what}: {source}")]
+    Rpc {
+        /// The request.
+        what: &'static str,
+        /// The node's error.
+        source: TransportError,
+    },
+    /// The wallet could not sign.
+    #[error("signing: {0}")]
+    Sign(String),
+    /// Recording the transaction on its messages failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// Our lease on some messages ran out before the broadcast: their new holder delivers them.
+    #[error("lease lost on {0} message(s); not broadcasting")]
+    LeaseLost(usize),
+    /// The node refused the transaction.
+    #[error("broadcast failed: {0}")]
+    Broadcast(TransportError),
+    /// Not mined after every fee bump (e.g. the fee cap is below what the chain asks).
+    #[error("transactions not mined after {0} fee bumps")]
+    NotMined(u32),
+}
+
+fn rpc(what: &'static str) -> impl FnOnce(TransportError) -> SubmitError {
+    move |source| SubmitError::Rpc { what, source }
+}
 
 /// Sender of one relayer account on one chain.
 #[derive(Debug)]
@@ -133,7 +174,7 @@ impl Submitter {
         store: &Store,
         relayer_id: &str,
         lease: Duration,
-    ) -> anyhow::Result<Vec<TransactionReceipt>> {
+    ) -> Result<Vec<TransactionReceipt>, SubmitError> {
         if calls.is_empty() {
             return Ok(Vec::new());
         }
@@ -141,7 +182,7 @@ impl Submitter {
             .provider
             .estimate_eip1559_fees()
             .await
-            .context("estimating fees")?;
+            .map_err(rpc("estimating fees"))?;
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         // The node's suggestion is 2 x base fee + tip; a backlog of full blocks raises the base
         // fee 12.5% per block and outruns that in 6 blocks. Twice the suggestion (still under
@@ -162,12 +203,12 @@ impl Submitter {
             let estimate =
                 estimate.map_err(
                     |e| match e.as_error_resp().and_then(|p| p.as_revert_data()) {
-                        Some(data) => anyhow::Error::new(WouldRevert {
+                        Some(data) => SubmitError::WouldRevert(WouldRevert {
                             index,
                             data,
                             message: e.to_string(),
                         }),
-                        None => anyhow::anyhow!("gas estimation (the call would revert): {e}"),
+                        None => SubmitError::Estimate(e),
                     },
                 )?;
             gas_limits.push(estimate.saturating_mul(self.gas.gas_limit_margin_percent) / 100);
@@ -222,7 +263,7 @@ impl Submitter {
         store: &Store,
         relayer_id: &str,
         lease: Duration,
-    ) -> anyhow::Result<Vec<TransactionReceipt>> {
+    ) -> Result<Vec<TransactionReceipt>, SubmitError> {
         let cap = gwei_to_wei(self.gas.max_fee_per_gas_gwei);
         let mut receipts: Vec<Option<TransactionReceipt>> = vec![None; calls.len()];
         for bump in 0..=self.gas.max_bumps {
@@ -254,7 +295,12 @@ impl Submitter {
                         continue;
                     }
                     for h in &sent[i] {
-                        if let Some(r) = self.provider.get_transaction_receipt(*h).await? {
+                        if let Some(r) = self
+                            .provider
+                            .get_transaction_receipt(*h)
+                            .await
+                            .map_err(rpc("eth_getTransactionReceipt"))?
+                        {
                             receipts[i] = Some(r);
                             break;
                         }
@@ -273,7 +319,8 @@ impl Submitter {
                             && self
                                 .provider
                                 .get_transaction_by_hash(*last)
-                                .await?
+                                .await
+                                .map_err(rpc("eth_getTransactionByHash"))?
                                 .is_none()
                         {
                             tracing::info!(chain = self.chain_id, nonce = nonce.saturating_add(i as u64), tx = %last, "transaction dropped by the node; sending it again");
@@ -318,10 +365,7 @@ impl Submitter {
                 "not mined in time, replacing with bumped fees"
             );
         }
-        bail!(
-            "transactions not mined after {} fee bumps",
-            self.gas.max_bumps
-        )
+        Err(SubmitError::NotMined(self.gas.max_bumps))
     }
 
     /// Takes `calls.len()` consecutive nonces and sends the first version of each transaction,
@@ -337,7 +381,7 @@ impl Submitter {
         store: &Store,
         relayer_id: &str,
         sent: &mut [Vec<B256>],
-    ) -> anyhow::Result<u64> {
+    ) -> Result<u64, SubmitError> {
         let mut state = self.nonces.lock().await;
         let nonce = match state.next {
             Some(n) => n,
@@ -346,7 +390,7 @@ impl Submitter {
                 .get_transaction_count(self.from)
                 .pending()
                 .await
-                .context("reading the account nonce")?,
+                .map_err(rpc("reading the account nonce"))?,
         };
         // In flight from here until `send_all` has their receipts (or gave up on them); the
         // error branch below takes them back itself.
@@ -394,7 +438,7 @@ impl Submitter {
         priority: u128,
         store: &Store,
         relayer_id: &str,
-    ) -> anyhow::Result<B256> {
+    ) -> Result<B256, SubmitError> {
         let tx = TransactionRequest::default()
             .with_from(self.from)
             .with_to(call.to)
@@ -404,7 +448,10 @@ impl Submitter {
             .with_gas_limit(gas_limit)
             .with_max_fee_per_gas(max_fee)
             .with_max_priority_fee_per_gas(priority);
-        let envelope = tx.build(&self.wallet).await.context("signing")?;
+        let envelope = tx
+            .build(&self.wallet)
+            .await
+            .map_err(|e| SubmitError::Sign(e.to_string()))?;
         let hash = *envelope.tx_hash();
         // Recorded before the broadcast, in one database transaction per transaction.
         let missed = store
@@ -417,10 +464,7 @@ impl Submitter {
             )
             .await?;
         if !missed.is_empty() {
-            bail!(
-                "lease lost on {} message(s); not broadcasting",
-                missed.len()
-            );
+            return Err(SubmitError::LeaseLost(missed.len()));
         }
         if let Err(e) = self
             .provider
@@ -434,7 +478,7 @@ impl Submitter {
                 || msg.contains("nonce too low")
                 || msg.contains("replacement"))
             {
-                bail!("broadcast failed: {e}");
+                return Err(SubmitError::Broadcast(e));
             }
         }
         Ok(hash)

@@ -7,9 +7,8 @@ use alloy::primitives::{Address, B256};
 use alloy::providers::{DynProvider, Provider};
 use alloy::rpc::types::Log;
 use alloy::sol_types::{SolEvent, SolValue};
-use anyhow::{bail, ensure, Context};
-use ghostbridge_agent::chain::block_hash;
-use ghostbridge_agent::events::EventSource;
+use ghostbridge_agent::chain::{block_hash, ChainError};
+use ghostbridge_agent::events::{EventError, EventSource};
 use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::protocol::{from_minter, message_id, Message, MESSAGE_VERSION};
@@ -17,6 +16,34 @@ use ghostbridge_store::{Admission, StoreError};
 use tokio_util::sync::CancellationToken;
 
 use crate::Validator;
+
+/// Why a follower round admitted nothing. Every one is retried with backoff: the next round
+/// reads the same window again (nothing is admitted until all of it re-derives).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum FollowError {
+    /// The validator's store failed.
+    #[error("store: {0}")]
+    Store(#[from] StoreError),
+    /// The event source could not give the next window.
+    #[error(transparent)]
+    Events(#[from] EventError),
+    /// A cross-check RPC failed.
+    #[error(transparent)]
+    Chain(#[from] ChainError),
+    /// A log that does not (yet) re-derive into an admissible message: never signed; the
+    /// reason names the check and the RPC.
+    #[error("not admissible: {0}")]
+    Inadmissible(String),
+}
+
+/// Fails the re-derivation with `reason` unless `ok`.
+fn ensure(ok: bool, reason: impl FnOnce() -> String) -> Result<(), FollowError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(FollowError::Inadmissible(reason()))
+    }
+}
 
 /// Which source contract: the vault emits `Locked`, the minter `Burned`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -58,7 +85,7 @@ pub(crate) async fn run(
         if v.halted().is_none() {
             round(v, chain_id, source, events).await?;
         }
-        Ok(Round::Idle)
+        Ok::<_, FollowError>(Round::Idle)
     })
     .await
 }
@@ -68,7 +95,7 @@ async fn round(
     chain_id: u64,
     source: Source,
     events: &EventSource,
-) -> anyhow::Result<()> {
+) -> Result<(), FollowError> {
     let chain = &v.inner.chains[&chain_id];
     let providers = &v.inner.providers[&chain_id];
     let contract = events.contract();
@@ -148,75 +175,80 @@ async fn rederive(
     log: &Log,
     providers: &[DynProvider],
     blocks: &mut BlockCache,
-) -> anyhow::Result<(B256, Message)> {
-    ensure!(!log.removed, "log was removed by a reorg");
-    ensure!(
-        log.address() == contract,
-        "log from {} instead of {contract}",
-        log.address()
-    );
+) -> Result<(B256, Message), FollowError> {
+    ensure(!log.removed, || "log was removed by a reorg".into())?;
+    ensure(log.address() == contract, || {
+        format!("log from {} instead of {contract}", log.address())
+    })?;
+    let undecodable =
+        |e: alloy::sol_types::Error| FollowError::Inadmissible(format!("decoding the event: {e}"));
     let (topic_id, message) = match source {
         Source::Vault => {
-            let ev = BridgeVault::Locked::decode_log_data(log.data()).context("decoding Locked")?;
+            let ev = BridgeVault::Locked::decode_log_data(log.data()).map_err(undecodable)?;
             (ev.messageId, ev.message)
         }
         Source::Minter => {
-            let ev =
-                BridgeMinter::Burned::decode_log_data(log.data()).context("decoding Burned")?;
+            let ev = BridgeMinter::Burned::decode_log_data(log.data()).map_err(undecodable)?;
             (ev.messageId, from_minter(&ev.message))
         }
     };
     let id = message_id(&message);
-    ensure!(
-        id == topic_id,
-        "event id {topic_id} is not keccak256(abi.encode(message)) = {id}"
-    );
-    ensure!(
-        message.version == MESSAGE_VERSION,
-        "unsupported message version {}",
-        message.version
-    );
-    ensure!(
-        message.srcChainId == chain_id,
-        "message says source chain {}, follower is on {chain_id}",
-        message.srcChainId
-    );
-    ensure!(
-        message.srcContract == contract,
-        "message says source contract {}, event came from {contract}",
-        message.srcContract
-    );
-    ensure!(
+    ensure(id == topic_id, || {
+        format!("event id {topic_id} is not keccak256(abi.encode(message)) = {id}")
+    })?;
+    ensure(message.version == MESSAGE_VERSION, || {
+        format!("unsupported message version {}", message.version)
+    })?;
+    ensure(message.srcChainId == chain_id, || {
+        format!(
+            "message says source chain {}, follower is on {chain_id}",
+            message.srcChainId
+        )
+    })?;
+    ensure(message.srcContract == contract, || {
+        format!(
+            "message says source contract {}, event came from {contract}",
+            message.srcContract
+        )
+    })?;
+    ensure(
         v.inner.chains.contains_key(&message.dstChainId) && message.dstChainId != chain_id,
-        "destination chain {} is not a configured remote",
-        message.dstChainId
-    );
+        || {
+            format!(
+                "destination chain {} is not a configured remote",
+                message.dstChainId
+            )
+        },
+    )?;
+    let missing = |what: &str| FollowError::Inadmissible(format!("log without {what}"));
     let tx_hash = log
         .transaction_hash
-        .context("log without transaction hash")?;
-    let block = log.block_hash.context("log without block hash")?;
-    let number = log.block_number.context("log without block number")?;
-    let index = log.log_index.context("log without index")?;
+        .ok_or_else(|| missing("transaction hash"))?;
+    let block = log.block_hash.ok_or_else(|| missing("block hash"))?;
+    let number = log.block_number.ok_or_else(|| missing("block number"))?;
+    let index = log.log_index.ok_or_else(|| missing("index"))?;
     for (i, p) in providers.iter().enumerate() {
         let receipts = blocks.receipts(i, p, number, block).await?;
         let receipt = receipts
             .iter()
             .find(|r| r.transaction_hash == tx_hash)
-            .with_context(|| format!("RPC #{i}: transaction {tx_hash} is not in block {block}"))?;
-        ensure!(
-            receipt.status(),
-            "transaction {tx_hash} reverted (RPC #{i})"
-        );
-        ensure!(
-            receipt.block_hash == Some(block),
-            "RPC #{i} puts {tx_hash} in another block"
-        );
+            .ok_or_else(|| {
+                FollowError::Inadmissible(format!(
+                    "RPC #{i}: transaction {tx_hash} is not in block {block}"
+                ))
+            })?;
+        ensure(receipt.status(), || {
+            format!("transaction {tx_hash} reverted (RPC #{i})")
+        })?;
+        ensure(receipt.block_hash == Some(block), || {
+            format!("RPC #{i} puts {tx_hash} in another block")
+        })?;
         let found = receipt.inner.logs().iter().any(|l| {
             l.log_index == Some(index) && l.address() == contract && l.data() == log.data()
         });
-        if !found {
-            bail!("RPC #{i}: receipt of {tx_hash} lacks the log at index {index}");
-        }
+        ensure(found, || {
+            format!("RPC #{i}: receipt of {tx_hash} lacks the log at index {index}")
+        })?;
     }
     Ok((id, message))
 }
@@ -234,19 +266,24 @@ impl BlockCache {
         p: &DynProvider,
         number: u64,
         hash: B256,
-    ) -> anyhow::Result<&Vec<alloy::rpc::types::TransactionReceipt>> {
+    ) -> Result<&Vec<alloy::rpc::types::TransactionReceipt>, FollowError> {
         match self.receipts.entry((rpc, number)) {
             Entry::Occupied(cached) => Ok(cached.into_mut()),
             Entry::Vacant(slot) => {
-                ensure!(
-                    block_hash(p, number).await? == Some(hash),
-                    "RPC #{rpc}: block {number} is not canonical (or not known yet)"
-                );
+                let canonical = block_hash(p, number).await?;
+                ensure(canonical == Some(hash), || {
+                    format!("RPC #{rpc}: block {number} is not canonical (or not known yet)")
+                })?;
                 let receipts = p
                     .get_block_receipts(hash.into())
                     .await
-                    .with_context(|| format!("eth_getBlockReceipts from RPC #{rpc}"))?
-                    .with_context(|| format!("RPC #{rpc} does not know block {hash}"))?;
+                    .map_err(|e| ChainError::Rpc {
+                        what: "eth_getBlockReceipts",
+                        reason: format!("RPC #{rpc}: {e}"),
+                    })?
+                    .ok_or_else(|| {
+                        FollowError::Inadmissible(format!("RPC #{rpc} does not know block {hash}"))
+                    })?;
                 Ok(slot.insert(receipts))
             }
         }

@@ -23,9 +23,10 @@ use std::sync::{Arc, RwLock};
 
 use alloy::primitives::Address;
 use alloy::providers::DynProvider;
-use anyhow::Context;
-use ghostbridge_agent::runtime::{self, Health};
-use ghostbridge_core::config::{Chain, Config, Role};
+use ghostbridge_agent::chain::ChainError;
+use ghostbridge_agent::daemon::{self, Daemon, DaemonError, Tasks};
+use ghostbridge_agent::runtime::Health;
+use ghostbridge_core::config::{Chain, Role};
 use ghostbridge_core::keys::ValidatorKey;
 use ghostbridge_store::Store;
 use tokio_util::sync::CancellationToken;
@@ -56,7 +57,7 @@ impl Validator {
         chains: Vec<Chain>,
         store: Store,
         health: Health,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, ChainError> {
         let mut providers = HashMap::new();
         for c in &chains {
             let ps = c
@@ -144,35 +145,45 @@ pub async fn serve_api(
 }
 
 /// `ghostbridge validator --config FILE`: runs until SIGINT/SIGTERM.
-pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
-    let (config, chains) = Config::load(config_path, Role::Validator)?;
-    let section = config.validator.clone().context("validator section")?;
-    let password = std::env::var(&section.password_env)
-        .with_context(|| format!("keystore password: set {}", section.password_env))?;
+pub async fn run(config_path: &std::path::Path) -> Result<(), DaemonError> {
+    daemon::agent_main(config_path, Role::Validator, start).await
+}
+
+/// The validator's tasks: a follower per (chain, source contract) and the HTTPS API.
+async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
+    let Daemon {
+        config,
+        chains,
+        store,
+        health,
+        shutdown,
+    } = d;
+    let (Some(section), Some(store)) = (config.validator.clone(), store) else {
+        // `Config::load` refuses a validator config without them.
+        return Err(DaemonError::start(
+            "validator",
+            "no [validator] or [store] section",
+        ));
+    };
+    let password = daemon::secret_from_env("keystore password", &section.password_env)?;
     let key =
-        ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())?;
-    let store = Store::open(config.store_url().context("[store] section")?)
-        .await
-        .context("opening the store")?;
-    store.migrate().await?;
-    let health = Health::default();
-    let shutdown = runtime::shutdown_on_signals();
-    let validator = Validator::new(key, chains, store.clone(), health.clone())?;
-    let ops = runtime::serve_ops_with(
-        section.ops_listen.parse()?,
-        health.clone(),
-        section.ops_limits,
-        shutdown.clone(),
-    )
-    .await?;
+        ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())
+            .map_err(|e| DaemonError::start("validator keystore", e))?;
+    let validator = Validator::new(key, chains, store, health)?;
     let tls = ghostbridge_agent::tls::server_config(
         &config.resolve(&section.tls_cert),
         &config.resolve(&section.tls_key),
     )?;
-    let listener = tokio::net::TcpListener::bind(&section.listen)
+    let addr: std::net::SocketAddr = section
+        .listen
+        .parse()
+        .map_err(|e| DaemonError::start("validator.listen", e))?;
+    let listen_error = |source| ghostbridge_agent::runtime::ListenError { addr, source };
+    let listener = tokio::net::TcpListener::bind(addr)
         .await
-        .with_context(|| format!("cannot listen on {}", section.listen))?;
-    tracing::info!(address = %validator.address(), api = %listener.local_addr()?, %ops, "validator started");
+        .map_err(listen_error)?;
+    let api = listener.local_addr().map_err(listen_error)?;
+    tracing::info!(address = %validator.address(), %api, "validator ready");
     let mut tasks = validator.spawn_followers(
         &shutdown,
         std::time::Duration::from_millis(section.poll_interval_ms),
@@ -187,9 +198,5 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
             shutdown.clone(),
         )),
     ));
-    // A task that panics stops the validator (exit non-zero) rather than leaving it half alive.
-    let outcome = ghostbridge_agent::runtime::supervise(tasks, &shutdown).await;
-    store.close().await;
-    tracing::info!("validator stopped");
-    outcome
+    Ok(tasks)
 }

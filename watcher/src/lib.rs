@@ -21,6 +21,7 @@
 //! makes a release counted twice.
 
 pub mod decide;
+mod error;
 pub mod rotation;
 
 use std::collections::HashMap;
@@ -32,19 +33,20 @@ use alloy::providers::{DynProvider, Provider, ProviderBuilder};
 use alloy::rpc::types::Log;
 use alloy::signers::local::PrivateKeySigner;
 use alloy::sol_types::SolEvent;
-use anyhow::Context;
 use futures::StreamExt;
 use ghostbridge_agent::attest::{ValidatorClients, ValidatorSet};
+use ghostbridge_agent::daemon::{self, Daemon, DaemonError, Tasks};
 use ghostbridge_agent::events::EventSource;
 use ghostbridge_agent::runtime::{self, Health};
 use ghostbridge_core::bindings::{
     guardian::BridgeGuardian, minter::BridgeMinter, vault::BridgeVault, wrapped_token::WrappedToken,
 };
-use ghostbridge_core::config::{Chain, Config, Role};
+use ghostbridge_core::config::{Chain, Role};
 use ghostbridge_core::protocol::{from_minter, message_id, release_endpoint, Domain};
 
 pub use decide::{classify, weigh_error, Answer, EventKey, PqOutcome, Reporter, Violation};
 use decide::{content_matches, Delta, Lookup, SourceEvent, View, RELEASE_HORIZON_BLOCKS};
+pub use error::WatcherError;
 
 /// PQ re-checks run at once.
 const PQ_CONCURRENCY: usize = 16;
@@ -139,13 +141,39 @@ impl Watcher {
         guardian: Option<PrivateKeySigner>,
         health: Health,
         unverified_alert: Duration,
-    ) -> anyhow::Result<Self> {
+    ) -> Result<Self, WatcherError> {
         let mut providers = HashMap::new();
+        for c in &chains {
+            let p = ghostbridge_agent::chain::http_provider(&c.rpc_urls[0])?;
+            providers.insert(c.chain_id, p);
+        }
+        Self::with_providers(
+            chains,
+            providers,
+            validators,
+            guardian,
+            health,
+            unverified_alert,
+        )
+    }
+
+    /// [`Watcher::new`] reading each chain through `providers` (by chain id; in tests, a
+    /// scripted node). Guardian transactions still go to each chain's first RPC URL.
+    fn with_providers(
+        chains: Vec<Chain>,
+        providers: HashMap<u64, DynProvider>,
+        validators: ValidatorClients,
+        guardian: Option<PrivateKeySigner>,
+        health: Health,
+        unverified_alert: Duration,
+    ) -> Result<Self, WatcherError> {
         let mut view = View::default();
         let mut sources = HashMap::new();
         let held_topic = BridgeVault::TransferHeld::SIGNATURE_HASH;
         for c in &chains {
-            let p = ghostbridge_agent::chain::http_provider(&c.rpc_urls[0])?;
+            let p = providers.get(&c.chain_id).cloned().ok_or_else(|| {
+                WatcherError::Start(format!("no RPC provider for chain {}", c.chain_id))
+            })?;
             let source = |contract, topics: &[_]| {
                 EventSource::new(p.clone(), contract, topics, 0, c.max_block_range)
             };
@@ -166,7 +194,6 @@ impl Watcher {
                 ],
             );
             sources.insert(c.chain_id, [vault, minter]);
-            providers.insert(c.chain_id, p);
             view.cursors.insert(c.chain_id, c.deployment.deploy_block);
         }
         let rotations = rotation::RotationWatch::new(&chains)?;
@@ -204,7 +231,7 @@ impl Watcher {
     /// One pass over every chain up to its head. Returns the violations reported by this pass
     /// (each violation is reported once). On an RPC error nothing of the pass is kept (the next
     /// pass re-scans the same blocks), but violations it already found are still acted on.
-    pub async fn check_once(&mut self) -> anyhow::Result<Vec<Violation>> {
+    pub async fn check_once(&mut self) -> Result<Vec<Violation>, WatcherError> {
         let mut found = Vec::new();
         let result = self.pass(&mut found).await;
         let (proposed, rotation_error) = self.rotations.scan(&self.chains, &self.providers).await;
@@ -212,7 +239,7 @@ impl Watcher {
         let complete = result.is_ok() && rotation_error.is_none();
         found.extend(proposed);
         if let Some(e) = rotation_error {
-            tracing::warn!(error = %format!("{e:#}"), "rotation scan failed; retried next pass");
+            tracing::warn!(error = %e, retryable = e.is_retryable(), "rotation scan failed; retried next pass");
         }
         let result = result.map(|(delta, pending)| {
             self.view.commit(delta);
@@ -272,7 +299,7 @@ impl Watcher {
     async fn pass(
         &self,
         found: &mut Vec<Violation>,
-    ) -> anyhow::Result<(Delta, HashMap<EventKey, Pending>)> {
+    ) -> Result<(Delta, HashMap<EventKey, Pending>), WatcherError> {
         let mut delta = Delta::default();
         let mut releases = Vec::new();
         let ids: Vec<u64> = self.chains.keys().copied().collect();
@@ -285,7 +312,7 @@ impl Watcher {
                 self.providers[&id]
                     .get_block_number()
                     .await
-                    .context("eth_blockNumber")?,
+                    .map_err(|e| WatcherError::rpc("eth_blockNumber", e))?,
             );
         }
         let held_topic = BridgeVault::TransferHeld::SIGNATURE_HASH;
@@ -301,10 +328,13 @@ impl Watcher {
             let (vault, minter) = (vault_logs.contract(), minter_logs.contract());
             for log in vault_logs.logs(from, to).await? {
                 if log.topic0() == Some(&BridgeVault::Locked::SIGNATURE_HASH) {
-                    let m = BridgeVault::Locked::decode_log_data(log.data())?.message;
+                    let m = BridgeVault::Locked::decode_log_data(log.data())
+                        .map_err(|e| WatcherError::decode("Locked log", e))?
+                        .message;
                     self.keep_source(&mut delta, m, &log);
                 } else if log.topic0() == Some(&held_topic) {
-                    let e = BridgeVault::TransferHeld::decode_log_data(log.data())?;
+                    let e = BridgeVault::TransferHeld::decode_log_data(log.data())
+                        .map_err(|e| WatcherError::decode("TransferHeld log", e))?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
@@ -319,7 +349,8 @@ impl Watcher {
                         held: true,
                     });
                 } else {
-                    let e = BridgeVault::Unlocked::decode_log_data(log.data())?;
+                    let e = BridgeVault::Unlocked::decode_log_data(log.data())
+                        .map_err(|e| WatcherError::decode("Unlocked log", e))?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
@@ -337,11 +368,15 @@ impl Watcher {
             }
             for log in minter_logs.logs(from, to).await? {
                 if log.topic0() == Some(&BridgeMinter::Burned::SIGNATURE_HASH) {
-                    let m =
-                        from_minter(&BridgeMinter::Burned::decode_log_data(log.data())?.message);
+                    let m = from_minter(
+                        &BridgeMinter::Burned::decode_log_data(log.data())
+                            .map_err(|e| WatcherError::decode("Burned log", e))?
+                            .message,
+                    );
                     self.keep_source(&mut delta, m, &log);
                 } else if log.topic0() == Some(&held_topic) {
-                    let e = BridgeMinter::TransferHeld::decode_log_data(log.data())?;
+                    let e = BridgeMinter::TransferHeld::decode_log_data(log.data())
+                        .map_err(|e| WatcherError::decode("TransferHeld log", e))?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
@@ -356,7 +391,8 @@ impl Watcher {
                         held: true,
                     });
                 } else {
-                    let e = BridgeMinter::Minted::decode_log_data(log.data())?;
+                    let e = BridgeMinter::Minted::decode_log_data(log.data())
+                        .map_err(|e| WatcherError::decode("Minted log", e))?;
                     releases.push(Release {
                         id: e.messageId,
                         at: key_of(id, &log),
@@ -436,7 +472,7 @@ impl Watcher {
                             .wrappedTokenOf(m.srcChainId, m.token)
                             .call()
                             .await
-                            .context("wrappedTokenOf")?;
+                            .map_err(|e| WatcherError::rpc("wrappedTokenOf", e))?;
                         wrapped_of.insert(k, w);
                         w
                     }
@@ -493,8 +529,7 @@ impl Watcher {
                         &self.providers[&chain],
                         self.chains[&chain].deployment.verifier,
                     )
-                    .await
-                    .context("reading the validator set")?,
+                    .await?,
                 );
             }
         }
@@ -509,86 +544,19 @@ impl Watcher {
             .buffer_unordered(PQ_CONCURRENCY)
             .collect()
             .await;
-        let mut pending: HashMap<EventKey, Pending> =
-            carried.into_iter().map(|p| (p.release.at, p)).collect();
-        for (mut p, outcome) in verdicts {
-            let was_pending = self.pending.contains_key(&p.release.at);
-            match outcome {
-                PqOutcome::Verified => {
-                    if was_pending {
-                        tracing::info!(id = %p.release.id, at = %p.release.at.label(), "{} verified after all", p.release.what());
-                    }
-                }
-                PqOutcome::Refuted(why) => found.push(violation(
-                    "pq_signatures",
-                    &p.release,
-                    format!(
-                        "{} in {} of message {}: {why}",
-                        p.release.what(),
-                        p.release.at.label(),
-                        p.release.id
-                    ),
-                )),
-                PqOutcome::CannotVerifyYet(why) => {
-                    if !was_pending {
-                        tracing::warn!(id = %p.release.id, at = %p.release.at.label(), why = %why, "cannot verify a {} yet; retrying", p.release.what());
-                    }
-                    p.why = why;
-                    p.attempts = p.attempts.saturating_add(1);
-                    let wait =
-                        Duration::from_millis(250u64 << p.attempts.min(6)).min(PENDING_MAX_BACKOFF);
-                    p.next_retry = Instant::now()
-                        .checked_add(wait)
-                        .unwrap_or_else(Instant::now);
-                    pending.insert(p.release.at, p);
-                }
-            }
-        }
+        let pending = settle(&self.pending, carried, verdicts, found);
         found.extend(self.check_supply().await?);
         Ok((delta, pending))
     }
 
-    /// Asks every validator to sign this message's single-message attestation and weighs the
-    /// answers: a quorum that signs it proves it was admitted, however it was delivered.
+    /// [`check_pq`] of `r` against its chain's verifier domain.
     async fn check_pq(&self, r: &Release, set: &ValidatorSet) -> PqOutcome {
         let chain = r.at.chain_id;
         let domain = Domain {
             chain_id: chain,
             verifier: self.chains[&chain].deployment.verifier,
         };
-        let digest = domain.message_digest(r.endpoint, r.id, set.epoch);
-        let mut path = ValidatorClients::message_path(chain, r.id);
-        if let Some((src_chain, src_contract, block)) = r.source {
-            path.push_str(&format!(
-                "?src_chain={src_chain}&src_contract={src_contract}&src_block={block}"
-            ));
-        }
-        let mut answers = Vec::new();
-        for answer in self.validators.ask(&path, None).await {
-            answers.push(match answer {
-                // Signed under another epoch (a rotation between our read and theirs): ask again.
-                Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!(
-                    "{} answered for epoch {}, the set read is {}",
-                    a.signer, a.epoch, set.epoch
-                )),
-                Ok(a) => match self.validators.check(set, digest, &a, true).await {
-                    Ok(s) => Answer::Valid(s.signer_index.into()),
-                    Err(e) => weigh_error(&e),
-                },
-                Err(e) => weigh_error(&e),
-            });
-        }
-        for a in &answers {
-            let kind = match a {
-                Answer::Valid(_) => "valid",
-                Answer::Refused(_) => "refused",
-                Answer::Unavailable(_) => "unavailable",
-                Answer::NotYet(_) => "not_yet",
-            };
-            metrics::counter!("ghostbridge_watcher_validator_answers_total", "answer" => kind)
-                .increment(1);
-        }
-        classify(&answers, set.signers.len(), set.threshold)
+        check_pq(&self.validators, domain, r, set).await
     }
 
     /// Records a lock/burn in `delta`, unless it goes to a chain this watcher does not watch
@@ -606,7 +574,7 @@ impl Watcher {
         );
     }
 
-    async fn check_supply(&self) -> anyhow::Result<Vec<Violation>> {
+    async fn check_supply(&self) -> Result<Vec<Violation>, WatcherError> {
         let mut out = Vec::new();
         for (src_id, src) in &self.chains {
             let vault = BridgeVault::new(src.deployment.vault, self.providers[src_id].clone());
@@ -625,16 +593,29 @@ impl Watcher {
                 let minter =
                     BridgeMinter::new(dst.deployment.minter, self.providers[dst_id].clone());
                 for t in &tokens {
-                    let wrapped = minter.wrappedTokenOf(*src_id, *t).call().await?;
+                    let wrapped = minter
+                        .wrappedTokenOf(*src_id, *t)
+                        .call()
+                        .await
+                        .map_err(|e| WatcherError::rpc("wrappedTokenOf", e))?;
                     if wrapped.is_zero() {
                         continue;
                     }
                     let supply = WrappedToken::new(wrapped, self.providers[dst_id].clone())
                         .totalSupply()
                         .call()
-                        .await?;
-                    let locked = vault.lockedTotal(*t).call().await?;
-                    let unlocked = vault.unlockedTotal(*t).call().await?;
+                        .await
+                        .map_err(|e| WatcherError::rpc("totalSupply", e))?;
+                    let locked = vault
+                        .lockedTotal(*t)
+                        .call()
+                        .await
+                        .map_err(|e| WatcherError::rpc("lockedTotal", e))?;
+                    let unlocked = vault
+                        .unlockedTotal(*t)
+                        .call()
+                        .await
+                        .map_err(|e| WatcherError::rpc("unlockedTotal", e))?;
                     let backing = locked.saturating_sub(unlocked);
                     if supply > backing {
                         out.push(Violation {
@@ -649,11 +630,17 @@ impl Watcher {
         Ok(out)
     }
 
-    fn wallet_provider(&self, chain: u64) -> anyhow::Result<Option<impl Provider>> {
+    fn wallet_provider(&self, chain: u64) -> Result<Option<impl Provider>, WatcherError> {
         let Some(key) = self.guardian.clone() else {
             return Ok(None);
         };
-        let url: reqwest::Url = self.chains[&chain].rpc_urls[0].parse()?;
+        let url = &self.chains[&chain].rpc_urls[0];
+        let url: reqwest::Url = url.parse().map_err(|e| {
+            WatcherError::Chain(ghostbridge_agent::chain::ChainError::BadUrl {
+                url: url.clone(),
+                reason: format!("{e}"),
+            })
+        })?;
         Ok(Some(
             ProviderBuilder::new()
                 .wallet(EthereumWallet::from(key))
@@ -670,11 +657,18 @@ impl Watcher {
             let receipt = BridgeVault::new(endpoint, p)
                 .cancelHeld(id)
                 .send()
-                .await?
+                .await
+                .map_err(|e| WatcherError::rpc("cancelHeld", e))?
                 .get_receipt()
-                .await?;
-            anyhow::ensure!(receipt.status(), "cancelHeld reverted");
-            anyhow::Ok(Some(receipt.transaction_hash))
+                .await
+                .map_err(|e| WatcherError::rpc("cancelHeld receipt", e))?;
+            if !receipt.status() {
+                return Err(WatcherError::Reverted {
+                    what: "cancelHeld",
+                    hint: "is the transfer still held, and does the guardian key hold GUARDIAN_ROLE on the endpoint?".into(),
+                });
+            }
+            Ok(Some(receipt.transaction_hash))
         }
         .await;
         match result {
@@ -685,7 +679,7 @@ impl Watcher {
                 tracing::error!(alarm = true, chain, %id, "no guardian key configured: held transfer NOT cancelled")
             }
             Err(e) => {
-                tracing::error!(alarm = true, chain, %id, error = %format!("{e:#}"), "cancelling the held transfer FAILED")
+                tracing::error!(alarm = true, chain, %id, error = %e, "cancelling the held transfer FAILED")
             }
         }
     }
@@ -710,7 +704,7 @@ impl Watcher {
                 "no guardian key configured: rotation NOT cancelled"
             ),
             Err(e) => {
-                tracing::error!(alarm = true, chain, error = %format!("{e:#}"), "cancelling the rotation FAILED")
+                tracing::error!(alarm = true, chain, error = %e, "cancelling the rotation FAILED")
             }
         }
     }
@@ -741,11 +735,24 @@ impl Watcher {
                 continue;
             }
             let result = async {
-                let p = self.wallet_provider(*id)?.context("guardian key")?;
-                let receipt = BridgeGuardian::new(c.deployment.guardian, p).pauseAll().send().await?.get_receipt().await?;
-                anyhow::ensure!(receipt.status(), "pauseAll reverted (BridgeGuardian.pauseAll cannot pause when one endpoint already is: vault paused {vault:?}, minter paused {minter:?})");
-                anyhow::Ok(receipt.transaction_hash)
-            }.await;
+                let p = self.wallet_provider(*id)?.ok_or(WatcherError::NoGuardianKey)?;
+                let receipt = BridgeGuardian::new(c.deployment.guardian, p)
+                    .pauseAll()
+                    .send()
+                    .await
+                    .map_err(|e| WatcherError::rpc("pauseAll", e))?
+                    .get_receipt()
+                    .await
+                    .map_err(|e| WatcherError::rpc("pauseAll receipt", e))?;
+                if !receipt.status() {
+                    return Err(WatcherError::Reverted {
+                        what: "pauseAll",
+                        hint: format!("BridgeGuardian.pauseAll cannot pause when one endpoint already is: vault paused {vault:?}, minter paused {minter:?}"),
+                    });
+                }
+                Ok(receipt.transaction_hash)
+            }
+            .await;
             match result {
                 Ok(tx) => {
                     tracing::error!(alarm = true, chain = id, %tx, "bridge PAUSED by the watcher");
@@ -756,13 +763,105 @@ impl Watcher {
                     metrics::counter!("ghostbridge_watcher_pause_failures_total").increment(1);
                     let last = self.pause_failure_logged.get(id);
                     if alert || last.is_none_or(|t| t.elapsed() >= Duration::from_secs(60)) {
-                        tracing::error!(alarm = true, chain = id, error = %format!("{e:#}"), "pausing FAILED");
+                        tracing::error!(alarm = true, chain = id, error = %e, "pausing FAILED");
                         self.pause_failure_logged.insert(*id, Instant::now());
                     }
                 }
             }
         }
     }
+}
+
+/// Asks every validator to sign this message's single-message attestation and weighs the
+/// answers: a quorum that signs it proves it was admitted, however it was delivered.
+async fn check_pq(
+    validators: &ValidatorClients,
+    domain: Domain,
+    r: &Release,
+    set: &ValidatorSet,
+) -> PqOutcome {
+    let chain = r.at.chain_id;
+    let digest = domain.message_digest(r.endpoint, r.id, set.epoch);
+    let mut path = ValidatorClients::message_path(chain, r.id);
+    if let Some((src_chain, src_contract, block)) = r.source {
+        path.push_str(&format!(
+            "?src_chain={src_chain}&src_contract={src_contract}&src_block={block}"
+        ));
+    }
+    let mut answers = Vec::new();
+    for answer in validators.ask(&path, None).await {
+        answers.push(match answer {
+            // Signed under another epoch (a rotation between our read and theirs): ask again.
+            Ok(a) if a.epoch != set.epoch => Answer::Unavailable(format!(
+                "{} answered for epoch {}, the set read is {}",
+                a.signer, a.epoch, set.epoch
+            )),
+            Ok(a) => match validators.check(set, digest, &a, true).await {
+                Ok(s) => Answer::Valid(s.signer_index.into()),
+                Err(e) => weigh_error(&e),
+            },
+            Err(e) => weigh_error(&e),
+        });
+    }
+    for a in &answers {
+        let kind = match a {
+            Answer::Valid(_) => "valid",
+            Answer::Refused(_) => "refused",
+            Answer::Unavailable(_) => "unavailable",
+            Answer::NotYet(_) => "not_yet",
+        };
+        metrics::counter!("ghostbridge_watcher_validator_answers_total", "answer" => kind)
+            .increment(1);
+    }
+    classify(&answers, set.signers.len(), set.threshold)
+}
+
+/// Applies the PQ verdicts of a pass: a refuted release is a violation (in `found`), one that
+/// cannot be verified yet stays pending with a longer backoff (never a violation), a verified one
+/// is done. `previous`: what was pending before the pass; `carried`: pending releases not
+/// retried in this pass. Returns what is pending after it.
+fn settle(
+    previous: &HashMap<EventKey, Pending>,
+    carried: Vec<Pending>,
+    verdicts: Vec<(Pending, PqOutcome)>,
+    found: &mut Vec<Violation>,
+) -> HashMap<EventKey, Pending> {
+    let mut pending: HashMap<EventKey, Pending> =
+        carried.into_iter().map(|p| (p.release.at, p)).collect();
+    for (mut p, outcome) in verdicts {
+        let was_pending = previous.contains_key(&p.release.at);
+        match outcome {
+            PqOutcome::Verified => {
+                if was_pending {
+                    tracing::info!(id = %p.release.id, at = %p.release.at.label(), "{} verified after all", p.release.what());
+                }
+            }
+            PqOutcome::Refuted(why) => found.push(violation(
+                "pq_signatures",
+                &p.release,
+                format!(
+                    "{} in {} of message {}: {why}",
+                    p.release.what(),
+                    p.release.at.label(),
+                    p.release.id
+                ),
+            )),
+            PqOutcome::CannotVerifyYet(why) => {
+                if !was_pending {
+                    tracing::warn!(id = %p.release.id, at = %p.release.at.label(), why = %why, "cannot verify a {} yet; retrying", p.release.what());
+                }
+                p.why = why;
+                p.attempts = p.attempts.saturating_add(1);
+                let wait =
+                    Duration::from_millis(250u64 << p.attempts.min(6)).min(PENDING_MAX_BACKOFF);
+                p.next_retry = Instant::now()
+                    .checked_add(wait)
+                    .unwrap_or_else(Instant::now);
+                pending.insert(p.release.at, p);
+            }
+        }
+    }
+    pending
 }
 
 fn violation(kind: &'static str, r: &Release, detail: String) -> Violation {
@@ -784,22 +883,38 @@ fn key_of(chain_id: u64, log: &Log) -> EventKey {
     }
 }
 
-/// `ghostbridge watch --config FILE`: runs until SIGINT/SIGTERM.
-pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
-    let (config, chains) = Config::load(config_path, Role::Watcher)?;
-    let section = config.watcher.clone().context("watcher section")?;
-    let guardian = match &section.guardian_key_env {
-        Some(env) => Some(
-            std::env::var(env)
-                .with_context(|| format!("guardian key: set {env}"))?
-                .trim()
-                .parse::<PrivateKeySigner>()
-                .with_context(|| format!("{env} is not a private key"))?,
-        ),
-        None => None,
+/// `ghostbridge watch --config FILE`: runs until SIGINT/SIGTERM. Fails only at start-up
+/// (config, guardian key, validator clients, ops listener); a failing pass is retried.
+pub async fn run(config_path: &std::path::Path) -> Result<(), DaemonError> {
+    daemon::agent_main(config_path, Role::Watcher, start).await
+}
+
+/// The watcher's one task: a pass over every chain per poll interval, for the process's life.
+async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
+    let Daemon {
+        config,
+        chains,
+        health,
+        shutdown,
+        ..
+    } = d;
+    let Some(section) = config.watcher.clone() else {
+        // `Config::load` refuses a watcher config without it.
+        return Err(DaemonError::start("watcher", "no [watcher] section"));
     };
-    let health = Health::default();
-    let shutdown = runtime::shutdown_on_signals();
+    let guardian =
+        match &section.guardian_key_env {
+            Some(env) => {
+                let key = daemon::secret_from_env("guardian key", env)?;
+                Some(key.trim().parse::<PrivateKeySigner>().map_err(|_| {
+                    DaemonError::BadSecret {
+                        what: "private key",
+                        env: env.clone(),
+                    }
+                })?)
+            }
+            None => None,
+        };
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
     let watcher = Watcher::new(
         chains,
@@ -807,28 +922,27 @@ pub async fn run(config_path: &std::path::Path) -> anyhow::Result<()> {
         guardian,
         health.clone(),
         Duration::from_secs(section.unverified_alert_secs),
-    )?;
-    let ops = runtime::serve_ops(
-        section.ops_listen.parse()?,
-        health.clone(),
-        shutdown.clone(),
     )
-    .await?;
-    tracing::info!(%ops, pause_enabled = watcher.guardian.is_some(), "watcher started");
+    .map_err(|e| DaemonError::start("watcher", e))?;
+    tracing::info!(pause_enabled = watcher.guardian.is_some(), "watcher ready");
     let spec = runtime::RoundLoop {
         component: "rpc".into(),
         poll: Duration::from_millis(section.poll_interval_ms),
         errors_metric: "ghostbridge_watcher_pass_errors_total",
     };
-    let watcher = &tokio::sync::Mutex::new(watcher);
-    runtime::run_rounds(spec, &health, &shutdown, move || async move {
-        watcher.lock().await.check_once().await?;
-        Ok(runtime::Round::Idle)
-    })
-    .await;
-    tracing::info!("watcher stopped");
-    Ok(())
+    let passes = tokio::spawn(async move {
+        let watcher = &tokio::sync::Mutex::new(watcher);
+        runtime::run_rounds(spec, &health, &shutdown, move || async move {
+            watcher.lock().await.check_once().await?;
+            Ok::<_, WatcherError>(runtime::Round::Idle)
+        })
+        .await;
+    });
+    Ok(vec![("passes".into(), passes)])
 }
+
+#[cfg(test)]
+mod pq_tests;
 
 #[cfg(test)]
 mod tests {

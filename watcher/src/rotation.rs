@@ -16,6 +16,7 @@ use ghostbridge_core::bindings::verifier::AttestationVerifier;
 use ghostbridge_core::config::Chain;
 
 use crate::decide::Violation;
+use crate::WatcherError;
 
 /// Violation kind (metric label) of an unannounced rotation proposal.
 pub const KIND: &str = "unannounced_rotation";
@@ -61,7 +62,7 @@ pub fn judge(p: &Proposal, expected: &HashSet<B256>) -> Option<Violation> {
 }
 
 /// Parses `GHOSTBRIDGE_EXPECTED_ROTATIONS` (empty or unset: none expected).
-pub fn expected_from(value: Option<&str>) -> anyhow::Result<HashSet<B256>> {
+pub fn expected_from(value: Option<&str>) -> Result<HashSet<B256>, WatcherError> {
     let mut out = HashSet::new();
     for part in value
         .unwrap_or_default()
@@ -69,11 +70,10 @@ pub fn expected_from(value: Option<&str>) -> anyhow::Result<HashSet<B256>> {
         .map(str::trim)
         .filter(|s| !s.is_empty())
     {
-        out.insert(
-            part.parse::<B256>().map_err(|e| {
-                anyhow::anyhow!("{EXPECTED_ENV}: {part:?} is not a 32-byte hash: {e}")
-            })?,
-        );
+        out.insert(part.parse::<B256>().map_err(|e| WatcherError::BadEnv {
+            var: EXPECTED_ENV.into(),
+            reason: format!("{part:?} is not a 32-byte hash: {e}"),
+        })?);
     }
     Ok(out)
 }
@@ -87,7 +87,7 @@ pub struct RotationWatch {
 
 impl RotationWatch {
     /// Starts at each chain's deployment block; reads the announced hashes from the env.
-    pub fn new<'a>(chains: impl IntoIterator<Item = &'a Chain>) -> anyhow::Result<Self> {
+    pub fn new<'a>(chains: impl IntoIterator<Item = &'a Chain>) -> Result<Self, WatcherError> {
         let expected = expected_from(std::env::var(EXPECTED_ENV).ok().as_deref())?;
         Ok(Self {
             cursors: chains
@@ -105,7 +105,7 @@ impl RotationWatch {
         &mut self,
         chains: &HashMap<u64, Chain>,
         providers: &HashMap<u64, DynProvider>,
-    ) -> (Vec<Violation>, Option<anyhow::Error>) {
+    ) -> (Vec<Violation>, Option<WatcherError>) {
         let mut found = Vec::new();
         let mut error = None;
         for (id, c) in chains {
@@ -134,8 +134,11 @@ async fn proposals(
     verifier: Address,
     from: u64,
     range: u64,
-) -> anyhow::Result<(Vec<Proposal>, u64)> {
-    let head = p.get_block_number().await?;
+) -> Result<(Vec<Proposal>, u64), WatcherError> {
+    let head = p
+        .get_block_number()
+        .await
+        .map_err(|e| WatcherError::rpc("eth_blockNumber", e))?;
     if head < from {
         return Ok((Vec::new(), from));
     }
@@ -148,7 +151,8 @@ async fn proposals(
         range.max(1),
     );
     for log in events.logs(from, head).await? {
-        let e = AttestationVerifier::RotationProposed::decode_log_data(log.data())?;
+        let e = AttestationVerifier::RotationProposed::decode_log_data(log.data())
+            .map_err(|e| WatcherError::decode("RotationProposed log", e))?;
         out.push(Proposal {
             chain_id,
             verifier,
@@ -163,22 +167,31 @@ async fn proposals(
 }
 
 /// Cancels the pending rotation on `verifier` with the guardian key's provider.
-pub async fn cancel(p: impl Provider, verifier: Address) -> anyhow::Result<B256> {
+pub async fn cancel(p: impl Provider, verifier: Address) -> Result<B256, WatcherError> {
     let v = AttestationVerifier::new(verifier, p);
-    let (hash, _, _) = v
+    let hash = v
         .pendingRotation()
         .call()
         .await
-        .map(|r| (r.proposalHash, r.proposedInEpoch, r.executableAt))?;
-    anyhow::ensure!(
-        !hash.is_zero(),
-        "no pending rotation (already cancelled or executed)"
-    );
-    let receipt = v.cancelRotation().send().await?.get_receipt().await?;
-    anyhow::ensure!(
-        receipt.status(),
-        "cancelRotation reverted (does the guardian key hold GUARDIAN_ROLE on the verifier?)"
-    );
+        .map_err(|e| WatcherError::rpc("pendingRotation", e))?
+        .proposalHash;
+    if hash.is_zero() {
+        return Err(WatcherError::NoPendingRotation);
+    }
+    let receipt = v
+        .cancelRotation()
+        .send()
+        .await
+        .map_err(|e| WatcherError::rpc("cancelRotation", e))?
+        .get_receipt()
+        .await
+        .map_err(|e| WatcherError::rpc("cancelRotation receipt", e))?;
+    if !receipt.status() {
+        return Err(WatcherError::Reverted {
+            what: "cancelRotation",
+            hint: "does the guardian key hold GUARDIAN_ROLE on the verifier?".into(),
+        });
+    }
     Ok(receipt.transaction_hash)
 }
 
@@ -209,6 +222,8 @@ mod tests {
         assert!(!v.persistent);
         assert!(v.detail.contains("did not announce"));
         assert!(expected_from(None).unwrap().is_empty());
-        assert!(expected_from(Some("0x12")).is_err());
+        let bad = expected_from(Some("0x12")).unwrap_err();
+        assert!(matches!(bad, WatcherError::BadEnv { .. }) && !bad.is_retryable());
+        assert!(bad.to_string().starts_with(EXPECTED_ENV), "{bad}");
     }
 }
