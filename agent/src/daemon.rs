@@ -115,7 +115,7 @@ where
     // `load` refuses a validator or relayer config without `[store]`.
     let store = match config.store_url() {
         Some(url) if matches!(role, Role::Validator | Role::Relayer) => {
-            let store = Store::open(url).await?;
+            let store = Store::open(&url).await?;
             store.migrate().await?;
             Some(store)
         }

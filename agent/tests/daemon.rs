@@ -38,13 +38,11 @@ fn relayer_config(tag: &str) -> (PathBuf, PathBuf) {
     let (cert, _) = ghostbridge_agent::tls::self_signed(&["localhost".into()]).unwrap();
     std::fs::write(dir.join("validator.pem"), cert).unwrap();
     let config = dir.join("relayer.toml");
-    // SQLite paths are the driver's (relative to the working directory): this one is absolute.
-    let store = format!("sqlite://{}?mode=rwc", dir.join("state.db").display());
     std::fs::write(
         &config,
         r#"
 [store]
-url = "STORE"
+url = "sqlite://state.db?mode=rwc"
 
 [[chains]]
 preset = "custom"
@@ -67,8 +65,7 @@ tls_cert = "validator.pem"
 [relayer]
 id = "test"
 ops_listen = "127.0.0.1:0"
-"#
-        .replace("STORE", &store),
+"#,
     )
     .unwrap();
     (dir, config)

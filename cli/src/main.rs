@@ -315,7 +315,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Status { config, hash } => {
             let (config, _) = Config::load(&config, Role::Client)?;
             let url = store_url(&config)?;
-            let store = ghostbridge_store::Store::open(url).await?;
+            let store = ghostbridge_store::Store::open(&url).await?;
             match hash {
                 Some(h) => {
                     let records = store.lookup(&h).await?;
@@ -363,7 +363,7 @@ async fn main() -> anyhow::Result<()> {
         Command::Redeliver { config, id } => {
             let (config, _) = Config::load(&config, Role::Client)?;
             let url = store_url(&config)?;
-            let store = ghostbridge_store::Store::open(url).await?;
+            let store = ghostbridge_store::Store::open(&url).await?;
             let r = store
                 .redeliver(&id)
                 .await
@@ -401,8 +401,9 @@ async fn main() -> anyhow::Result<()> {
 }
 
 /// The relayer's store a command reads (`status`, `redeliver`).
-fn store_url(config: &Config) -> anyhow::Result<&str> {
+fn store_url(config: &Config) -> anyhow::Result<String> {
     config
         .store_url()
+        .map(std::borrow::Cow::into_owned)
         .context("this command reads the relayer's store: the config needs [store] url")
 }

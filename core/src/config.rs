@@ -194,7 +194,8 @@ fn default_server_name() -> String {
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct StoreSection {
-    /// `sqlite://path?mode=rwc` (default) or `postgres://…`.
+    /// `sqlite://path?mode=rwc` (default; a relative path is relative to the config file) or
+    /// `postgres://…`.
     pub url: String,
 }
 
@@ -382,9 +383,20 @@ pub enum Role {
 
 impl Config {
     /// The store URL, `None` without a `[store]` section (the validator and relayer roles
-    /// refuse a config without one).
-    pub fn store_url(&self) -> Option<&str> {
-        self.store.as_ref().map(|s| s.url.as_str())
+    /// refuse a config without one). A relative SQLite path is resolved against the config's
+    /// directory, like every other path in it: a daemon started from another working directory
+    /// must not open a fresh, empty store (a validator would re-admit everything, a relayer
+    /// rescan from the deploy block).
+    pub fn store_url(&self) -> Option<std::borrow::Cow<'_, str>> {
+        let url = self.store.as_ref()?.url.as_str();
+        let Some(rest) = url.strip_prefix("sqlite:") else {
+            return Some(url.into());
+        };
+        let path = rest.strip_prefix("//").unwrap_or(rest);
+        if path.starts_with('/') || path.starts_with(":memory:") || path.is_empty() {
+            return Some(url.into());
+        }
+        Some(format!("sqlite://{}", self.base_dir.join(path).display()).into())
     }
 
     /// Reads, applies env overrides, parses and validates for `role`.

@@ -376,7 +376,7 @@ fn env_overrides_set_keys_and_address_chains_by_id() {
 
     // The overridden value goes through the typed config.
     let config: Config = value.try_into().expect("typed config");
-    assert_eq!(config.store_url(), Some("postgres://x/y"));
+    assert_eq!(config.store_url().as_deref(), Some("postgres://x/y"));
     assert_eq!(config.chains[0].confirmations, Some(7));
 }
 
@@ -471,4 +471,35 @@ fn relayer_max_final_attempts_defaults_to_three_and_zero_is_refused() {
     let err = load_err(&path, Role::Relayer);
     let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
     assert_eq!(keys, ["relayer.max_final_attempts"], "{err}");
+}
+
+/// A relative SQLite path is the config file's neighbour, whatever the working directory: a
+/// daemon started elsewhere must not open a fresh, empty store. Other URLs pass unchanged.
+#[test]
+fn a_relative_sqlite_store_lives_next_to_the_config() {
+    let dir = TempDir::new("store-path");
+    dir.deployment(31337);
+    dir.deployment(42161);
+    let with = |url: &str| {
+        let toml = VALID.replace("sqlite://state.db?mode=rwc", url);
+        let (config, _) =
+            Config::load(&dir.config(&toml), Role::Client).unwrap_or_else(|e| panic!("{e}"));
+        config.store_url().map(|u| u.into_owned())
+    };
+    let beside = format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("state.db").display()
+    );
+    assert_eq!(
+        with("sqlite://state.db?mode=rwc").as_deref(),
+        Some(&*beside)
+    );
+    assert_eq!(with("sqlite:state.db?mode=rwc").as_deref(), Some(&*beside));
+    for unchanged in [
+        "sqlite:///var/lib/ghostbridge/state.db?mode=rwc",
+        "sqlite::memory:",
+        "postgres://127.0.0.1:5432/test",
+    ] {
+        assert_eq!(with(unchanged).as_deref(), Some(unchanged));
+    }
 }
