@@ -103,6 +103,20 @@ pub fn secret_from_env(what: &'static str, env: &str) -> Result<String, DaemonEr
     })
 }
 
+/// The private key (hex) in the environment variable `env`, for `what` (e.g. `relayer key`).
+pub fn signer_from_env(
+    what: &'static str,
+    env: &str,
+) -> Result<alloy::signers::local::PrivateKeySigner, DaemonError> {
+    secret_from_env(what, env)?
+        .trim()
+        .parse()
+        .map_err(|_| DaemonError::BadSecret {
+            what: "private key",
+            env: env.to_owned(),
+        })
+}
+
 /// Runs the daemon of `role` from the config at `config_path` until SIGINT/SIGTERM or until a
 /// task fails; `start` turns the prepared [`Daemon`] into its tasks.
 pub async fn agent_main<F, Fut>(config_path: &Path, role: Role, start: F) -> Result<(), DaemonError>

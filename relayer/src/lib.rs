@@ -32,7 +32,6 @@ use std::time::Duration;
 
 use alloy::network::EthereumWallet;
 use alloy::providers::DynProvider;
-use alloy::signers::local::PrivateKeySigner;
 use ghostbridge_agent::attest::ValidatorClients;
 use ghostbridge_agent::daemon::{self, Daemon, DaemonError, Tasks};
 use ghostbridge_agent::runtime::{self, Health};
@@ -130,11 +129,7 @@ async fn start(d: Daemon, api: ApiOptions) -> Result<Tasks, DaemonError> {
             "no [relayer] or [store] section",
         ));
     };
-    let key = daemon::secret_from_env("relayer key", &section.key_env)?;
-    let signer: PrivateKeySigner = key.trim().parse().map_err(|_| DaemonError::BadSecret {
-        what: "private key",
-        env: section.key_env.clone(),
-    })?;
+    let signer = daemon::signer_from_env("relayer key", &section.key_env)?;
     let mut providers = HashMap::new();
     for c in &chains {
         providers.insert(

@@ -902,19 +902,11 @@ async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
         // `Config::load` refuses a watcher config without it.
         return Err(DaemonError::start("watcher", "no [watcher] section"));
     };
-    let guardian =
-        match &section.guardian_key_env {
-            Some(env) => {
-                let key = daemon::secret_from_env("guardian key", env)?;
-                Some(key.trim().parse::<PrivateKeySigner>().map_err(|_| {
-                    DaemonError::BadSecret {
-                        what: "private key",
-                        env: env.clone(),
-                    }
-                })?)
-            }
-            None => None,
-        };
+    let guardian = section
+        .guardian_key_env
+        .as_deref()
+        .map(|env| daemon::signer_from_env("guardian key", env))
+        .transpose()?;
     let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
     let watcher = Watcher::new(
         chains,
