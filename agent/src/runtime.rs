@@ -244,12 +244,25 @@ pub struct RoundLoop {
 /// an incident).
 const FAILURES_BEFORE_UNHEALTHY: u32 = 3;
 
+/// The wait after a round that failed with a final error (see [`Retry`]).
+const FINAL_ERROR_RETRY: Duration = Duration::from_secs(30);
+
+/// What a round's error says about trying again.
+pub trait Retry {
+    /// Whether the round may pass later by itself: a node or database hiccup, validators not
+    /// caught up. A final error (a store that refuses what it is given, a node answering what
+    /// no contract returns, a broken invariant) needs an operator: [`run_rounds`] reports it in
+    /// `/health` at once and retries it only slowly.
+    fn is_retryable(&self) -> bool;
+}
+
 /// Runs `round` until shutdown: the one loop of every daemon task (follower, scanner, delivery
 /// worker, watcher pass). A good round clears the component in `/health` and resets the
 /// backoff; a failed one is logged, counted and retried after an exponential backoff (250 ms to
 /// 30 s, jittered); more than [`FAILURES_BEFORE_UNHEALTHY`] in a row mark the component unhealthy
-/// with the error until a round succeeds. The round itself decides what is worth retrying: an
-/// error it returns is always retried.
+/// with the error until a round succeeds. A final error ([`Retry::is_retryable`] false) is
+/// logged as an error and reported in `/health` at once, and the round is tried again after 30 s
+/// (a fixed operator may not restart the daemon).
 pub async fn run_rounds<F, Fut, E>(
     spec: RoundLoop,
     health: &Health,
@@ -258,7 +271,7 @@ pub async fn run_rounds<F, Fut, E>(
 ) where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = Result<Round, E>>,
-    E: std::fmt::Display,
+    E: std::fmt::Display + Retry,
 {
     let mut backoff = Backoff::new(Duration::from_millis(250), Duration::from_secs(30));
     let component = spec.component;
@@ -271,6 +284,13 @@ pub async fn run_rounds<F, Fut, E>(
                     Round::Idle => spec.poll,
                     Round::Busy => Duration::ZERO,
                 }
+            }
+            Err(e) if !e.is_retryable() => {
+                tracing::error!(%component, error = %e, retry_in_ms = FINAL_ERROR_RETRY.as_millis() as u64, "round failed with a final error: needs an operator");
+                metrics::counter!(spec.errors_metric, "component" => component.clone())
+                    .increment(1);
+                health.problem(&component, format!("final error: {e}"));
+                FINAL_ERROR_RETRY
             }
             Err(e) => {
                 let d = backoff.next_delay();
@@ -416,11 +436,32 @@ mod round_loop_tests {
     use super::*;
     use std::sync::Mutex;
 
+    /// A scripted round's error: transient (an RPC hiccup) or final.
+    #[derive(Debug, Clone, Copy)]
+    enum Failure {
+        Transient(&'static str),
+        Final(&'static str),
+    }
+
+    impl std::fmt::Display for Failure {
+        fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            match self {
+                Self::Transient(why) | Self::Final(why) => f.write_str(why),
+            }
+        }
+    }
+
+    impl Retry for Failure {
+        fn is_retryable(&self) -> bool {
+            matches!(self, Self::Transient(_))
+        }
+    }
+
+    use Failure::{Final, Transient};
+
     /// A round scripted by `outcomes` (then idle forever), recording what `/health` said when
     /// each round started and when (tokio's paused clock: no real waiting).
-    async fn run_script(
-        outcomes: Vec<Result<Round, &'static str>>,
-    ) -> Vec<(Duration, Option<String>)> {
+    async fn run_script(outcomes: Vec<Result<Round, Failure>>) -> Vec<(Duration, Option<String>)> {
         let health = Health::default();
         let shutdown = CancellationToken::new();
         let seen = Mutex::new(Vec::new());
@@ -451,10 +492,10 @@ mod round_loop_tests {
     #[tokio::test(start_paused = true)]
     async fn a_failing_round_backs_off_and_turns_unhealthy_only_after_repeated_failures() {
         let seen = run_script(vec![
-            Err("rpc down"),
-            Err("rpc down"),
-            Err("rpc down"),
-            Err("rpc down"),
+            Err(Transient("rpc down")),
+            Err(Transient("rpc down")),
+            Err(Transient("rpc down")),
+            Err(Transient("rpc down")),
             Ok(Round::Idle),
         ])
         .await;
@@ -484,5 +525,27 @@ mod round_loop_tests {
             [0, 0, 0, 1].map(Duration::from_secs).to_vec(),
             "busy rounds do not wait; an idle one waits the poll interval"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_final_error_is_reported_at_once_and_retried_slowly() {
+        let seen = run_script(vec![
+            Err(Final("the store refuses the row")),
+            Ok(Round::Idle),
+        ])
+        .await;
+        assert_eq!(seen.len(), 3, "{seen:?}");
+        // Unhealthy from the first failure, with the error, not after three.
+        assert_eq!(
+            seen[1].1.as_deref(),
+            Some("final error: the store refuses the row"),
+            "{seen:?}"
+        );
+        assert_eq!(
+            seen[1].0, FINAL_ERROR_RETRY,
+            "retried after 30 s, not 250 ms"
+        );
+        // A good round clears it.
+        assert_eq!(seen[2].1, None, "{seen:?}");
     }
 }

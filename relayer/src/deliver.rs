@@ -11,7 +11,7 @@ use alloy::sol_types::{SolCall, SolValue};
 use alloy::transports::TransportError;
 use ghostbridge_agent::attest::{AnswerError, AttestationError, ValidatorClients, ValidatorSet};
 use ghostbridge_agent::chain::ChainError;
-use ghostbridge_agent::runtime::{self, run_rounds, sleep_or_shutdown, Round, RoundLoop};
+use ghostbridge_agent::runtime::{self, run_rounds, sleep_or_shutdown, Retry, Round, RoundLoop};
 use ghostbridge_core::api::BatchRequest;
 use ghostbridge_core::bindings::{
     minter::BridgeMinter, vault::BridgeVault, verifier::AttestationVerifier,
@@ -68,6 +68,30 @@ enum DeliverError {
     /// Taking refused members out of a batch did not finish within its bound.
     #[error("batch isolation did not converge")]
     NotConverged,
+}
+
+impl Retry for DeliverError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            // Another relayer's claim won a race: normal when several share one store.
+            Self::Store(StoreError::LeaseNotHeld { .. } | StoreError::InvalidTransition { .. }) => {
+                true
+            }
+            Self::Store(e) => e.is_retryable(),
+            Self::Chain(e) => e.is_retryable(),
+            // An empty batch: a bug, not weather.
+            Self::Merkle(_) => false,
+            Self::Rpc(_)
+            | Self::Contract(_)
+            | Self::Attestation(_)
+            | Self::Submit(_)
+            | Self::LeaseLost(_)
+            | Self::NotConsumed(_)
+            | Self::RootNotCached
+            | Self::UnmatchedWait(_)
+            | Self::NotConverged => true,
+        }
+    }
 }
 
 impl DeliverError {

@@ -5,7 +5,7 @@
 use alloy::primitives::Address;
 use alloy::sol_types::{SolEvent, SolValue};
 use ghostbridge_agent::events::EventSource;
-use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
+use ghostbridge_agent::runtime::{run_rounds, Retry, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::protocol::{from_minter, message_id};
 use ghostbridge_store::NewMessage;
@@ -49,6 +49,17 @@ enum ScanError {
     /// A log of the bridge's own event that does not decode (a wrong or lying node).
     #[error("undecodable bridge event: {0}")]
     Decode(#[from] alloy::sol_types::Error),
+}
+
+impl Retry for ScanError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_retryable(),
+            Self::Events(e) => e.is_retryable(),
+            // The node answers what the contract never emits: an alarm, not weather.
+            Self::Decode(_) => false,
+        }
+    }
 }
 
 async fn round(r: &Relayer, chain_id: u64, source: &EventSource) -> Result<Round, ScanError> {

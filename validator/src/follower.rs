@@ -9,7 +9,7 @@ use alloy::rpc::types::Log;
 use alloy::sol_types::{SolEvent, SolValue};
 use ghostbridge_agent::chain::{block_hash, ChainError};
 use ghostbridge_agent::events::{EventError, EventSource};
-use ghostbridge_agent::runtime::{run_rounds, Round, RoundLoop};
+use ghostbridge_agent::runtime::{run_rounds, Retry, Round, RoundLoop};
 use ghostbridge_core::bindings::{minter::BridgeMinter, vault::BridgeVault};
 use ghostbridge_core::protocol::{from_minter, message_id, Message, MESSAGE_VERSION};
 use ghostbridge_store::{Admission, StoreError};
@@ -34,6 +34,18 @@ pub(crate) enum FollowError {
     /// reason names the check and the RPC.
     #[error("not admissible: {0}")]
     Inadmissible(String),
+}
+
+impl Retry for FollowError {
+    fn is_retryable(&self) -> bool {
+        match self {
+            Self::Store(e) => e.is_retryable(),
+            Self::Events(e) => e.is_retryable(),
+            Self::Chain(e) => e.is_retryable(),
+            // Not admissible yet (a node behind, a receipt not served): asked again.
+            Self::Inadmissible(_) => true,
+        }
+    }
 }
 
 /// Fails the re-derivation with `reason` unless `ok`.

@@ -75,6 +75,12 @@ impl WatcherError {
     }
 }
 
+impl ghostbridge_agent::runtime::Retry for WatcherError {
+    fn is_retryable(&self) -> bool {
+        WatcherError::is_retryable(self)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
