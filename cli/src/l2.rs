@@ -343,35 +343,36 @@ pub async fn run(cmd: L2Command) -> anyhow::Result<()> {
             };
             let status = Arc::new(ChallengerStatus::default());
             let watch_only = prover.is_none();
-            tokio::spawn(challenger::run(provider, prover, config, status.clone()));
             let health = ghostbridge_agent::runtime::Health::default();
             let shutdown = ghostbridge_agent::runtime::shutdown_on_signals();
             let ops =
                 ghostbridge_agent::runtime::serve_ops(ops_addr, health.clone(), shutdown.clone())
                     .await?;
+            // Supervised: a panic in the challenger stops the process (non-zero exit) instead of
+            // leaving `/health` green over a challenger that checks nothing any more.
+            let stop = shutdown.clone();
+            let challenger = tokio::spawn({
+                let status = status.clone();
+                async move {
+                    tokio::select! {
+                        () = challenger::run(provider, prover, config, status) => {}
+                        () = stop.cancelled() => {}
+                    }
+                }
+            });
+            let publish = tokio::spawn(publish_challenger_health(status, health, shutdown.clone()));
             println!(
                 "GhostPlane challenger{}: ops http://{ops}/health",
                 if watch_only { " (watch only)" } else { "" }
             );
-            loop {
-                health.progress("batches_checked", status.checked());
-                health.progress("fraud_proofs_landed", status.proven());
-                match status.not_yet() {
-                    Some(why) => health.progress("cannot_check_yet", why),
-                    None => health.progress("cannot_check_yet", ""),
-                }
-                let frauds = status.frauds();
-                if frauds.is_empty() {
-                    health.ok("fraud");
-                } else {
-                    health.problem("fraud", format!("{frauds:?}"));
-                }
-                if !ghostbridge_agent::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown)
-                    .await
-                {
-                    break;
-                }
-            }
+            ghostbridge_agent::runtime::supervise(
+                vec![
+                    ("challenger".into(), challenger),
+                    ("health".into(), publish),
+                ],
+                &shutdown,
+            )
+            .await?;
         }
         L2Command::Deposit {
             at,
@@ -677,4 +678,29 @@ pub async fn demo(at: &Endpoints) -> anyhow::Result<()> {
     .await?;
     let (batch, index) = withdraw(at, &d, &key, DEVNET_ETH_ID, amount_wei("0.5")?, None).await?;
     finalize(at, &d, &key, batch, index).await
+}
+
+/// The challenger's progress and any fraud found, in `/health`, every second until shutdown.
+async fn publish_challenger_health(
+    status: Arc<ChallengerStatus>,
+    health: ghostbridge_agent::runtime::Health,
+    shutdown: tokio_util::sync::CancellationToken,
+) {
+    loop {
+        health.progress("batches_checked", status.checked());
+        health.progress("fraud_proofs_landed", status.proven());
+        match status.not_yet() {
+            Some(why) => health.progress("cannot_check_yet", why),
+            None => health.progress("cannot_check_yet", ""),
+        }
+        let frauds = status.frauds();
+        if frauds.is_empty() {
+            health.ok("fraud");
+        } else {
+            health.problem("fraud", format!("{frauds:?}"));
+        }
+        if !ghostbridge_agent::runtime::sleep_or_shutdown(Duration::from_secs(1), &shutdown).await {
+            return;
+        }
+    }
 }
