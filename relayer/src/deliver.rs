@@ -1211,6 +1211,7 @@ async fn deliver_unlock_batch(
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
     use super::*;
     use alloy::sol_types::SolError;
 
@@ -1279,6 +1280,173 @@ mod tests {
         assert!(reverted_for_wait(&submitter, &receipt(false), &call)
             .await
             .is_none());
+    }
+
+    /// A relayer delivering to 31338 (minter `0x42…`) over `validators`, its store in memory
+    /// holding `messages`, all claimed by it; the chains are never read.
+    async fn relayer_with_claimed(
+        validators: ValidatorClients,
+        messages: &[Message],
+    ) -> (crate::Relayer, Vec<Pending>) {
+        use ghostbridge_core::config::Chain;
+        use ghostbridge_core::deployment::Deployment;
+        let store = ghostbridge_store::Store::open("sqlite::memory:")
+            .await
+            .unwrap();
+        store.migrate().await.unwrap();
+        for m in messages {
+            store
+                .insert_seen(&ghostbridge_store::NewMessage {
+                    id: ghostbridge_core::protocol::message_id(m),
+                    src_chain: m.srcChainId,
+                    dst_chain: m.dstChainId,
+                    src_contract: m.srcContract,
+                    nonce: m.nonce,
+                    encoded: m.abi_encode().into(),
+                })
+                .await
+                .unwrap();
+        }
+        let claimed = store
+            .claim_batch("r1", 31338, 8, Duration::from_secs(30))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), messages.len());
+        let pending = messages
+            .iter()
+            .map(|m| Pending {
+                record: claimed
+                    .iter()
+                    .find(|r| r.id == ghostbridge_core::protocol::message_id(m))
+                    .cloned()
+                    .unwrap(),
+                message: m.clone(),
+            })
+            .collect();
+        let (provider, _) = ghostbridge_agent::testing::mock_node();
+        let chain = |chain_id: u64, vault: Address, minter: Address| Chain {
+            name: chain_id.to_string(),
+            chain_id,
+            rpc_urls: Vec::new(),
+            confirmations: 1,
+            block_time_ms: 1_000,
+            max_block_range: 1_000,
+            deployment: Deployment {
+                chain_id,
+                verifier: Address::repeat_byte(0x77),
+                fee_manager: Address::repeat_byte(0xb2),
+                vault,
+                minter,
+                guardian: Address::repeat_byte(0xb4),
+                deploy_block: 1,
+                tokens: Default::default(),
+            },
+            gas: Default::default(),
+        };
+        let source = messages[0].srcContract;
+        let r = crate::Relayer {
+            inner: std::sync::Arc::new(crate::Inner {
+                id: "r1".into(),
+                store,
+                chains: [
+                    (31337, chain(31337, source, Address::repeat_byte(0x41))),
+                    (
+                        31338,
+                        chain(
+                            31338,
+                            Address::repeat_byte(0x43),
+                            Address::repeat_byte(0x42),
+                        ),
+                    ),
+                ]
+                .into(),
+                providers: [(31338, provider)].into(),
+                validators,
+                health: Default::default(),
+                poll: Duration::from_millis(250),
+                lease: Duration::from_secs(30),
+                batch_min: 8,
+                batch_max: 200,
+                pipeline_batches: 1,
+                rounds_in_flight: 1,
+                backoff: Default::default(),
+                max_final_attempts: 3,
+            }),
+        };
+        (r, pending)
+    }
+
+    /// A relayer decision over fake validators (real TLS, real signatures): validators only
+    /// behind or away make a single release wait, uncounted; one refusing it (409) counts the
+    /// attempt.
+    #[tokio::test]
+    async fn a_release_waits_uncounted_for_validators_behind_and_counts_a_refusal() {
+        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator, Signs};
+        let domain = Domain {
+            chain_id: 31338,
+            verifier: Address::repeat_byte(0x77),
+        };
+        let mut fakes = Vec::new();
+        for i in 1..=3u8 {
+            let key = ghostbridge_core::keys::ValidatorKey::devnet(&[i; 32]).unwrap();
+            let signs = Signs {
+                domain,
+                endpoint: Address::repeat_byte(0x42),
+                epoch: 1,
+            };
+            fakes.push(FakeValidator::start(key, signs).await.unwrap());
+        }
+        let refs: Vec<&FakeValidator> = fakes.iter().collect();
+        let set = validator_set(&refs, 1, 2);
+        let first = message(Address::repeat_byte(0x77));
+        let second = Message {
+            nonce: first.nonce + 1,
+            ..first.clone()
+        };
+        let (r, pending) = relayer_with_claimed(clients(&refs).unwrap(), &[first, second]).await;
+        let (provider, _) = ghostbridge_agent::testing::mock_node();
+        let wallet =
+            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
+        let submitter = Submitter::new(31338, provider, wallet, Default::default());
+        let attempt = |p: &Pending| {
+            let (r, set, submitter, p) = (&r, &set, &submitter, p.clone());
+            async move {
+                let e = deliver_single(r, 31338, Kind::Mint, &p, set, &domain, submitter)
+                    .await
+                    .expect_err("too few signatures");
+                fail_or_final(r, 31338, std::slice::from_ref(&p), &e)
+                    .await
+                    .unwrap();
+                r.inner.store.message(&p.record.id).await.unwrap().unwrap()
+            }
+        };
+
+        // Behind their depth (404), halted (503), gone: the message waits, uncounted.
+        fakes[0].set(Behaviour::Status(404));
+        fakes[1].set(Behaviour::Status(503));
+        fakes[2].stop().await;
+        let before = runtime::now_ms();
+        let rec = attempt(&pending[0]).await;
+        assert_eq!(rec.status, Status::Seen);
+        assert_eq!(
+            rec.attempts, 0,
+            "waiting for validators is not an attempt: {rec:?}"
+        );
+        assert!(
+            rec.last_error
+                .as_deref()
+                .is_some_and(|e| e.contains("only 0 of the 2")),
+            "{rec:?}"
+        );
+        assert!(
+            rec.next_attempt_at_ms >= before + 1_000 && rec.next_attempt_at_ms < before + 5_000,
+            "a fresh message is asked again within seconds: {rec:?}"
+        );
+
+        // A validator refusing the request (409) is no weather: the attempt counts.
+        fakes[1].set(Behaviour::Status(409));
+        let rec = attempt(&pending[1]).await;
+        assert_eq!(rec.attempts, 1, "a refusal counts: {rec:?}");
     }
 
     fn below_threshold(problems: Vec<AnswerError>) -> DeliverError {
