@@ -658,7 +658,7 @@ async fn validators_halt_when_the_chain_rewrites_what_they_signed() {
         ghostbridge_core::config::Role::Relayer,
     )
     .unwrap();
-    let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    let clients = ValidatorClients::from_config(&config).unwrap();
     for answer in clients
         .ask(&ValidatorClients::message_path(b.chain_id, sent.id), None)
         .await
@@ -955,7 +955,7 @@ async fn bad_input_is_refused_and_a_fake_mint_is_caught_and_paused() {
         ghostbridge_core::config::Role::Relayer,
     )
     .unwrap();
-    let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    let clients = ValidatorClients::from_config(&config).unwrap();
     let answers = clients
         .ask(&ValidatorClients::message_path(b.chain_id, real.id), None)
         .await;

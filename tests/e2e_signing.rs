@@ -1,4 +1,5 @@
-//! End-to-end tests of what the validators' unauthenticated signing API signs and stores
+//! End-to-end tests of whom the validators' signing API answers (mutual TLS: the relayers' and
+//! the watcher's pinned certificates only) and what it signs and stores for them
 //! (THREATS.md adversary 5: a signer signs only what it would have signed anyway and bounds what
 //! a caller can make it store). Real anvil chains, the real validator daemons, real signatures.
 // Test code: a panicking unwrap is the failure report.
@@ -54,7 +55,7 @@ async fn validators_sign_no_batch_over_delivered_messages_and_bound_batches_per_
     let ids: Vec<B256> = sent.iter().map(|s| s.id).collect();
 
     let (config, _) = Config::load(&d.config_path("relayer"), Role::Relayer).unwrap();
-    let clients = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    let clients = ValidatorClients::from_config(&config).unwrap();
     let pb = provider(&b.rpc);
     let set = ValidatorSet::read(&pb, b.deployment.verifier)
         .await
@@ -63,6 +64,18 @@ async fn validators_sign_no_batch_over_delivered_messages_and_bound_batches_per_
         chain_id: b.chain_id,
         verifier: b.deployment.verifier,
     };
+    // Mutual TLS: the validators answer only the relayer's and the watcher's certificates. The
+    // same endpoints without the relayer's identity get no answer at all.
+    let anonymous = ValidatorClients::new(&config.validators, &config.base_dir).unwrap();
+    let refused = anonymous
+        .ask(&ValidatorClients::message_path(b.chain_id, ids[0]), None)
+        .await;
+    assert!(
+        refused
+            .iter()
+            .all(|a| matches!(a, Err(AnswerError::Unreachable { .. }))),
+        "a client without a pinned certificate was answered: {refused:?}"
+    );
     // Every validator admits all ten (past the confirmation depth) before the test goes on.
     let start = Instant::now();
     loop {

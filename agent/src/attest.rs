@@ -136,6 +136,33 @@ pub struct ValidatorClients {
 impl ValidatorClients {
     /// Clients for the configured endpoints (certificates resolved against `base`).
     pub fn new(endpoints: &[ValidatorEndpoint], base: &Path) -> Result<Self, crate::tls::TlsError> {
+        Self::with_identity(endpoints, None, base)
+    }
+
+    /// Clients for a daemon's config: its `[[validators]]`, presenting its `[client_tls]`
+    /// identity (mutual TLS) when it has one.
+    pub fn from_config(
+        config: &ghostbridge_core::config::Config,
+    ) -> Result<Self, crate::tls::TlsError> {
+        let identity = config
+            .client_tls
+            .as_ref()
+            .map(|t| (config.resolve(&t.cert), config.resolve(&t.key)));
+        Self::with_identity(
+            &config.validators,
+            identity
+                .as_ref()
+                .map(|(cert, key)| crate::tls::Identity { cert, key }),
+            &config.base_dir,
+        )
+    }
+
+    /// [`Self::new`], presenting `identity` to every validator.
+    pub fn with_identity(
+        endpoints: &[ValidatorEndpoint],
+        identity: Option<crate::tls::Identity<'_>>,
+        base: &Path,
+    ) -> Result<Self, crate::tls::TlsError> {
         let clients = endpoints
             .iter()
             .map(|e| {
@@ -146,7 +173,7 @@ impl ValidatorClients {
                 };
                 Ok(ValidatorClient {
                     url: e.url.trim_end_matches('/').to_owned(),
-                    client: crate::tls::https_client(&cert)?,
+                    client: crate::tls::https_client_with(&cert, identity)?,
                 })
             })
             .collect::<Result<Vec<_>, crate::tls::TlsError>>()?;

@@ -34,6 +34,9 @@ pub enum TlsError {
     /// The HTTPS client could not be built.
     #[error("HTTPS client: {0}")]
     Client(#[from] reqwest::Error),
+    /// The pinned client certificates cannot verify anything (e.g. none parses as a root).
+    #[error("client certificate verifier: {0}")]
+    ClientVerifier(String),
 }
 
 fn pem_error(path: &Path, error: impl std::fmt::Display) -> TlsError {
@@ -63,10 +66,7 @@ pub fn server_config(
     cert_pem: &Path,
     key_pem: &Path,
 ) -> Result<Arc<rustls::ServerConfig>, TlsError> {
-    let certs = CertificateDer::pem_file_iter(cert_pem)
-        .map_err(|e| pem_error(cert_pem, e))?
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(|e| pem_error(cert_pem, e))?;
+    let certs = read_certs(cert_pem)?;
     let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| pem_error(key_pem, e))?;
     let config = rustls::ServerConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
@@ -75,24 +75,88 @@ pub fn server_config(
     Ok(Arc::new(config))
 }
 
+/// Server config that also requires a client certificate, accepting exactly the self-signed
+/// certificates in `client_cert_pems` (each pinned as its own trust root: mutual TLS for the
+/// validator API). With none listed, any client is answered ([`server_config`]).
+pub fn server_config_pinning_clients(
+    cert_pem: &Path,
+    key_pem: &Path,
+    client_cert_pems: &[std::path::PathBuf],
+) -> Result<Arc<rustls::ServerConfig>, TlsError> {
+    if client_cert_pems.is_empty() {
+        return server_config(cert_pem, key_pem);
+    }
+    let mut clients = rustls::RootCertStore::empty();
+    for pem in client_cert_pems {
+        clients.add_parsable_certificates(read_certs(pem)?);
+    }
+    let verifier =
+        rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(clients), provider())
+            .build()
+            .map_err(|e| TlsError::ClientVerifier(e.to_string()))?;
+    let certs = read_certs(cert_pem)?;
+    let key = PrivateKeyDer::from_pem_file(key_pem).map_err(|e| pem_error(key_pem, e))?;
+    let config = rustls::ServerConfig::builder_with_provider(provider())
+        .with_protocol_versions(&[&rustls::version::TLS13])?
+        .with_client_cert_verifier(verifier)
+        .with_single_cert(certs, key)?;
+    Ok(Arc::new(config))
+}
+
+fn read_certs(pem: &Path) -> Result<Vec<CertificateDer<'static>>, TlsError> {
+    CertificateDer::pem_file_iter(pem)
+        .map_err(|e| pem_error(pem, e))?
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| pem_error(pem, e))
+}
+
+/// A client certificate and its key (PEM files), presented to validators that pin it.
+#[derive(Debug, Clone, Copy)]
+pub struct Identity<'a> {
+    /// Certificate (PEM).
+    pub cert: &'a Path,
+    /// Private key (PEM).
+    pub key: &'a Path,
+}
+
 /// Client config trusting only `pinned_cert_pem`; TLS 1.3 only, X25519MLKEM768 only.
 pub fn client_config(pinned_cert_pem: &Path) -> Result<rustls::ClientConfig, TlsError> {
+    client_config_with(pinned_cert_pem, None)
+}
+
+/// [`client_config`], presenting `identity` when the server asks for a client certificate.
+pub fn client_config_with(
+    pinned_cert_pem: &Path,
+    identity: Option<Identity<'_>>,
+) -> Result<rustls::ClientConfig, TlsError> {
     let mut roots = rustls::RootCertStore::empty();
-    for cert in
-        CertificateDer::pem_file_iter(pinned_cert_pem).map_err(|e| pem_error(pinned_cert_pem, e))?
-    {
-        roots.add(cert.map_err(|e| pem_error(pinned_cert_pem, e))?)?;
+    for cert in read_certs(pinned_cert_pem)? {
+        roots.add(cert)?;
     }
-    Ok(rustls::ClientConfig::builder_with_provider(provider())
+    let builder = rustls::ClientConfig::builder_with_provider(provider())
         .with_protocol_versions(&[&rustls::version::TLS13])?
-        .with_root_certificates(roots)
-        .with_no_client_auth())
+        .with_root_certificates(roots);
+    Ok(match identity {
+        None => builder.with_no_client_auth(),
+        Some(id) => {
+            let key = PrivateKeyDer::from_pem_file(id.key).map_err(|e| pem_error(id.key, e))?;
+            builder.with_client_auth_cert(read_certs(id.cert)?, key)?
+        }
+    })
 }
 
 /// An HTTPS client for one validator (reqwest over the pinned, PQ-only rustls config).
 pub fn https_client(pinned_cert_pem: &Path) -> Result<reqwest::Client, TlsError> {
+    https_client_with(pinned_cert_pem, None)
+}
+
+/// [`https_client`], presenting `identity` (mutual TLS).
+pub fn https_client_with(
+    pinned_cert_pem: &Path,
+    identity: Option<Identity<'_>>,
+) -> Result<reqwest::Client, TlsError> {
     Ok(reqwest::Client::builder()
-        .tls_backend_preconfigured(client_config(pinned_cert_pem)?)
+        .tls_backend_preconfigured(client_config_with(pinned_cert_pem, identity)?)
         .timeout(std::time::Duration::from_secs(10))
         .connect_timeout(std::time::Duration::from_secs(3))
         .build()?)

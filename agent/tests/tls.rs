@@ -213,3 +213,60 @@ async fn serve_https_end_to_end() {
         .expect("serve_https returns after cancel")
         .expect("serve_https task");
 }
+
+/// Mutual TLS for the validator API: with pinned client certificates the server answers only a
+/// client presenting one of them; a client without a certificate, or with one it does not pin,
+/// fails the handshake and gets nothing.
+#[tokio::test(flavor = "multi_thread")]
+async fn a_server_pinning_clients_answers_only_them() {
+    let server = CertFiles::new("mtls-server");
+    let relayer = CertFiles::new("mtls-relayer");
+    let stranger = CertFiles::new("mtls-stranger");
+    let config = tls::server_config_pinning_clients(
+        &server.cert,
+        &server.key,
+        std::slice::from_ref(&relayer.cert),
+    )
+    .expect("server config");
+    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let port = listener.local_addr().expect("local_addr").port();
+    let router = axum::Router::new().route("/x", axum::routing::get(|| async { "ok" }));
+    let shutdown = CancellationToken::new();
+    let serving = tokio::spawn(tls::serve_https(listener, config, router, shutdown.clone()));
+    let get = |identity: Option<&CertFiles>| {
+        let client = tls::https_client_with(
+            &server.cert,
+            identity.map(|f| tls::Identity {
+                cert: &f.cert,
+                key: &f.key,
+            }),
+        )
+        .expect("client");
+        async move {
+            client
+                .get(format!("https://localhost:{port}/x"))
+                .send()
+                .await
+                .and_then(reqwest::Response::error_for_status)
+        }
+    };
+
+    let pinned = get(Some(&relayer))
+        .await
+        .expect("the pinned client is answered");
+    assert_eq!(pinned.text().await.expect("body"), "ok");
+    assert!(
+        get(None).await.is_err(),
+        "a client without a certificate must not be answered"
+    );
+    assert!(
+        get(Some(&stranger)).await.is_err(),
+        "a client with a certificate the server does not pin must not be answered"
+    );
+
+    shutdown.cancel();
+    tokio::time::timeout(std::time::Duration::from_secs(5), serving)
+        .await
+        .expect("serve_https returns after cancel")
+        .expect("serve_https task");
+}

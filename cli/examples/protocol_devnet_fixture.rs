@@ -291,7 +291,7 @@ async fn run(d: &mut Devnet) -> anyhow::Result<Value> {
         );
     }
     let (config, _) = Config::load(&d.config_path("relayer"), Role::Relayer)?;
-    let clients = ValidatorClients::new(&config.validators, &config.base_dir)?;
+    let clients = ValidatorClients::from_config(&config)?;
     wait_admitted(&clients, b.chain_id, &locks).await?;
     wait_admitted(&clients, a.chain_id, &burns).await?;
     d.spawn_daemon(

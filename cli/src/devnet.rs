@@ -13,7 +13,7 @@ use alloy::signers::local::PrivateKeySigner;
 use anyhow::{bail, Context};
 use ghostbridge_core::bindings::ghost_token::GhostToken;
 use ghostbridge_core::config::{
-    ChainConfig, Config, GasPolicy, ListenerLimits, RelayerSection, StoreSection,
+    ChainConfig, ClientTls, Config, GasPolicy, ListenerLimits, RelayerSection, StoreSection,
     ValidatorEndpoint, ValidatorSection, WatcherSection,
 };
 use ghostbridge_core::deployment::Deployment;
@@ -42,6 +42,8 @@ pub const CHALLENGER_KEY: &str =
     "0x92db14e403b83dfe3df233f83dfa3a0d7096f21ca9b0d6d6b8d88b2b4ec1564e";
 /// Keystore password of the devnet validators (public, like the anvil keys).
 pub const DEVNET_PASSWORD: &str = "devnet";
+/// The TLS client identities the devnet's validators pin (mutual TLS): `<name>-client.cert.pem`.
+const CLIENT_IDENTITIES: [&str; 2] = ["relayer", "watcher"];
 /// Chain ids of the two anvil chains.
 pub const CHAIN_IDS: [u64; 2] = [31_337, 31_338];
 
@@ -313,6 +315,14 @@ impl Devnet {
                 ghostbridge_agent::tls::self_signed(&["localhost".into(), "127.0.0.1".into()])?;
             std::fs::write(dir.join(format!("validator-{i}.cert.pem")), cert)?;
             std::fs::write(dir.join(format!("validator-{i}.key.pem")), key)?;
+        }
+        // The relayers' and the watcher's client identities: the validators answer only them
+        // (mutual TLS).
+        for client in CLIENT_IDENTITIES {
+            let (cert, key) =
+                ghostbridge_agent::tls::self_signed(&[format!("{client}.ghostbridge")])?;
+            std::fs::write(dir.join(format!("{client}-client.cert.pem")), cert)?;
+            std::fs::write(dir.join(format!("{client}-client.key.pem")), key)?;
         }
         let template: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(
             opts.root.join("script/config/devnet.json"),
@@ -631,12 +641,17 @@ impl Devnet {
             self.validator_urls.push(url);
         }
         let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", dir.join(file).display());
+        let client_tls = |client: &str| ClientTls {
+            cert: format!("{client}-client.cert.pem").into(),
+            key: format!("{client}-client.key.pem").into(),
+        };
         let base = |store: Option<String>,
                     chains: &[ChainConfig],
                     validators: &[ValidatorEndpoint]| Config {
             store: store.map(|url| StoreSection { url }),
             chains: chains.to_vec(),
             validators: validators.to_vec(),
+            client_tls: None,
             validator: None,
             relayer: None,
             watcher: None,
@@ -655,6 +670,10 @@ impl Devnet {
                     poll_interval_ms: 250,
                     api_limits: ListenerLimits::default(),
                     ops_limits: ListenerLimits::default(),
+                    client_certs: CLIENT_IDENTITIES
+                        .iter()
+                        .map(|c| format!("{c}-client.cert.pem").into())
+                        .collect(),
                 }),
                 ..base(Some(sqlite(&format!("{name}.db"))), &validator_chains, &[])
             };
@@ -680,6 +699,7 @@ impl Devnet {
                     max_attempts: 40,
                     max_final_attempts: 3,
                 }),
+                client_tls: Some(client_tls("relayer")),
                 ..base(Some(store.clone()), &chains, &validators)
             };
             self.write_config(name, &config)?;
@@ -691,6 +711,7 @@ impl Devnet {
                 poll_interval_ms: 500,
                 unverified_alert_secs: 60,
             }),
+            client_tls: Some(client_tls("watcher")),
             ..base(None, &chains, &validators)
         };
         self.write_config("watcher", &config)

@@ -190,6 +190,17 @@ fn default_server_name() -> String {
     "localhost".into()
 }
 
+/// This daemon's TLS client identity toward the validators (mutual TLS): the relayer and the
+/// watcher present it; a validator with `client_certs` answers only the certificates it pins.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct ClientTls {
+    /// Certificate (PEM), listed in the validators' `client_certs`.
+    pub cert: PathBuf,
+    /// Its private key (PEM).
+    pub key: PathBuf,
+}
+
 /// Where the state lives.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields)]
@@ -227,6 +238,11 @@ pub struct ValidatorSection {
     /// `[validator.ops_limits]`: the same for the ops port (same defaults).
     #[serde(default)]
     pub ops_limits: ListenerLimits,
+    /// Certificates (PEM) of the relayers and watchers allowed to call the API (mutual TLS; each
+    /// pinned as its own trust root). Empty: any TLS client is answered, within the API's own
+    /// bounds (a delivered message signs into no new batch, at most 8 roots per message).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub client_certs: Vec<PathBuf>,
 }
 
 fn default_password_env() -> String {
@@ -336,6 +352,9 @@ pub struct Config {
     /// The validators' APIs, in signer-set order or any order (matched by address).
     #[serde(default)]
     pub validators: Vec<ValidatorEndpoint>,
+    /// `[client_tls]`: the certificate and key this daemon presents to the validators.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_tls: Option<ClientTls>,
     /// Validator daemon section.
     pub validator: Option<ValidatorSection>,
     /// Relayer daemon section.
@@ -640,10 +659,25 @@ impl Config {
                 );
             }
         }
+        if let Some(t) = &self.client_tls {
+            for (k, p) in [("client_tls.cert", &t.cert), ("client_tls.key", &t.key)] {
+                if !self.resolve(p).is_file() {
+                    bad(k.into(), &format!("{} does not exist", p.display()));
+                }
+            }
+        }
         match role {
             Role::Validator => match &self.validator {
                 None => bad("validator".into(), "section missing"),
                 Some(v) => {
+                    for (i, p) in v.client_certs.iter().enumerate() {
+                        if !self.resolve(p).is_file() {
+                            bad(
+                                format!("validator.client_certs[{i}]"),
+                                &format!("{} does not exist", p.display()),
+                            );
+                        }
+                    }
                     if !self.resolve(&v.keystore).is_file() {
                         bad(
                             "validator.keystore".into(),

@@ -137,7 +137,7 @@ async fn start(d: Daemon, api: ApiOptions) -> Result<Tasks, DaemonError> {
             ghostbridge_agent::chain::http_provider(&c.rpc_urls[0])?,
         );
     }
-    let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
+    let validators = ValidatorClients::from_config(&config)?;
     let relayer = Relayer {
         inner: Arc::new(Inner {
             id: section.id.clone(),

@@ -228,7 +228,7 @@ pub fn clients(d: &Devnet) -> ValidatorClients {
         ghostbridge_core::config::Role::Relayer,
     )
     .expect("relayer config");
-    ValidatorClients::new(&config.validators, &config.base_dir).expect("clients")
+    ValidatorClients::from_config(&config).expect("clients")
 }
 
 /// The validators' single-message attestation of `id` for its release on `to` by `endpoint`

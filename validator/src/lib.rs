@@ -170,9 +170,16 @@ async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
         ghostbridge_core::keystore::load(&config.resolve(&section.keystore), password.as_bytes())
             .map_err(|e| DaemonError::start("validator keystore", e))?;
     let validator = Validator::new(key, chains, store, health)?;
-    let tls = ghostbridge_agent::tls::server_config(
+    // Mutual TLS when the config pins relayer and watcher certificates.
+    let clients: Vec<_> = section
+        .client_certs
+        .iter()
+        .map(|p| config.resolve(p))
+        .collect();
+    let tls = ghostbridge_agent::tls::server_config_pinning_clients(
         &config.resolve(&section.tls_cert),
         &config.resolve(&section.tls_key),
+        &clients,
     )?;
     let addr: std::net::SocketAddr = section
         .listen
@@ -183,7 +190,7 @@ async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
         .await
         .map_err(listen_error)?;
     let api = listener.local_addr().map_err(listen_error)?;
-    tracing::info!(address = %validator.address(), %api, "validator ready");
+    tracing::info!(address = %validator.address(), %api, pinned_clients = clients.len(), "validator ready");
     let mut tasks = validator.spawn_followers(
         &shutdown,
         std::time::Duration::from_millis(section.poll_interval_ms),

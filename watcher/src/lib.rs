@@ -907,7 +907,7 @@ async fn start(d: Daemon) -> Result<Tasks, DaemonError> {
         .as_deref()
         .map(|env| daemon::signer_from_env("guardian key", env))
         .transpose()?;
-    let validators = ValidatorClients::new(&config.validators, &config.base_dir)?;
+    let validators = ValidatorClients::from_config(&config)?;
     let watcher = Watcher::new(
         chains,
         validators,
