@@ -503,3 +503,22 @@ fn a_relative_sqlite_store_lives_next_to_the_config() {
         assert_eq!(with(unchanged).as_deref(), Some(unchanged));
     }
 }
+
+/// Mutual TLS files are checked at load like every other path: a missing client identity or
+/// pinned client certificate is reported under its key.
+#[test]
+fn missing_mutual_tls_files_are_reported_under_their_keys() {
+    let dir = TempDir::new("mtls");
+    dir.deployment(31337);
+    dir.deployment(42161);
+    std::fs::write(dir.0.join("v.pem"), "").expect("write cert");
+    let toml = format!(
+        "{VALID}\n[client_tls]\ncert = \"relayer.pem\"\nkey = \"relayer.key\"\n\n[[validators]]\nurl = \"https://127.0.0.1:9000\"\ntls_cert = \"v.pem\"\n\n[relayer]\nid = \"r1\"\nops_listen = \"127.0.0.1:9100\"\n"
+    );
+    let err = load_err(&dir.config(&toml), Role::Relayer);
+    let keys: Vec<&str> = err.problems.iter().map(|p| p.key.as_str()).collect();
+    assert_eq!(keys, ["client_tls.cert", "client_tls.key"], "{err}");
+    std::fs::write(dir.0.join("relayer.pem"), "").expect("write");
+    std::fs::write(dir.0.join("relayer.key"), "").expect("write");
+    assert!(Config::load(&dir.config(&toml), Role::Relayer).is_ok());
+}
