@@ -620,7 +620,6 @@ impl Devnet {
     /// Writes every daemon's config by serialising the typed [`Config`] the daemon loads, so
     /// a devnet config can never carry a key the loader would refuse or miss one it needs.
     fn write_configs(&mut self, rpcs: &[String]) -> anyhow::Result<()> {
-        let dir = self.opts.dir.clone();
         let chains = self.chain_configs(rpcs, self.opts.confirmations, false);
         let validator_chains = self.chain_configs(
             rpcs,
@@ -640,7 +639,8 @@ impl Devnet {
             });
             self.validator_urls.push(url);
         }
-        let sqlite = |file: &str| format!("sqlite://{}?mode=rwc", dir.join(file).display());
+        // Beside the configs: a relative SQLite path is resolved against the config's directory.
+        let sqlite = |file: &str| format!("sqlite://{file}?mode=rwc");
         let client_tls = |client: &str| ClientTls {
             cert: format!("{client}-client.cert.pem").into(),
             key: format!("{client}-client.key.pem").into(),
