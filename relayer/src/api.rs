@@ -954,27 +954,20 @@ mod tests {
         let relayer = Relayer {
             inner: Arc::new(crate::Inner {
                 id: "api-test".into(),
-                store,
-                chains: Default::default(),
-                providers: Default::default(),
-                validators: ghostbridge_agent::attest::ValidatorClients::new(
-                    &[],
-                    std::path::Path::new("."),
-                )
-                .unwrap(),
-                health: Default::default(),
-                poll: std::time::Duration::from_secs(1),
                 lease: std::time::Duration::from_secs(1),
-                batch_min: 8,
                 batch_max: 8,
-                pipeline_batches: 1,
-                rounds_in_flight: 1,
                 backoff: ghostbridge_store::BackoffPolicy {
                     base: std::time::Duration::from_millis(1),
                     max: std::time::Duration::from_millis(1),
                     max_attempts: 1,
                 },
                 max_final_attempts: 1,
+                ..crate::testing::inner(
+                    store,
+                    [],
+                    Default::default(),
+                    crate::testing::no_validators(),
+                )
             }),
         };
         (relayer, db)
@@ -984,25 +977,12 @@ mod tests {
     /// scripted node.
     async fn relayer_over(node: alloy::providers::DynProvider) -> (Relayer, std::path::PathBuf) {
         let (bare, db) = bare_relayer("source").await;
-        let chain = ghostbridge_core::config::Chain {
-            name: "a".into(),
-            chain_id: 31337,
-            rpc_urls: Vec::new(),
-            confirmations: 1,
-            block_time_ms: 1_000,
-            max_block_range: 1_000,
-            deployment: ghostbridge_core::deployment::Deployment {
-                chain_id: 31337,
-                verifier: Address::repeat_byte(0xb0),
-                fee_manager: Address::repeat_byte(0xb2),
-                vault: Address::repeat_byte(0xa1),
-                minter: Address::repeat_byte(0xb3),
-                guardian: Address::repeat_byte(0xb4),
-                deploy_block: 100,
-                tokens: Default::default(),
-            },
-            gas: Default::default(),
-        };
+        let mut chain = crate::testing::chain(
+            31337,
+            Address::repeat_byte(0xa1),
+            Address::repeat_byte(0xb3),
+        );
+        chain.deployment.deploy_block = 100;
         let inner = Arc::into_inner(bare.inner).unwrap();
         let relayer = Relayer {
             inner: Arc::new(crate::Inner {

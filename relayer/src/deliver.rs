@@ -1288,8 +1288,6 @@ mod tests {
         validators: ValidatorClients,
         messages: &[Message],
     ) -> (crate::Relayer, Vec<Pending>) {
-        use ghostbridge_core::config::Chain;
-        use ghostbridge_core::deployment::Deployment;
         let store = ghostbridge_store::Store::open("sqlite::memory:")
             .await
             .unwrap();
@@ -1324,54 +1322,21 @@ mod tests {
             })
             .collect();
         let (provider, _) = ghostbridge_agent::testing::mock_node();
-        let chain = |chain_id: u64, vault: Address, minter: Address| Chain {
-            name: chain_id.to_string(),
-            chain_id,
-            rpc_urls: Vec::new(),
-            confirmations: 1,
-            block_time_ms: 1_000,
-            max_block_range: 1_000,
-            deployment: Deployment {
-                chain_id,
-                verifier: Address::repeat_byte(0x77),
-                fee_manager: Address::repeat_byte(0xb2),
-                vault,
-                minter,
-                guardian: Address::repeat_byte(0xb4),
-                deploy_block: 1,
-                tokens: Default::default(),
-            },
-            gas: Default::default(),
-        };
         let source = messages[0].srcContract;
         let r = crate::Relayer {
-            inner: std::sync::Arc::new(crate::Inner {
-                id: "r1".into(),
+            inner: std::sync::Arc::new(crate::testing::inner(
                 store,
-                chains: [
-                    (31337, chain(31337, source, Address::repeat_byte(0x41))),
-                    (
+                [
+                    crate::testing::chain(31337, source, Address::repeat_byte(0x41)),
+                    crate::testing::chain(
                         31338,
-                        chain(
-                            31338,
-                            Address::repeat_byte(0x43),
-                            Address::repeat_byte(0x42),
-                        ),
+                        Address::repeat_byte(0x43),
+                        Address::repeat_byte(0x42),
                     ),
-                ]
-                .into(),
-                providers: [(31338, provider)].into(),
+                ],
+                [(31338, provider)].into(),
                 validators,
-                health: Default::default(),
-                poll: Duration::from_millis(250),
-                lease: Duration::from_secs(30),
-                batch_min: 8,
-                batch_max: 200,
-                pipeline_batches: 1,
-                rounds_in_flight: 1,
-                backoff: Default::default(),
-                max_final_attempts: 3,
-            }),
+            )),
         };
         (r, pending)
     }

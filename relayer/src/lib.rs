@@ -25,6 +25,8 @@ pub mod api;
 mod deliver;
 mod scanner;
 mod submit;
+#[cfg(test)]
+mod testing;
 
 use std::collections::HashMap;
 use std::sync::Arc;

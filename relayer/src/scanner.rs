@@ -116,43 +116,18 @@ mod tests {
     use super::*;
     use std::collections::HashMap;
     use std::sync::Arc;
-    use std::time::Duration;
 
     use alloy::primitives::{B256, U256};
     use alloy::rpc::types::Log;
-    use ghostbridge_agent::attest::ValidatorClients;
-    use ghostbridge_agent::runtime::Health;
     use ghostbridge_agent::testing::{block, mock_node};
-    use ghostbridge_core::config::{Chain, GasPolicy};
-    use ghostbridge_core::deployment::Deployment;
+
+    use crate::testing::chain;
     use ghostbridge_core::protocol::Message;
-    use ghostbridge_store::{BackoffPolicy, Status, Store};
+    use ghostbridge_store::{Status, Store};
 
     const A: u64 = 31337;
     const B: u64 = 31338;
     const VAULT_A: Address = Address::repeat_byte(0xa1);
-
-    fn chain(chain_id: u64, vault: Address) -> Chain {
-        Chain {
-            name: chain_id.to_string(),
-            chain_id,
-            rpc_urls: Vec::new(),
-            confirmations: 2,
-            block_time_ms: 1_000,
-            max_block_range: 1_000,
-            deployment: Deployment {
-                chain_id,
-                verifier: Address::repeat_byte(0xb0),
-                fee_manager: Address::repeat_byte(0xb2),
-                vault,
-                minter: Address::repeat_byte(0xb3),
-                guardian: Address::repeat_byte(0xb4),
-                deploy_block: 1,
-                tokens: Default::default(),
-            },
-            gas: GasPolicy::default(),
-        }
-    }
 
     /// A `Locked` log of the vault on A for a lock to `dst`.
     fn locked(nonce: u64, dst: u64) -> (B256, Log) {
@@ -192,22 +167,15 @@ mod tests {
         let store = Store::open("sqlite::memory:").await.unwrap();
         store.migrate().await.unwrap();
         let r = Relayer {
-            inner: Arc::new(crate::Inner {
-                id: "r1".into(),
+            inner: Arc::new(crate::testing::inner(
                 store,
-                chains: HashMap::from([(A, chain(A, VAULT_A)), (B, chain(B, Address::ZERO))]),
-                providers: HashMap::from([(A, provider.clone())]),
-                validators: ValidatorClients::new(&[], std::path::Path::new(".")).unwrap(),
-                health: Health::default(),
-                poll: Duration::from_millis(250),
-                lease: Duration::from_secs(30),
-                batch_min: 8,
-                batch_max: 200,
-                pipeline_batches: 1,
-                rounds_in_flight: 1,
-                backoff: BackoffPolicy::default(),
-                max_final_attempts: 3,
-            }),
+                [
+                    chain(A, VAULT_A, Address::repeat_byte(0xb3)),
+                    chain(B, Address::ZERO, Address::repeat_byte(0xb3)),
+                ],
+                HashMap::from([(A, provider.clone())]),
+                crate::testing::no_validators(),
+            )),
         };
         let source = EventSource::new(
             provider,
