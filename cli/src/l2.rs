@@ -75,7 +75,7 @@ pub enum L2Command {
         #[arg(long, default_value = "ghostplane.journal")]
         journal: PathBuf,
         /// Most ops (transactions and deposits) per batch; default: what one L1 transaction
-        /// carries in the mode (blobs: 6 blobs × 819 = 4,914; calldata: 768). Smaller batches
+        /// carries in the mode (blobs: 6 blobs × 1,024 = 6,144; calldata: 768). Smaller batches
         /// let several share an L1 block with `--max-in-flight`. Lowering it below a batch
         /// already in the journal makes the journal unreplayable.
         #[arg(long)]

@@ -96,6 +96,8 @@ fn apply_lie(mut batch: SealedBatch, kind: Kind, number: u64) -> SealedBatch {
                     Op::Transfer(t) => t.value = t.value.wrapping_add(1),
                     Op::Withdrawal(w) => w.amount = w.amount.wrapping_add(1),
                     Op::Deposit(d) | Op::Refund(d) => d.amount = d.amount.wrapping_add(1),
+                    // A slot past the account count.
+                    Op::Register(r) => r.slot = r.slot.wrapping_add(1),
                 }
             }
             *last = record.encode();
@@ -154,7 +156,8 @@ mod tests {
     const ETHER: u128 = 1_000_000_000_000_000_000;
 
     /// Batch 1: a deposit for alice. Batch 2: a deposit for bob, then alice's withdrawal (the
-    /// node's order: deposits are applied as they come, transactions at the seal). Batch 3: a
+    /// node's order: deposits are applied as they come, transactions at the seal), whose L1
+    /// recipient is registered first. Batch 3: a
     /// withdrawal, then a deposit (the skipped record is the last). Batch 4: one deposit.
     fn batches() -> (Vec<SealedBatch>, Vec<PortalDeposit>) {
         let config = EngineConfig::default();
@@ -239,9 +242,10 @@ mod tests {
             let found = verdict(&honest, &lied);
             match i {
                 0 | 3 => assert_eq!(found, Verdict::Honest),
-                // The withdrawal took the deposit's place: its post-step state lacks it.
+                // The register op of the withdrawal's L1 recipient took the deposit's place: the
+                // slot it names is past the account count the missing deposit left.
                 1 => assert!(
-                    matches!(&found, Verdict::Fraud { index: 0, reason } if reason.contains("commitment")),
+                    matches!(&found, Verdict::Fraud { index: 0, reason } if reason.contains("register at slot")),
                     "{found:?}"
                 ),
                 _ => assert!(matches!(found, Verdict::FinalState { .. }), "{found:?}"),

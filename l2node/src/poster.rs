@@ -1,5 +1,5 @@
 //! Posts every sealed batch to `GhostPlaneRollup.submitBatch`, in order, as EIP-4844 blobs (one
-//! type-3 transaction carrying ceil(ops / 819) blobs) or, in calldata mode, with the records in
+//! type-3 transaction carrying ceil(ops / 1024) blobs) or, in calldata mode, with the records in
 //! calldata.
 //!
 //! At most once per batch: the Rollup takes batch `n` only when its tip is `n − 1`, so before
@@ -42,7 +42,7 @@ pub enum DataMode {
 /// Most blobs one transaction may carry (EIP-7594, in force since Osaka; anvil's default).
 pub const MAX_BLOBS_PER_TX: usize = 6;
 
-/// Most records one calldata batch carries: 768 × 155 B = 119 KB of calldata, under the 128 KiB
+/// Most records one calldata batch carries: 768 × 124 B = 95 KB of calldata, under the 128 KiB
 /// transaction size geth's pool accepts.
 pub const MAX_CALLDATA_RECORDS: usize = 768;
 
@@ -457,7 +457,7 @@ async fn post_until_on_l1(
 }
 
 /// The header and payload of a batch in `mode` (an empty batch always goes as calldata: a
-/// type-3 transaction needs a blob, and the Rollup wants ceil(0 / 819) = 0 of them).
+/// type-3 transaction needs a blob, and the Rollup wants ceil(0 / 1024) = 0 of them).
 fn payload(s: &BatchSettlement, mode: DataMode) -> Result<Payload, PostError> {
     let number = s.l1_header.number;
     if mode == DataMode::Calldata || s.records.is_empty() {

@@ -37,7 +37,7 @@ mod driver {
         roots::{self, AccountState, StepState},
         settlement::{
             self as st, abi, DepositOp, FraudWitness, Op, PreAccount, Record, RecordBytes,
-            TransferOp, WithdrawalOp,
+            RegisterOp, TransferOp, WithdrawalOp,
         },
         tx::{self, test_key, UnsignedTx, UnsignedWithdrawal},
         TOKEN_COUNT,
@@ -82,8 +82,6 @@ mod driver {
         op: Op,
         /// Every used slot's account before the op (slot order).
         pre_all: Vec<AccountState>,
-        /// Touched slots (SPEC order).
-        slots: Vec<u32>,
         /// Final states of the touched accounts.
         post: Vec<AccountState>,
         /// Account witnesses with sequential siblings.
@@ -221,12 +219,49 @@ mod driver {
             Ok(out)
         }
 
-        /// Slot of `a`: its slot, or the next free one.
-        fn slot_of(&mut self, a: Address) -> anyhow::Result<u32> {
-            Ok(match self.engine.account(a)? {
-                Some(i) => i.slot as u32,
-                None => self.slots.len() as u32,
-            })
+        /// Slot of `a` (registered ahead of the engine included), or the next free one.
+        fn slot_of(&self, a: Address) -> u32 {
+            self.slots
+                .iter()
+                .position(|s| *s == a)
+                .unwrap_or(self.slots.len()) as u32
+        }
+
+        fn is_new(&self, a: Address) -> bool {
+            !self.slots.contains(&a)
+        }
+
+        /// The register op the engine applies for `address` ahead of the op that needs it (in the
+        /// same engine call, so its witness and post state come from the pure tree; the sealed
+        /// batch's steps check them). Returns the state after it.
+        fn register(
+            &mut self,
+            address: Address,
+            pre_all: Vec<AccountState>,
+        ) -> anyhow::Result<Vec<AccountState>> {
+            let slot = self.slots.len() as u32;
+            ensure!(slot as usize == pre_all.len(), "register past the slots");
+            let pre = self.pre_witnesses(&[slot], &pre_all)?;
+            let created = AccountState {
+                address,
+                ..empty_state()
+            };
+            let mut after = pre_all.clone();
+            after.push(created);
+            self.slots.push(address);
+            self.open.push(OpData {
+                op: Op::Register(RegisterOp { slot, address }),
+                pre_all,
+                post: vec![created],
+                accounts: vec![st::account_witness(
+                    slot,
+                    &empty_state(),
+                    pre[0].siblings.clone(),
+                )],
+                withdrawal_siblings: Vec::new(),
+                utx: None,
+            });
+            Ok(after)
         }
 
         /// Address at `slot` after the op (`new` for the next free slot).
@@ -234,22 +269,30 @@ mod driver {
             self.slots.get(slot as usize).copied().unwrap_or(new)
         }
 
-        /// Engine witnesses of `slots` before an op.
+        /// Witnesses of `slots` in the tree of `pre_all`; where the engine is at that state (no
+        /// register op taken ahead of it), its slot proofs must be the same.
         fn pre_witnesses(
             &mut self,
             slots: &[u32],
             pre_all: &[AccountState],
         ) -> anyhow::Result<Vec<PreAccount>> {
+            let leaves: Vec<B256> = pre_all.iter().map(st::leaf_of).collect();
+            let engine_here = roots::sparse_root(DEPTH, &leaves) == self.engine.slot_proof(0)?.root;
             let mut out = Vec::new();
             for &s in slots {
-                let proof = self.engine.slot_proof(s)?;
                 let state = pre_all.get(s as usize).copied().unwrap_or_else(empty_state);
-                ensure!(proof.siblings.len() == DEPTH as usize, "slot proof depth");
-                ensure!(proof.leaf == st::leaf_of(&state), "slot {s} leaf mismatch");
+                let siblings = roots::proof_siblings(DEPTH, &leaves, s.into());
+                if engine_here {
+                    let proof = self.engine.slot_proof(s)?;
+                    ensure!(
+                        proof.siblings == siblings && proof.leaf == st::leaf_of(&state),
+                        "slot {s}: the engine's witness differs"
+                    );
+                }
                 out.push(PreAccount {
                     slot: s,
                     state,
-                    siblings: proof.siblings,
+                    siblings,
                 });
             }
             Ok(out)
@@ -298,7 +341,6 @@ mod driver {
             self.open.push(OpData {
                 op,
                 pre_all,
-                slots,
                 post,
                 accounts,
                 withdrawal_siblings,
@@ -316,7 +358,7 @@ mod driver {
         ) -> anyhow::Result<()> {
             let index = self.deposits.len() as u64;
             let pre_all = self.snapshot()?;
-            let to_slot = self.slot_of(recipient)?;
+            let to_slot = self.slot_of(recipient);
             let op = Op::Deposit(DepositOp {
                 token: token as u8,
                 to_slot,
@@ -370,10 +412,17 @@ mod driver {
             value: u128,
         ) -> anyhow::Result<()> {
             let (utx, raw) = self.signed_transfer(u, to, token, value)?;
-            let pre_all = self.snapshot()?;
+            let mut pre_all = self.snapshot()?;
             let from = self.addr(u);
-            let from_slot = self.slot_of(from)?;
-            let to_slot = self.slot_of(to)?;
+            // The engine registers a new sender, then a new recipient, before the transfer.
+            if self.is_new(from) {
+                pre_all = self.register(from, pre_all)?;
+            }
+            if self.is_new(to) {
+                pre_all = self.register(to, pre_all)?;
+            }
+            let from_slot = self.slot_of(from);
+            let to_slot = self.slot_of(to);
             let op = Op::Transfer(TransferOp::from_raw(&raw, from_slot, to_slot)?);
             let pre = self.pre_witnesses(&op.touched_slots(), &pre_all)?;
             let d = tx::decode(&raw)?;
@@ -401,9 +450,14 @@ mod driver {
             let raw = uw.sign(&self.users[u].key)?;
             let signed = tx::decode_withdrawal(&raw)?;
             ensure!(signed.recover()? == from, "withdrawal signer");
-            let pre_all = self.snapshot()?;
-            let from_slot = self.slot_of(from)?;
-            let op = Op::Withdrawal(WithdrawalOp::from_raw(&raw, from_slot)?);
+            let mut pre_all = self.snapshot()?;
+            // An L1 recipient with no L2 account is registered first (the op names it by slot).
+            if self.is_new(l1_recipient) {
+                pre_all = self.register(l1_recipient, pre_all)?;
+            }
+            let from_slot = self.slot_of(from);
+            let recipient_slot = self.slot_of(l1_recipient);
+            let op = Op::Withdrawal(WithdrawalOp::from_raw(&raw, from_slot, recipient_slot)?);
             let pre = self.pre_witnesses(&op.touched_slots(), &pre_all)?;
             let k = self.open_withdrawals.len() as u32;
             let wp = self.engine.open_withdrawal_proof(k)?;
@@ -709,10 +763,18 @@ mod driver {
         // ---- honest.json
         {
             let dep_b1 = find(&b1, |o| matches!(o.op, Op::Deposit(_)));
-            let new_acct = find(
+            let transfer = find(
                 &b1,
-                |o| matches!(o.op, Op::Transfer(t) if t.to_slot as usize >= o.pre_all.len()),
+                |o| matches!(o.op, Op::Transfer(t) if t.to_slot != t.from_slot),
             );
+            // The register op of u3 and the transfer to u3 right after it.
+            let register = find(&b1, |o| matches!(o.op, Op::Register(_)));
+            ensure!(
+                matches!(b1.ops[register + 1].op, Op::Transfer(_)),
+                "register before a transfer"
+            );
+            let register_b2 = find(&b2, |o| matches!(o.op, Op::Register(_)));
+            let wd_b2 = find(&b2, |o| matches!(o.op, Op::Withdrawal(_)));
             let self_t = find(
                 &b1,
                 |o| matches!(o.op, Op::Transfer(t) if t.to_slot == t.from_slot),
@@ -725,14 +787,16 @@ mod driver {
                 .unwrap();
             let proofs = vec![
                 honest_fraud(&b1, dep_b1, "deposit_first_op"),
-                honest_fraud(&b1, 4, "transfer"),
-                honest_fraud(&b1, new_acct, "transfer_new_account"),
+                honest_fraud(&b1, transfer, "transfer"),
+                honest_fraud(&b1, register, "register"),
+                honest_fraud(&b1, register + 1, "transfer_to_registered_account"),
                 honest_fraud(&b1, self_t, "transfer_self"),
                 honest_fraud(&b1, wd, "withdrawal"),
                 honest_fraud(&b1, wd2, "withdrawal_second_of_batch"),
                 honest_fraud(&b2, 0, "deposit_new_account_batch_start"),
-                honest_fraud(&b2, 2, "transfer_new_account_batch2"),
-                honest_fraud(&b2, 3, "withdrawal_batch2"),
+                honest_fraud(&b2, register_b2, "register_batch2"),
+                honest_fraud(&b2, register_b2 + 1, "transfer_new_account_batch2"),
+                honest_fraud(&b2, wd_b2, "withdrawal_batch2"),
                 final_fraud(&b1, &b1.header, &b1.bytes(), "final_batch1", false),
                 final_fraud(&b2, &b2.header, &b2.bytes(), "final_batch2", false),
             ];
@@ -794,7 +858,7 @@ mod driver {
             t.r = B256::from_slice(&sig[..32]);
             t.s = B256::from_slice(&sig[32..]);
             t.v = v;
-            ensure!(t.recover(utx.nonce)? == u5, "forged signer");
+            ensure!(t.recover(utx.to, utx.nonce)? == u5, "forged signer");
             let op = Op::Transfer(t);
             recs[tb] = Record {
                 op,
@@ -904,7 +968,7 @@ mod driver {
             let from_slot = pre_all.iter().position(|a| a.address == u0).unwrap() as u32;
             let to_slot = pre_all.iter().position(|a| a.address == u1).unwrap() as u32;
             let t = TransferOp::from_signed(&utx, &sig, v, from_slot, to_slot)?;
-            ensure!(t.recover(s0.nonce)? == u0, "token-9 signer");
+            ensure!(t.recover(u1, s0.nonce)? == u0, "token-9 signer");
             let (header, recs, w) = insert(at, Op::Transfer(t));
             let proofs = vec![
                 honest_fraud(&b2, ta, "honest_transfer"),
@@ -964,32 +1028,32 @@ mod driver {
             )?;
         }
 
-        // ---- duplicate_account.json: T_b claims to create u2 (which exists) at a new slot.
+        // ---- duplicate_account.json: a register op for u2 (which exists) at a new slot, just
+        // before T_b.
         {
             let o = &b3.ops[tb];
             let pre = b3.pre(tb);
-            let Op::Transfer(mut t) = o.op else {
+            let Op::Transfer(t) = o.op else {
                 unreachable!()
             };
             let existing_slot = t.to_slot;
-            t.to_slot = pre.account_count as u32;
-            let op = Op::Transfer(t);
-            // The lie's post state: sender and collector as in the honest op, u2 created anew.
-            let mut created = empty_state();
-            created.address = t.to;
-            created.balances[t.token as usize] = t.value;
-            let leaves: Vec<B256> = o.pre_all.iter().map(st::leaf_of).collect();
-            let mut updates = Vec::new();
-            for (s, post) in o.slots.iter().zip(&o.post) {
-                if *s == existing_slot {
-                    updates.push((t.to_slot, st::leaf_of(&created)));
-                } else {
-                    updates.push((*s, st::leaf_of(post)));
-                }
-            }
-            let (_, lie_root) = st::sequential_siblings_full(DEPTH, &leaves, &updates);
+            ensure!(
+                o.pre_all[existing_slot as usize].address == u2,
+                "T_b pays u2"
+            );
+            let op = Op::Register(RegisterOp {
+                slot: pre.account_count as u32,
+                address: u2,
+            });
+            // The lie's post state: u2 again, empty, at the next slot.
+            let mut all = o.pre_all.clone();
+            all.push(AccountState {
+                address: u2,
+                ..empty_state()
+            });
+            let lie_leaves: Vec<B256> = all.iter().map(st::leaf_of).collect();
             let claimed = StepState {
-                state_root: lie_root,
+                state_root: roots::sparse_root(DEPTH, &lie_leaves),
                 account_count: pre.account_count + 1,
                 ..pre
             };
@@ -1002,6 +1066,7 @@ mod driver {
                 .encode(),
             );
             let header = lie_header(&b3, &recs, &claimed);
+            let leaves: Vec<B256> = o.pre_all.iter().map(st::leaf_of).collect();
             let state_at = |all: &[AccountState], s: u32| all[s as usize];
             let existing = {
                 let sib = roots::proof_siblings(DEPTH, &leaves, existing_slot.into());
@@ -1014,8 +1079,8 @@ mod driver {
                 &pre,
                 existing,
             );
-            // Honest: batch 2's transfer that creates u5 (to_slot = account count), with the
-            // witness of another existing slot; and T_a, whose recipient keeps its slot.
+            // Honest: batch 2's register of u5, with the witness of another existing slot; and
+            // T_a, a transfer (which never creates an account).
             let honest_dup = |i: usize, witness_slot: u32, name: &str| {
                 let o = &b2.ops[i];
                 let leaves: Vec<B256> = o.pre_all.iter().map(st::leaf_of).collect();
@@ -1033,15 +1098,12 @@ mod driver {
                     fraud: false,
                 }
             };
-            let creates = find(
-                &b2,
-                |o| matches!(o.op, Op::Transfer(t) if t.to_slot as usize == o.pre_all.len()),
-            );
+            let registers = find(&b2, |o| matches!(o.op, Op::Register(_)));
             let Op::Transfer(ta_op) = b2.ops[ta].op else {
                 unreachable!()
             };
             let proofs = vec![
-                honest_dup(creates, 1, "honest_new_account"),
+                honest_dup(registers, 1, "honest_register"),
                 honest_dup(ta, ta_op.to_slot, "honest_existing_recipient"),
                 Proof {
                     name: "duplicate_account".into(),

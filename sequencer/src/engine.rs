@@ -124,7 +124,7 @@ pub struct Step {
     pub deposit_cursor: u64,
     /// Withdrawals of the batch after the op.
     pub withdrawal_count: u32,
-    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund.
+    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund, 5 register.
     pub kind: u32,
     /// Step commitment `c_i` (first 31 bytes of the step hash).
     pub commitment: [u8; 31],

@@ -272,7 +272,7 @@ pub struct FfiStep {
     pub deposit_cursor: u64,
     /// Withdrawals of the batch after the op.
     pub withdrawal_count: u32,
-    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund.
+    /// Op kind: 1 deposit, 2 transfer, 3 withdrawal, 4 refund, 5 register.
     pub kind: u32,
     /// The step commitment `c_i` in bytes 0..31, byte 31 zero.
     pub commitment: [u8; 32],

@@ -11,7 +11,8 @@ use crate::error::EngineError;
 use crate::journal::{JournalEntry, JournalOp};
 use crate::roots::{self, StepState, WITHDRAWALS_DEPTH};
 use crate::settlement::{
-    self, abi, DepositOp, Op, Record, RecordBytes, SettlementError, TransferOp, WithdrawalOp,
+    self, abi, DepositOp, Op, Record, RecordBytes, RegisterOp, SettlementError, TransferOp,
+    WithdrawalOp,
 };
 use crate::tx::SignedWithdrawal;
 use alloy_primitives::{Address, B256};
@@ -69,6 +70,8 @@ pub struct Ledger {
     engine: Engine,
     /// State at the start of the open batch.
     start: StepState,
+    /// Accounts after the open batch's ops (a slot equal to it is created by the next op).
+    accounts: u64,
     open: Vec<Op>,
     /// Withdrawal leaves of the open batch, without their batch number (known at seal).
     open_withdrawals: Vec<(Address, Address, u32, u128)>,
@@ -92,8 +95,10 @@ impl Ledger {
     /// A ledger over a fresh engine (genesis: the fee collector alone at slot 0).
     pub fn new(engine: Engine) -> Self {
         let config = engine.config();
+        let start = StepState::genesis(config.accounts_depth, config.fee_collector);
         Self {
-            start: StepState::genesis(config.accounts_depth, config.fee_collector),
+            accounts: start.account_count,
+            start,
             engine,
             open: Vec::new(),
             open_withdrawals: Vec::new(),
@@ -121,6 +126,15 @@ impl Ledger {
             .filter(|op| matches!(op, Op::Deposit(_) | Op::Refund(_)))
             .count() as u64;
         self.start.deposit_cursor.saturating_add(in_open)
+    }
+
+    /// Records a register op when the engine created `address` at `slot` for the op that
+    /// follows (the engine creates accounts in the order the ledger asks about them).
+    fn register_if_new(&mut self, slot: u32, address: Address) {
+        if u64::from(slot) == self.accounts {
+            self.open.push(Op::Register(RegisterOp { slot, address }));
+            self.accounts = self.accounts.saturating_add(1);
+        }
     }
 
     fn slot(&mut self, account: Address) -> Result<u32, LedgerError> {
@@ -164,6 +178,9 @@ impl Ledger {
         match outcome {
             DepositOutcome::Credited => {
                 op.to_slot = self.slot(recipient)?;
+                if u64::from(op.to_slot) == self.accounts {
+                    self.accounts = self.accounts.saturating_add(1); // a deposit creates its account
+                }
                 self.open.push(Op::Deposit(op));
             }
             DepositOutcome::Refunded => {
@@ -176,8 +193,10 @@ impl Ledger {
     }
 
     /// Applies transactions (senders recovered) in one engine crossing; `raws[i]` is the signed
-    /// raw form of `txs[i]`. Transactions carrying data are refused before the engine sees them
-    /// (a record has no room for data). Returns one outcome per transaction.
+    /// raw form of `txs[i]`. If any transaction cannot be written as a record (data, or a field
+    /// wider than the record's: [`settlement::check_settleable`]) the call is refused before the
+    /// engine sees any. Returns one outcome per transaction. A new sender or recipient gets a
+    /// register op before its transfer, as in the engine.
     pub fn apply_transactions(
         &mut self,
         txs: &[Transaction],
@@ -190,11 +209,18 @@ impl Ledger {
                 raws.len()
             )));
         }
+        for raw in raws {
+            settlement::check_settleable(
+                &crate::tx::decode(raw).map_err(SettlementError::from)?.tx,
+            )?;
+        }
         let outcomes = self.engine.submit_transactions(txs)?;
         for ((tx, raw), outcome) in txs.iter().zip(raws).zip(&outcomes) {
             if outcome.is_ok() {
                 let from_slot = self.slot(tx.from)?;
+                self.register_if_new(from_slot, tx.from);
                 let to_slot = self.slot(tx.to)?;
+                self.register_if_new(to_slot, tx.to);
                 self.open
                     .push(Op::Transfer(TransferOp::from_raw(raw, from_slot, to_slot)?));
                 self.open_inputs.push(JournalOp::Transfer {
@@ -224,8 +250,13 @@ impl Ledger {
             nonce: w.nonce,
         })?;
         let from_slot = self.slot(from)?;
-        self.open
-            .push(Op::Withdrawal(WithdrawalOp::from_raw(raw, from_slot)?));
+        let recipient_slot = self.slot(w.l1_recipient)?;
+        self.register_if_new(recipient_slot, w.l1_recipient);
+        self.open.push(Op::Withdrawal(WithdrawalOp::from_raw(
+            raw,
+            from_slot,
+            recipient_slot,
+        )?));
         self.open_withdrawals
             .push((from, w.l1_recipient, w.token, w.amount));
         self.open_inputs.push(JournalOp::Withdrawal {
@@ -259,6 +290,14 @@ impl Ledger {
         let mut end = self.start;
         for (i, op) in ops.into_iter().enumerate() {
             let step = self.engine.step(i as u32)?;
+            if step.kind != op.kind() as u32 {
+                return Err(LedgerError::Diverged(format!(
+                    "op {i} of batch {} is a {:?} in the ledger, kind {} in the engine",
+                    header.batch_number,
+                    op.kind(),
+                    step.kind
+                )));
+            }
             end = StepState {
                 state_root: step.state_root,
                 account_count: step.account_count,
@@ -305,6 +344,7 @@ impl Ledger {
             withdrawals,
         };
         self.start = StepState::start(end.state_root, end.account_count, end.deposit_cursor);
+        self.accounts = end.account_count;
         self.next_batch = number.saturating_add(1);
         Ok(Sealed {
             header,

@@ -8,7 +8,7 @@
 use crate::roots::{self, AccountState, StepState, WITHDRAWALS_DEPTH};
 use crate::settlement::{
     abi, header_final, header_start, leaf_of, DepositOp, Op, PreAccount, Record, RecordBytes,
-    TransferOp, WithdrawalOp,
+    RegisterOp, TransferOp, WithdrawalOp,
 };
 use crate::TOKEN_COUNT;
 use alloy_primitives::{Address, B256};
@@ -466,9 +466,11 @@ impl Replayer {
             }
             Some(Op::Withdrawal(w)) => {
                 touch(w.from_slot);
+                touch(w.recipient_slot);
                 touch(0);
                 withdrawal = true;
             }
+            Some(Op::Register(r)) => touch(r.slot),
             None => {}
         }
         let state_of = |s: &Scratch<'_>, slot: u32| {
@@ -520,6 +522,7 @@ impl Replayer {
             Op::Refund(d) => self.refund(s, d, deposits),
             Op::Transfer(t) => self.transfer(s, t),
             Op::Withdrawal(w) => self.withdraw(s, w),
+            Op::Register(r) => Self::register(s, r),
         }
     }
 
@@ -593,27 +596,48 @@ impl Replayer {
         true
     }
 
-    fn transfer(&self, s: &mut Scratch<'_>, t: &TransferOp) -> Outcome {
-        let pre_count = s.account_count;
-        let from_slot = u64::from(t.from_slot);
-        if from_slot > pre_count || from_slot >= s.capacity() {
-            return Outcome::Invalid(format!("sender slot {from_slot} of {pre_count}"));
+    /// A new account for `r.address` at the next slot.
+    fn register(s: &mut Scratch<'_>, r: &RegisterOp) -> Outcome {
+        let count = s.account_count;
+        let slot = u64::from(r.slot);
+        if slot != count || slot >= s.capacity() {
+            return Outcome::Invalid(format!("register at slot {slot} of {count}"));
         }
-        let mut sender = s.account(t.from_slot);
-        let Ok(signer) = t.recover(sender.nonce) else {
-            return Outcome::Invalid("transfer signature does not recover".into());
+        if let Some(existing) = s.slot_of(&r.address) {
+            return Outcome::Duplicate(existing);
+        }
+        s.created.insert(r.address, r.slot);
+        s.account_count = count.saturating_add(1);
+        s.write(
+            r.slot,
+            Account {
+                address: r.address,
+                ..Account::default()
+            },
+        );
+        Outcome::Valid
+    }
+
+    /// The account at `slot` if it is below the account count (transfers and withdrawals
+    /// never create accounts).
+    fn existing(s: &Scratch<'_>, slot: u32, what: &str) -> Result<Account, Invalid> {
+        if u64::from(slot) >= s.account_count {
+            return Err(format!("{what} slot {slot} of {}", s.account_count));
+        }
+        Ok(s.account(slot))
+    }
+
+    fn transfer(&self, s: &mut Scratch<'_>, t: &TransferOp) -> Outcome {
+        let mut sender = match Self::existing(s, t.from_slot, "sender") {
+            Ok(a) => a,
+            Err(e) => return Outcome::Invalid(e),
         };
-        let mut created = Vec::new();
-        let mut count = pre_count;
-        if from_slot == pre_count {
-            if let Some(existing) = s.slot_of(&signer) {
-                return Outcome::Duplicate(existing);
-            }
-            sender.address = signer;
-            created.push((signer, t.from_slot));
-            count = count.saturating_add(1);
-        } else if sender.address != signer {
-            return Outcome::Invalid(format!("slot {from_slot} is not the signer's"));
+        let rcpt = match Self::existing(s, t.to_slot, "recipient") {
+            Ok(a) => a,
+            Err(e) => return Outcome::Invalid(e),
+        };
+        if t.recover(rcpt.address, sender.nonce).ok() != Some(sender.address) {
+            return Outcome::Invalid("transfer signature is not the sender slot's".into());
         }
         let priced = u128::from(t.gas_limit).saturating_mul(u128::from(t.gas_price));
         if usize::from(t.token) >= TOKEN_COUNT || priced < self.base_fee {
@@ -623,40 +647,18 @@ impl Replayer {
             return Outcome::Invalid("balance does not cover value and fee".into());
         }
         if t.to_slot == t.from_slot {
-            if t.to != sender.address {
-                return Outcome::Invalid("self-transfer slot names another address".into());
-            }
             if !credit(&mut sender, t.token, t.value) {
                 return Outcome::Invalid("credit overflows".into());
             }
             s.write(t.from_slot, sender);
         } else {
-            if t.to == sender.address {
-                return Outcome::Invalid("transfer to self names another slot".into());
-            }
-            let to_slot = u64::from(t.to_slot);
-            if to_slot > count || to_slot >= s.capacity() {
-                return Outcome::Invalid(format!("recipient slot {to_slot} of {count}"));
-            }
-            let mut rcpt = s.account(t.to_slot);
-            if to_slot == count {
-                if let Some(existing) = s.slot_of(&t.to) {
-                    return Outcome::Duplicate(existing);
-                }
-                rcpt.address = t.to;
-                created.push((t.to, t.to_slot));
-                count = count.saturating_add(1);
-            } else if rcpt.address != t.to {
-                return Outcome::Invalid(format!("slot {to_slot} does not hold the recipient"));
-            }
+            let mut rcpt = rcpt;
             if !credit(&mut rcpt, t.token, t.value) {
                 return Outcome::Invalid("credit overflows".into());
             }
             s.write(t.from_slot, sender);
             s.write(t.to_slot, rcpt);
         }
-        s.created.extend(created);
-        s.account_count = count;
         if !self.pay_fee(s) {
             return Outcome::Invalid("fee overflows the collector".into());
         }
@@ -670,11 +672,15 @@ impl Replayer {
         {
             return Outcome::Invalid("withdrawals full, unknown token or zero amount".into());
         }
-        if u64::from(w.from_slot) >= s.account_count {
-            return Outcome::Invalid("withdrawal from an unused slot".into());
-        }
-        let mut sender = s.account(w.from_slot);
-        if w.recover(sender.nonce).ok() != Some(sender.address) {
+        let mut sender = match Self::existing(s, w.from_slot, "withdrawal sender") {
+            Ok(a) => a,
+            Err(e) => return Outcome::Invalid(e),
+        };
+        let l1_recipient = match Self::existing(s, w.recipient_slot, "withdrawal recipient") {
+            Ok(a) => a.address,
+            Err(e) => return Outcome::Invalid(e),
+        };
+        if w.recover(l1_recipient, sender.nonce).ok() != Some(sender.address) {
             return Outcome::Invalid("withdrawal signature is not the slot's".into());
         }
         if !debit(&mut sender, w.token, w.amount, self.base_fee) {
@@ -685,7 +691,7 @@ impl Replayer {
             return Outcome::Invalid("fee overflows the collector".into());
         }
         let from = sender.address;
-        s.append_withdrawal(from, w.l1_recipient, w.token, w.amount);
+        s.append_withdrawal(from, l1_recipient, w.token, w.amount);
         Outcome::Valid
     }
 }

@@ -15,7 +15,7 @@ use crate::{
     engine::{AccountInfo, BatchHeader, DepositOutcome, Engine, Transaction},
     journal::{Journal, JournalError, JournalOp},
     ledger::{BatchSettlement, Ledger, LedgerError, Sealed},
-    settlement::abi,
+    settlement::{self, abi, SettlementError},
     tx::{self, DecodedTx, SignedWithdrawal, TxError},
 };
 use alloy_primitives::{keccak256, Address, B256};
@@ -182,6 +182,10 @@ pub enum SubmitError {
         /// Data length.
         len: usize,
     },
+    /// A field is wider than a transfer record holds (value 112 bits, gas limit 24, gas price
+    /// 40): the transaction could never be proven on L1.
+    #[error("transaction cannot be settled: {0}")]
+    NotSettleable(SettlementError),
 }
 
 impl SubmitError {
@@ -322,10 +326,12 @@ impl SequencerHandle {
     /// parallel with the rest of the batch.
     pub fn submit_raw(&self, raw: Vec<u8>) -> Result<B256, SubmitError> {
         let decoded = tx::decode(&raw)?;
-        if !decoded.tx.data.is_empty() {
-            return Err(SubmitError::DataNotSettleable {
-                len: decoded.tx.data.len(),
-            });
+        match settlement::check_settleable(&decoded.tx) {
+            Ok(()) => {}
+            Err(SettlementError::TxHasData { len }) => {
+                return Err(SubmitError::DataNotSettleable { len })
+            }
+            Err(e) => return Err(SubmitError::NotSettleable(e)),
         }
         self.enqueue(Queued::Transfer { decoded, raw })
     }

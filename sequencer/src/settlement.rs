@@ -1,18 +1,22 @@
 //! The L1 side of GhostPlane settlement (`zig/SPEC.md`, "Settlement on L1"), in pure Rust: the
-//! 155-byte op records, step states and their 31-byte commitments, calldata-mode data
-//! commitments and record openings, blob packing, the batch header / batch record hashes of
-//! `contracts/src/ghostplane/IGhostPlane.sol` (through `sol!` on that very file), and the
-//! sequential account witnesses of a one-step fraud proof. Nothing here calls the engine.
+//! 124-byte op records (4 blob field elements), step states and their 31-byte commitments,
+//! calldata-mode data commitments and record openings, blob packing, the batch header / batch
+//! record hashes of `contracts/src/ghostplane/IGhostPlane.sol` (through `sol!` on that very
+//! file), and the sequential account witnesses of a one-step fraud proof. Nothing here calls the
+//! engine.
 //!
 //! Record layout (all integers big-endian):
 //!
 //! ```text
-//! record = op (124) || c_i (31)
-//! op[0]  = kind (low 4 bits) | v << 7          kinds: 1 deposit, 2 transfer, 3 withdrawal, 4 refund
-//! 1 deposit / 4 refund: 1 token u8 · 2 to_slot u24 · 5 index u64 · 13 l1_sender · 33 recipient · 53 amount u128
-//! 2 transfer:  1 token u8 · 2 from_slot u24 · 5 to_slot u24 · 8 to · 28 value u128 · 44 gas_limit u64
-//!              · 52 gas_price u64 · 60 r · 92 s
-//! 3 withdrawal: 1 token u8 · 2 from_slot u24 · 5 l1_recipient · 25 amount u128 · 41 r · 73 s
+//! record = op (93) || c_i (31)
+//! op[0]  = kind (bits 0..2) | token << 3 (bits 3..6; ids 8..15 are unknown tokens) | v << 7
+//!          kinds: 1 deposit, 2 transfer, 3 withdrawal, 4 refund, 5 register
+//! 1 deposit / 4 refund: 1 to_slot u24 · 4 index u64 · 12 l1_sender · 32 recipient · 52 amount u128
+//! 2 transfer:   1 from_slot u24 · 4 to_slot u24 · 7 value u112 · 21 gas_limit u24 · 24 gas_price u40
+//!               · 29 r · 61 s                       (`to` is the address at to_slot)
+//! 3 withdrawal: 1 from_slot u24 · 4 recipient_slot u24 · 7 amount u128 · 23 r · 55 s
+//!                                                   (`l1_recipient` is the address at recipient_slot)
+//! 5 register:   1 slot u24 · 4 address
 //! ```
 
 // Offsets below are sums of fixed field widths; tree levels are bounded by the depth (<= 32).
@@ -130,19 +134,25 @@ pub mod abi {
 }
 
 /// Op bytes of a record.
-pub const OP_LEN: usize = 124;
+pub const OP_LEN: usize = 93;
 /// Commitment bytes of a record (`c_i`, the first 31 bytes of the step hash).
 pub const COMMITMENT_LEN: usize = 31;
 /// Record bytes: op || commitment.
 pub const RECORD_LEN: usize = OP_LEN + COMMITMENT_LEN;
 /// Blob field elements per record.
-pub const ELEMENTS_PER_RECORD: usize = 5;
+pub const ELEMENTS_PER_RECORD: usize = 4;
 /// Field elements per blob (EIP-4844).
 pub const ELEMENTS_PER_BLOB: usize = 4096;
-/// Records per blob (elements 0..4094; element 4095 stays zero).
-pub const RECORDS_PER_BLOB: usize = 819;
+/// Records per blob (every element of a full blob is used).
+pub const RECORDS_PER_BLOB: usize = 1024;
 /// Bytes per blob.
 pub const BLOB_LEN: usize = 32 * ELEMENTS_PER_BLOB;
+/// Width of a transfer's value in its record (a larger value cannot be settled).
+pub const VALUE_BITS: u32 = 112;
+/// Width of a transfer's gas limit in its record.
+pub const GAS_LIMIT_BITS: u32 = 24;
+/// Width of a transfer's gas price in its record.
+pub const GAS_PRICE_BITS: u32 = 40;
 /// Largest slot an op can name (u24).
 pub const SLOT_MAX: u32 = (1 << 24) - 1;
 /// The BLS12-381 scalar field modulus (blob elements must be below it).
@@ -161,7 +171,7 @@ pub type Blob = [u8; BLOB_LEN];
 /// Why a record or an op could not be built or decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SettlementError {
-    /// A record is not 155 bytes (or an op not 124).
+    /// A record is not 124 bytes (or an op not 93).
     #[error("{what} of {len} bytes, expected {expected}")]
     Length {
         /// `"record"` or `"op"` or `"records"`.
@@ -171,13 +181,13 @@ pub enum SettlementError {
         /// Expected length.
         expected: usize,
     },
-    /// The kind nibble is not 1..=4.
+    /// The kind (low 3 bits of byte 0) is not 1..=5.
     #[error("unknown op kind {kind}")]
     UnknownKind {
         /// The low 4 bits of byte 0.
         kind: u8,
     },
-    /// Bits 4..6 of byte 0 set, `v` set on a deposit/refund, or non-zero unused bytes.
+    /// `v` set on a deposit/refund/register, token bits on a register, or non-zero unused bytes.
     #[error("non-canonical op bytes: {reason}")]
     NonCanonical {
         /// What is wrong.
@@ -189,8 +199,8 @@ pub enum SettlementError {
         /// The slot.
         slot: u64,
     },
-    /// A token id above u8.
-    #[error("token {token} does not fit a byte")]
+    /// A token id the four token bits of an op cannot hold.
+    #[error("token {token} does not fit an op (ids 0..16)")]
     TokenTooLarge {
         /// The token id.
         token: u32,
@@ -200,6 +210,17 @@ pub enum SettlementError {
     BadRecoveryId {
         /// The id.
         v: u8,
+    },
+    /// A transaction field wider than its record field (value 112 bits, gas limit 24, gas
+    /// price 40): the transaction cannot be settled.
+    #[error("{field} {value} does not fit a transfer record (at most {max})")]
+    FieldTooWide {
+        /// `"value"`, `"gas_limit"` or `"gas_price"`.
+        field: &'static str,
+        /// The offered value.
+        value: u128,
+        /// The largest the record holds.
+        max: u128,
     },
     /// A transaction carrying `data` cannot be settled (the op has no room for it).
     #[error("a transaction with {len} bytes of data cannot be settled")]
@@ -283,12 +304,15 @@ pub enum OpKind {
     Withdrawal = 3,
     /// An L1 deposit that could not create its account, paid back on L1.
     Refund = 4,
+    /// A new account for the address the next op needs (transfers and withdrawals name their
+    /// accounts by slot and never create them).
+    Register = 5,
 }
 
 /// A deposit (kind 1) or refund (kind 4).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct DepositOp {
-    /// Token id.
+    /// Token id (4 bits in the op: 0..16, of which 0..8 name tokens).
     pub token: u8,
     /// Slot of the recipient (the proposer's claim).
     pub to_slot: u32,
@@ -302,24 +326,24 @@ pub struct DepositOp {
     pub amount: u128,
 }
 
-/// A transfer (kind 2): the signed fields of an L2 transaction with no data, plus the slots.
+/// A transfer (kind 2): the signed fields of an L2 transaction with no data, plus the slots. The
+/// recipient's address is not in the record: it is the address at `to_slot` (and the sender's
+/// nonce the one at `from_slot`), so the signed payload is rebuilt from the op and the two leaves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TransferOp {
     /// Recovery id (0 or 1).
     pub v: u8,
-    /// Token id (as signed: a u32 that must fit a byte).
+    /// Token id (4 bits in the op: 0..16, of which 0..8 name tokens).
     pub token: u8,
     /// Sender slot.
     pub from_slot: u32,
-    /// Recipient slot.
+    /// Recipient slot (the sender's for a self-transfer).
     pub to_slot: u32,
-    /// Recipient.
-    pub to: Address,
-    /// Amount.
+    /// Amount (below 2^112).
     pub value: u128,
-    /// Gas limit.
+    /// Gas limit (below 2^24).
     pub gas_limit: u64,
-    /// Gas price.
+    /// Gas price (below 2^40).
     pub gas_price: u64,
     /// Signature `r`.
     pub r: B256,
@@ -327,23 +351,32 @@ pub struct TransferOp {
     pub s: B256,
 }
 
-/// A withdrawal (kind 3).
+/// A withdrawal (kind 3). The L1 recipient is the address at `recipient_slot`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WithdrawalOp {
     /// Recovery id (0 or 1).
     pub v: u8,
-    /// Token id.
+    /// Token id (4 bits in the op: 0..16, of which 0..8 name tokens).
     pub token: u8,
     /// Sender slot.
     pub from_slot: u32,
-    /// L1 recipient.
-    pub l1_recipient: Address,
+    /// Slot of the account whose address is the L1 recipient.
+    pub recipient_slot: u32,
     /// Amount.
     pub amount: u128,
     /// Signature `r`.
     pub r: B256,
     /// Signature `s`.
     pub s: B256,
+}
+
+/// A register op (kind 5): `address` gets slot `slot` (the pre-state's account count).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RegisterOp {
+    /// The new slot.
+    pub slot: u32,
+    /// The address it holds.
+    pub address: Address,
 }
 
 /// One op of a batch.
@@ -357,6 +390,8 @@ pub enum Op {
     Withdrawal(WithdrawalOp),
     /// Kind 4.
     Refund(DepositOp),
+    /// Kind 5.
+    Register(RegisterOp),
 }
 
 fn put_u24(b: &mut [u8], at: usize, v: u32) {
@@ -365,6 +400,18 @@ fn put_u24(b: &mut [u8], at: usize, v: u32) {
 
 fn get_u24(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([0, b[at], b[at + 1], b[at + 2]])
+}
+
+/// Big-endian unsigned integer of `len` (<= 16) bytes at `at`.
+fn get_uint(b: &[u8], at: usize, len: usize) -> u128 {
+    b[at..at + len]
+        .iter()
+        .fold(0u128, |acc, &x| (acc << 8) | u128::from(x))
+}
+
+/// Writes the low `len` bytes of `v` big-endian at `at` (`v` was checked to fit).
+fn put_uint(b: &mut [u8], at: usize, len: usize, v: u128) {
+    b[at..at + len].copy_from_slice(&v.to_be_bytes()[16 - len..]);
 }
 
 fn arr<const N: usize>(b: &[u8], at: usize) -> [u8; N] {
@@ -387,8 +434,36 @@ fn check_v(v: u8) -> Result<()> {
     Ok(())
 }
 
-fn token_u8(token: u32) -> Result<u8> {
-    u8::try_from(token).map_err(|_| SettlementError::TokenTooLarge { token })
+/// A token id that fits the four token bits of byte 0 (ids 8..15 fit but name no token: an op
+/// carrying one is invalid, which is how a lying batch's unknown token is proven).
+fn token_bits(token: u32) -> Result<u8> {
+    match u8::try_from(token) {
+        Ok(t) if t < 16 => Ok(t),
+        _ => Err(SettlementError::TokenTooLarge { token }),
+    }
+}
+
+fn check_width(field: &'static str, value: u128, bits: u32) -> Result<()> {
+    if value >> bits != 0 {
+        return Err(SettlementError::FieldTooWide {
+            field,
+            value,
+            max: (1u128 << bits) - 1,
+        });
+    }
+    Ok(())
+}
+
+/// Whether a signed transaction fits a transfer record: no data, value below 2^112, gas limit
+/// below 2^24, gas price below 2^40. The sequencer refuses any other (it could never be proven on
+/// L1). An unknown token is left to the engine, which rejects it (`unknown_token`).
+pub fn check_settleable(tx: &UnsignedTx) -> Result<()> {
+    if !tx.data.is_empty() {
+        return Err(SettlementError::TxHasData { len: tx.data.len() });
+    }
+    check_width("value", tx.value, VALUE_BITS)?;
+    check_width("gas_limit", tx.gas_limit.into(), GAS_LIMIT_BITS)?;
+    check_width("gas_price", tx.gas_price.into(), GAS_PRICE_BITS)
 }
 
 fn split_sig(sig: &[u8; 64]) -> (B256, B256) {
@@ -403,14 +478,15 @@ fn join_sig(r: &B256, s: &B256) -> [u8; 64] {
 }
 
 impl TransferOp {
-    /// Builds the op of a raw signed transaction (`tx.rs` format). Refuses data.
+    /// Builds the op of a raw signed transaction (`tx.rs` format). Refuses what a record cannot
+    /// hold ([`check_settleable`]).
     pub fn from_raw(raw: &[u8], from_slot: u32, to_slot: u32) -> Result<Self> {
         let d = tx::decode(raw)?;
         Self::from_signed(&d.tx, &d.signature, d.v, from_slot, to_slot)
     }
 
-    /// Builds the op of signed transaction fields (no decoding checks beyond the op's own: data
-    /// empty, token fits a byte, slots fit 24 bits, `v` 0 or 1).
+    /// Builds the op of signed transaction fields (no decoding checks beyond the op's own:
+    /// [`check_settleable`], slots fit 24 bits, `v` 0 or 1).
     pub fn from_signed(
         tx: &UnsignedTx,
         signature: &[u8; 64],
@@ -418,19 +494,16 @@ impl TransferOp {
         from_slot: u32,
         to_slot: u32,
     ) -> Result<Self> {
-        if !tx.data.is_empty() {
-            return Err(SettlementError::TxHasData { len: tx.data.len() });
-        }
+        check_settleable(tx)?;
         check_slot(from_slot)?;
         check_slot(to_slot)?;
         check_v(v)?;
         let (r, s) = split_sig(signature);
         Ok(Self {
             v,
-            token: token_u8(tx.token)?,
+            token: token_bits(tx.token)?,
             from_slot,
             to_slot,
-            to: tx.to,
             value: tx.value,
             gas_limit: tx.gas_limit,
             gas_price: tx.gas_price,
@@ -439,10 +512,11 @@ impl TransferOp {
         })
     }
 
-    /// The signed transaction fields given the sender's nonce (from its account leaf).
-    pub fn unsigned(&self, nonce: u64) -> UnsignedTx {
+    /// The signed transaction fields given the recipient's address (at `to_slot`) and the
+    /// sender's nonce (at `from_slot`).
+    pub fn unsigned(&self, to: Address, nonce: u64) -> UnsignedTx {
         UnsignedTx {
-            to: self.to,
+            to,
             value: self.value,
             token: self.token.into(),
             gas_limit: self.gas_limit,
@@ -452,24 +526,23 @@ impl TransferOp {
         }
     }
 
-    /// The 69-byte signing payload's keccak256 given the sender's nonce.
-    pub fn signing_hash(&self, nonce: u64) -> B256 {
-        keccak256(self.unsigned(nonce).encode().unwrap_or_default())
+    /// The 69-byte signing payload's keccak256.
+    pub fn signing_hash(&self, to: Address, nonce: u64) -> B256 {
+        keccak256(self.unsigned(to, nonce).encode().unwrap_or_default())
     }
 
-    /// The raw transaction (`tx.rs` format) given the sender's nonce; its hash is the engine's
-    /// transaction hash.
-    pub fn raw(&self, nonce: u64) -> Vec<u8> {
-        let mut raw = self.unsigned(nonce).encode().unwrap_or_default();
+    /// The raw transaction (`tx.rs` format); its hash is the engine's transaction hash.
+    pub fn raw(&self, to: Address, nonce: u64) -> Vec<u8> {
+        let mut raw = self.unsigned(to, nonce).encode().unwrap_or_default();
         raw.extend_from_slice(&join_sig(&self.r, &self.s));
         raw.push(self.v);
         raw
     }
 
-    /// The signer given the sender's nonce (what L1's `ecrecover` returns; low-s only).
-    pub fn recover(&self, nonce: u64) -> Result<Address> {
+    /// The signer (what L1's `ecrecover` returns; low-s only).
+    pub fn recover(&self, to: Address, nonce: u64) -> Result<Address> {
         Ok(tx::recover_signer(
-            &self.signing_hash(nonce),
+            &self.signing_hash(to, nonce),
             &join_sig(&self.r, &self.s),
             self.v,
         )?)
@@ -478,35 +551,38 @@ impl TransferOp {
 
 impl WithdrawalOp {
     /// Builds the op of a raw signed withdrawal (`tx::decode_withdrawal` format).
-    pub fn from_raw(raw: &[u8], from_slot: u32) -> Result<Self> {
+    pub fn from_raw(raw: &[u8], from_slot: u32, recipient_slot: u32) -> Result<Self> {
         let d = tx::decode_withdrawal(raw)?;
         check_slot(from_slot)?;
+        check_slot(recipient_slot)?;
+        check_v(d.v)?;
         let (r, s) = split_sig(&d.signature);
         Ok(Self {
             v: d.v,
-            token: token_u8(d.withdrawal.token)?,
+            token: token_bits(d.withdrawal.token)?,
             from_slot,
-            l1_recipient: d.withdrawal.l1_recipient,
+            recipient_slot,
             amount: d.withdrawal.amount,
             r,
             s,
         })
     }
 
-    /// The signed fields given the sender's nonce.
-    pub fn unsigned(&self, nonce: u64) -> tx::UnsignedWithdrawal {
+    /// The signed fields given the L1 recipient (the address at `recipient_slot`) and the
+    /// sender's nonce.
+    pub fn unsigned(&self, l1_recipient: Address, nonce: u64) -> tx::UnsignedWithdrawal {
         tx::UnsignedWithdrawal {
-            l1_recipient: self.l1_recipient,
+            l1_recipient,
             token: self.token.into(),
             amount: self.amount,
             nonce,
         }
     }
 
-    /// The signer given the sender's nonce (low-s only).
-    pub fn recover(&self, nonce: u64) -> Result<Address> {
+    /// The signer (low-s only).
+    pub fn recover(&self, l1_recipient: Address, nonce: u64) -> Result<Address> {
         Ok(tx::recover_signer(
-            &self.unsigned(nonce).signing_hash(),
+            &self.unsigned(l1_recipient, nonce).signing_hash(),
             &join_sig(&self.r, &self.s),
             self.v,
         )?)
@@ -521,49 +597,52 @@ impl Op {
             Self::Transfer(_) => OpKind::Transfer,
             Self::Withdrawal(_) => OpKind::Withdrawal,
             Self::Refund(_) => OpKind::Refund,
+            Self::Register(_) => OpKind::Register,
         }
     }
 
-    /// The 124 op bytes (slots above u24 are truncated: build ops with the checked
+    /// The 93 op bytes (fields wider than the record are truncated: build ops with the checked
     /// constructors).
     pub fn encode(&self) -> [u8; OP_LEN] {
         let mut b = [0u8; OP_LEN];
+        let head = |token: u8, v: u8| self.kind() as u8 | (token & 15) << 3 | (v & 1) << 7;
         match self {
             Self::Deposit(d) | Self::Refund(d) => {
-                b[0] = self.kind() as u8;
-                b[1] = d.token;
-                put_u24(&mut b, 2, d.to_slot);
-                b[5..13].copy_from_slice(&d.index.to_be_bytes());
-                b[13..33].copy_from_slice(d.l1_sender.as_slice());
-                b[33..53].copy_from_slice(d.recipient.as_slice());
-                b[53..69].copy_from_slice(&d.amount.to_be_bytes());
+                b[0] = head(d.token, 0);
+                put_u24(&mut b, 1, d.to_slot);
+                b[4..12].copy_from_slice(&d.index.to_be_bytes());
+                b[12..32].copy_from_slice(d.l1_sender.as_slice());
+                b[32..52].copy_from_slice(d.recipient.as_slice());
+                b[52..68].copy_from_slice(&d.amount.to_be_bytes());
             }
             Self::Transfer(t) => {
-                b[0] = OpKind::Transfer as u8 | (t.v << 7);
-                b[1] = t.token;
-                put_u24(&mut b, 2, t.from_slot);
-                put_u24(&mut b, 5, t.to_slot);
-                b[8..28].copy_from_slice(t.to.as_slice());
-                b[28..44].copy_from_slice(&t.value.to_be_bytes());
-                b[44..52].copy_from_slice(&t.gas_limit.to_be_bytes());
-                b[52..60].copy_from_slice(&t.gas_price.to_be_bytes());
-                b[60..92].copy_from_slice(t.r.as_slice());
-                b[92..124].copy_from_slice(t.s.as_slice());
+                b[0] = head(t.token, t.v);
+                put_u24(&mut b, 1, t.from_slot);
+                put_u24(&mut b, 4, t.to_slot);
+                put_uint(&mut b, 7, 14, t.value);
+                put_uint(&mut b, 21, 3, t.gas_limit.into());
+                put_uint(&mut b, 24, 5, t.gas_price.into());
+                b[29..61].copy_from_slice(t.r.as_slice());
+                b[61..93].copy_from_slice(t.s.as_slice());
             }
             Self::Withdrawal(w) => {
-                b[0] = OpKind::Withdrawal as u8 | (w.v << 7);
-                b[1] = w.token;
-                put_u24(&mut b, 2, w.from_slot);
-                b[5..25].copy_from_slice(w.l1_recipient.as_slice());
-                b[25..41].copy_from_slice(&w.amount.to_be_bytes());
-                b[41..73].copy_from_slice(w.r.as_slice());
-                b[73..105].copy_from_slice(w.s.as_slice());
+                b[0] = head(w.token, w.v);
+                put_u24(&mut b, 1, w.from_slot);
+                put_u24(&mut b, 4, w.recipient_slot);
+                b[7..23].copy_from_slice(&w.amount.to_be_bytes());
+                b[23..55].copy_from_slice(w.r.as_slice());
+                b[55..87].copy_from_slice(w.s.as_slice());
+            }
+            Self::Register(r) => {
+                b[0] = head(0, 0);
+                put_u24(&mut b, 1, r.slot);
+                b[4..24].copy_from_slice(r.address.as_slice());
             }
         }
         b
     }
 
-    /// Decodes 124 op bytes, refusing unknown kinds and non-canonical bytes.
+    /// Decodes 93 op bytes, refusing unknown kinds and non-canonical bytes.
     pub fn decode(b: &[u8]) -> Result<Self> {
         if b.len() != OP_LEN {
             return Err(SettlementError::Length {
@@ -572,13 +651,9 @@ impl Op {
                 expected: OP_LEN,
             });
         }
-        if b[0] & 0x70 != 0 {
-            return Err(SettlementError::NonCanonical {
-                reason: "bits 4..6 of byte 0 set",
-            });
-        }
+        let kind = b[0] & 7;
+        let token = (b[0] >> 3) & 15;
         let v = b[0] >> 7;
-        let kind = b[0] & 0x0f;
         let zero_from = |at: usize| -> Result<()> {
             if b[at..].iter().any(|&x| x != 0) {
                 return Err(SettlementError::NonCanonical {
@@ -587,21 +662,23 @@ impl Op {
             }
             Ok(())
         };
+        let unsigned = |what: &'static str| -> Result<()> {
+            if v != 0 {
+                return Err(SettlementError::NonCanonical { reason: what });
+            }
+            Ok(())
+        };
         match kind {
             1 | 4 => {
-                if v != 0 {
-                    return Err(SettlementError::NonCanonical {
-                        reason: "v set on a deposit or refund",
-                    });
-                }
-                zero_from(69)?;
+                unsigned("v set on a deposit or refund")?;
+                zero_from(68)?;
                 let d = DepositOp {
-                    token: b[1],
-                    to_slot: get_u24(b, 2),
-                    index: u64::from_be_bytes(arr(b, 5)),
-                    l1_sender: Address::from(arr::<20>(b, 13)),
-                    recipient: Address::from(arr::<20>(b, 33)),
-                    amount: u128::from_be_bytes(arr(b, 53)),
+                    token,
+                    to_slot: get_u24(b, 1),
+                    index: u64::from_be_bytes(arr(b, 4)),
+                    l1_sender: Address::from(arr::<20>(b, 12)),
+                    recipient: Address::from(arr::<20>(b, 32)),
+                    amount: u128::from_be_bytes(arr(b, 52)),
                 };
                 Ok(if kind == 1 {
                     Self::Deposit(d)
@@ -611,26 +688,39 @@ impl Op {
             }
             2 => Ok(Self::Transfer(TransferOp {
                 v,
-                token: b[1],
-                from_slot: get_u24(b, 2),
-                to_slot: get_u24(b, 5),
-                to: Address::from(arr::<20>(b, 8)),
-                value: u128::from_be_bytes(arr(b, 28)),
-                gas_limit: u64::from_be_bytes(arr(b, 44)),
-                gas_price: u64::from_be_bytes(arr(b, 52)),
-                r: B256::from(arr::<32>(b, 60)),
-                s: B256::from(arr::<32>(b, 92)),
+                token,
+                from_slot: get_u24(b, 1),
+                to_slot: get_u24(b, 4),
+                value: get_uint(b, 7, 14),
+                // At most 3 and 5 bytes: they fit a u64.
+                gas_limit: get_uint(b, 21, 3) as u64,
+                gas_price: get_uint(b, 24, 5) as u64,
+                r: B256::from(arr::<32>(b, 29)),
+                s: B256::from(arr::<32>(b, 61)),
             })),
             3 => {
-                zero_from(105)?;
+                zero_from(87)?;
                 Ok(Self::Withdrawal(WithdrawalOp {
                     v,
-                    token: b[1],
-                    from_slot: get_u24(b, 2),
-                    l1_recipient: Address::from(arr::<20>(b, 5)),
-                    amount: u128::from_be_bytes(arr(b, 25)),
-                    r: B256::from(arr::<32>(b, 41)),
-                    s: B256::from(arr::<32>(b, 73)),
+                    token,
+                    from_slot: get_u24(b, 1),
+                    recipient_slot: get_u24(b, 4),
+                    amount: u128::from_be_bytes(arr(b, 7)),
+                    r: B256::from(arr::<32>(b, 23)),
+                    s: B256::from(arr::<32>(b, 55)),
+                }))
+            }
+            5 => {
+                unsigned("v set on a register op")?;
+                if token != 0 {
+                    return Err(SettlementError::NonCanonical {
+                        reason: "token bits set on a register op",
+                    });
+                }
+                zero_from(24)?;
+                Ok(Self::Register(RegisterOp {
+                    slot: get_u24(b, 1),
+                    address: Address::from(arr::<20>(b, 4)),
                 }))
             }
             kind => Err(SettlementError::UnknownKind { kind }),
@@ -638,9 +728,10 @@ impl Op {
     }
 
     /// Slots of the accounts the op touches, in the SPEC witness order (sender or deposit
-    /// recipient, recipient, fee collector at slot 0), each slot once: a self-transfer has one
-    /// witness for its sender/recipient, and the collector's slot 0 is not repeated when it is
-    /// the sender or recipient. A refund touches no account.
+    /// recipient or registered slot, recipient, fee collector at slot 0), each slot once: a
+    /// self-transfer (or a withdrawal to the sender's own address) has one witness for both, and
+    /// the collector's slot 0 is not repeated when it is the sender or recipient. A refund
+    /// touches no account.
     pub fn touched_slots(&self) -> Vec<u32> {
         let mut slots: Vec<u32> = Vec::with_capacity(3);
         let mut push = |s: u32| {
@@ -651,6 +742,7 @@ impl Op {
         match self {
             Self::Deposit(d) => push(d.to_slot),
             Self::Refund(_) => {}
+            Self::Register(r) => push(r.slot),
             Self::Transfer(t) => {
                 push(t.from_slot);
                 push(t.to_slot);
@@ -658,6 +750,7 @@ impl Op {
             }
             Self::Withdrawal(w) => {
                 push(w.from_slot);
+                push(w.recipient_slot);
                 push(0);
             }
         }
@@ -675,7 +768,7 @@ pub struct Record {
 }
 
 impl Record {
-    /// op (124) || commitment (31).
+    /// op (93) || commitment (31).
     pub fn encode(&self) -> RecordBytes {
         let mut b = [0u8; RECORD_LEN];
         b[..OP_LEN].copy_from_slice(&self.op.encode());
@@ -683,7 +776,7 @@ impl Record {
         b
     }
 
-    /// Decodes 155 bytes.
+    /// Decodes 124 bytes.
     pub fn decode(b: &[u8]) -> Result<Self> {
         if b.len() != RECORD_LEN {
             return Err(SettlementError::Length {
@@ -784,9 +877,9 @@ pub const fn blob_count(n: usize) -> usize {
     n.div_ceil(RECORDS_PER_BLOB)
 }
 
-/// Packs records 819 to a blob: record `j` in blob `j / 819` at elements `5*(j % 819) ..+4`;
-/// element `e` = 0x00 || record bytes `31*(e % 5) .. +30`. Unused elements (and element 4095)
-/// are zero.
+/// Packs records 1,024 to a blob: record `j` in blob `j / 1024` at elements `4*(j % 1024) ..+3`;
+/// element `e` = 0x00 || record bytes `31*(e % 4) .. +30` (element 3 of a record is its `c_i`).
+/// Unused elements are zero.
 pub fn pack_blobs(records: &[RecordBytes]) -> Vec<Blob> {
     let mut blobs = vec![[0u8; BLOB_LEN]; blob_count(records.len())];
     for (j, rec) in records.iter().enumerate() {
@@ -1209,7 +1302,7 @@ mod tests {
         }
         .sign(&key)
         .unwrap();
-        let w = WithdrawalOp::from_raw(&wraw, 3).unwrap();
+        let w = WithdrawalOp::from_raw(&wraw, 3, 0x0007_0809).unwrap();
         let d = DepositOp {
             token: 3,
             to_slot: 0x0001_0203,
@@ -1235,6 +1328,13 @@ mod tests {
                 op: Op::Refund(d),
                 commitment: [4; 31],
             },
+            Record {
+                op: Op::Register(RegisterOp {
+                    slot: 0x00fe_dcba,
+                    address: Address::repeat_byte(0x66),
+                }),
+                commitment: [5; 31],
+            },
         ]
     }
 
@@ -1243,54 +1343,57 @@ mod tests {
         let recs = sample_records();
         for r in &recs {
             let b = r.encode();
+            assert_eq!(b.len(), 124, "4 blob field elements of 31 bytes");
             assert_eq!(Record::decode(&b).unwrap(), *r);
             assert_eq!(&b[OP_LEN..], &r.commitment);
         }
-        // Deposit offsets.
+        // Deposit offsets: byte 0 = kind | token << 3.
         let b = recs[0].encode();
-        assert_eq!(b[0], 1);
-        assert_eq!(b[1], 3);
-        assert_eq!(&b[2..5], &[0x01, 0x02, 0x03]);
-        assert_eq!(&b[5..13], &[1, 2, 3, 4, 5, 6, 7, 8]);
-        assert_eq!(&b[13..33], &[0x44; 20]);
-        assert_eq!(&b[33..53], &[0x55; 20]);
-        assert_eq!(&b[53..69], &(1u128 << 100).to_be_bytes());
-        assert!(b[69..124].iter().all(|&x| x == 0));
+        assert_eq!(b[0], 1 | (3 << 3));
+        assert_eq!(&b[1..4], &[0x01, 0x02, 0x03]);
+        assert_eq!(&b[4..12], &[1, 2, 3, 4, 5, 6, 7, 8]);
+        assert_eq!(&b[12..32], &[0x44; 20]);
+        assert_eq!(&b[32..52], &[0x55; 20]);
+        assert_eq!(&b[52..68], &(1u128 << 100).to_be_bytes());
+        assert!(b[68..93].iter().all(|&x| x == 0));
         // Refund: same bytes, kind 4.
         let rb = recs[3].encode();
-        assert_eq!(rb[0], 4);
-        assert_eq!(&rb[1..124], &b[1..124]);
-        // Transfer offsets.
+        assert_eq!(rb[0], 4 | (3 << 3));
+        assert_eq!(&rb[1..93], &b[1..93]);
+        // Transfer offsets: no recipient address, narrowed value and gas fields.
         let Op::Transfer(t) = recs[1].op else {
             panic!()
         };
         let b = recs[1].encode();
-        assert_eq!(b[0], 2 | (t.v << 7));
-        assert_eq!(b[1], 2);
-        assert_eq!(&b[2..5], &[0, 0, 3]);
-        assert_eq!(&b[5..8], &[0xab, 0xcd, 0xef]);
-        assert_eq!(&b[8..28], &[0x22; 20]);
-        assert_eq!(&b[28..44], &123_456_789u128.to_be_bytes());
-        assert_eq!(&b[44..52], &21_000u64.to_be_bytes());
-        assert_eq!(&b[52..60], &1_000_000_000_000u64.to_be_bytes());
-        assert_eq!(&b[60..92], t.r.as_slice());
-        assert_eq!(&b[92..124], t.s.as_slice());
-        // Withdrawal offsets.
+        assert_eq!(b[0], 2 | (2 << 3) | (t.v << 7));
+        assert_eq!(&b[1..4], &[0, 0, 3]);
+        assert_eq!(&b[4..7], &[0xab, 0xcd, 0xef]);
+        assert_eq!(&b[7..21], &123_456_789u128.to_be_bytes()[2..]);
+        assert_eq!(&b[21..24], &21_000u64.to_be_bytes()[5..]);
+        assert_eq!(&b[24..29], &1_000_000_000_000u64.to_be_bytes()[3..]);
+        assert_eq!(&b[29..61], t.r.as_slice());
+        assert_eq!(&b[61..93], t.s.as_slice());
+        // Withdrawal offsets: the recipient by slot.
         let Op::Withdrawal(w) = recs[2].op else {
             panic!()
         };
         let b = recs[2].encode();
-        assert_eq!(b[0], 3 | (w.v << 7));
-        assert_eq!(b[1], 1);
-        assert_eq!(&b[2..5], &[0, 0, 3]);
-        assert_eq!(&b[5..25], &[0x33; 20]);
-        assert_eq!(&b[25..41], &(u128::MAX - 1).to_be_bytes());
-        assert_eq!(&b[41..73], w.r.as_slice());
-        assert_eq!(&b[73..105], w.s.as_slice());
-        assert!(b[105..124].iter().all(|&x| x == 0));
+        assert_eq!(b[0], 3 | (1 << 3) | (w.v << 7));
+        assert_eq!(&b[1..4], &[0, 0, 3]);
+        assert_eq!(&b[4..7], &[0x07, 0x08, 0x09]);
+        assert_eq!(&b[7..23], &(u128::MAX - 1).to_be_bytes());
+        assert_eq!(&b[23..55], w.r.as_slice());
+        assert_eq!(&b[55..87], w.s.as_slice());
+        assert!(b[87..93].iter().all(|&x| x == 0));
+        // Register offsets.
+        let b = recs[4].encode();
+        assert_eq!(b[0], 5);
+        assert_eq!(&b[1..4], &[0xfe, 0xdc, 0xba]);
+        assert_eq!(&b[4..24], &[0x66; 20]);
+        assert!(b[24..93].iter().all(|&x| x == 0));
         // Concatenation.
         let all = encode_records(&recs);
-        assert_eq!(all.len(), 4 * RECORD_LEN);
+        assert_eq!(all.len(), 5 * RECORD_LEN);
         assert_eq!(decode_records(&all).unwrap(), recs);
     }
 
@@ -1298,64 +1401,70 @@ mod tests {
     fn decode_refusals() {
         let recs = sample_records();
         let mut b = recs[0].encode();
-        b[0] = 5;
-        assert_eq!(
-            Record::decode(&b),
-            Err(SettlementError::UnknownKind { kind: 5 })
-        );
-        b[0] = 0;
-        assert_eq!(
-            Record::decode(&b),
-            Err(SettlementError::UnknownKind { kind: 0 })
-        );
-        b[0] = 0x11;
-        assert!(matches!(
-            Record::decode(&b),
-            Err(SettlementError::NonCanonical { .. })
-        ));
-        b[0] = 0x81;
+        for kind in [0u8, 6, 7] {
+            b[0] = kind;
+            assert_eq!(
+                Record::decode(&b),
+                Err(SettlementError::UnknownKind { kind })
+            );
+        }
+        b[0] = 0x81; // v on a deposit
         assert!(matches!(
             Record::decode(&b),
             Err(SettlementError::NonCanonical { .. })
         ));
         let mut b = recs[0].encode();
-        b[100] = 1;
+        b[80] = 1;
         assert!(matches!(
             Record::decode(&b),
             Err(SettlementError::NonCanonical { .. })
         ));
         let mut b = recs[2].encode();
-        b[110] = 1;
+        b[90] = 1;
         assert!(matches!(
             Record::decode(&b),
             Err(SettlementError::NonCanonical { .. })
         ));
+        for (at, x) in [(0usize, 5u8 | (1 << 3)), (0, 5 | 0x80), (30, 1)] {
+            let mut b = recs[4].encode();
+            b[at] = x; // token bits, v or a trailing byte on a register op
+            assert!(
+                matches!(
+                    Record::decode(&b),
+                    Err(SettlementError::NonCanonical { .. })
+                ),
+                "register byte {at} = {x:#x}"
+            );
+        }
         assert!(matches!(
-            Record::decode(&b[..154]),
+            Record::decode(&b[..123]),
             Err(SettlementError::Length { .. })
         ));
-        assert!(decode_records(&[0u8; 156]).is_err());
+        assert!(decode_records(&[0u8; 125]).is_err());
     }
 
     #[test]
     fn transfer_op_signatures() {
         let key = test_key(9);
         let signer = tx::address_of(key.verifying_key());
+        let to = Address::repeat_byte(1);
         let utx = UnsignedTx {
-            to: Address::repeat_byte(1),
+            to,
             value: 10,
             token: 0,
-            gas_limit: 1,
-            gas_price: 1_000_000_000_000_000,
+            gas_limit: 21_000,
+            gas_price: 100_000_000_000,
             nonce: 42,
             data: vec![],
         };
         let raw = utx.sign(&key).unwrap();
         let op = TransferOp::from_raw(&raw, 1, 2).unwrap();
-        assert_eq!(op.recover(42).unwrap(), signer);
-        assert_ne!(op.recover(41).ok(), Some(signer));
-        assert_eq!(op.raw(42), raw);
-        assert_eq!(keccak256(op.raw(42)), tx::decode(&raw).unwrap().hash);
+        assert_eq!(op.recover(to, 42).unwrap(), signer);
+        assert_ne!(op.recover(to, 41).ok(), Some(signer));
+        // The recipient is signed: another slot's address does not recover the sender.
+        assert_ne!(op.recover(Address::repeat_byte(2), 42).ok(), Some(signer));
+        assert_eq!(op.raw(to, 42), raw);
+        assert_eq!(keccak256(op.raw(to, 42)), tx::decode(&raw).unwrap().hash);
         // Data is refused with a typed error.
         let mut with_data = utx.clone();
         with_data.data = vec![1];
@@ -1364,6 +1473,58 @@ mod tests {
             TransferOp::from_raw(&raw, 1, 2),
             Err(SettlementError::TxHasData { len: 1 })
         );
+        // So are fields wider than the record's, at the first value past each bound.
+        for (field, tx, max) in [
+            (
+                "value",
+                UnsignedTx {
+                    value: 1 << 112,
+                    ..utx.clone()
+                },
+                (1u128 << 112) - 1,
+            ),
+            (
+                "gas_limit",
+                UnsignedTx {
+                    gas_limit: 1 << 24,
+                    ..utx.clone()
+                },
+                (1 << 24) - 1,
+            ),
+            (
+                "gas_price",
+                UnsignedTx {
+                    gas_price: 1 << 40,
+                    ..utx.clone()
+                },
+                (1 << 40) - 1,
+            ),
+        ] {
+            let value = match field {
+                "value" => tx.value,
+                "gas_limit" => tx.gas_limit.into(),
+                _ => tx.gas_price.into(),
+            };
+            assert_eq!(
+                check_settleable(&tx),
+                Err(SettlementError::FieldTooWide { field, value, max })
+            );
+            assert_eq!(
+                TransferOp::from_raw(&tx.sign(&key).unwrap(), 1, 2),
+                Err(SettlementError::FieldTooWide { field, value, max })
+            );
+        }
+        // The largest values that fit round-trip.
+        let widest = UnsignedTx {
+            value: (1 << 112) - 1,
+            gas_limit: (1 << 24) - 1,
+            gas_price: (1 << 40) - 1,
+            ..utx.clone()
+        };
+        let op = TransferOp::from_raw(&widest.sign(&key).unwrap(), 1, 2).unwrap();
+        let back = Op::decode(&Op::Transfer(op).encode()).unwrap();
+        assert_eq!(back, Op::Transfer(op));
+        assert_eq!(op.recover(to, 42).unwrap(), signer);
         assert!(matches!(
             TransferOp::from_raw(&[0; 3], 1, 2),
             Err(SettlementError::Tx(TxError::TooShort { .. }))
@@ -1372,23 +1533,35 @@ mod tests {
             TransferOp::from_raw(&utx.sign(&key).unwrap(), 1 << 24, 2),
             Err(SettlementError::SlotTooLarge { slot: 1 << 24 })
         );
-        // Token 9 (unknown to the engine) still fits an op when built from the signed fields.
+        // Token 9 (unknown to the engine) still fits an op's 4 token bits when built from the
+        // signed fields, so a lying batch's unknown token can be proven; 16 does not fit.
         let mut t9 = utx.clone();
         t9.token = 9;
         let (sig, v) = tx::sign_hash(&key, &keccak256(t9.encode().unwrap())).unwrap();
         let op = TransferOp::from_signed(&t9, &sig, v, 1, 2).unwrap();
         assert_eq!(op.token, 9);
-        assert_eq!(op.recover(42).unwrap(), signer);
-        // Withdrawal op.
+        assert_eq!(
+            Op::decode(&Op::Transfer(op).encode()).unwrap(),
+            Op::Transfer(op)
+        );
+        assert_eq!(op.recover(to, 42).unwrap(), signer);
+        t9.token = 16;
+        assert_eq!(
+            TransferOp::from_signed(&t9, &sig, v, 1, 2),
+            Err(SettlementError::TokenTooLarge { token: 16 })
+        );
+        // Withdrawal op: the L1 recipient is the recipient slot's address.
+        let l1 = Address::repeat_byte(3);
         let w = tx::UnsignedWithdrawal {
-            l1_recipient: Address::repeat_byte(3),
+            l1_recipient: l1,
             token: 0,
             amount: 7,
             nonce: 42,
         };
-        let wop = WithdrawalOp::from_raw(&w.sign(&key).unwrap(), 1).unwrap();
-        assert_eq!(wop.recover(42).unwrap(), signer);
-        assert_ne!(wop.recover(43).ok(), Some(signer));
+        let wop = WithdrawalOp::from_raw(&w.sign(&key).unwrap(), 1, 4).unwrap();
+        assert_eq!(wop.recover(l1, 42).unwrap(), signer);
+        assert_ne!(wop.recover(l1, 43).ok(), Some(signer));
+        assert_ne!(wop.recover(to, 42).ok(), Some(signer));
     }
 
     #[test]
@@ -1422,7 +1595,7 @@ mod tests {
         for n in [0usize, 1, 2, 3, 4, 5, 8, 9] {
             let recs: Vec<RecordBytes> = (0..n)
                 .map(|i| {
-                    let mut r = base[i % 4];
+                    let mut r = base[i % base.len()];
                     r.commitment[0] = i as u8;
                     r.encode()
                 })
@@ -1435,7 +1608,7 @@ mod tests {
                 assert_eq!(sib.len() as u32, padded_depth(n));
                 assert!(verify_record_opening(&c, &recs[i], i as u64, &sib));
                 let mut bad = recs[i];
-                bad[154] ^= 1;
+                bad[RECORD_LEN - 1] ^= 1;
                 assert!(!verify_record_opening(&c, &bad, i as u64, &sib));
                 // The ABI openings carry exactly those siblings.
                 let o = record_opening(&recs, i);
@@ -1458,7 +1631,7 @@ mod tests {
         let n = RECORDS_PER_BLOB + 3;
         let recs: Vec<RecordBytes> = (0..n)
             .map(|i| {
-                let mut r = base[i % 4];
+                let mut r = base[i % base.len()];
                 r.commitment = [0xff; 31];
                 r.commitment[0] = (i % 251) as u8;
                 r.commitment[1] = (i / 251) as u8;
@@ -1467,15 +1640,15 @@ mod tests {
             .collect();
         assert_eq!(blob_count(0), 0);
         assert_eq!(blob_count(1), 1);
-        assert_eq!(blob_count(819), 1);
-        assert_eq!(blob_count(820), 2);
+        assert_eq!(blob_count(1024), 1);
+        assert_eq!(blob_count(1025), 2);
         let blobs = pack_blobs(&recs);
         assert_eq!(blobs.len(), 2);
         assert!(pack_blobs(&[]).is_empty());
         for (j, rec) in recs.iter().enumerate() {
             let blob = &blobs[j / RECORDS_PER_BLOB];
-            for k in 0..5 {
-                let e = 5 * (j % RECORDS_PER_BLOB) + k;
+            for k in 0..4 {
+                let e = 4 * (j % RECORDS_PER_BLOB) + k;
                 let el = blob_element(blob, e);
                 assert_eq!(el[0], 0);
                 assert_eq!(&el[1..], &rec[31 * k..31 * k + 31]);
@@ -1486,24 +1659,25 @@ mod tests {
                 let el = U256::from_be_bytes(blob_element(blob, e));
                 assert!(el < BLS_MODULUS);
             }
-            assert_eq!(blob_element(blob, 4095), [0; 32]);
         }
+        // A full blob uses every element: the last one is record 1,023's commitment.
+        assert_eq!(&blob_element(&blobs[0], 4095)[1..], &recs[1023][OP_LEN..]);
         // An all-0xff record still packs below the modulus.
         let full = [[0xffu8; RECORD_LEN]];
         let b = pack_blobs(&full);
-        for e in 0..5 {
+        for e in 0..4 {
             assert!(U256::from_be_bytes(blob_element(&b[0], e)) < BLS_MODULUS);
         }
         // Unused elements of the last blob are zero.
-        assert!(blobs[1][32 * 15..].iter().all(|&x| x == 0));
+        assert!(blobs[1][32 * 12..].iter().all(|&x| x == 0));
         assert_eq!(unpack_blobs(&blobs, n), recs);
         // A packed batch has no malformed element; a proposer's non-zero first byte is found.
         assert!(malformed_elements(&blobs, n).is_empty());
         let mut lying = blobs.clone();
-        lying[1][32 * (ELEMENTS_PER_RECORD + 4)] = 0x01; // record 820, element 4
+        lying[1][32 * (ELEMENTS_PER_RECORD + 3)] = 0x01; // record 1025, element 3
         assert_eq!(
             malformed_elements(&lying, n),
-            vec![(RECORDS_PER_BLOB + 1, 4)]
+            vec![(RECORDS_PER_BLOB + 1, 3)]
         );
         assert_eq!(
             unpack_blobs(&lying, n),
@@ -1651,7 +1825,7 @@ mod tests {
         let recs: Vec<RecordBytes> = sample_records().iter().map(Record::encode).collect();
         let start = StepState::genesis(4, Address::repeat_byte(0xfe));
         let header = batch_header(3, &start, &start, &recs);
-        assert_eq!(header.opCount, 4);
+        assert_eq!(header.opCount, 5);
         assert_eq!(header.dataMode, 0);
         assert_eq!(header.dataCommitment, data_commitment(&recs));
         let batch = unsubmitted_record(header.clone());
@@ -1685,8 +1859,9 @@ mod tests {
         assert!(p0.proof.is_empty());
         let cd = prove_final_fraud_calldata(&batch, &recs);
         let back = abi::IGhostPlaneRollup::proveFinalFraudCall::abi_decode(&cd).unwrap();
-        assert_eq!(back.last.index, 3);
-        assert_eq!(back.last.commitment.as_slice(), &recs[3][OP_LEN..]);
+        let last = recs.len() - 1;
+        assert_eq!(back.last.index as usize, last);
+        assert_eq!(back.last.commitment.as_slice(), &recs[last][OP_LEN..]);
         let (op, sib) =
             <(alloy_primitives::Bytes, Vec<B256>)>::abi_decode_params(&back.last.proof).unwrap();
         let mut rebuilt = op.to_vec();
@@ -1694,7 +1869,7 @@ mod tests {
         assert!(verify_record_opening(
             &header.dataCommitment,
             &rebuilt,
-            3,
+            last as u64,
             &sib
         ));
         let cd = prove_duplicate_account_calldata(
@@ -1795,8 +1970,16 @@ mod tests {
         let recs = sample_records();
         assert_eq!(recs[0].op.touched_slots(), vec![0x0001_0203]);
         assert_eq!(recs[1].op.touched_slots(), vec![3, 0x00ab_cdef, 0]);
-        assert_eq!(recs[2].op.touched_slots(), vec![3, 0]);
+        assert_eq!(recs[2].op.touched_slots(), vec![3, 0x0007_0809, 0]);
         assert!(recs[3].op.touched_slots().is_empty());
+        assert_eq!(recs[4].op.touched_slots(), vec![0x00fe_dcba]);
+        let Op::Withdrawal(mut w) = recs[2].op else {
+            panic!()
+        };
+        w.recipient_slot = 3; // to the sender's own address
+        assert_eq!(Op::Withdrawal(w).touched_slots(), vec![3, 0]);
+        w.recipient_slot = 0; // to the collector's
+        assert_eq!(Op::Withdrawal(w).touched_slots(), vec![3, 0]);
         let Op::Transfer(mut t) = recs[1].op else {
             panic!()
         };
@@ -1938,7 +2121,7 @@ pub mod kzg {
             })
         }
 
-        /// Blob-mode `CommitmentOpening` of record `index` (its fifth element only):
+        /// Blob-mode `CommitmentOpening` of record `index` (its last element, the commitment, only):
         /// `proof = abi.encode(bytes32[] versionedHashes, bytes commitment, bytes kzgProof)`.
         pub fn commitment_opening(
             &self,
@@ -1949,7 +2132,7 @@ pub mod kzg {
                 index / RECORDS_PER_BLOB,
                 ELEMENTS_PER_RECORD * (index % RECORDS_PER_BLOB),
             );
-            let proof = self.element_proof(b, first + 4)?;
+            let proof = self.element_proof(b, first + ELEMENTS_PER_RECORD - 1)?;
             Ok(abi::CommitmentOpening {
                 index: index as u32,
                 commitment: FixedBytes::<31>::from_slice(&records[index][OP_LEN..]),

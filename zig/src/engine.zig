@@ -173,6 +173,9 @@ pub const OpKind = enum(u32) {
     transfer = 2,
     withdrawal = 3,
     refund = 4,
+    /// Creates an account for an address the next op needs (SPEC v3: transfers and withdrawals
+    /// name accounts by slot and never create them).
+    register = 5,
 };
 
 /// What `depositL1` did with a deposit it consumed.
@@ -576,15 +579,19 @@ pub const Engine = struct {
         return created;
     }
 
-    /// Applies one transaction to the open batch, or rejects it changing nothing.
+    /// Applies one transaction to the open batch, or rejects it changing nothing. A new sender
+    /// and a new recipient are each created by a register op before the transfer op.
     pub fn apply(engine: *Engine, tx: *const Transaction) Error!void {
-        if (engine.op_count == engine.config.batch_transactions_max) return error.batch_full;
         const from = engine.find(&tx.from);
         const to = engine.find(&tx.to);
+        const self_transfer = std.mem.eql(u8, &tx.from, &tx.to);
+        const registers: u32 = @as(u32, @intFromBool(from == null)) + @intFromBool(to == null and !self_transfer);
+        if (engine.op_count + 1 + registers > engine.config.batch_transactions_max) return error.batch_full;
         const count_before = engine.account_count;
         const created = try engine.check(tx, from, to);
-        const from_slot = from orelse engine.create(&tx.from);
-        const to_slot = to orelse (engine.find(&tx.to) orelse engine.create(&tx.to));
+        assert(created == registers);
+        const from_slot = from orelse engine.register(&tx.from);
+        const to_slot = to orelse (engine.find(&tx.to) orelse engine.register(&tx.to));
         engine.accounts[from_slot].nonce += 1;
         engine.markDirty(from_slot);
         engine.debit(from_slot, tx.token, tx.value);
@@ -600,6 +607,14 @@ pub const Engine = struct {
         engine.finishOp(.transfer);
     }
 
+    /// A register op: creates `address` at the next slot as an op of its own.
+    fn register(engine: *Engine, address: *const Address) u32 {
+        assert(engine.touched_count == 0);
+        const slot = engine.create(address);
+        engine.finishOp(.register);
+        return slot;
+    }
+
     fn chargeFee(engine: *Engine, payer: u32) void {
         const base_fee = engine.config.base_fee;
         assert(payer < engine.account_count);
@@ -610,9 +625,12 @@ pub const Engine = struct {
         engine.credit(collector_slot, token_gcc, base_fee);
     }
 
-    /// Debits amount + fee, records the withdrawal leaf in the open batch.
+    /// Debits amount + fee, records the withdrawal leaf in the open batch. An L1 recipient with
+    /// no L2 account is first registered (the op names it by slot).
     pub fn withdraw(engine: *Engine, request: *const WithdrawalRequest) Error!void {
-        if (engine.op_count == engine.config.batch_transactions_max) return error.batch_full;
+        const recipient = engine.find(&request.l1_recipient);
+        const registers: u32 = @intFromBool(recipient == null);
+        if (engine.op_count + 1 + registers > engine.config.batch_transactions_max) return error.batch_full;
         if (engine.withdrawal_count == engine.withdrawalsMax()) return error.withdrawals_full;
         if (request.token >= token_count) return error.unknown_token;
         if (request.amount == 0) return error.zero_amount;
@@ -623,7 +641,9 @@ pub const Engine = struct {
         const needed = if (request.token == token_gcc) @addWithOverflow(request.amount, base_fee) else .{ request.amount, @as(u1, 0) };
         if (needed[1] != 0 or account.balances[request.token] < needed[0]) return error.insufficient_balance;
         if (account.balances[token_gcc] < base_fee) return error.insufficient_fee_balance;
+        if (registers > engine.slotsFree()) return error.accounts_full;
 
+        if (recipient == null) _ = engine.register(&request.l1_recipient);
         account.nonce += 1;
         engine.markDirty(slot);
         engine.debit(slot, request.token, request.amount);

@@ -173,18 +173,25 @@ test "accounts_full on transfer needing a new recipient slot" {
     try testing.expect(engine.verifySupplyFull());
 }
 
-test "batch_full bounds ops of all kinds; withdrawals_full; sealing reopens the batch" {
-    const engine = try Engine.init(testing.allocator, configOf(4, 4, 1));
+test "batch_full bounds ops of all kinds, register ops included; withdrawals_full; sealing reopens the batch" {
+    const engine = try Engine.init(testing.allocator, configOf(4, 6, 1));
     defer engine.deinit();
     try engine.deposit(&addressOf(1), 0, 100 * fee);
-    try engine.apply(&transfer(1, 2, 0, 1, 0));
+    try engine.apply(&transfer(1, 2, 0, 1, 0)); // register(2), transfer
+    try testing.expectEqual(@as(u32, 3), engine.op_count);
+    // A withdrawal to an address with no L2 account registers it first: two ops.
     const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 1 };
     try engine.withdraw(&request);
+    try testing.expectEqual(@as(u32, 5), engine.op_count);
+    try testing.expectEqual(engine_module.OpKind.register, engine.steps_open[3].kind);
     var second = request;
     second.nonce = 2;
+    second.l1_recipient = addressOf(1);
     try testing.expectError(error.withdrawals_full, engine.withdraw(&second));
+    // One op left: a transfer that needs a register op does not fit, one that does not, fits.
+    try expectRejected(engine, transfer(1, 3, 0, 1, 2), error.batch_full);
     try engine.apply(&transfer(1, 2, 0, 1, 2));
-    try testing.expectEqual(@as(u32, 4), engine.op_count);
+    try testing.expectEqual(@as(u32, 6), engine.op_count);
     try expectRejected(engine, transfer(1, 2, 0, 1, 3), error.batch_full);
     try testing.expectError(error.batch_full, engine.deposit(&addressOf(1), 0, 1));
     try testing.expectError(error.batch_full, engine.depositL1(engine.deposit_cursor, &addressOf(1), &addressOf(1), 0, 1));
@@ -193,10 +200,11 @@ test "batch_full bounds ops of all kinds; withdrawals_full; sealing reopens the 
     const header = engine.seal();
     try testing.expectEqual(@as(u32, 2), header.transaction_count);
     try testing.expectEqual(@as(u32, 1), header.withdrawal_count);
-    try testing.expectEqual(@as(u32, 4), header.op_count);
+    try testing.expectEqual(@as(u32, 6), header.op_count);
     try testing.expectEqual(@as(u64, 1), header.deposit_cursor);
     try engine.apply(&transfer(1, 2, 0, 1, 3));
     try engine.withdraw(&.{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 4 });
+    try testing.expectEqual(@as(u32, 2), engine.op_count); // @splat(7) is registered already
     try testing.expect(engine.verifySupplyFull());
 }
 
@@ -224,6 +232,28 @@ test "withdraw errors and accounting" {
     try testing.expectEqual(@as(u128, 0), engine.balance_sum[4]);
     try engine.deposit(&addressOf(2), 4, 5);
     try testing.expectError(error.insufficient_fee_balance, engine.withdraw(&.{ .from = addressOf(2), .l1_recipient = @splat(1), .token = 4, .amount = 5, .nonce = 0 }));
+    try testing.expect(engine.verifySupplyFull());
+}
+
+test "withdrawal to an address with no L2 account: register op first, accounts_full checked last" {
+    const engine = try Engine.init(testing.allocator, configOf(2, 16, 4)); // 4 slots
+    defer engine.deinit();
+    try engine.deposit(&addressOf(1), 0, 10 * fee);
+    try engine.deposit(&addressOf(2), 0, 10 * fee);
+    try engine.withdraw(&.{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 0 });
+    try testing.expectEqual(engine_module.OpKind.register, engine.steps_open[2].kind);
+    try testing.expectEqual(@as(u64, 4), engine.steps_open[2].account_count);
+    try testing.expectEqual(engine_module.OpKind.withdrawal, engine.steps_open[3].kind);
+    try testing.expectEqual(@as(?u32, 3), engine.find(&@as(Address, @splat(7))));
+    const full_request: engine_module.WithdrawalRequest = .{ .from = addressOf(2), .l1_recipient = @splat(8), .token = 0, .amount = 5, .nonce = 0 };
+    const before = Snapshot.take(engine);
+    try testing.expectError(error.accounts_full, engine.withdraw(&full_request));
+    try testing.expectEqual(before.accounts_hash, Snapshot.take(engine).accounts_hash);
+    try testing.expectEqual(@as(u32, 4), engine.op_count);
+    var bad_nonce = full_request;
+    bad_nonce.nonce = 5;
+    try testing.expectError(error.bad_nonce, engine.withdraw(&bad_nonce)); // before accounts_full
+    try engine.withdraw(&.{ .from = addressOf(2), .l1_recipient = addressOf(1), .token = 0, .amount = 5, .nonce = 0 });
     try testing.expect(engine.verifySupplyFull());
 }
 
@@ -353,7 +383,7 @@ test "empty batch: zero transactions root, zero[16] withdrawals root, genesis st
 
 test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
     var handle: ?*anyopaque = null;
-    const config: ffi.Config = .{ .accounts_depth = 4, .batch_transactions_max = 3, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = @intCast(fee), .base_fee_hi = 0, .fee_collector = collector };
+    const config: ffi.Config = .{ .accounts_depth = 4, .batch_transactions_max = 4, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = @intCast(fee), .base_fee_hi = 0, .fee_collector = collector };
     try testing.expectEqual(@as(u32, 1), ffi.ghostplane_init(null, @ptrCast(&handle)).error_code);
     const bad: ffi.Config = .{ .accounts_depth = 0, .batch_transactions_max = 2, .batch_withdrawals_max = 2, ._reserved = 0, .base_fee_lo = 0, .base_fee_hi = 0, .fee_collector = collector };
     try testing.expectEqual(@as(u32, 16), ffi.ghostplane_init(&bad, @ptrCast(&handle)).error_code);
@@ -403,14 +433,17 @@ test "ffi: null_pointer, invalid_handle, batch submit codes, layout" {
     try testing.expectEqual(@as(u8, 1), ffi.ghostplane_account_proof(h, &addressOf(2), &proof).success);
     try testing.expectEqual(root, merkle.rootFromProof(proof.leaf, proof.leaf_index, proof.siblings[0..proof.depth]));
     try testing.expectEqual(@as(u32, 14), ffi.ghostplane_withdrawal_proof(h, 0, &proof).error_code);
-    // ABI v2: steps of the sealed batch (deposit, tx 0, tx 1), deposit_l1, slot and open proofs.
-    try testing.expectEqual(@as(u32, 3), header.op_count);
+    // ABI v3: steps of the sealed batch (deposit, register of 2, tx 0, tx 1), deposit_l1, proofs.
+    try testing.expectEqual(@as(u32, 4), header.op_count);
     try testing.expectEqual(@as(u64, 1), header.deposit_cursor);
     var step: ffi.Step = undefined;
-    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 2, &step).success);
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 3, &step).success);
     try testing.expectEqual(header.state_root, step.state_root);
     try testing.expectEqual(@as(u32, 2), step.kind);
-    try testing.expectEqual(@as(u32, 19), ffi.ghostplane_step(h, 3, &step).error_code);
+    try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 1, &step).success);
+    try testing.expectEqual(@as(u32, 5), step.kind);
+    try testing.expectEqual(@as(u64, 3), step.account_count);
+    try testing.expectEqual(@as(u32, 19), ffi.ghostplane_step(h, 4, &step).error_code);
     try testing.expectEqual(@as(u8, 1), ffi.ghostplane_step(h, 0, &step).success);
     try testing.expectEqual(@as(u32, 1), step.kind);
     try testing.expectEqual(@as(u32, 18), ffi.ghostplane_deposit_l1(h, 0, &addressOf(9), &addressOf(3), 0, 1, 0).error_code);
@@ -466,7 +499,11 @@ const Model = struct {
     }
 
     fn apply(model: *Model, tx: Transaction) ?anyerror {
-        if (model.ops == model.ops_max) return error.batch_full;
+        // A new sender and a new recipient each take a register op before the transfer.
+        var registers: u32 = 0;
+        if (!model.accounts.contains(tx.from)) registers += 1;
+        if (!model.accounts.contains(tx.to) and !std.mem.eql(u8, &tx.to, &tx.from)) registers += 1;
+        if (model.ops + 1 + registers > model.ops_max) return error.batch_full;
         const from = model.accounts.get(tx.from) orelse Entry{};
         if (tx.nonce != from.nonce) return error.bad_nonce;
         if (tx.token >= 8) return error.unknown_token;
@@ -486,12 +523,14 @@ const Model = struct {
         (model.slotOf(tx.to)).balances[tx.token] += tx.value;
         (model.slotOf(tx.from)).balances[0] -= fee;
         (model.slotOf(collector)).balances[0] += fee;
-        model.ops += 1;
+        model.ops += 1 + registers;
         return null;
     }
 
     fn withdraw(model: *Model, request: engine_module.WithdrawalRequest) ?anyerror {
-        if (model.ops == model.ops_max) return error.batch_full;
+        // An L1 recipient with no L2 account takes a register op before the withdrawal.
+        const registers: u32 = @intFromBool(!model.accounts.contains(request.l1_recipient));
+        if (model.ops + 1 + registers > model.ops_max) return error.batch_full;
         if (model.withdrawals == model.withdrawals_max) return error.withdrawals_full;
         if (request.token >= 8) return error.unknown_token;
         if (request.amount == 0) return error.zero_amount;
@@ -500,13 +539,14 @@ const Model = struct {
         const needed = if (request.token == 0) request.amount + fee else request.amount;
         if (account.balances[request.token] < needed) return error.insufficient_balance;
         if (account.balances[0] < fee) return error.insufficient_fee_balance;
-        if (!model.accounts.contains(collector) and model.accounts.count() == model.slots_max) return error.accounts_full;
+        if (registers == 1 and model.accounts.count() == model.slots_max) return error.accounts_full;
         account.nonce += 1;
         account.balances[request.token] -= request.amount;
         account.balances[0] -= fee;
         (model.slotOf(collector)).balances[0] += fee;
+        _ = model.slotOf(request.l1_recipient);
         model.withdrawals += 1;
-        model.ops += 1;
+        model.ops += 1 + registers;
         return null;
     }
 };
@@ -632,7 +672,9 @@ test "steps: post-step state of every op (deposit, refund, transfer, withdrawal)
     try engine.deposit(&addressOf(2), 1, 7); // v1: index = cursor, l1_sender = account
     try expectLastStep(engine, allocator, leaves[0..0], .deposit);
     try testing.expectEqual(@as(u64, 2), engine.deposit_cursor);
-    try engine.apply(&transfer(1, 3, 0, fee, 0)); // creates slot 3: all 4 slots used
+    try engine.apply(&transfer(1, 3, 0, fee, 0)); // register(3) at slot 3: all 4 slots used
+    try testing.expectEqual(engine_module.OpKind.register, engine.steps_open[engine.op_count - 2].kind);
+    try testing.expectEqual(@as(u64, 4), engine.steps_open[engine.op_count - 2].account_count);
     try expectLastStep(engine, allocator, leaves[0..0], .transfer);
     // A deposit that cannot create its account is consumed as a refund to its L1 sender.
     const before = Snapshot.take(engine);
@@ -643,7 +685,9 @@ test "steps: post-step state of every op (deposit, refund, transfer, withdrawal)
     try expectLastStep(engine, allocator, leaves[0..1], .refund);
     try testing.expectEqual(@as(u64, 3), engine.deposit_cursor);
     try testing.expectError(error.accounts_full, engine.deposit(&addressOf(4), 0, 1)); // v1 stays an error
-    const request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 1 };
+    var request: engine_module.WithdrawalRequest = .{ .from = addressOf(1), .l1_recipient = @splat(7), .token = 0, .amount = 5, .nonce = 1 };
+    try testing.expectError(error.accounts_full, engine.withdraw(&request)); // no slot to register @splat(7)
+    request.l1_recipient = addressOf(2);
     try engine.withdraw(&request);
     leaves[1] = engine_module.withdrawalLeaf(1, 1, &request);
     try expectLastStep(engine, allocator, leaves[0..2], .withdrawal);
@@ -654,17 +698,17 @@ test "steps: post-step state of every op (deposit, refund, transfer, withdrawal)
     try testing.expectError(error.withdrawals_full, engine.depositL1(4, &sender, &addressOf(5), 0, 1));
     try testing.expectEqual(@as(u64, 4), engine.deposit_cursor);
     try testing.expect(engine.verifySupplyFull());
-    var recorded: [6]engine_module.Step = undefined;
+    var recorded: [7]engine_module.Step = undefined;
     @memcpy(recorded[0..engine.op_count], engine.steps_open[0..engine.op_count]);
     const header = engine.seal();
-    try testing.expectEqual(@as(u32, 6), header.op_count);
+    try testing.expectEqual(@as(u32, 7), header.op_count);
     try testing.expectEqual(@as(u32, 1), header.transaction_count);
     try testing.expectEqual(@as(u32, 3), header.withdrawal_count);
     try testing.expectEqual(@as(u64, 4), header.deposit_cursor);
-    try testing.expectEqual(recorded[5].state_root, header.state_root);
-    try testing.expectEqual(recorded[5].withdrawals_root, header.withdrawals_root);
+    try testing.expectEqual(recorded[6].state_root, header.state_root);
+    try testing.expectEqual(recorded[6].withdrawals_root, header.withdrawals_root);
     for (recorded, 0..) |expected, i| try testing.expectEqualDeep(expected, (try engine.step(@intCast(i))).*);
-    try testing.expectError(error.step_not_found, engine.step(6));
+    try testing.expectError(error.step_not_found, engine.step(7));
     // The next batch starts from an empty withdrawals tree and numbers its leaves from 0.
     try testing.expectEqual(engine_module.DepositOutcome.refunded, try engine.depositL1(4, &sender, &addressOf(5), 0, 9));
     leaves[0] = engine_module.withdrawalLeaf(2, 0, &.{ .from = @splat(0), .l1_recipient = sender, .token = 0, .amount = 9, .nonce = 0 });
@@ -725,33 +769,43 @@ test "steps of a batch longer than pending_max (several flushes) equal the per-o
     const ops = 2 * engine_module.pending_max + 100;
     const engine = try Engine.init(allocator, configOf(6, ops + 10, 8));
     defer engine.deinit();
-    const roots = try allocator.alloc(Hash, ops);
+    // The reference root after each op; register ops (created inside `apply`) are checked by
+    // their account count and by the next op's root, which covers their leaves.
+    const roots = try allocator.alloc(?Hash, ops + 10);
     defer allocator.free(roots);
+    @memset(roots, null);
     var prng = std.Random.DefaultPrng.init(77);
     const random = prng.random();
     var nonces: [40]u64 = @splat(0);
-    var applied: usize = 0;
-    while (applied < ops) {
+    var registers: usize = 0;
+    while (engine.op_count < ops) {
         const from = random.uintLessThan(u32, 40);
         if (random.uintLessThan(u8, 4) == 0 or nonces[from] == 0) {
             try engine.deposit(&addressOf(from), 0, 10 * fee);
             if (nonces[from] == 0) nonces[from] = 1; // marks "funded"; real nonce = value - 1
         } else {
+            const before = engine.op_count;
             engine.apply(&transfer(from, random.uintLessThan(u32, 50), 0, 1, nonces[from] - 1)) catch |err| {
                 try testing.expect(err == error.insufficient_balance or err == error.accounts_full);
                 continue;
             };
+            registers += engine.op_count - before - 1;
             nonces[from] += 1;
         }
-        roots[applied] = try referenceStateRoot(engine, allocator);
-        applied += 1;
+        roots[engine.op_count - 1] = try referenceStateRoot(engine, allocator);
     }
+    try testing.expect(registers > 0);
     const header = engine.seal();
-    try testing.expectEqual(@as(u32, ops), header.op_count);
-    for (roots, 0..) |root, i| {
+    try testing.expect(header.op_count >= ops);
+    for (0..header.op_count) |i| {
         const s = try engine.step(@intCast(i));
-        try testing.expectEqual(root, s.state_root);
-        try testing.expectEqual(referenceCommitment(root, s.account_count, s.withdrawals_root, s.withdrawal_count, s.deposit_cursor), s.commitment);
+        if (roots[i]) |root| {
+            try testing.expectEqual(root, s.state_root);
+        } else {
+            try testing.expectEqual(engine_module.OpKind.register, s.kind);
+            try testing.expectEqual((try engine.step(@intCast(i - 1))).account_count + 1, s.account_count);
+        }
+        try testing.expectEqual(referenceCommitment(s.state_root, s.account_count, s.withdrawals_root, s.withdrawal_count, s.deposit_cursor), s.commitment);
     }
-    try testing.expectEqual(roots[ops - 1], header.state_root);
+    try testing.expectEqual(roots[header.op_count - 1].?, header.state_root);
 }

@@ -11,7 +11,7 @@ const Engine = engine_module.Engine;
 const ErrorCode = engine_module.ErrorCode;
 const Error = engine_module.Error;
 
-pub const abi_version: u32 = 2;
+pub const abi_version: u32 = 3;
 const handle_magic: u64 = 0x6768_6f73_7470_6c6e; // "ghostpln"
 
 pub const U128 = extern struct {
@@ -488,7 +488,7 @@ test "layout json is valid JSON and names every struct and error code" {
     try std.testing.expectEqual(@as(i64, 136), structs.get("Transaction").?.object.get("size").?.integer);
     try std.testing.expectEqual(@as(i64, 136), structs.get("BatchHeader").?.object.get("size").?.integer);
     try std.testing.expectEqual(@as(i64, 120), structs.get("Step").?.object.get("size").?.integer);
-    try std.testing.expectEqual(@as(i64, 2), parsed.value.object.get("abi_version").?.integer);
+    try std.testing.expectEqual(@as(i64, 3), parsed.value.object.get("abi_version").?.integer);
     const codes = parsed.value.object.get("error_codes").?.object;
     try std.testing.expectEqual(@as(usize, 20), codes.count());
     try std.testing.expectEqual(@as(i64, 17), codes.get("zero_amount").?.integer);

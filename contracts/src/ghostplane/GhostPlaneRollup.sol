@@ -29,9 +29,10 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     uint64 public constant DEFAULT_CHALLENGE_WINDOW = 7 days;
     /// @notice Largest force-inclusion delay (SPEC research: OP's 12 h).
     uint64 public constant MAX_FORCE_INCLUSION_DELAY = 12 hours;
-    /// @notice Records per blob and the op record size.
-    uint256 public constant RECORDS_PER_BLOB = 819;
-    uint256 public constant RECORD_LENGTH = 155;
+    /// @notice Records per blob (4 field elements each, 4,096 per blob) and the op record size
+    ///         (93-byte op || 31-byte commitment).
+    uint256 public constant RECORDS_PER_BLOB = 1024;
+    uint256 public constant RECORD_LENGTH = 124;
     /// @notice Largest challenge window (keeps finalAt within the 40 bits it is stored in).
     uint64 public constant MAX_CHALLENGE_WINDOW = 365 days;
     /// @notice Largest bond a proposer may hold and largest bondAmount (slashed funds are kept in
@@ -422,7 +423,7 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         BatchHeader calldata h = batch.header;
         if (h.dataMode != 1) revert BadDataMode(h.dataMode);
         if (index >= h.opCount) revert OpIndexOutOfRange(index, h.opCount);
-        if (element >= 5) revert BadRecordOpening(index);
+        if (element >= 4) revert BadRecordOpening(index);
         _openBlobElement(h, index, GhostPlaneKzg.firstElement(index) + element, uint256(y), proof);
         if (uint256(y) >> 248 == 0) revert NoFraud();
         _cut(batch);
@@ -477,7 +478,7 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         }
     }
 
-    /// @dev Blob mode of `_openRecord`: opens the record's five field elements.
+    /// @dev Blob mode of `_openRecord`: opens the record's four field elements.
     function _openRecordBlob(BatchHeader calldata h, RecordOpening calldata op) private view {
         // op.proof = abi.encode(bytes32[] hashes, bytes commitment, bytes[] proofs), read in
         // place from calldata (every member is bounds-checked before any other check).
@@ -492,9 +493,9 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
             (uint256 hashesAt, uint256 hashCount) = _member(enc, 0, 32);
             vh = _versionedHash(h, hashesAt, hashCount, op.index);
         }
-        if (proofCount != 5) revert BadRecordOpening(op.index);
+        if (proofCount != 4) revert BadRecordOpening(op.index);
         uint256 first = GhostPlaneKzg.firstElement(op.index);
-        for (uint256 j = 0; j < 5; ++j) {
+        for (uint256 j = 0; j < 4; ++j) {
             // Element j of the record: 0x00 || record bytes 31j .. 31j + 30.
             GhostPlaneKzg.verifyElement(
                 vh,
@@ -506,16 +507,17 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         }
     }
 
-    /// @dev Verifies the 31-byte commitment of record `c.index`.
+    /// @dev Verifies the 31-byte commitment of record `c.index`: calldata mode from its 93-byte op
+    ///      (leaf keccak256(op93 || c)), blob mode as the record's element 3 (0x00 || c).
     function _openCommitment(BatchHeader calldata h, CommitmentOpening calldata c) private view {
         if (c.index >= h.opCount) revert OpIndexOutOfRange(c.index, h.opCount);
         if (h.dataMode == 0) {
-            (bytes memory op124, bytes32[] memory siblings) = abi.decode(c.proof, (bytes, bytes32[]));
-            if (op124.length != RECORD_LENGTH - 31) revert BadRecordOpening(c.index);
-            _checkMerkle(h, keccak256(abi.encodePacked(op124, c.commitment)), c.index, siblings);
+            (bytes memory op93, bytes32[] memory siblings) = abi.decode(c.proof, (bytes, bytes32[]));
+            if (op93.length != RECORD_LENGTH - 31) revert BadRecordOpening(c.index);
+            _checkMerkle(h, keccak256(abi.encodePacked(op93, c.commitment)), c.index, siblings);
         } else {
             uint256 y = uint256(bytes32(c.commitment)) >> 8;
-            _openBlobElement(h, c.index, GhostPlaneKzg.firstElement(c.index) + 4, y, c.proof);
+            _openBlobElement(h, c.index, GhostPlaneKzg.firstElement(c.index) + 3, y, c.proof);
         }
     }
 

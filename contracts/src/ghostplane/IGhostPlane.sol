@@ -48,10 +48,10 @@ interface IGhostPlaneTypes {
         bytes32[] siblings;
     }
 
-    /// @notice Record `index` of a batch (155 bytes: 124 op || 31 commitment) and its opening.
+    /// @notice Record `index` of a batch (124 bytes: 93 op || 31 commitment, records v3) and its opening.
     ///         Calldata mode: `proof` = abi.encode(bytes32[] siblings) against dataCommitment.
     ///         Blob mode: `proof` = abi.encode(bytes32[] versionedHashes, bytes commitment48, bytes[] kzgProofs48)
-    ///         with five proofs, one per field element of the record.
+    ///         with four proofs, one per field element of the record.
     struct RecordOpening {
         uint32 index;
         bytes record;
@@ -59,9 +59,10 @@ interface IGhostPlaneTypes {
     }
 
     /// @notice Only the 31-byte commitment of record `index` (the previous step).
-    ///         Calldata mode: `proof` = abi.encode(bytes op124, bytes32[] siblings).
+    ///         Calldata mode: `proof` = abi.encode(bytes op93, bytes32[] siblings), the record's
+    ///         93-byte op (leaf keccak256(op93 || commitment)).
     ///         Blob mode: `proof` = abi.encode(bytes32[] versionedHashes, bytes commitment48, bytes kzgProof48)
-    ///         opening the record's fifth element.
+    ///         opening the record's fourth element (element 3 = 0x00 || commitment).
     struct CommitmentOpening {
         uint32 index;
         bytes31 commitment;
@@ -81,7 +82,7 @@ interface IGhostPlaneTypes {
 
 interface IGhostPlaneRollup is IGhostPlaneTypes {
     /// @notice Commits a batch. Calldata mode passes the records; blob mode passes empty `records`
-    ///         and carries ceil(opCount / 819) blobs in the same transaction.
+    ///         and carries ceil(opCount / 1024) blobs in the same transaction.
     function submitBatch(BatchHeader calldata header, bytes calldata records) external;
 
     /// @notice Registers keccak256(abi.encode(prover, keccak256(proofCalldata))) for the reward.
@@ -102,7 +103,7 @@ interface IGhostPlaneRollup is IGhostPlaneTypes {
     ///         differs from the header's final state.
     function proveFinalFraud(BatchRecord calldata batch, CommitmentOpening calldata last) external;
 
-    /// @notice Proof that field element `element` (0..4) of record `index` (< opCount) of a blob-mode
+    /// @notice Proof that field element `element` (0..3) of record `index` (< opCount) of a blob-mode
     ///         batch does not start with a zero byte, so the record cannot be read (zig/SPEC.md: every
     ///         element of a record is 0x00 || 31 record bytes). `proof` = abi.encode(bytes32[]
     ///         versionedHashes, bytes commitment48, bytes kzgProof48) opening the element to `y`.

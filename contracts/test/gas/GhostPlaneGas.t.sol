@@ -28,12 +28,15 @@ contract GhostPlaneGasTest is GhostPlaneBase {
         // Production shape: the proposer is the designated sequencer (its priority costs no SLOAD).
         vm.prank(admin);
         rollup.setSequencer(proposer);
-        // Steady state: deposits exist (GCC and ETH), batch 1 with two withdrawals to `payee` is
-        // final, and withdrawal 0 of it was paid (the claimed word and payee balance are non-zero).
+        // Steady state: deposits exist (GCC and ETH), `payee` and `bob` are registered, batch 1
+        // with two withdrawals to `payee` is final, and withdrawal 0 of it was paid (the claimed
+        // word and payee balance are non-zero).
         uint64 i0 = _l1Deposit(l1User, alice, 0, 100 ether);
         _push(_opDeposit(i0, l1User, alice, 0, 100 ether).record);
         uint64 i1 = _l1Deposit(l1User, alice, 5, 1 ether);
         _push(_opDeposit(i1, l1User, alice, 5, 1 ether).record);
+        _pushRegister(payee);
+        _pushRegister(bob);
         Prepared memory p;
         Withdrawal memory w;
         (p, w) = _opWithdraw(ALICE_PK, payee, 0, 1 ether);
@@ -131,7 +134,8 @@ contract GhostPlaneGasTest is GhostPlaneBase {
 
     function test_gas_ghostplane_finalizeWithdrawal_firstOfBatch_freshPayee() public {
         // Worst case: a new bitmap word and a payee holding none of the token.
-        // Batch 2: one withdrawal to a fresh payee.
+        // Batch 2: one withdrawal to a fresh payee (registered by the op before it).
+        _pushRegister(address(0xF4E5));
         (Prepared memory p, Withdrawal memory w) = _opWithdraw(ALICE_PK, address(0xF4E5), 0, 1 ether);
         _push(p.record);
         bytes32[] memory leaves = mWLeaves;
@@ -154,10 +158,10 @@ contract GhostPlaneGasTest is GhostPlaneBase {
     }
 
     function test_gas_ghostplane_proveFraud_transfer_calldata_D24() public {
-        // Batch 2: a transfer to a new account whose post-step commitment is wrong: the proof
-        // verifies all three witnesses sequentially at D = 24 and recomputes the root.
+        // Batch 2: a transfer to a registered account whose post-step commitment is wrong: the
+        // proof verifies all three witnesses sequentially at D = 24 and recomputes the root.
         Prepared memory p = _opTransfer(ALICE_PK, bob, 0, 1 ether);
-        p.record[130] = bytes1(uint8(p.record[130]) ^ 1);
+        p.record[110] = bytes1(uint8(p.record[110]) ^ 1);
         _push(p.record);
         (BatchRecord memory b, bytes memory records) = _submit();
         bytes memory data = _fraudCall(b, records, 0, p);
@@ -169,27 +173,27 @@ contract GhostPlaneGasTest is GhostPlaneBase {
 
     function test_gas_ghostplane_proveFraud_withdrawal_calldata_D24() public {
         (Prepared memory p,) = _opWithdraw(ALICE_PK, payee, 0, 1 ether);
-        p.record[130] = bytes1(uint8(p.record[130]) ^ 1);
+        p.record[110] = bytes1(uint8(p.record[110]) ^ 1);
         _push(_opTransfer(ALICE_PK, bob, 0, 1 ether).record); // op 0, so op 1 needs a prev opening
         (p,) = _opWithdraw(ALICE_PK, payee, 0, 1 ether);
-        p.record[130] = bytes1(uint8(p.record[130]) ^ 1);
+        p.record[110] = bytes1(uint8(p.record[110]) ^ 1);
         _push(p.record);
         (BatchRecord memory b, bytes memory records) = _submit();
         bytes memory data = _fraudCall(b, records, 1, p);
         uint256 used = _measure("ghostplane_prove_fraud_withdrawal_calldata_d24", address(rollup), data);
-        emit log_named_uint("GhostPlane proveFraud, withdrawal + prev opening, calldata mode, D=24", used);
+        emit log_named_uint("GhostPlane proveFraud, withdrawal (3 witnesses) + prev opening, calldata mode, D=24", used);
         vm.assertLe(used, 500_000, "fraud proof over 500k gas");
     }
 
-    function test_gas_ghostplane_proveFraud_blob_fiveOpenings() public {
+    function test_gas_ghostplane_proveFraud_blob_fourOpenings() public {
         (BatchRecord memory b, bytes32[] memory hashes) = _submitOnesBatch(1);
         CommitmentOpening memory none;
         bytes memory data = abi.encodeCall(
             IGhostPlaneRollup.proveFraud,
             (b, _blobOpening(hashes, 0), none, _startOf(b.header), _accountsOf(0), new bytes32[](0))
         );
-        uint256 used = _measure("ghostplane_prove_fraud_blob_5_openings", address(rollup), data);
-        emit log_named_uint("GhostPlane proveFraud, blob mode, 5 KZG openings (invalid kind)", used);
+        uint256 used = _measure("ghostplane_prove_fraud_blob_4_openings", address(rollup), data);
+        emit log_named_uint("GhostPlane proveFraud, blob mode, 4 KZG openings (invalid kind)", used);
         vm.assertLe(used, 500_000, "blob fraud proof over 500k gas");
     }
 

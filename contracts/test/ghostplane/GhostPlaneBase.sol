@@ -36,17 +36,22 @@ contract PlaneFeeToken is ERC20 {
     }
 }
 
-/// @notice Deploys a Portal and a Rollup and models the L2 (accounts, withdrawals, op records,
+/// @notice Deploys a Portal and a Rollup and models the L2 (accounts, withdrawals, op records v3,
 ///         sequential witnesses) the way zig/SPEC.md and sequencer/src/settlement.rs do, so tests
-///         can build honest batches and tamper with them.
+///         can build honest batches and tamper with them. As the engine does, a transfer or a
+///         withdrawal needs its recipient registered first (`_pushRegister`): neither creates
+///         accounts.
 abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
     uint128 internal constant BASE_FEE = 1e15;
     uint64 internal constant WINDOW = 1 days;
     uint64 internal constant FORCE_DELAY = 12 hours;
     uint128 internal constant BOND = 1 ether;
     uint64 internal constant REVEAL_DELAY = 5;
-    uint64 internal constant GAS_LIMIT = 21_000;
-    uint64 internal constant GAS_PRICE = 1e11;
+    uint64 internal constant GAS_LIMIT = 21_000; // < 2^24 (the record's u24)
+    uint64 internal constant GAS_PRICE = 1e11; // < 2^40 (the record's u40)
+    /// @dev Record v3: a 93-byte op || the 31-byte commitment.
+    uint256 internal constant REC = 124;
+    uint256 internal constant OP = 93;
 
     address internal admin = address(0xAD);
     address internal guardian = address(0x6A);
@@ -238,12 +243,39 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         p.record = abi.encodePacked(op, _commit(_step()));
     }
 
+    /// @dev Deposit (kind 1): 0 kind|token<<3 · 1 to_slot u24 · 4 index · 12 l1_sender · 32 recipient
+    ///      · 52 amount u128 · 68..92 zero.
     function _depositOp(uint64 index, address l1Sender, address recipient, uint8 token, uint128 amount, uint256 slot)
         internal
         pure
         returns (bytes memory)
     {
-        return abi.encodePacked(uint8(1), token, uint24(slot), index, l1Sender, recipient, amount, new bytes(55));
+        return
+            abi.encodePacked(uint8(1 | (token << 3)), uint24(slot), index, l1Sender, recipient, amount, new bytes(25));
+    }
+
+    /// @dev Register (kind 5): 0 kind · 1 slot u24 · 4 address · 24..92 zero.
+    function _registerOp(uint256 slot, address a) internal pure returns (bytes memory) {
+        return abi.encodePacked(uint8(5), uint24(slot), a, new bytes(69));
+    }
+
+    /// @dev Registers `a` at the next slot of the model (witness: that empty slot).
+    function _opRegister(address a) internal returns (Prepared memory p) {
+        require(_slotOf(a) == type(uint256).max, "model: already registered");
+        p.pre = _step();
+        uint256 slot = mAddr.length;
+        p.accounts = _accountsOf(1);
+        p.accounts[0] = _witness(slot);
+        _ensure(a);
+        _finish(p, _registerOp(slot, a));
+    }
+
+    /// @dev Pushes a register op for `a` unless the model holds it already; returns its slot.
+    function _pushRegister(address a) internal returns (uint256 slot) {
+        slot = _slotOf(a);
+        if (slot != type(uint256).max) return slot;
+        slot = mAddr.length;
+        _push(_opRegister(a).record);
     }
 
     /// @dev Consumes L1 deposit `index` (must be the cursor) into the model.
@@ -284,12 +316,30 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         uint128 value
     ) internal pure returns (bytes memory) {
         (uint8 vbit, bytes memory rs) = _sig(pk, _transferDigest(to, value, token, nonce));
+        return _transferBytes(vbit, token, fromSlot, toSlot, value, rs);
+    }
+
+    /// @dev Transfer (kind 2): 0 kind|token<<3|v<<7 · 1 from_slot u24 · 4 to_slot u24 · 7 value u112
+    ///      · 21 gas_limit u24 · 24 gas_price u40 · 29 r · 61 s.
+    function _transferBytes(uint8 vbit, uint8 token, uint256 fromSlot, uint256 toSlot, uint128 value, bytes memory rs)
+        internal
+        pure
+        returns (bytes memory)
+    {
+        require(value < 1 << 112, "model: value above u112");
         return abi.encodePacked(
-            uint8(2 | (vbit << 7)), token, uint24(fromSlot), uint24(toSlot), to, value, GAS_LIMIT, GAS_PRICE, rs
+            uint8(2 | (token << 3) | (vbit << 7)),
+            uint24(fromSlot),
+            uint24(toSlot),
+            uint112(value),
+            uint24(GAS_LIMIT),
+            uint40(GAS_PRICE),
+            rs
         );
     }
 
-    /// @dev An honest transfer signed by `pk`, with sequential witnesses (sender, recipient, slot 0).
+    /// @dev An honest transfer signed by `pk` to a registered `to`, with sequential witnesses
+    ///      (sender, recipient, slot 0).
     function _opTransfer(uint256 pk, address to, uint8 token, uint128 value) internal returns (Prepared memory p) {
         address from = vm.addr(pk);
         p.pre = _step();
@@ -297,7 +347,7 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         require(fromSlot != type(uint256).max, "model: unknown sender");
         uint64 nonce = mNonce[fromSlot];
         uint256 toSlot = _slotOf(to);
-        if (toSlot == type(uint256).max) toSlot = mAddr.length;
+        require(toSlot != type(uint256).max, "model: unregistered recipient");
         bytes memory op = _transferOp(pk, nonce, fromSlot, toSlot, to, token, value);
 
         uint256[] memory touched = _touched(fromSlot, toSlot);
@@ -310,10 +360,7 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
                 mBal[slot][token] -= value;
                 mBal[slot][0] -= BASE_FEE;
             }
-            if (slot == toSlot) {
-                if (slot == mAddr.length) _ensure(to);
-                mBal[slot][token] += value;
-            }
+            if (slot == toSlot) mBal[slot][token] += value;
             if (slot == 0) mBal[0][0] += BASE_FEE;
         }
         _finish(p, op);
@@ -343,7 +390,8 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         return keccak256(abi.encodePacked(bytes3(0x475701), l1Recipient, uint32(token), amount, nonce));
     }
 
-    /// @dev An honest withdrawal signed by `pk` to `l1Recipient`.
+    /// @dev An honest withdrawal signed by `pk` to a registered `l1Recipient` (witnesses: sender,
+    ///      recipient unless the sender, slot 0 unless either).
     function _opWithdraw(uint256 pk, address l1Recipient, uint8 token, uint128 amount)
         internal
         returns (Prepared memory p, Withdrawal memory w)
@@ -351,8 +399,10 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         w = Withdrawal(mBatch, uint32(mWLeaves.length), vm.addr(pk), l1Recipient, uint32(token), amount);
         p.pre = _step();
         uint256 fromSlot = _slotOf(w.from);
-        bytes memory op = _withdrawalOp(pk, fromSlot, w);
-        uint256[] memory touched = _touched(fromSlot, fromSlot);
+        uint256 rcptSlot = _slotOf(l1Recipient);
+        require(rcptSlot != type(uint256).max, "model: unregistered l1 recipient");
+        bytes memory op = _withdrawalOp(pk, fromSlot, rcptSlot, w);
+        uint256[] memory touched = _touched(fromSlot, rcptSlot);
         p.accounts = _accountsOf(touched.length);
         for (uint256 k = 0; k < touched.length; ++k) {
             uint256 slot = touched[k];
@@ -369,16 +419,22 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         _finish(p, op);
     }
 
-    function _withdrawalOp(uint256 pk, uint256 fromSlot, Withdrawal memory w) internal view returns (bytes memory) {
+    /// @dev Withdrawal (kind 3): 0 kind|token<<3|v<<7 · 1 from_slot u24 · 4 recipient_slot u24
+    ///      · 7 amount u128 · 23 r · 55 s · 87..92 zero; signed over `w.l1Recipient`.
+    function _withdrawalOp(uint256 pk, uint256 fromSlot, uint256 rcptSlot, Withdrawal memory w)
+        internal
+        view
+        returns (bytes memory)
+    {
         (uint8 vbit, bytes memory rs) =
             _sig(pk, _withdrawalDigest(w.l1Recipient, uint8(w.token), w.amount, mNonce[fromSlot]));
         return abi.encodePacked(
-            uint8(3 | (vbit << 7)), uint8(w.token), uint24(fromSlot), w.l1Recipient, w.amount, rs, bytes19(0)
+            uint8(3 | (uint8(w.token) << 3) | (vbit << 7)), uint24(fromSlot), uint24(rcptSlot), w.amount, rs, bytes6(0)
         );
     }
 
     function _push(bytes memory record) internal {
-        require(record.length == 155, "model: record length");
+        require(record.length == REC, "model: record length");
         mRecords = abi.encodePacked(mRecords, record);
         ++mOps;
     }
@@ -412,7 +468,7 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         for (uint256 i = 0; i < n; ++i) {
             bytes32 h;
             assembly ("memory-safe") {
-                h := keccak256(add(add(records, 0x20), mul(i, 155)), 155)
+                h := keccak256(add(add(records, 0x20), mul(i, REC)), REC)
             }
             l[i] = h;
         }
@@ -449,7 +505,7 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
 
     function _opening(bytes memory records, uint256 n, uint256 index) internal pure returns (RecordOpening memory o) {
         o.index = uint32(index);
-        o.record = _slice(records, index * 155, 155);
+        o.record = _slice(records, index * REC, REC);
         o.proof = abi.encode(_siblings(_recordLeaves(records, n), GhostPlaneMerkle.paddedDepth(n), index));
     }
 
@@ -459,10 +515,10 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         returns (CommitmentOpening memory c)
     {
         c.index = uint32(index);
-        bytes memory rec = _slice(records, index * 155, 155);
-        c.commitment = bytes31(_slice32(rec, 124));
+        bytes memory rec = _slice(records, index * REC, REC);
+        c.commitment = bytes31(_slice32(rec, OP));
         c.proof = abi.encode(
-            _slice(rec, 0, 124), _siblings(_recordLeaves(records, n), GhostPlaneMerkle.paddedDepth(n), index)
+            _slice(rec, 0, OP), _siblings(_recordLeaves(records, n), GhostPlaneMerkle.paddedDepth(n), index)
         );
     }
 
@@ -525,17 +581,17 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
         return bytes32((uint256(sha256(commitment)) & ((1 << 248) - 1)) | (uint256(1) << 248));
     }
 
-    /// @dev A 155-byte record whose five elements are all 1 (a record of the constant blob).
+    /// @dev A 124-byte record whose four elements are all 1 (a record of the constant blob).
     function _onesRecord() internal pure returns (bytes memory rec) {
-        rec = new bytes(155);
-        for (uint256 j = 0; j < 5; ++j) {
+        rec = new bytes(REC);
+        for (uint256 j = 0; j < 4; ++j) {
             rec[31 * j + 30] = 0x01;
         }
     }
 
     /// @dev Submits a blob-mode batch of `ops` records carried by constant blobs (garbage ops).
     function _submitOnesBatch(uint32 ops) internal returns (BatchRecord memory b, bytes32[] memory hashes) {
-        uint256 blobs = (uint256(ops) + 818) / 819;
+        uint256 blobs = (uint256(ops) + 1023) / 1024;
         hashes = new bytes32[](blobs);
         for (uint256 i = 0; i < blobs; ++i) {
             hashes[i] = _versionedHash(G1);
@@ -556,8 +612,8 @@ abstract contract GhostPlaneBase is Test, IGhostPlaneTypes {
     }
 
     function _blobOpening(bytes32[] memory hashes, uint32 index) internal pure returns (RecordOpening memory o) {
-        bytes[] memory proofs = new bytes[](5);
-        for (uint256 j = 0; j < 5; ++j) {
+        bytes[] memory proofs = new bytes[](4);
+        for (uint256 j = 0; j < 4; ++j) {
             proofs[j] = INF;
         }
         o = RecordOpening(index, _onesRecord(), abi.encode(hashes, G1, proofs));

@@ -94,7 +94,7 @@ contract GhostPlaneHandler is Test, IGhostPlaneTypes {
             subLeaves[s].push(leaves[i]);
         }
         BatchHeader memory h = _nextHeader(number, leaves);
-        bytes memory records = new bytes(155); // op kind 0: provably invalid
+        bytes memory records = new bytes(124); // op kind 0: provably invalid
         vm.prank(proposer);
         rollup.submitBatch(h, records);
         bytes32 rh = _hash(h, proposer);
@@ -126,7 +126,7 @@ contract GhostPlaneHandler is Test, IGhostPlaneTypes {
         h.withdrawalCount = uint32(leaves.length);
         h.opCount = 1;
         h.dataMode = 0;
-        h.dataCommitment = keccak256(new bytes(155));
+        h.dataCommitment = keccak256(new bytes(124));
     }
 
     function _tipFinal() internal view returns (bytes32, uint64, uint64) {

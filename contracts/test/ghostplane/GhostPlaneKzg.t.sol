@@ -121,10 +121,11 @@ contract GhostPlaneKzgTest is GhostPlaneBase {
     }
 
     function test_blobMode_proveFinalFraud_secondBlob() public {
-        // 820 records: two blobs; the last record is record 0 of blob 1.
-        (BatchRecord memory b, bytes32[] memory hashes) = _submitOnesBatch(820);
+        // 1,025 records: two blobs; the last record is record 0 of blob 1.
+        (BatchRecord memory b, bytes32[] memory hashes) = _submitOnesBatch(1025);
+        vm.assertEq(hashes.length, 2);
         bytes31 c = bytes31(uint248(1));
-        CommitmentOpening memory last = CommitmentOpening(819, c, abi.encode(hashes, G1, INF));
+        CommitmentOpening memory last = CommitmentOpening(1024, c, abi.encode(hashes, G1, INF));
         (bool ok, bytes memory ret) = address(rollup).call(abi.encodeCall(IGhostPlaneRollup.proveFinalFraud, (b, last)));
         if (!ok) {
             assembly ("memory-safe") {
@@ -134,6 +135,15 @@ contract GhostPlaneKzgTest is GhostPlaneBase {
         vm.assertEq(uint256(rollup.tip()), 0);
     }
 
+    /// @dev Record j of a blob fills elements 4*(j % 1024) .. +3 of blob j / 1024.
+    function test_firstElement_layoutV3() public pure {
+        vm.assertEq(GhostPlaneKzg.firstElement(0), 0);
+        vm.assertEq(GhostPlaneKzg.firstElement(1), 4);
+        vm.assertEq(GhostPlaneKzg.firstElement(1023), 4092);
+        vm.assertEq(GhostPlaneKzg.firstElement(1024), 0);
+        vm.assertEq(GhostPlaneKzg.firstElement(1025), 4);
+    }
+
     function test_blobMode_wrongElement_reverts() public {
         (BatchRecord memory b, bytes32[] memory hashes) = _submitOnesBatch(2);
         RecordOpening memory o = _blobOpening(hashes, 0);
@@ -141,6 +151,20 @@ contract GhostPlaneKzgTest is GhostPlaneBase {
         StepState memory pre = _startOf(b.header);
         CommitmentOpening memory none;
         vm.expectPartialRevert(GhostPlaneKzg.KzgOpeningFailed.selector);
+        rollup.proveFraud(b, o, none, pre, _accountsOf(0), new bytes32[](0));
+        // The fourth element (record bytes 93..123, the commitment) is opened too.
+        o = _blobOpening(hashes, 0);
+        o.record[123] = 0x02;
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneKzg.KzgOpeningFailed.selector, hashes[0], uint256(3)));
+        rollup.proveFraud(b, o, none, pre, _accountsOf(0), new bytes32[](0));
+        // Four proofs, not five (v2) or three.
+        o = _blobOpening(hashes, 0);
+        bytes[] memory five = new bytes[](5);
+        for (uint256 j = 0; j < 5; ++j) {
+            five[j] = INF;
+        }
+        o.proof = abi.encode(hashes, G1, five);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.BadRecordOpening.selector, 0));
         rollup.proveFraud(b, o, none, pre, _accountsOf(0), new bytes32[](0));
         // A prev opening whose preimage is not given is refused, not fraud.
         o = _blobOpening(hashes, 1);

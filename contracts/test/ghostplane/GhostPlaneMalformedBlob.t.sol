@@ -66,8 +66,9 @@ contract GhostPlaneMalformedBlobTest is GhostPlaneBase {
         rollup.proveMalformedElement(b, 0, 2, bytes32(uint256(y) - 1), abi.encode(hashes, NEG_G1, INF));
         vm.expectPartialRevert(GhostPlaneRollup.OpIndexOutOfRange.selector);
         rollup.proveMalformedElement(b, 1, 2, y, abi.encode(hashes, NEG_G1, INF));
-        vm.expectPartialRevert(GhostPlaneRollup.BadRecordOpening.selector);
-        rollup.proveMalformedElement(b, 0, 5, y, abi.encode(hashes, NEG_G1, INF));
+        // Four elements a record (v3): element 4 is the next record's.
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.BadRecordOpening.selector, 0));
+        rollup.proveMalformedElement(b, 0, 4, y, abi.encode(hashes, NEG_G1, INF));
 
         rollup.proveMalformedElement(b, 0, 2, y, abi.encode(hashes, NEG_G1, INF));
         vm.assertEq(rollup.tip(), 0, "batch cut");
@@ -97,7 +98,16 @@ contract GhostPlaneMalformedBlobTest is GhostPlaneBase {
         _l1Deposit(victim, victim, 0, 1e18);
         (BatchRecord memory b, bytes32[] memory hashes) = _lyingBatch(0, G1);
         vm.expectRevert(GhostPlaneRollup.NoFraud.selector);
-        rollup.proveMalformedElement(b, 0, 4, bytes32(uint256(1)), abi.encode(hashes, G1, INF));
+        rollup.proveMalformedElement(b, 0, 3, bytes32(uint256(1)), abi.encode(hashes, G1, INF));
         vm.assertEq(rollup.tip(), 1);
+    }
+
+    /// @dev The fourth element of a record (0x00 || c_i) is checked as the others are.
+    function test_malformedFourthElement_isFraud() public {
+        _l1Deposit(victim, victim, 0, 1e18);
+        (BatchRecord memory b, bytes32[] memory hashes) = _lyingBatch(1e18, NEG_G1);
+        bytes32 y = bytes32(GhostPlaneKzg.BLS_MODULUS - 1);
+        rollup.proveMalformedElement(b, 0, 3, y, abi.encode(hashes, NEG_G1, INF));
+        vm.assertEq(rollup.tip(), 0, "batch cut");
     }
 }

@@ -212,7 +212,8 @@ contract GhostPlanePortalTest is GhostPlaneBase {
 
     // ------------------------------------------------------------ withdrawals
 
-    /// @dev Batch 1: deposits to alice (GCC and ETH), two withdrawals to `payee`. Returns them.
+    /// @dev Batch 1: deposits to alice (GCC and ETH), `payee` registered, two withdrawals to it.
+    ///      Returns them.
     function _batchWithWithdrawals()
         internal
         returns (BatchRecord memory b, Withdrawal memory wg, Withdrawal memory we, bytes32[] memory leaves)
@@ -221,6 +222,7 @@ contract GhostPlanePortalTest is GhostPlaneBase {
         _push(_opDeposit(i0, l1User, alice, 0, 10 ether).record);
         uint64 i1 = _l1Deposit(l1User, alice, 5, 3 ether);
         _push(_opDeposit(i1, l1User, alice, 5, 3 ether).record);
+        _pushRegister(payee);
         Prepared memory p;
         (p, wg) = _opWithdraw(ALICE_PK, payee, 0, 4 ether);
         _push(p.record);
@@ -302,6 +304,7 @@ contract GhostPlanePortalTest is GhostPlaneBase {
     function test_finalizeWithdrawal_cutBatch_neverPays() public {
         uint64 i0 = _l1Deposit(l1User, alice, 0, 10 ether);
         _push(_opDeposit(i0, l1User, alice, 0, 10 ether).record);
+        _pushRegister(payee);
         (Prepared memory p, Withdrawal memory w) = _opWithdraw(ALICE_PK, payee, 0, 4 ether);
         _push(p.record);
         bytes32[] memory leaves = mWLeaves;
@@ -309,7 +312,7 @@ contract GhostPlanePortalTest is GhostPlaneBase {
         h.accountCount += 1; // fraudulent final state
         (BatchRecord memory b, bytes memory records) = _submitHeader(h);
         (bool ok,) =
-            address(rollup).call(abi.encodeCall(IGhostPlaneRollup.proveFinalFraud, (b, _commitOpening(records, 2, 1))));
+            address(rollup).call(abi.encodeCall(IGhostPlaneRollup.proveFinalFraud, (b, _commitOpening(records, 3, 2))));
         vm.assertTrue(ok);
         vm.warp(block.timestamp + WINDOW + 1);
         vm.expectPartialRevert(GhostPlanePortal.BatchNotFinal.selector);

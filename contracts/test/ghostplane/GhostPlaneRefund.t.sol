@@ -25,7 +25,7 @@ contract GhostPlaneRefundTest is GhostPlaneBase {
     {
         p.pre = _step();
         bytes memory op = _depositOp(index, l1Sender, recipient, token, amount, mAddr.length);
-        op[0] = bytes1(uint8(4));
+        op[0] = bytes1((uint8(op[0]) & 0xf8) | 4); // kind 4, the deposit's token bits
         p.wsib = _siblings(mWLeaves, 16, mWLeaves.length);
         w = Withdrawal(mBatch, uint32(mWLeaves.length), address(0), l1Sender, token, amount);
         mWLeaves.push(GhostPlaneHashes.withdrawalLeaf(w.batchNumber, w.index, address(0), l1Sender, token, amount));
@@ -60,6 +60,18 @@ contract GhostPlaneRefundTest is GhostPlaneBase {
         (Prepared memory p,) = _opRefund(i1, l1User, alice, 0, 2 ether);
         p.accounts = _accountsOf(1);
         p.accounts[0] = aliceWitness;
+        _push(p.record);
+        (BatchRecord memory b, bytes memory records) = _submit();
+        (bool ok,) = address(rollup).call(_fraudCall(b, records, 1, p));
+        vm.assertTrue(ok);
+        vm.assertEq(uint256(rollup.tip()), 0);
+    }
+
+    /// @dev A register op on a full tree (slot == account count == 2^D) is fraud.
+    function test_registerIntoFullTree_isFraud() public {
+        Prepared memory p;
+        p.pre = _step();
+        p.record = abi.encodePacked(_registerOp(2, bob), _commit(_step()));
         _push(p.record);
         (BatchRecord memory b, bytes memory records) = _submit();
         (bool ok,) = address(rollup).call(_fraudCall(b, records, 1, p));

@@ -153,11 +153,12 @@ contract GhostPlaneReviewTest is GhostPlaneBase {
     function test_fraud_proposerProvingItsOwnFraud_getsNoReward() public {
         uint64 index = _l1Deposit(l1User, alice, 0, 10 ether);
         _push(_opDeposit(index, l1User, alice, 0, 10 ether).record);
+        _pushRegister(bob);
         Prepared memory p = _opTransfer(ALICE_PK, bob, 0, 1 ether);
-        p.record[130] = bytes1(uint8(p.record[130]) ^ 1); // wrong post-step commitment
+        p.record[110] = bytes1(uint8(p.record[110]) ^ 1); // wrong post-step commitment
         _push(p.record);
         (BatchRecord memory b, bytes memory records) = _submit();
-        bytes memory data = _fraudCall(b, records, 1, p);
+        bytes memory data = _fraudCall(b, records, 2, p);
         vm.prank(proposer);
         rollup.commitFraud(keccak256(abi.encode(proposer, keccak256(data))));
         vm.roll(block.number + REVEAL_DELAY);
@@ -258,10 +259,13 @@ contract GhostPlaneReviewTest is GhostPlaneBase {
     }
 }
 
-/// @notice Finding 4: with base fee 0 a new signer's transfer to itself at another slot would
-///         create its account twice; it is fraud (a self-transfer has to_slot == from_slot).
+/// @notice Finding 4 (v2: with base fee 0 a new signer's transfer to itself at another slot
+///         created its account twice). Records v3: transfers never create accounts, so a new
+///         signer's transfer (from_slot == account_count) is fraud; a signer registers first, and
+///         a self-transfer names its own slot (another slot's address is not the signed `to`).
 contract GhostPlaneSelfTransferTest is GhostPlaneBase {
     uint256 internal constant SIGNER_PK = 0x5E1F;
+    address internal other = address(0x07E4);
 
     function setUp() public {
         deployBaseFee = 0;
@@ -269,41 +273,54 @@ contract GhostPlaneSelfTransferTest is GhostPlaneBase {
         vm.warp(1_000_000);
     }
 
-    function _newSignerSelfTransfer(uint256 toSlot) internal returns (Prepared memory p) {
-        address s = vm.addr(SIGNER_PK);
-        uint128[8] memory zero;
-        p.pre = _step(); // the collector only: the signer would be created at slot 1
-        bytes memory op = _transferOp(SIGNER_PK, 0, 1, toSlot, s, 0, 0);
-        p.accounts = _accountsOf(toSlot == 1 ? 2 : 3);
-        p.accounts[0] = _witness(1);
-        mAddr.push(s);
-        mNonce.push(1);
-        mBal.push(zero);
-        if (toSlot != 1) {
-            // What the op claims: the signer created again at `toSlot`.
-            p.accounts[1] = _witness(toSlot);
-            mAddr.push(s);
-            mNonce.push(0);
-            mBal.push(zero);
+    /// @dev The signer (registered at slot 1 unless `register` is false) transfers 0 to itself
+    ///      naming `toSlot`; the model applies an honest self-transfer (nonce + 1, fee 0).
+    function _selfTransfer(bool register, uint256 toSlot) internal returns (Prepared memory p) {
+        if (register) {
+            _pushRegister(vm.addr(SIGNER_PK));
+            _pushRegister(other); // slot 2
         }
-        p.accounts[p.accounts.length - 1] = _witness(0);
+        p.pre = _step();
+        bytes memory op = _transferOp(SIGNER_PK, 0, 1, toSlot, vm.addr(SIGNER_PK), 0, 0);
+        if (register && toSlot == 1) {
+            // Valid: sequential witnesses (slot 0 against the root with the sender's new leaf).
+            p.accounts = _accountsOf(2);
+            p.accounts[0] = _witness(1);
+            mNonce[1] += 1;
+            p.accounts[1] = _witness(0);
+        } else if (register) {
+            // Invalid: witnesses against the pre-state; the model applies what the op claims.
+            p.accounts = _accountsOf(3);
+            p.accounts[0] = _witness(1);
+            p.accounts[1] = _witness(toSlot);
+            p.accounts[2] = _witness(0);
+            mNonce[1] += 1;
+        }
         _finish(p, op);
         _push(p.record);
     }
 
-    function test_fraud_newSignerSelfTransferToAnotherSlot() public {
-        Prepared memory p = _newSignerSelfTransfer(2);
+    function test_fraud_unregisteredSignerTransfer() public {
+        Prepared memory p = _selfTransfer(false, 1); // from_slot 1 == account count 1
         (BatchRecord memory b, bytes memory records) = _submit();
-        vm.assertEq(uint256(b.header.accountCount), 3);
+        vm.assertEq(uint256(b.header.accountCount), 1);
         (bool ok,) = address(rollup).call(_fraudCall(b, records, 0, p));
-        vm.assertTrue(ok, "a signer created twice is not fraud");
+        vm.assertTrue(ok, "a transfer from an unregistered slot is not fraud");
         vm.assertEq(uint256(rollup.tip()), 0);
     }
 
-    function test_newSignerSelfTransferSameSlot_isNoFraud() public {
-        Prepared memory p = _newSignerSelfTransfer(1);
+    function test_fraud_selfTransferToAnotherSlot() public {
+        Prepared memory p = _selfTransfer(true, 2);
         (BatchRecord memory b, bytes memory records) = _submit();
-        (bool ok, bytes memory ret) = address(rollup).call(_fraudCall(b, records, 0, p));
+        (bool ok,) = address(rollup).call(_fraudCall(b, records, 2, p));
+        vm.assertTrue(ok, "a self-transfer naming another slot is not fraud");
+        vm.assertEq(uint256(rollup.tip()), 0);
+    }
+
+    function test_registeredSignerSelfTransferSameSlot_isNoFraud() public {
+        Prepared memory p = _selfTransfer(true, 1);
+        (BatchRecord memory b, bytes memory records) = _submit();
+        (bool ok, bytes memory ret) = address(rollup).call(_fraudCall(b, records, 2, p));
         vm.assertFalse(ok);
         vm.assertEq(bytes4(ret), GhostPlaneRollup.NoFraud.selector);
         vm.assertEq(uint256(rollup.tip()), 1);

@@ -22,20 +22,34 @@ function testKey(i: number): Hex {
 
 interface WithdrawalOp { token: number; l1Recipient: Hex; amount: bigint; r: Hex; s: Hex; v: number }
 
+/**
+ * The withdrawal ops of a fixture's chain of batches. A v3 record (zig/SPEC.md "Op records": 93
+ * op bytes || 31-byte commitment) names the L1 recipient by its L2 slot, so the slots are
+ * followed from genesis (the fee collector at slot 0): a deposit to the next slot and a register
+ * op (kind 5) each add one.
+ */
 function withdrawalOps(file: string): WithdrawalOp[] {
-  const d = JSON.parse(readFileSync(join(repoRoot, "contracts/test/fixtures/ghostplane", file), "utf8")) as { batches: { records: Hex }[] };
+  const d = JSON.parse(readFileSync(join(repoRoot, "contracts/test/fixtures/ghostplane", file), "utf8")) as { feeCollector: Hex; batches: { records: Hex }[] };
+  const slots: Hex[] = [d.feeCollector];
   const out: WithdrawalOp[] = [];
   for (const b of d.batches) {
     const r = hexToBytes(b.records);
-    for (let j = 0; j + 155 <= r.length; j += 155) {
-      const op = r.slice(j, j + 124);
-      if ((op[0]! & 0x0f) !== 3) continue;
+    assert.equal(r.length % 124, 0, "124-byte records");
+    for (let j = 0; j < r.length; j += 124) {
+      const op = r.slice(j, j + 93);
+      const kind = op[0]! & 0x07;
+      const u24 = (at: number) => (op[at]! << 16) | (op[at + 1]! << 8) | op[at + 2]!;
+      if (kind === 1 && u24(1) === slots.length) slots.push(bytesToHex(op.slice(32, 52)));
+      if (kind === 5) slots.push(bytesToHex(op.slice(4, 24)));
+      if (kind !== 3) continue;
+      const l1Recipient = slots[u24(4)];
+      assert.ok(l1Recipient !== undefined, `withdrawal to unknown slot ${u24(4)} (${file})`);
       out.push({
-        token: op[1]!,
-        l1Recipient: bytesToHex(op.slice(5, 25)),
-        amount: BigInt(bytesToHex(op.slice(25, 41))),
-        r: bytesToHex(op.slice(41, 73)),
-        s: bytesToHex(op.slice(73, 105)),
+        token: (op[0]! >> 3) & 0x0f,
+        l1Recipient,
+        amount: BigInt(bytesToHex(op.slice(7, 23))),
+        r: bytesToHex(op.slice(23, 55)),
+        s: bytesToHex(op.slice(55, 87)),
         v: op[0]! >> 7,
       });
     }

@@ -178,9 +178,10 @@ fn error_codes_match_zig() {
 }
 
 #[test]
-fn abi_version_is_two() {
-    assert_eq!(ffi::version(), 2);
-    assert_eq!(zig_layout()["abi_version"].as_u64(), Some(2));
+fn abi_version_is_three() {
+    // v3 changed no layout: it added the register op kind (Step.kind 5).
+    assert_eq!(ffi::version(), 3);
+    assert_eq!(zig_layout()["abi_version"].as_u64(), Some(3));
 }
 
 /// The ABI v2 layouts SPEC.md fixes (sizes and the new offsets), independently of the JSON.

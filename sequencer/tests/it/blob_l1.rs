@@ -535,10 +535,11 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
         ]);
         if forge {
             real_op3 = Some(op);
-            let (sig, v) = tx::sign_hash(&key_x, &op.signing_hash(nonce)).expect("forge");
-            op = TransferOp::from_signed(&op.unsigned(nonce), &sig, v, op.from_slot, op.to_slot)
-                .expect("forged op");
-            assert_ne!(op.recover(nonce).expect("recovers someone"), from);
+            let (sig, v) = tx::sign_hash(&key_x, &op.signing_hash(to, nonce)).expect("forge");
+            op =
+                TransferOp::from_signed(&op.unsigned(to, nonce), &sig, v, op.from_slot, op.to_slot)
+                    .expect("forged op");
+            assert_ne!(op.recover(to, nonce).expect("recovers someone"), from);
         }
         ops.push(Op::Transfer(op));
     }

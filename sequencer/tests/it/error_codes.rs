@@ -186,13 +186,20 @@ fn code_10_accounts_full() {
 
 #[test]
 fn code_11_batch_full() {
-    // The bound counts ops of all kinds: the deposit is op 1.
-    let mut e = engine_with(|c| c.batch_transactions_max = 2);
+    // The bound counts ops of all kinds: the deposit is op 1, the register op of addr(2) op 2.
+    let mut e = engine_with(|c| c.batch_transactions_max = 4);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
     e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
         .unwrap();
+    // One op left: a transfer to a new account needs two, one to addr(2) fits.
     let err = e
-        .submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
+        .submit_transaction(&transfer(addr(1), addr(3), 0, 1, 1))
+        .unwrap_err();
+    assert!(matches!(err, EngineError::BatchFull { .. }), "{err}");
+    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
+        .unwrap();
+    let err = e
+        .submit_transaction(&transfer(addr(1), addr(2), 0, 1, 2))
         .unwrap_err();
     assert!(matches!(err, EngineError::BatchFull { .. }), "{err}");
     assert!(err.is_retryable());
@@ -209,28 +216,27 @@ fn code_11_batch_full() {
         l1_recipient: addr(9),
         token: 0,
         amount: 1,
-        nonce: 1,
+        nonce: 2,
     };
     assert!(matches!(e.withdraw(&w), Err(EngineError::BatchFull { .. })));
     let h = e.create_batch().unwrap();
-    assert_eq!((h.op_count, h.transaction_count), (2, 1));
-    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 1))
+    assert_eq!((h.op_count, h.transaction_count), (4, 2));
+    e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 2))
         .unwrap();
     // The batched call refuses more than the maximum up front.
-    let three = [
-        transfer(addr(1), addr(2), 0, 1, 2),
-        transfer(addr(1), addr(2), 0, 1, 3),
-        transfer(addr(1), addr(2), 0, 1, 4),
-    ];
+    let five: Vec<_> = (3..8)
+        .map(|nonce| transfer(addr(1), addr(2), 0, 1, nonce))
+        .collect();
     assert_eq!(
-        e.submit_transactions(&three),
-        Err(EngineError::TooManyTransactions { count: 3, max: 2 })
+        e.submit_transactions(&five),
+        Err(EngineError::TooManyTransactions { count: 5, max: 4 })
     );
 }
 
 #[test]
 fn code_11_batch_full_in_batched_call() {
-    let mut e = engine_with(|c| c.batch_transactions_max = 3);
+    // Deposit, register of addr(2), transfer: one op left.
+    let mut e = engine_with(|c| c.batch_transactions_max = 4);
     e.deposit(addr(1), 0, 10 * FEE).unwrap();
     e.submit_transaction(&transfer(addr(1), addr(2), 0, 1, 0))
         .unwrap();

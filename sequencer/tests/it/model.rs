@@ -14,6 +14,7 @@ pub const KIND_DEPOSIT: u32 = 1;
 pub const KIND_TRANSFER: u32 = 2;
 pub const KIND_WITHDRAWAL: u32 = 3;
 pub const KIND_REFUND: u32 = 4;
+pub const KIND_REGISTER: u32 = 5;
 
 #[derive(Debug, Clone)]
 pub struct Model {
@@ -67,7 +68,18 @@ impl Model {
     }
 
     fn batch_full(&self) -> bool {
-        self.steps.len() == self.ops_max as usize
+        self.ops_left() == 0
+    }
+
+    fn ops_left(&self) -> usize {
+        self.ops_max as usize - self.steps.len()
+    }
+
+    /// A register op: `a` gets the next slot (SPEC v3: transfers and withdrawals never create).
+    fn register(&mut self, a: Address) -> usize {
+        let slot = self.slot(a);
+        self.record_step(KIND_REGISTER);
+        slot
     }
 
     fn slot(&mut self, a: Address) -> usize {
@@ -199,11 +211,13 @@ impl Model {
         nonce: u64,
         fee_offered: u128,
     ) -> u32 {
-        if self.batch_full() {
-            return 11;
-        }
         let fs = self.index.get(&from).copied();
         let ts = self.index.get(&to).copied();
+        // A new sender and a new recipient each take a register op before the transfer.
+        let registers = usize::from(fs.is_none()) + usize::from(ts.is_none() && from != to);
+        if 1 + registers > self.ops_left() {
+            return 11;
+        }
         let zero = [0u128; TOKEN_COUNT];
         let (acct_nonce, bal) = fs.map_or((0, zero), |s| {
             (self.accounts[s].nonce, self.accounts[s].balances)
@@ -238,18 +252,14 @@ impl Model {
                 return 9;
             }
         }
-        let mut created = 0;
-        if fs.is_none() {
-            created += 1;
-        }
-        if ts.is_none() && from != to {
-            created += 1;
-        }
-        if created > self.free() {
+        if registers > self.free() {
             return 10;
         }
-        let f = self.slot(from);
-        let t = self.slot(to);
+        let f = fs.unwrap_or_else(|| self.register(from));
+        let t = match self.index.get(&to) {
+            Some(&t) => t,
+            None => self.register(to),
+        };
         self.accounts[f].nonce += 1;
         self.accounts[f].balances[token as usize] -= value;
         self.accounts[t].balances[token as usize] += value;
@@ -267,7 +277,9 @@ impl Model {
         amount: u128,
         nonce: u64,
     ) -> u32 {
-        if self.batch_full() {
+        // An L1 recipient with no L2 account takes a register op before the withdrawal.
+        let registers = usize::from(!self.index.contains_key(&l1));
+        if 1 + registers > self.ops_left() {
             return 11;
         }
         if self.withdrawal_leaves.len() == self.withdrawals_max as usize {
@@ -297,6 +309,12 @@ impl Model {
         }
         if bal[0] < self.base_fee {
             return 8;
+        }
+        if registers > self.free() {
+            return 10;
+        }
+        if registers == 1 {
+            self.register(l1);
         }
         self.accounts[s].nonce += 1;
         self.accounts[s].balances[token as usize] -= amount;

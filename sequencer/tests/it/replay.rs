@@ -8,7 +8,7 @@ use ghostbridge_sequencer::{
     engine::{Engine, EngineConfig},
     replay::{PortalDeposit, Replayer, Verdict},
     sequencer::{self, InMemorySink, Receipt, SealedBatch, SequencerConfig},
-    settlement::{Op, Record},
+    settlement::{Op, Record, RECORD_LEN},
     tx::{address_of, test_key, UnsignedWithdrawal},
 };
 use std::{sync::Arc, time::Duration};
@@ -142,10 +142,11 @@ async fn honest_engine_batches_replay_to_the_same_state_and_each_lie_is_named() 
             Op::Transfer(_) => 10,
             Op::Withdrawal(_) => 100,
             Op::Refund(_) => 1000,
+            Op::Register(_) => 10000,
         })
         .sum();
     assert!(
-        kinds % 10 > 0 && (kinds / 10) % 10 > 0 && (kinds / 100) % 10 > 0,
+        kinds % 10 > 0 && (kinds / 10) % 10 > 0 && (kinds / 100) % 10 > 0 && kinds / 10000 > 0,
         "{kinds}"
     );
 
@@ -212,7 +213,7 @@ async fn honest_engine_batches_replay_to_the_same_state_and_each_lie_is_named() 
         "{v:?}"
     );
     // A wrong post-state commitment.
-    let v = lie(tb, &|b| b.settlement.records[t][150] ^= 1);
+    let v = lie(tb, &|b| b.settlement.records[t][RECORD_LEN - 1] ^= 1);
     assert!(
         matches!(v, Verdict::Fraud { index, ref reason } if index == t && reason.contains("commitment")),
         "{v:?}"
@@ -259,8 +260,8 @@ async fn honest_engine_batches_replay_to_the_same_state_and_each_lie_is_named() 
     // A header whose final state root is not the last step's.
     let v = lie(last, &|b| b.settlement.l1_header.stateRoot.0[0] ^= 1);
     assert!(matches!(v, Verdict::FinalState { .. }), "{v:?}");
-    // A record the Rollup cannot decode (reserved bits set).
-    let v = lie(last, &|b| b.settlement.records[0][0] |= 0x20);
+    // A record the Rollup cannot decode (kind 7).
+    let v = lie(last, &|b| b.settlement.records[0][0] |= 0x07);
     assert!(matches!(v, Verdict::Fraud { index: 0, .. }), "{v:?}");
 }
 

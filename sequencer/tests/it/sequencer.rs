@@ -271,7 +271,7 @@ fn signed_withdrawal(key: u64, l1_recipient: Address, amount: u128, nonce: u64) 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sealed_batches_carry_their_settlement_records_and_withdrawal_proofs() {
-    use ghostbridge_sequencer::settlement::{self, Op, Record, StepState};
+    use ghostbridge_sequencer::settlement::{self, Op, Record, SettlementError, StepState};
     let (handle, sink) = start(8, 100, 64);
     let alice = address_of(test_key(1).verifying_key());
     let bob = Address::repeat_byte(0xb0);
@@ -297,6 +297,26 @@ async fn sealed_batches_carry_their_settlement_records_and_withdrawal_proofs() {
         handle.submit_raw(with_data),
         Err(SubmitError::DataNotSettleable { len: 3 })
     ));
+    // Neither can a gas price wider than the record's 40 bits.
+    let wide = UnsignedTx {
+        to: bob,
+        value: 1,
+        token: 0,
+        gas_limit: 1,
+        gas_price: 1 << 40,
+        nonce: 0,
+        data: Vec::new(),
+    }
+    .sign(&test_key(1))
+    .unwrap();
+    assert_eq!(
+        handle.submit_raw(wide),
+        Err(SubmitError::NotSettleable(SettlementError::FieldTooWide {
+            field: "gas_price",
+            value: 1 << 40,
+            max: (1 << 40) - 1,
+        }))
+    );
     // Nonce order across kinds: transfer 0, withdrawal 1, transfer 2, arriving out of order.
     let w = handle
         .submit_raw_withdrawal(signed_withdrawal(1, l1, 7 * FEE, 1))
@@ -333,16 +353,19 @@ async fn sealed_batches_carry_their_settlement_records_and_withdrawal_proofs() {
         .iter()
         .map(|r| Record::decode(r).unwrap().op)
         .collect();
+    // Bob and the L1 recipient get register ops right before the ops that name their slots.
     assert!(
-        matches!(&ops[..], [Op::Deposit(d), Op::Transfer(a), Op::Withdrawal(x), Op::Transfer(b)]
-        if d.index == 0 && d.recipient == alice && a.value == 5 && x.amount == 7 * FEE && b.value == 3)
+        matches!(&ops[..], [Op::Deposit(d), Op::Register(rb), Op::Transfer(a), Op::Register(rl), Op::Withdrawal(x), Op::Transfer(b)]
+        if d.index == 0 && d.recipient == alice && rb.address == bob && a.value == 5 && a.to_slot == rb.slot
+            && rl.address == l1 && x.recipient_slot == rl.slot && x.amount == 7 * FEE && b.value == 3),
+        "{ops:?}"
     );
     // The L1 header is the engine's sealed state, from genesis.
     let h = &s.l1_header;
     assert_eq!(h.number, 1);
     assert_eq!(h.stateRoot, batch.header.state_root);
     assert_eq!(h.withdrawalsRoot, batch.header.withdrawals_root);
-    assert_eq!((h.opCount, h.depositCursor, h.withdrawalCount), (4, 1, 1));
+    assert_eq!((h.opCount, h.depositCursor, h.withdrawalCount), (6, 1, 1));
     assert_eq!(
         s.start,
         StepState::genesis(10, EngineConfig::default().fee_collector)

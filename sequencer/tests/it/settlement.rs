@@ -1,15 +1,19 @@
 //! Settlement (SPEC "Settlement on L1") through the real engine: every `Engine::step`
 //! commitment equals the Rust `StepState` commitment, the op records built from the applied ops
 //! decode back to them and open against the calldata data commitment, the header the Rust side
-//! builds matches the engine's, and the sequential account witnesses taken from `slot_proof`
-//! just before each op recompute that op's post-step state root (and the withdrawal append path
-//! from `open_withdrawal_proof` its withdrawals root).
+//! builds matches the engine's, and the sequential account witnesses taken just before each op
+//! (equal to `slot_proof`'s where the engine is at that state: a register op the engine applies
+//! in the same call as the transfer or withdrawal that needs it is taken ahead of it) recompute
+//! that op's post-step state root (and the withdrawal append path from `open_withdrawal_proof`
+//! its withdrawals root).
 
 use alloy_primitives::{Address, B256};
 use ghostbridge_sequencer::{
     engine::{DepositOutcome, Engine, EngineConfig, Withdrawal},
     roots::{self, AccountState, StepState},
-    settlement::{self as st, DepositOp, Op, PreAccount, Record, TransferOp, WithdrawalOp},
+    settlement::{
+        self as st, DepositOp, Op, PreAccount, Record, RegisterOp, TransferOp, WithdrawalOp,
+    },
     tx::{self, test_key, UnsignedTx, UnsignedWithdrawal},
     TOKEN_COUNT,
 };
@@ -67,21 +71,27 @@ impl Harness {
         tx::address_of(self.keys[u].verifying_key())
     }
 
-    fn slot_of(&mut self, a: Address) -> u32 {
-        self.engine
-            .account(a)
-            .unwrap()
-            .map_or(self.slots.len() as u32, |i| i.slot as u32)
+    /// Slot of `a` (registered ahead of the engine included), or the next free one.
+    fn slot_of(&self, a: Address) -> u32 {
+        self.slots
+            .iter()
+            .position(|s| *s == a)
+            .unwrap_or(self.slots.len()) as u32
     }
 
+    /// The account at `slot`; one registered ahead of the engine is empty.
     fn state_at(&mut self, slot: u32) -> AccountState {
         match self.slots.get(slot as usize) {
             Some(&a) => {
-                let i = self.engine.account(a).unwrap().unwrap();
+                let (nonce, balances) = self
+                    .engine
+                    .account(a)
+                    .unwrap()
+                    .map_or((0, [0; TOKEN_COUNT]), |i| (i.nonce, i.balances));
                 AccountState {
                     address: a,
-                    nonce: i.nonce,
-                    balances: i.balances,
+                    nonce,
+                    balances,
                 }
             }
             None => AccountState {
@@ -92,20 +102,46 @@ impl Harness {
         }
     }
 
+    /// Witnesses of the op's slots in the current tree (the slots' states); where the engine is
+    /// at that state, its `slot_proof` must agree.
     fn pre(&mut self, op: &Op) -> Vec<PreAccount> {
+        let leaves: Vec<B256> = (0..self.slots.len() as u32)
+            .map(|s| st::leaf_of(&self.state_at(s)))
+            .collect();
+        let engine_here =
+            roots::sparse_root(DEPTH, &leaves) == self.engine.slot_proof(0).unwrap().root;
         op.touched_slots()
             .into_iter()
             .map(|slot| {
-                let proof = self.engine.slot_proof(slot).unwrap();
                 let state = self.state_at(slot);
-                assert_eq!(proof.leaf, st::leaf_of(&state));
+                let siblings = roots::proof_siblings(DEPTH, &leaves, slot.into());
+                if engine_here {
+                    let proof = self.engine.slot_proof(slot).unwrap();
+                    assert_eq!(proof.leaf, st::leaf_of(&state));
+                    assert_eq!(proof.siblings, siblings);
+                }
                 PreAccount {
                     slot,
                     state,
-                    siblings: proof.siblings,
+                    siblings,
                 }
             })
             .collect()
+    }
+
+    /// The register op the engine applies for `address` ahead of the op that needs it.
+    fn register(&mut self, address: Address) {
+        let slot = self.slots.len() as u32;
+        let op = Op::Register(RegisterOp { slot, address });
+        let pre = self.pre(&op);
+        self.slots.push(address);
+        let finals = vec![st::leaf_of(&self.state_at(slot))];
+        self.applied.push(Applied {
+            op,
+            pre,
+            finals,
+            withdrawal: None,
+        });
     }
 
     fn push(
@@ -166,10 +202,13 @@ impl Harness {
         }
         .sign(&self.keys[u])
         .unwrap();
+        if !self.slots.contains(&to) {
+            self.register(to);
+        }
         let from_slot = self.slot_of(from);
         let to_slot = self.slot_of(to);
         let t = TransferOp::from_raw(&raw, from_slot, to_slot).unwrap();
-        assert_eq!(t.recover(nonce).unwrap(), from);
+        assert_eq!(t.recover(to, nonce).unwrap(), from);
         let op = Op::Transfer(t);
         let pre = self.pre(&op);
         let d = tx::decode(&raw).unwrap();
@@ -192,8 +231,12 @@ impl Harness {
         }
         .sign(&self.keys[u])
         .unwrap();
-        let w = WithdrawalOp::from_raw(&raw, self.slot_of(from)).unwrap();
-        assert_eq!(w.recover(nonce).unwrap(), from);
+        if !self.slots.contains(&l1_recipient) {
+            self.register(l1_recipient);
+        }
+        let w =
+            WithdrawalOp::from_raw(&raw, self.slot_of(from), self.slot_of(l1_recipient)).unwrap();
+        assert_eq!(w.recover(l1_recipient, nonce).unwrap(), from);
         let op = Op::Withdrawal(w);
         let pre = self.pre(&op);
         let wp = self.engine.open_withdrawal_proof(self.withdrawals).unwrap();
@@ -326,8 +369,9 @@ fn steps_records_and_sequential_witnesses_match_the_engine() {
     let mut hx = Harness::new();
     let (a0, a1, a2, a3) = (hx.addr(0), hx.addr(1), hx.addr(2), hx.addr(3));
     let collector = Address::repeat_byte(0xfe);
-    // Batch 1: deposits of several tokens, a transfer, one creating an account, a
-    // self-transfer, withdrawals, a deposit creating an account, a transfer to the collector.
+    // Batch 1: deposits of several tokens, a transfer, one to a new account (register op first),
+    // a self-transfer, withdrawals (the first registers its L1 recipient), a deposit creating an
+    // account, a transfer to the collector.
     hx.deposit(a0, 0, 10_000 * FEE);
     hx.deposit(a1, 0, 5_000 * FEE);
     hx.deposit(a0, 3, 1_000);
@@ -338,7 +382,7 @@ fn steps_records_and_sequential_witnesses_match_the_engine() {
     hx.withdraw(1, 0, FEE);
     hx.deposit(a3, 1, 9);
     hx.transfer(1, collector, 0, 1);
-    assert_eq!(hx.seal_and_check(), 10);
+    assert_eq!(hx.seal_and_check(), 12);
     // An empty batch: the final state is the start state.
     let before = hx.start;
     assert_eq!(hx.seal_and_check(), 0);

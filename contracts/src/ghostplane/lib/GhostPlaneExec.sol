@@ -13,18 +13,22 @@ interface IGhostPlaneDeposits {
 }
 
 /// @title GhostPlaneExec
-/// @notice One-step re-execution of a GhostPlane op record (zig/SPEC.md "Op records", "Fraud")
-///         on account witnesses. `isFraud` returns true when the op is invalid or its post-step
-///         commitment differs from the record's; it reverts (bad witness) when a witness does not
-///         prove what it claims, so a wrong witness can never make an honest op look fraudulent.
+/// @notice One-step re-execution of a GhostPlane op record (zig/SPEC.md "Op records", "Fraud";
+///         records v3: a 93-byte op || the 31-byte c_i) on account witnesses. `isFraud` returns
+///         true when the op is invalid or its post-step commitment differs from the record's; it
+///         reverts (bad witness) when a witness does not prove what it claims, so a wrong witness
+///         can never make an honest op look fraudulent.
 /// @dev Witnesses are read lazily in the order the op touches distinct accounts (sender or deposit
-///      recipient, recipient, fee collector at slot 0, each slot once; a refund touches none); the execution stops
+///      recipient or registered slot, recipient, fee collector at slot 0, each slot once; a refund
+///      touches none; a withdrawal's recipient is only read, for its address); the execution stops
 ///      at its first failing check and only the witnesses read so far are needed. A valid op's
 ///      witnesses must verify sequentially (witness k against the root after the earlier witnesses'
 ///      post-op leaves are written); for an invalid op, a witness may also verify against the
 ///      pre-state root (both are sound: they prove the same pre-state leaf).
 library GhostPlaneExec {
-    uint256 internal constant RECORD_LENGTH = 155;
+    uint256 internal constant RECORD_LENGTH = 124;
+    /// @notice Bytes of the op before its 31-byte commitment.
+    uint256 internal constant OP_LENGTH = 93;
     uint256 internal constant MAX_WITHDRAWALS = 1 << 16;
     uint256 private constant HALF_N = 0x7fffffffffffffffffffffffffffffff5d576e7357a4501ddfe92f46681b20a0;
 
@@ -54,7 +58,9 @@ library GhostPlaneExec {
         uint256 preCount;
     }
 
-    /// @notice Decoded op fields (kinds share the struct).
+    /// @notice Decoded op fields (kinds share the struct). `to` is the deposit recipient or the
+    ///         registered address as decoded, and for transfers and withdrawals the address read
+    ///         from the recipient's witness (it is not in the record).
     struct Op {
         uint256 kind;
         uint256 v;
@@ -79,7 +85,7 @@ library GhostPlaneExec {
     error BadWitness(uint256 witness);
     /// @notice The withdrawal append path does not prove an empty leaf at withdrawal_count.
     error BadWithdrawalWitness();
-    /// @notice A record that is not 155 bytes.
+    /// @notice A record that is not 124 bytes.
     error BadRecordLength(uint256 length);
 
     /// @notice True when op `rec` applied to `pre` is invalid or its post-step commitment is wrong.
@@ -152,7 +158,8 @@ library GhostPlaneExec {
     }
 
     /// @notice True when `rec` creates an account for `existing.addr`, which the pre-state holds at
-    ///         `existing.slot` (reverts if the witness does not verify).
+    ///         `existing.slot` (reverts if the witness does not verify). Only deposits and register
+    ///         ops create accounts.
     function createsDuplicate(
         Ctx memory ctx,
         bytes calldata rec,
@@ -169,21 +176,14 @@ library GhostPlaneExec {
             revert BadWitness(0);
         }
         Op memory op = _decode(rec);
-        uint256 count = pre.accountCount;
-        if (op.kind == 1) return op.toSlot == count && op.to == existing.addr;
-        if (op.kind != 2) return false;
-        uint256 next = count;
-        if (op.fromSlot == count) {
-            if (_recover(_transferDigest(op, 0), op) == existing.addr) return true;
-            ++next;
-        }
-        return op.toSlot != op.fromSlot && op.toSlot == next && op.to == existing.addr;
+        if (op.kind != 1 && op.kind != 5) return false;
+        return op.toSlot == pre.accountCount && op.to == existing.addr;
     }
 
-    /// @notice The record's 31-byte post-step commitment c_i (bytes 124..154).
+    /// @notice The record's 31-byte post-step commitment c_i (bytes 93..123).
     function commitmentOf(bytes calldata rec) internal pure returns (bytes31 c) {
         assembly ("memory-safe") {
-            c := and(calldataload(add(rec.offset, 124)), not(0xff))
+            c := and(calldataload(add(rec.offset, OP_LENGTH)), not(0xff))
         }
     }
 
@@ -196,17 +196,23 @@ library GhostPlaneExec {
         IGhostPlaneTypes.AccountWitness[] calldata accounts,
         Run memory run
     ) private view returns (bool invalid) {
-        uint256 b0 = _u(rec, 0, 1);
-        if (b0 & 0x70 != 0) return true;
         Op memory op = _decode(rec);
         if (op.kind == 1 || op.kind == 4) {
-            if (op.v != 0 || _u(rec, 69, 32) != 0 || _u(rec, 101, 23) != 0) return true;
+            // v = 0; bytes 68..92 zero.
+            if (op.v != 0 || _u(rec, 68, 25) != 0) return true;
             return op.kind == 1 ? _deposit(ctx, op, pre, accounts, run) : _refund(ctx, op, pre, accounts, run);
         }
         if (op.kind == 2) return _transfer(ctx, op, pre, accounts, run);
         if (op.kind == 3) {
-            if (_u(rec, 105, 19) != 0) return true;
+            if (_u(rec, 87, 6) != 0) return true; // bytes 87..92 zero
             return _withdraw(ctx, op, pre, accounts, run);
+        }
+        if (op.kind == 5) {
+            // Byte 0 is exactly the kind (token bits and v zero); bytes 24..92 zero.
+            if (_u(rec, 0, 1) != 5 || _u(rec, 24, 32) != 0 || _u(rec, 56, 32) != 0 || _u(rec, 88, 5) != 0) {
+                return true;
+            }
+            return _register(ctx, op, pre, accounts, run);
         }
         return true; // unknown kind
     }
@@ -258,56 +264,10 @@ library GhostPlaneExec {
         return false;
     }
 
-    function _transfer(
-        Ctx memory ctx,
-        Op memory op,
-        IGhostPlaneTypes.StepState calldata pre,
-        IGhostPlaneTypes.AccountWitness[] calldata accounts,
-        Run memory run
-    ) private pure returns (bool) {
-        if (op.fromSlot > pre.accountCount || op.fromSlot >= (uint256(1) << ctx.depth)) return true;
-        Acct memory sender = run.accts[_load(accounts, run, op.fromSlot, run.preCount)];
-        {
-            address signer = _recover(_transferDigest(op, sender.nonce), op);
-            if (signer == address(0)) return true;
-            if (op.fromSlot == run.preCount) {
-                sender.addr = signer;
-                ++run.accountCount;
-            } else if (sender.addr != signer) {
-                return true;
-            }
-        }
-        if (op.token >= 8 || op.gasLimit * op.gasPrice < ctx.baseFee) return true;
-        if (!_debit(sender, op.token, op.value, ctx.baseFee)) return true;
-        (bool ok, Acct memory rcpt) = _recipient(ctx, op, accounts, run, sender);
-        if (!ok || !_credit(rcpt, op.token, op.value)) return true;
-        return !_payFee(ctx, accounts, run, sender, rcpt, op.toSlot);
-    }
-
-    /// @dev The transfer's recipient account (the sender for a self-transfer); false if its slot is
-    ///      wrong. A transfer to the sender's own address must name the sender's slot: another
-    ///      slot would hold (or, for a new signer with base fee 0, create) the address twice.
-    function _recipient(
-        Ctx memory ctx,
-        Op memory op,
-        IGhostPlaneTypes.AccountWitness[] calldata accounts,
-        Run memory run,
-        Acct memory sender
-    ) private pure returns (bool, Acct memory rcpt) {
-        if (op.toSlot == op.fromSlot) return (op.to == sender.addr, sender);
-        if (op.to == sender.addr) return (false, rcpt);
-        uint256 next = run.accountCount;
-        if (op.toSlot > next || op.toSlot >= (uint256(1) << ctx.depth)) return (false, rcpt);
-        rcpt = run.accts[_load(accounts, run, op.toSlot, run.preCount)];
-        if (op.toSlot == next) {
-            rcpt.addr = op.to;
-            ++run.accountCount;
-            return (true, rcpt);
-        }
-        return (rcpt.addr == op.to, rcpt);
-    }
-
-    function _withdraw(
+    /// @dev Register (kind 5): creates an empty account for `op.to` at `op.toSlot`, which must be
+    ///      the pre-state's account count (an address the tree already holds elsewhere is shown by
+    ///      `createsDuplicate`).
+    function _register(
         Ctx memory ctx,
         Op memory op,
         IGhostPlaneTypes.StepState calldata pre,
@@ -315,17 +275,66 @@ library GhostPlaneExec {
         Run memory run
     ) private pure returns (bool) {
         uint256 count = pre.accountCount;
-        if (pre.withdrawalCount >= MAX_WITHDRAWALS || op.token >= 8 || op.value == 0) return true;
-        if (op.fromSlot >= count) return true; // account_not_found (slot 0, the collector, always exists)
-        Acct memory sender = run.accts[_load(accounts, run, op.fromSlot, count)];
-        if (_recover(_withdrawalDigest(op, sender.nonce), op) != sender.addr) return true;
+        if (op.toSlot != count || op.toSlot >= (uint256(1) << ctx.depth)) return true;
+        Acct memory a = run.accts[_load(accounts, run, op.toSlot, count)];
+        a.addr = op.to;
+        ++run.accountCount;
+        return false;
+    }
+
+    /// @dev Transfers never create accounts: both slots must be below the pre-state's account
+    ///      count. The recipient's address (`to`, signed) is its witness's; a self-transfer names
+    ///      the sender's slot and has one witness.
+    function _transfer(
+        Ctx memory ctx,
+        Op memory op,
+        IGhostPlaneTypes.StepState calldata pre,
+        IGhostPlaneTypes.AccountWitness[] calldata accounts,
+        Run memory run
+    ) private pure returns (bool) {
+        if (op.fromSlot >= pre.accountCount || op.toSlot >= pre.accountCount) return true;
+        (Acct memory sender, Acct memory rcpt) = _parties(accounts, run, op, pre.accountCount);
+        if (!_signedBy(_transferDigest(op, sender.nonce), op, sender.addr)) return true;
+        if (op.token >= 8 || op.gasLimit * op.gasPrice < ctx.baseFee) return true;
         if (!_debit(sender, op.token, op.value, ctx.baseFee)) return true;
-        if (!_payFee(ctx, accounts, run, sender, sender, op.fromSlot)) return true;
+        if (!_credit(rcpt, op.token, op.value)) return true;
+        return !_payFee(ctx, accounts, run, sender, rcpt, op.toSlot);
+    }
+
+    /// @dev Withdrawals never create accounts: both slots must be below the pre-state's account
+    ///      count. `l1_recipient` (signed) is the address of the recipient slot's witness, which is
+    ///      only read (unless it is the fee collector, which is paid the fee).
+    function _withdraw(
+        Ctx memory ctx,
+        Op memory op,
+        IGhostPlaneTypes.StepState calldata pre,
+        IGhostPlaneTypes.AccountWitness[] calldata accounts,
+        Run memory run
+    ) private pure returns (bool) {
+        if (pre.withdrawalCount >= MAX_WITHDRAWALS || op.token >= 8 || op.value == 0) return true;
+        // account_not_found
+        if (op.fromSlot >= pre.accountCount || op.toSlot >= pre.accountCount) return true;
+        (Acct memory sender, Acct memory rcpt) = _parties(accounts, run, op, pre.accountCount);
+        if (!_signedBy(_withdrawalDigest(op, sender.nonce), op, sender.addr)) return true;
+        if (!_debit(sender, op.token, op.value, ctx.baseFee)) return true;
+        if (!_payFee(ctx, accounts, run, sender, rcpt, op.toSlot)) return true;
         run.appendWithdrawal = true;
         run.withdrawalLeaf = GhostPlaneHashes.withdrawalLeaf(
             ctx.batchNumber, pre.withdrawalCount, sender.addr, op.to, uint32(op.token), uint128(op.value)
         );
         return false;
+    }
+
+    /// @dev The sender's and the recipient's accounts (the same one when `toSlot == fromSlot`, given
+    ///      once), read in that order; sets `op.to` to the recipient's address.
+    function _parties(IGhostPlaneTypes.AccountWitness[] calldata accounts, Run memory run, Op memory op, uint256 count)
+        private
+        pure
+        returns (Acct memory sender, Acct memory rcpt)
+    {
+        sender = run.accts[_load(accounts, run, op.fromSlot, count)];
+        rcpt = op.toSlot == op.fromSlot ? sender : run.accts[_load(accounts, run, op.toSlot, count)];
+        op.to = rcpt.addr;
     }
 
     /// @dev Nonce + 1, `value` of `token` and the fee in GCC; false if the balances do not cover them.
@@ -443,31 +452,39 @@ library GhostPlaneExec {
 
     // ---------------------------------------------------------------- decoding and signatures
 
+    /// @dev Byte 0: bits 0..2 kind, bits 3..6 token (0..15: ids 8..15 are unknown tokens, fraud), bit 7 v. Deposit/refund: 1 to_slot u24,
+    ///      4 index u64, 12 l1_sender, 32 recipient, 52 amount u128. Transfer: 1 from_slot u24,
+    ///      4 to_slot u24, 7 value u112, 21 gas_limit u24, 24 gas_price u40, 29 r, 61 s. Withdrawal:
+    ///      1 from_slot u24, 4 recipient_slot u24 (in `toSlot`), 7 amount u128, 23 r, 55 s.
+    ///      Register: 1 slot u24 (in `toSlot`), 4 address (in `to`).
     function _decode(bytes calldata rec) private pure returns (Op memory op) {
         uint256 b0 = _u(rec, 0, 1);
-        op.kind = b0 & 0x0f;
+        op.kind = b0 & 0x07;
+        op.token = (b0 >> 3) & 0x0f;
         op.v = b0 >> 7;
-        op.token = _u(rec, 1, 1);
-        op.fromSlot = _u(rec, 2, 3);
         if (op.kind == 1 || op.kind == 4) {
-            op.toSlot = op.fromSlot;
-            op.index = uint64(_u(rec, 5, 8));
-            op.l1Sender = address(uint160(_u(rec, 13, 20)));
-            op.to = address(uint160(_u(rec, 33, 20)));
-            op.value = _u(rec, 53, 16);
+            op.toSlot = _u(rec, 1, 3);
+            op.index = uint64(_u(rec, 4, 8));
+            op.l1Sender = address(uint160(_u(rec, 12, 20)));
+            op.to = address(uint160(_u(rec, 32, 20)));
+            op.value = _u(rec, 52, 16);
         } else if (op.kind == 2) {
-            op.toSlot = _u(rec, 5, 3);
-            op.to = address(uint160(_u(rec, 8, 20)));
-            op.value = _u(rec, 28, 16);
-            op.gasLimit = _u(rec, 44, 8);
-            op.gasPrice = _u(rec, 52, 8);
-            op.r = bytes32(_u(rec, 60, 32));
-            op.s = bytes32(_u(rec, 92, 32));
+            op.fromSlot = _u(rec, 1, 3);
+            op.toSlot = _u(rec, 4, 3);
+            op.value = _u(rec, 7, 14);
+            op.gasLimit = _u(rec, 21, 3);
+            op.gasPrice = _u(rec, 24, 5);
+            op.r = bytes32(_u(rec, 29, 32));
+            op.s = bytes32(_u(rec, 61, 32));
         } else if (op.kind == 3) {
-            op.to = address(uint160(_u(rec, 5, 20)));
-            op.value = _u(rec, 25, 16);
-            op.r = bytes32(_u(rec, 41, 32));
-            op.s = bytes32(_u(rec, 73, 32));
+            op.fromSlot = _u(rec, 1, 3);
+            op.toSlot = _u(rec, 4, 3);
+            op.value = _u(rec, 7, 16);
+            op.r = bytes32(_u(rec, 23, 32));
+            op.s = bytes32(_u(rec, 55, 32));
+        } else if (op.kind == 5) {
+            op.toSlot = _u(rec, 1, 3);
+            op.to = address(uint160(_u(rec, 4, 20)));
         }
     }
 
@@ -478,7 +495,8 @@ library GhostPlaneExec {
         }
     }
 
-    /// @dev keccak256(0x475001 || to || value u128 || token u32 || gas_limit || gas_price || nonce || 0x0000).
+    /// @dev keccak256(0x475001 || to || value u128 || token u32 || gas_limit u64 || gas_price u64 || nonce
+    ///      || 0x0000): the record's u112 value, u24 gas_limit and u40 gas_price widened.
     function _transferDigest(Op memory op, uint64 nonce) private pure returns (bytes32) {
         return keccak256(
             abi.encodePacked(
@@ -497,6 +515,12 @@ library GhostPlaneExec {
     /// @dev keccak256(0x475701 || l1_recipient || token u32 || amount u128 || nonce).
     function _withdrawalDigest(Op memory op, uint64 nonce) private pure returns (bytes32) {
         return keccak256(abi.encodePacked(bytes3(0x475701), op.to, uint32(op.token), uint128(op.value), nonce));
+    }
+
+    /// @dev True when `digest` signed by (v, r, s) of `op` recovers `signer` (never address 0).
+    function _signedBy(bytes32 digest, Op memory op, address signer) private pure returns (bool) {
+        address recovered = _recover(digest, op);
+        return recovered != address(0) && recovered == signer;
     }
 
     /// @dev ecrecover with v = 27 + op.v; low-s only; zero when it does not recover.

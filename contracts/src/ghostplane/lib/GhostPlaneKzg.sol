@@ -3,8 +3,8 @@ pragma solidity 0.8.37;
 
 /// @title GhostPlaneKzg
 /// @notice Opens op-record bytes from EIP-4844 blobs with the point-evaluation precompile (0x0a),
-///         as zig/SPEC.md "Data availability" lays them out: record `j` fills elements
-///         5*(j % 819) .. +4 of blob j / 819; element `e` = 0x00 || 31 record bytes, evaluated at
+///         as zig/SPEC.md "Data availability" lays them out (records v3): record `j` fills elements
+///         4*(j % 1024) .. +3 of blob j / 1024; element `e` = 0x00 || 31 record bytes, evaluated at
 ///         z = ω^bitrev12(e).
 library GhostPlaneKzg {
     /// @notice The BLS12-381 scalar field modulus r (EIP-4844 BLS_MODULUS).
@@ -24,7 +24,7 @@ library GhostPlaneKzg {
     uint256 internal constant W9 = 0x345766f603fa66e78c0625cd70d77ce2b38b21c28713b7007228fd3397743f7a;
     uint256 internal constant W10 = 0x0000000000000000008d51ccce760304d0ec030002760300000001000000000000;
     uint256 internal constant W11 = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000;
-    uint256 internal constant RECORDS_PER_BLOB = 819;
+    uint256 internal constant RECORDS_PER_BLOB = 1024;
     uint256 internal constant FIELD_ELEMENTS_PER_BLOB = 4096;
     address internal constant POINT_EVALUATION = address(0x0a);
     /// @notice The precompile's fixed price: a failed opening burns no more than this.
@@ -90,6 +90,6 @@ library GhostPlaneKzg {
 
     /// @notice The first blob element of record `index` (within its blob).
     function firstElement(uint256 index) internal pure returns (uint256) {
-        return 5 * (index % RECORDS_PER_BLOB);
+        return 4 * (index % RECORDS_PER_BLOB);
     }
 }

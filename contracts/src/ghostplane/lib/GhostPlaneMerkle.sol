@@ -97,7 +97,7 @@ library GhostPlaneMerkle {
         while ((uint256(1) << depth) < n) ++depth;
     }
 
-    /// @notice SPEC's padded root over keccak256 of each 155-byte record of `records`
+    /// @notice SPEC's padded root over keccak256 of each 124-byte record of `records`
     ///         (calldata data commitment); 32 zero bytes when there is no record.
     function recordsRoot(bytes calldata records, uint256 count) internal pure returns (bytes32 root) {
         if (count == 0) return bytes32(0);
@@ -107,8 +107,8 @@ library GhostPlaneMerkle {
             let buf := mload(0x40)
             let base := add(level, 0x20)
             for { let i := 0 } lt(i, count) { i := add(i, 1) } {
-                calldatacopy(buf, add(records.offset, mul(i, 155)), 155)
-                mstore(add(base, mul(i, 0x20)), keccak256(buf, 155))
+                calldatacopy(buf, add(records.offset, mul(i, 124)), 124)
+                mstore(add(base, mul(i, 0x20)), keccak256(buf, 124))
             }
             for {} gt(width, 1) {} {
                 let half := shr(1, width)
