@@ -41,7 +41,7 @@ sol! {
         function bond() external payable;
         function tip() external view returns (uint64);
         function batchHash(uint64 number) external view returns (bytes32);
-        function proposerInfo(address proposer) external view returns (uint256 bond_, uint64 lastBatch, uint64 lastFinalAt);
+        function proposerInfo(address proposer) external view returns (uint256 bond_, uint64 unbondableAt, bool isSequencer);
     }
     struct RollupConfig {
         address portal;
@@ -672,8 +672,8 @@ async fn a_blob_batch_posted_by_a_type_3_transaction_is_proven_wrong_from_its_bl
 /// All-in L1 cost of a full batch: 4,914 ops of the real engine (819 records in each of 6
 /// blobs, the most one transaction may carry) posted in one type-3 transaction. Gas-equivalent
 /// per op = (the transaction's gas + 6 blobs at EIP-7918's floor of 8,192 × base fee each) / ops.
-/// Measured 26.1 (issue 9's target is 20: a 155-byte record fills 5 blob elements, and the
-/// transaction itself costs ~79k); the ceiling catches regressions.
+/// Measured 24.8 (issue 9's target is 20: a 155-byte record fills 5 blob elements, and the
+/// transaction itself costs ~72.5k); the ceiling catches regressions.
 #[tokio::test(flavor = "multi_thread")]
 async fn a_full_six_blob_batch_costs_at_most_27_gas_equivalent_per_transfer() {
     let chain = L1::start(PORT + 1).await;
