@@ -309,6 +309,15 @@ contract GhostPlanePortal is AccessControl, ReentrancyGuardTransient, IGhostPlan
         return uint64((_head >> 1) & COUNT_MASK);
     }
 
+    /// @notice The deposit count and the timestamp of deposit `k` (zero if k >= count): the
+    ///         Rollup's deposit-cursor and force-inclusion checks in one call.
+    function depositCountAndTime(uint64 k) external view returns (uint64 count, uint64 time) {
+        // Cannot truncate: masked to COUNT_MASK (39 bits).
+        // forge-lint: disable-next-line(unsafe-typecast)
+        count = uint64((_head >> 1) & COUNT_MASK);
+        if (k < count) time = uint64(uint40(uint256(_deposits[k])));
+    }
+
     /// @notice Stored chain value of deposit `k` (low 5 bytes zero); zero if none.
     function depositChain(uint64 k) external view returns (bytes32) {
         return bytes32(uint256(_deposits[k]) & GhostPlaneHashes.CHAIN_MASK);

@@ -21,9 +21,12 @@ import {GhostPlaneMerkle} from "./lib/GhostPlaneMerkle.sol";
 ///      be cut has no final successor, whatever the admin does to the window.
 ///      Sequencer priority (zig/SPEC.md "Proposers"): while the admin has designated a `sequencer`,
 ///      only it may submit, except once no batch has been submitted for `proposerFallbackDelay`
-///      (<= forceInclusionDelay): then any bonded proposer may submit (until the next batch restarts
-///      the clock). Without it any bonded party could front-run the sequencer's batch n with its own
-///      (e.g. empty) batch n and force the sequencer to re-seal (its withdrawal leaves commit to n).
+///      (<= forceInclusionDelay; the clock also starts when a sequencer is designated where none
+///      was): then any bonded proposer may submit (until the next batch restarts the clock).
+///      Without it any bonded party could front-run the sequencer's batch n with its own (e.g.
+///      empty) batch n and force the sequencer to re-seal (its withdrawal leaves commit to n).
+///      Proposers leave in two steps (requestUnbond, then unbond once the tip's finalAt at the
+///      request has passed), so submitBatch never writes the proposer's slot.
 contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTransient {
     /// @notice Default challenge window.
     uint64 public constant DEFAULT_CHALLENGE_WINDOW = 7 days;
@@ -40,27 +43,31 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     uint256 public constant MAX_BOND = type(uint88).max;
     uint256 private constant HASH_MASK = ~uint256(type(uint40).max);
 
-    /// @dev The tip, the last submission time, the two tunable delays and the slashed funds share
+    /// @dev The tip, the fallback clock, the two tunable delays and the slashed funds share
     ///      one slot (read once by submitBatch; a fraud proof rewrites the tip and adds to the
     ///      slashed funds with one SSTORE). number < 2^40 (a batch a second for 34,000 years),
-    ///      finalAt and lastSubmittedAt < 2^40 (as in `_batches`), challengeWindow <= 365 days
+    ///      finalAt and fallbackClock < 2^40 (as in `_batches`), challengeWindow <= 365 days
     ///      < 2^32, forceInclusionDelay <= 12 h < 2^16; slashedFunds saturates at MAX_BOND (bonds
     ///      are capped at MAX_BOND, so it never does on a chain whose native supply is below 2^88).
+    ///      fallbackClock is 0 exactly while no sequencer is designated (so a submission needs no
+    ///      read of `sequencer` then); else the time of the last accepted batch or of the
+    ///      designation of a sequencer where none was, whichever is later.
     struct Tip {
         uint40 number;
         uint40 finalAt;
-        uint40 lastSubmittedAt;
+        uint40 fallbackClock;
         uint32 challengeWindow;
         uint16 forceInclusionDelay;
         uint88 slashedFunds;
     }
 
-    /// @dev A proposer's bond and its last batch (unbonding waits until that batch is final or
-    ///      cut); `sequencer` marks the designated sequencer (read with the bond, at no extra SLOAD).
+    /// @dev A proposer's bond; `unbondableAt` is 0 while it may submit and, once it asked to
+    ///      leave (`requestUnbond`), the time its bond may be withdrawn (never 0 then);
+    ///      `sequencer` marks the designated sequencer (read with the bond, at no extra SLOAD).
+    ///      submitBatch only reads this slot.
     struct Proposer {
         uint128 bond;
-        uint64 lastBatch;
-        uint40 lastFinalAt;
+        uint64 unbondableAt;
         bool sequencer;
     }
 
@@ -120,6 +127,7 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     );
     event FraudCommitted(address indexed by, bytes32 indexed commitment, uint256 blockNumber);
     event Bonded(address indexed proposer, uint256 amount, uint256 bond);
+    event UnbondRequested(address indexed proposer, uint256 bond, uint64 unbondableAt);
     event Unbonded(address indexed proposer, uint256 amount);
     event ChallengeWindowSet(uint64 window);
     event ForceInclusionDelaySet(uint64 delay);
@@ -130,8 +138,14 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     error ZeroAddress();
     error InvalidConfig(string what, uint256 value);
     error NotBonded(address proposer, uint256 bond, uint256 required);
-    error BondStillAtStake(address proposer, uint64 lastBatch, uint64 finalAt);
+    /// @notice `unbond` before `unbondableAt` (the tip's finalAt when the proposer asked to leave).
+    error BondStillAtStake(address proposer, uint64 unbondableAt, uint64 timestamp);
     error NothingBonded(address proposer);
+    /// @notice `unbond` without a prior `requestUnbond`.
+    error UnbondNotRequested(address proposer);
+    /// @notice The proposer asked to leave (`requestUnbond`): it may neither submit nor add to its
+    ///         bond, only `unbond` from `unbondableAt` on.
+    error ProposerLeaving(address proposer, uint64 unbondableAt);
     error WrongBatchNumber(uint64 number, uint64 expected);
     error PrevStateMismatch(bytes32 given, bytes32 tipState);
     error DepositCursorBackwards(uint64 cursor, uint64 prevCursor);
@@ -152,7 +166,8 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     error PreStateMismatch();
     error NoFraud();
     error AmountTooLarge(uint256 amount, uint256 available);
-    /// @notice Only the sequencer may submit before `openAt` (last batch + proposerFallbackDelay).
+    /// @notice Only the sequencer may submit before `openAt` (proposerFallbackDelay after the last
+    ///         batch or, if later, the designation of a sequencer where none was).
     error SequencerPriority(address proposer, address sequencer, uint64 openAt);
 
     /// @param admin Governance (DEFAULT_ADMIN_ROLE): window, delays, sequencer, slashed funds.
@@ -192,11 +207,10 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         }
         genesisStateRoot = node;
         emptyWithdrawalsRoot = GhostPlaneMerkle.zeroRoot(16);
-        // Deployment starts the fallback clock: a sequencer designated right after has priority.
         _tip = Tip({
             number: 0,
             finalAt: 0,
-            lastSubmittedAt: uint40(block.timestamp),
+            fallbackClock: 0, // no sequencer yet: designating one starts the clock
             // Cannot truncate: window <= MAX_CHALLENGE_WINDOW = 365 days < 2^32, checked above.
             // forge-lint: disable-next-line(unsafe-typecast)
             challengeWindow: uint32(window),
@@ -212,9 +226,11 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
 
     // ---------------------------------------------------------------- proposers
 
-    /// @notice Adds the ETH sent to the caller's bond (at most MAX_BOND in all).
+    /// @notice Adds the ETH sent to the caller's bond (at most MAX_BOND in all); not while it is
+    ///         leaving (after `requestUnbond`, until `unbond`).
     function bond() external payable {
         Proposer storage p = _proposers[msg.sender];
+        if (p.unbondableAt != 0) revert ProposerLeaving(msg.sender, p.unbondableAt);
         uint256 total = uint256(p.bond) + msg.value;
         if (total > MAX_BOND) revert AmountTooLarge(msg.value, MAX_BOND - p.bond);
         // Cannot truncate: total <= MAX_BOND = 2^88 - 1, checked above.
@@ -223,18 +239,34 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         emit Bonded(msg.sender, msg.value, total);
     }
 
-    /// @notice Returns the caller's whole bond once none of its batches can still be cut
-    ///         (its last batch is final or was cut).
+    /// @notice First step of leaving: from now on the caller may not submit (ProposerLeaving), and
+    ///         its bond may be withdrawn with `unbond` from `unbondableAt` = the tip's finalAt now
+    ///         (at least now), unless a fraud proof slashes it meanwhile.
+    /// @dev finalAt is monotone along the chain (and a cut leaves the tip with the cut batch's
+    ///      finalAt, an upper bound), so every batch of the caller still in the chain is final by
+    ///      the tip's finalAt; the caller posts none after this call. This replaces a per-submission
+    ///      record of the proposer's last batch (one SSTORE on every submitBatch).
+    function requestUnbond() external {
+        Proposer memory p = _proposers[msg.sender];
+        if (p.bond == 0) revert NothingBonded(msg.sender);
+        if (p.unbondableAt != 0) revert ProposerLeaving(msg.sender, p.unbondableAt);
+        uint64 unbondableAt = _tip.finalAt;
+        if (unbondableAt < block.timestamp) unbondableAt = uint64(block.timestamp);
+        _proposers[msg.sender] = Proposer({bond: p.bond, unbondableAt: unbondableAt, sequencer: p.sequencer});
+        emit UnbondRequested(msg.sender, p.bond, unbondableAt);
+    }
+
+    /// @notice Second step of leaving: returns the caller's whole bond once `unbondableAt` (set by
+    ///         `requestUnbond`) has passed, so none of its batches can still be cut. The caller may
+    ///         then bond again as a new proposer.
     function unbond() external nonReentrant {
         Proposer memory p = _proposers[msg.sender];
         if (p.bond == 0) revert NothingBonded(msg.sender);
-        // Finality is monotone along the chain, so every earlier batch of this proposer is final
-        // by its last batch's finalAt, even when that last batch was cut (review: a proposer whose
-        // last batch was cut could otherwise leave while an earlier lie was still contestable).
-        if (p.lastBatch != 0 && block.timestamp < p.lastFinalAt) {
-            revert BondStillAtStake(msg.sender, p.lastBatch, p.lastFinalAt);
+        if (p.unbondableAt == 0) revert UnbondNotRequested(msg.sender);
+        if (block.timestamp < p.unbondableAt) {
+            revert BondStillAtStake(msg.sender, p.unbondableAt, uint64(block.timestamp));
         }
-        _proposers[msg.sender].bond = 0;
+        _proposers[msg.sender] = Proposer({bond: 0, unbondableAt: 0, sequencer: p.sequencer});
         emit Unbonded(msg.sender, p.bond);
         Address.sendValue(payable(msg.sender), p.bond);
     }
@@ -243,60 +275,110 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
 
     /// @inheritdoc IGhostPlaneRollup
     /// @dev Only the designated sequencer, if any, unless no batch has been submitted for
-    ///      proposerFallbackDelay (then any bonded proposer: see SequencerPriority).
+    ///      proposerFallbackDelay (then any bonded proposer: see SequencerPriority); never a
+    ///      proposer that asked to leave (ProposerLeaving). Reads the proposer's slot, writes none.
     function submitBatch(BatchHeader calldata header, bytes calldata records) external {
         Proposer memory p = _proposers[msg.sender];
         if (p.bond < bondAmount) revert NotBonded(msg.sender, p.bond, bondAmount);
-        Tip memory t = _tip;
-        if (!p.sequencer) _checkFallback(t.lastSubmittedAt);
-        if (header.number != t.number + 1) revert WrongBatchNumber(header.number, t.number + 1);
+        if (p.unbondableAt != 0) revert ProposerLeaving(msg.sender, p.unbondableAt);
+        // The tip slot, read and written whole, by hand: Solidity packs Tip from the low bits up
+        // (number 0..39, finalAt 40..79, fallbackClock 80..119, challengeWindow 120..151,
+        // forceInclusionDelay 152..167, slashedFunds 168..255); a Tip memory copy costs ~1k gas.
+        uint256 word;
+        assembly ("memory-safe") {
+            word := sload(_tip.slot)
+        }
+        uint64 n = header.number;
+        // Each cast extracts one packed field (its intended truncation). The tip number + 1 is
+        // computed in 40 bits, as before (checked: no batch 2^40), so n fits in its field.
+        // forge-lint: disable-start(unsafe-typecast)
+        if (!p.sequencer) _checkFallback(uint40(word >> 80));
+        if (n != uint40(word) + 1) revert WrongBatchNumber(n, uint40(word) + 1);
         bytes32 prevState = _stateHash(header.prevStateRoot, header.prevAccountCount, header.prevDepositCursor);
         if (prevState != _tipState) revert PrevStateMismatch(prevState, _tipState);
-        _checkDeposits(header, t.forceInclusionDelay);
+        _checkDeposits(header, uint16(word >> 152));
         _checkData(header, records);
-
-        uint64 finalAt = uint64(block.timestamp) + t.challengeWindow;
-        if (finalAt < t.finalAt) finalAt = t.finalAt;
-        bytes32 headerHash = keccak256(abi.encode(header));
-        bytes32 record =
-            GhostPlaneHashes.recordHash(headerHash, header.withdrawalsRoot, uint64(block.timestamp), msg.sender);
-        _batches[header.number] = bytes32((uint256(record) & HASH_MASK) | finalAt);
-        _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
-        t.number = uint40(header.number);
-        // Cannot truncate: finalAt is a timestamp plus at most 365 days: below 2^40 until the year 36812.
-        // forge-lint: disable-next-line(unsafe-typecast)
-        t.finalAt = uint40(finalAt);
-        t.lastSubmittedAt = uint40(block.timestamp);
-        _tip = t;
-        // Cannot truncate: finalAt is a timestamp plus at most 365 days: below 2^40 until the year 36812.
-        // forge-lint: disable-start(unsafe-typecast)
-        _proposers[msg.sender] =
-            Proposer({bond: p.bond, lastBatch: header.number, lastFinalAt: uint40(finalAt), sequencer: p.sequencer});
+        // finalAt = max(now + challengeWindow, the tip's finalAt).
+        uint256 finalAt = block.timestamp + uint32(word >> 120);
+        if (finalAt < uint40(word >> 40)) finalAt = uint40(word >> 40);
         // forge-lint: disable-end(unsafe-typecast)
+        bytes32 headerHash = _headerHash(header);
+        bytes32 withdrawalsRoot = header.withdrawalsRoot;
+        bytes32 record = GhostPlaneHashes.recordHash(headerHash, withdrawalsRoot, uint64(block.timestamp), msg.sender);
+        _batches[n] = bytes32((uint256(record) & HASH_MASK) | finalAt);
+        _tipState = _stateHash(header.stateRoot, header.accountCount, header.depositCursor);
+        // number (n = tip + 1 < 2^40, checked above), finalAt and the fallback clock (now, or 0
+        // while no sequencer is designated) replace the low 120 bits; the window, the
+        // force-inclusion delay and the slashed funds are kept.
+        // Cannot truncate: finalAt and block.timestamp are below 2^40 (a timestamp plus at most
+        // 365 days) until the year 36812.
+        // forge-lint: disable-start(unsafe-typecast)
+        uint256 clock = uint40(word >> 80) == 0 ? 0 : uint40(block.timestamp);
+        word = ((word >> 120) << 120) | (clock << 80) | (uint256(uint40(finalAt)) << 40) | uint40(n);
+        assembly ("memory-safe") {
+            sstore(_tip.slot, word)
+        }
         emit BatchSubmitted(
-            header.number, msg.sender, headerHash, header.withdrawalsRoot, uint64(block.timestamp), record, finalAt
+            n, msg.sender, headerHash, withdrawalsRoot, uint64(block.timestamp), record, uint64(finalAt)
         );
+        // forge-lint: disable-end(unsafe-typecast)
     }
 
-    /// @dev A proposer other than the sequencer may submit only when there is no sequencer or no
-    ///      batch has been submitted for proposerFallbackDelay.
-    function _checkFallback(uint256 lastSubmittedAt) private view {
-        address seq = sequencer;
-        if (seq == address(0)) return;
-        uint256 openAt = lastSubmittedAt + proposerFallbackDelay;
+    /// @dev keccak256(abi.encode(h)) hashed in place: a static struct's calldata is its ABI
+    ///      encoding. Every narrow member is checked clean first (what abi.encode would enforce),
+    ///      so the hash is that of the values read (a fraud proof's keccak256(abi.encode(header))).
+    function _headerHash(BatchHeader calldata h) private pure returns (bytes32 hash) {
+        assembly ("memory-safe") {
+            let dirty := shr(64, calldataload(h)) // number
+            dirty := or(dirty, shr(64, calldataload(add(h, 0x40)))) // prevAccountCount
+            dirty := or(dirty, shr(64, calldataload(add(h, 0x60)))) // prevDepositCursor
+            dirty := or(dirty, shr(64, calldataload(add(h, 0xa0)))) // accountCount
+            dirty := or(dirty, shr(64, calldataload(add(h, 0xc0)))) // depositCursor
+            dirty := or(dirty, shr(32, calldataload(add(h, 0x100)))) // withdrawalCount
+            dirty := or(dirty, shr(32, calldataload(add(h, 0x120)))) // opCount
+            dirty := or(dirty, shr(8, calldataload(add(h, 0x140)))) // dataMode
+            if dirty { revert(0x00, 0x00) }
+            let m := mload(0x40)
+            calldatacopy(m, h, 0x180)
+            hash := keccak256(m, 0x180)
+        }
+    }
+
+    /// @dev A proposer other than the sequencer may submit only when there is no sequencer
+    ///      (fallbackClock 0: no storage read) or proposerFallbackDelay has passed since the
+    ///      fallback clock (the last batch, or the designation).
+    function _checkFallback(uint256 fallbackClock) private view {
+        if (fallbackClock == 0) return;
+        uint256 openAt = fallbackClock + proposerFallbackDelay;
         // Cannot truncate: openAt is a 40-bit timestamp plus a delay of at most 12 h.
         // forge-lint: disable-next-line(unsafe-typecast)
-        if (block.timestamp < openAt) revert SequencerPriority(msg.sender, seq, uint64(openAt));
+        if (block.timestamp < openAt) revert SequencerPriority(msg.sender, sequencer, uint64(openAt));
     }
 
     function _checkDeposits(BatchHeader calldata h, uint64 delay) private view {
         if (h.depositCursor < h.prevDepositCursor) revert DepositCursorBackwards(h.depositCursor, h.prevDepositCursor);
-        IGhostPlaneDeposits deposits = IGhostPlaneDeposits(portal);
-        uint64 count = deposits.depositCount();
-        if (h.depositCursor > count) revert DepositCursorAhead(h.depositCursor, count);
-        if (h.depositCursor < count) {
-            uint64 time = deposits.depositTime(h.depositCursor);
-            if (block.timestamp > uint256(time) + delay) revert ForcedInclusionMissed(h.depositCursor, time, delay);
+        uint64 cursor = h.depositCursor;
+        // One call for the count and the time of the first unconsumed deposit (if any):
+        // IGhostPlaneDeposits.depositCountAndTime(cursor), encoded in scratch space. The portal is
+        // ours (immutable) and returns two uint64s.
+        address portal_ = portal;
+        uint64 count;
+        uint64 time;
+        bytes4 selector = IGhostPlaneDeposits.depositCountAndTime.selector;
+        assembly ("memory-safe") {
+            mstore(0x00, selector)
+            mstore(0x04, and(cursor, 0xffffffffffffffff))
+            if iszero(staticcall(gas(), portal_, 0x00, 0x24, 0x00, 0x40)) {
+                returndatacopy(0x00, 0x00, returndatasize())
+                revert(0x00, returndatasize())
+            }
+            if lt(returndatasize(), 0x40) { revert(0x00, 0x00) }
+            count := and(mload(0x00), 0xffffffffffffffff)
+            time := and(mload(0x20), 0xffffffffffffffff)
+        }
+        if (cursor > count) revert DepositCursorAhead(cursor, count);
+        if (cursor < count && block.timestamp > uint256(time) + delay) {
+            revert ForcedInclusionMissed(cursor, time, delay);
         }
     }
 
@@ -323,15 +405,24 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     }
 
     /// @dev keccak256(versioned_hash_0 || ...) over exactly `count` blobs of this transaction.
+    ///      The hashes are written at the free memory pointer without allocating (nothing else
+    ///      uses memory meanwhile).
     function _blobsCommitment(uint256 count) private view returns (bytes32 c) {
-        bytes32[] memory hashes = new bytes32[](count);
+        uint256 m;
+        assembly ("memory-safe") {
+            m := mload(0x40)
+        }
         for (uint256 i = 0; i < count; ++i) {
             bytes32 h = blobhash(i);
             if (h == bytes32(0)) revert MissingBlob(i);
-            hashes[i] = h;
+            assembly ("memory-safe") {
+                mstore(add(m, shl(5, i)), h)
+            }
         }
         if (blobhash(count) != bytes32(0)) revert ExtraBlob(count);
-        c = keccak256(abi.encodePacked(hashes));
+        assembly ("memory-safe") {
+            c := keccak256(m, shl(5, count))
+        }
     }
 
     // ---------------------------------------------------------------- fraud
@@ -631,9 +722,10 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         t.finalAt = uint40(uint256(_batches[n]));
         _tipState = _stateHash(h.prevStateRoot, h.prevAccountCount, h.prevDepositCursor);
 
-        Proposer storage p = _proposers[batch.proposer];
+        Proposer memory p = _proposers[batch.proposer];
         uint256 slashed = p.bond;
-        p.bond = 0;
+        // A slashed proposer that was leaving has nothing left to wait for: it may bond anew.
+        _proposers[batch.proposer] = Proposer({bond: 0, unbondableAt: 0, sequencer: p.sequencer});
         bytes32 commitment = keccak256(abi.encode(msg.sender, keccak256(msg.data)));
         uint256 committedAt = _commits[commitment];
         uint256 reward;
@@ -674,11 +766,20 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
     }
 
     /// @notice Designates the sequencer (address(0): none, every bonded proposer may submit).
-    ///         It need not be bonded yet; it submits only while bonded.
+    ///         It need not be bonded yet; it submits only while bonded (and not leaving).
+    ///         Designating one where none was starts the fallback clock: the other proposers wait
+    ///         proposerFallbackDelay from now (or from the next batch); replacing one keeps it.
     function setSequencer(address sequencer_) external onlyRole(DEFAULT_ADMIN_ROLE) {
         address previous = sequencer;
         if (previous != address(0)) _proposers[previous].sequencer = false;
         if (sequencer_ != address(0)) _proposers[sequencer_].sequencer = true;
+        if (sequencer_ == address(0)) {
+            _tip.fallbackClock = 0;
+        } else if (previous == address(0)) {
+            // Cannot truncate: a timestamp, below 2^40 until the year 36812.
+            // forge-lint: disable-next-line(unsafe-typecast)
+            _tip.fallbackClock = uint40(block.timestamp);
+        }
         sequencer = sequencer_;
         emit SequencerSet(previous, sequencer_);
     }
@@ -741,7 +842,7 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
 
     /// @notice When a proposer other than the sequencer may submit (0 if no sequencer).
     function fallbackOpensAt() external view returns (uint64) {
-        return sequencer == address(0) ? 0 : _tip.lastSubmittedAt + proposerFallbackDelay;
+        return sequencer == address(0) ? 0 : _tip.fallbackClock + proposerFallbackDelay;
     }
 
     /// @notice Current challenge window and force-inclusion delay.
@@ -750,14 +851,16 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
         return (t.challengeWindow, t.forceInclusionDelay);
     }
 
-    /// @notice A proposer's bond, last batch and its finalisation time.
+    /// @notice A proposer's bond, when it may withdraw it (0: it has not asked to leave and may
+    ///         submit; else it asked with `requestUnbond` and may `unbond` from then on) and whether
+    ///         it is the designated sequencer.
     function proposerInfo(address proposer)
         external
         view
-        returns (uint256 bond_, uint64 lastBatch, uint64 lastFinalAt)
+        returns (uint256 bond_, uint64 unbondableAt, bool isSequencer)
     {
         Proposer memory p = _proposers[proposer];
-        return (p.bond, p.lastBatch, p.lastFinalAt);
+        return (p.bond, p.unbondableAt, p.sequencer);
     }
 
     /// @notice The block a fraud commitment was registered at (0 if none).
@@ -767,7 +870,20 @@ contract GhostPlaneRollup is IGhostPlaneRollup, AccessControl, ReentrancyGuardTr
 
     function _noBalances() private pure returns (uint128[8] memory b) {}
 
-    function _stateHash(bytes32 stateRoot, uint64 accountCount, uint64 depositCursor) private pure returns (bytes32) {
-        return keccak256(abi.encode(stateRoot, accountCount, depositCursor));
+    /// @dev keccak256(abi.encode(stateRoot, accountCount, depositCursor)), built at the free memory
+    ///      pointer without allocating.
+    function _stateHash(bytes32 stateRoot, uint64 accountCount, uint64 depositCursor)
+        private
+        pure
+        returns (bytes32 hash)
+    {
+        assembly ("memory-safe") {
+            let m := mload(0x40)
+            mstore(m, stateRoot)
+            // Inline assembly may see dirty high bits of narrow types: mask them.
+            mstore(add(m, 0x20), and(accountCount, 0xffffffffffffffff))
+            mstore(add(m, 0x40), and(depositCursor, 0xffffffffffffffff))
+            hash := keccak256(m, 0x60)
+        }
     }
 }

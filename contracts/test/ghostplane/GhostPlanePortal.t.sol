@@ -39,6 +39,15 @@ contract GhostPlanePortalTest is GhostPlaneBase {
         vm.assertEq(uint256(portal.depositTime(0)), block.timestamp - 7);
         vm.assertEq(uint256(portal.depositTime(1)), block.timestamp);
         vm.assertEq(portal.depositChain(2), bytes32(0));
+        // The Rollup's one call: the count and the time of deposit k, zero from the count on.
+        (uint64 count, uint64 time) = portal.depositCountAndTime(0);
+        vm.assertEq(uint256(count), 2);
+        vm.assertEq(uint256(time), block.timestamp - 7);
+        (count, time) = portal.depositCountAndTime(1);
+        vm.assertEq(uint256(time), block.timestamp);
+        (count, time) = portal.depositCountAndTime(2);
+        vm.assertEq(uint256(count), 2);
+        vm.assertEq(uint256(time), 0);
         vm.assertEq(ghost.balanceOf(address(portal)), 6 ether);
         vm.assertEq(gcc.balanceOf(address(portal)), 5 ether);
     }

@@ -91,6 +91,88 @@ contract GhostPlaneReviewTest is GhostPlaneBase {
         vm.assertEq(uint256(rollup.tip()), 3);
     }
 
+    function test_sequencer_leaving_losesPriority_fallbackProposerTakesOver() public {
+        // A designated sequencer that asks to leave may not submit (designated or not); the
+        // fallback opens for the others as for a silent sequencer; the admin may re-designate.
+        _setSequencer(proposer);
+        _submit(); // the sequencer's batch 1
+        uint64 t0 = uint64(block.timestamp);
+        uint64 finalAt1 = rollup.finalizesAt(1);
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        (, uint64 unbondableAt, bool isSequencer) = rollup.proposerInfo(proposer);
+        vm.assertEq(uint256(unbondableAt), finalAt1);
+        vm.assertTrue(isSequencer);
+        BatchHeader memory h = _calldataHeader();
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.ProposerLeaving.selector, proposer, finalAt1));
+        rollup.submitBatch(h, "");
+        vm.prank(other);
+        vm.expectRevert(
+            abi.encodeWithSelector(GhostPlaneRollup.SequencerPriority.selector, other, proposer, t0 + FORCE_DELAY)
+        );
+        rollup.submitBatch(h, "");
+        vm.warp(t0 + FORCE_DELAY);
+        vm.prank(other);
+        rollup.submitBatch(h, "");
+        _nextBatch();
+        // Re-designating keeps the flag consistent; the leaving sequencer still cannot submit.
+        _setSequencer(other);
+        (,, isSequencer) = rollup.proposerInfo(proposer);
+        vm.assertFalse(isSequencer);
+        h = _calldataHeader();
+        vm.prank(other);
+        rollup.submitBatch(h, "");
+        vm.assertEq(uint256(rollup.tip()), 3);
+        // proposer's bond waits for the tip's finalAt when it asked (batch 1's), then is returned.
+        vm.warp(finalAt1);
+        vm.prank(proposer);
+        rollup.unbond();
+        (uint256 bonded,,) = rollup.proposerInfo(proposer);
+        vm.assertEq(bonded, 0);
+    }
+
+    function test_sequencer_designationStartsTheFallbackClock_rotationKeepsIt() public {
+        // No sequencer: batches keep no fallback clock. Designating one after a long silence
+        // gives it proposerFallbackDelay of priority from the designation.
+        BatchHeader memory h = _calldataHeader();
+        vm.prank(other);
+        rollup.submitBatch(h, "");
+        _nextBatch();
+        vm.warp(block.timestamp + 10 * FORCE_DELAY);
+        uint64 t0 = uint64(block.timestamp);
+        _setSequencer(proposer);
+        vm.assertEq(uint256(rollup.fallbackOpensAt()), t0 + FORCE_DELAY);
+        h = _calldataHeader();
+        vm.prank(other);
+        vm.expectRevert(
+            abi.encodeWithSelector(GhostPlaneRollup.SequencerPriority.selector, other, proposer, t0 + FORCE_DELAY)
+        );
+        rollup.submitBatch(h, "");
+        // Replacing the sequencer keeps the clock.
+        vm.warp(t0 + FORCE_DELAY - 1);
+        _setSequencer(bob);
+        vm.assertEq(uint256(rollup.fallbackOpensAt()), t0 + FORCE_DELAY);
+        vm.prank(other);
+        vm.expectRevert(
+            abi.encodeWithSelector(GhostPlaneRollup.SequencerPriority.selector, other, bob, t0 + FORCE_DELAY)
+        );
+        rollup.submitBatch(h, "");
+        vm.warp(t0 + FORCE_DELAY);
+        vm.prank(other);
+        rollup.submitBatch(h, "");
+        _nextBatch();
+        // The fallback batch restarts it.
+        vm.assertEq(uint256(rollup.fallbackOpensAt()), block.timestamp + FORCE_DELAY);
+        // No sequencer again: no clock, any bonded proposer at once.
+        _setSequencer(address(0));
+        vm.assertEq(uint256(rollup.fallbackOpensAt()), 0);
+        h = _calldataHeader();
+        vm.prank(other);
+        rollup.submitBatch(h, "");
+        vm.assertEq(uint256(rollup.tip()), 3);
+    }
+
     function test_sequencer_none_anyBondedProposerSubmits() public {
         vm.assertEq(rollup.sequencer(), address(0));
         vm.assertEq(uint256(rollup.fallbackOpensAt()), 0);
@@ -117,8 +199,10 @@ contract GhostPlaneReviewTest is GhostPlaneBase {
         rollup.submitBatch(h, "");
         vm.prank(other);
         rollup.submitBatch(h, "");
-        (,, uint64 lastFinalAt) = rollup.proposerInfo(other);
-        vm.assertEq(uint256(lastFinalAt), block.timestamp + WINDOW);
+        (,, bool isSequencer) = rollup.proposerInfo(other);
+        vm.assertTrue(isSequencer);
+        (,, isSequencer) = rollup.proposerInfo(proposer);
+        vm.assertFalse(isSequencer);
         // No sequencer: every bonded proposer submits.
         _setSequencer(address(0));
         _nextBatch();

@@ -163,6 +163,31 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         rollup.submitBatch(h, "");
     }
 
+    function test_submitBatch_dirtyNarrowHeaderField_reverts() public {
+        // submitBatch hashes the header's calldata in place: a narrow member with bits above its
+        // type (which abi.encode would never produce, so no fraud proof could name the batch)
+        // must be refused, as abi decoding refuses it, for every such member.
+        _fundAlice();
+        BatchHeader memory h = _calldataHeader();
+        bytes memory records = mRecords;
+        bytes memory data = abi.encodeCall(IGhostPlaneRollup.submitBatch, (h, records));
+        uint8[8] memory narrow = [0, 2, 3, 5, 6, 8, 9, 10]; // number .. dataMode
+        for (uint256 k = 0; k < narrow.length; ++k) {
+            bytes memory dirty = bytes.concat(data);
+            dirty[4 + 32 * uint256(narrow[k])] = 0x01; // the word's top byte
+            vm.prank(proposer);
+            (bool ok, bytes memory ret) = _call(dirty);
+            vm.assertFalse(ok, "dirty header accepted");
+            vm.assertEq(ret.length, 0);
+        }
+        vm.prank(proposer);
+        (bool ok2,) = _call(data);
+        vm.assertTrue(ok2);
+        // The stored record commits to keccak256(abi.encode(header)).
+        bytes32 rh = _recordHash(BatchRecord(h, uint64(block.timestamp), proposer));
+        vm.assertEq(uint256(rollup.batchHash(1)) >> 40, uint256(rh) >> 40);
+    }
+
     function test_submitBatch_depositCursor_rules() public {
         _l1Deposit(l1User, alice, 0, 1 ether);
         BatchHeader memory h = _calldataHeader();
@@ -231,27 +256,129 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
 
     // ------------------------------------------------------------ bonds
 
+    event UnbondRequested(address indexed proposer, uint256 bond, uint64 unbondableAt);
+    event Unbonded(address indexed proposer, uint256 amount);
+
+    function _unbondableAt(address who) internal view returns (uint64 at) {
+        (, at,) = rollup.proposerInfo(who);
+    }
+
     function test_bond_unbond_rules() public {
-        vm.prank(address(0xBAD));
+        vm.startPrank(address(0xBAD));
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NothingBonded.selector, address(0xBAD)));
+        rollup.requestUnbond();
         vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NothingBonded.selector, address(0xBAD)));
         rollup.unbond();
+        vm.stopPrank();
         _submit(); // batch 1 pending
+        uint64 finalAt = rollup.finalizesAt(1);
+        vm.assertEq(uint256(finalAt), block.timestamp + WINDOW);
+        // Unbond before asking to leave.
         vm.prank(proposer);
-        vm.expectPartialRevert(GhostPlaneRollup.BondStillAtStake.selector);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.UnbondNotRequested.selector, proposer));
         rollup.unbond();
-        vm.warp(block.timestamp + WINDOW);
+        // Asking to leave: unbondableAt = the tip's finalAt.
+        vm.expectEmit(address(rollup));
+        emit UnbondRequested(proposer, BOND, finalAt);
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        (uint256 bonded, uint64 unbondableAt, bool isSequencer) = rollup.proposerInfo(proposer);
+        vm.assertEq(bonded, BOND);
+        vm.assertEq(uint256(unbondableAt), finalAt);
+        vm.assertFalse(isSequencer);
+        // Leaving: no second request, no top-up, no batch.
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.ProposerLeaving.selector, proposer, finalAt));
+        rollup.requestUnbond();
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.ProposerLeaving.selector, proposer, finalAt));
+        rollup.bond{value: 1}();
+        BatchHeader memory h = _calldataHeader();
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.ProposerLeaving.selector, proposer, finalAt));
+        rollup.submitBatch(h, "");
+        // Too early, up to the last second.
+        vm.prank(proposer);
+        vm.expectRevert(
+            abi.encodeWithSelector(
+                GhostPlaneRollup.BondStillAtStake.selector, proposer, finalAt, uint64(block.timestamp)
+            )
+        );
+        rollup.unbond();
+        vm.warp(finalAt - 1);
+        vm.prank(proposer);
+        vm.expectRevert(
+            abi.encodeWithSelector(GhostPlaneRollup.BondStillAtStake.selector, proposer, finalAt, finalAt - 1)
+        );
+        rollup.unbond();
+        vm.warp(finalAt);
         uint256 before = proposer.balance;
+        vm.expectEmit(address(rollup));
+        emit Unbonded(proposer, BOND);
         vm.prank(proposer);
         rollup.unbond();
         vm.assertEq(proposer.balance, before + BOND);
+        vm.assertEq(uint256(_unbondableAt(proposer)), 0);
         vm.prank(proposer);
         vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NothingBonded.selector, proposer));
         rollup.unbond();
         // Unbonded proposers cannot submit.
-        BatchHeader memory h = _calldataHeader();
         vm.prank(proposer);
         vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NotBonded.selector, proposer, 0, BOND));
         rollup.submitBatch(h, "");
+        // It may come back as a new proposer.
+        vm.prank(proposer);
+        rollup.bond{value: BOND}();
+        vm.prank(proposer);
+        rollup.submitBatch(h, "");
+        vm.assertEq(uint256(rollup.tip()), 2);
+    }
+
+    function test_requestUnbond_allFinal_unbondsAtOnce() public {
+        // No batch yet (the tip's finalAt is 0): unbondableAt is now, never 0.
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        vm.assertEq(uint256(_unbondableAt(proposer)), block.timestamp);
+        vm.prank(proposer);
+        rollup.unbond();
+        // Batch 1 final already: unbondableAt is now, not its (past) finalAt.
+        vm.prank(proposer);
+        rollup.bond{value: BOND}();
+        _submit();
+        vm.warp(block.timestamp + WINDOW + 5);
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        vm.assertEq(uint256(_unbondableAt(proposer)), block.timestamp);
+        vm.prank(proposer);
+        rollup.unbond();
+    }
+
+    function test_requestUnbond_waitsForTheTipNotOnlyOwnBatches() public {
+        // proposer's batch 1, then other's batches 2 and 3: proposer waits for the tip (batch 3):
+        // finalAt is monotone, so that bounds every batch of proposer's (its own is final earlier).
+        address other = address(0x0743);
+        vm.deal(other, BOND);
+        vm.prank(other);
+        rollup.bond{value: BOND}();
+        _submit();
+        vm.warp(block.timestamp + 100);
+        for (uint256 k = 0; k < 2; ++k) {
+            BatchHeader memory h = _calldataHeader();
+            vm.prank(other);
+            rollup.submitBatch(h, "");
+            _nextBatch();
+        }
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        vm.assertEq(uint256(_unbondableAt(proposer)), rollup.finalizesAt(3));
+        vm.assertGt(uint256(rollup.finalizesAt(3)), rollup.finalizesAt(1));
+        vm.warp(rollup.finalizesAt(1));
+        vm.prank(proposer);
+        vm.expectPartialRevert(GhostPlaneRollup.BondStillAtStake.selector);
+        rollup.unbond();
+        vm.warp(rollup.finalizesAt(3));
+        vm.prank(proposer);
+        rollup.unbond();
     }
 
     function test_unbond_afterOwnBatchWasCut() public {
@@ -272,23 +399,82 @@ contract GhostPlaneRollupTest is GhostPlaneBase {
         BatchRecord memory b1 = BatchRecord(h1, uint64(block.timestamp), other);
         bytes memory records1 = mRecords;
         _nextBatch();
+        vm.warp(block.timestamp + 10);
         _submit();
+        uint64 finalAt2 = rollup.finalizesAt(2);
         vm.prank(proposer);
-        vm.expectPartialRevert(GhostPlaneRollup.BondStillAtStake.selector);
-        rollup.unbond();
+        rollup.requestUnbond();
+        vm.assertEq(uint256(_unbondableAt(proposer)), finalAt2);
         (bool ok,) = _call(_fraudCall(b1, records1, 0, p));
         vm.assertTrue(ok);
         vm.assertEq(uint256(rollup.tip()), 0);
-        // Its batch was cut, but the proposer still waits for its last batch's finalAt: an
-        // earlier batch of it (none here) could still be contestable until then.
+        // Its batch was cut, not slashed: it still waits for unbondableAt, then leaves whole.
         vm.prank(proposer);
         vm.expectPartialRevert(GhostPlaneRollup.BondStillAtStake.selector);
         rollup.unbond();
-        vm.warp(block.timestamp + WINDOW);
+        vm.warp(finalAt2);
+        uint256 before = proposer.balance;
         vm.prank(proposer);
         rollup.unbond();
-        (uint256 otherBond,,) = rollup.proposerInfo(other);
+        vm.assertEq(proposer.balance, before + BOND);
+        (uint256 otherBond, uint64 otherUnbondableAt,) = rollup.proposerInfo(other);
         vm.assertEq(otherBond, 0);
+        vm.assertEq(uint256(otherUnbondableAt), 0);
+    }
+
+    function test_requestUnbond_afterACut_stillCoversEarlierLie_slashedMeanwhile() public {
+        // proposer's batch 1 lies; other's batch 2 lies too and is cut first: the tip is 1 with
+        // finalAt = batch 2's (an upper bound). proposer asks to leave, is proven wrong before
+        // unbondableAt and loses its bond; the slashing clears its leaving mark.
+        address other = address(0x0743);
+        vm.deal(other, BOND);
+        vm.prank(other);
+        rollup.bond{value: BOND}();
+        Prepared memory p1 = _fundAlice();
+        bytes memory bad1 = p1.record;
+        _setByte(bad1, 123, uint8(bad1[123]) ^ 1);
+        delete mRecords;
+        mOps = 0;
+        _push(bad1);
+        (BatchRecord memory b1, bytes memory records1) = _submit();
+        vm.warp(block.timestamp + 10);
+        // Batch 2 (other): starts from batch 1's claimed final state, one lying op.
+        Prepared memory p2 = _fundAlice();
+        bytes memory bad2 = p2.record;
+        _setByte(bad2, 123, uint8(bad2[123]) ^ 1);
+        delete mRecords;
+        mOps = 0;
+        _push(bad2);
+        BatchHeader memory h2 = _calldataHeader();
+        vm.prank(other);
+        rollup.submitBatch(h2, mRecords);
+        BatchRecord memory b2 = BatchRecord(h2, uint64(block.timestamp), other);
+        bytes memory records2 = mRecords;
+        uint64 finalAt2 = rollup.finalizesAt(2);
+        (bool ok,) = _call(_fraudCall(b2, records2, 0, p2));
+        vm.assertTrue(ok, "batch 2 cut");
+        vm.assertEq(uint256(rollup.tip()), 1);
+        vm.prank(proposer);
+        rollup.requestUnbond();
+        vm.assertEq(uint256(_unbondableAt(proposer)), finalAt2);
+        vm.assertGt(uint256(finalAt2), rollup.finalizesAt(1));
+        // Batch 1 is still contestable: the bond is at stake, and slashed.
+        (ok,) = _call(_fraudCall(b1, records1, 0, p1));
+        vm.assertTrue(ok, "batch 1 cut");
+        (uint256 bonded, uint64 unbondableAt,) = rollup.proposerInfo(proposer);
+        vm.assertEq(bonded, 0);
+        vm.assertEq(uint256(unbondableAt), 0);
+        vm.warp(finalAt2);
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NothingBonded.selector, proposer));
+        rollup.unbond();
+        vm.prank(proposer);
+        vm.expectRevert(abi.encodeWithSelector(GhostPlaneRollup.NothingBonded.selector, proposer));
+        rollup.requestUnbond();
+        // Not leaving any more: it may bond anew.
+        vm.prank(proposer);
+        rollup.bond{value: BOND}();
+        vm.assertEq(rollup.slashedFunds(), 2 * BOND);
     }
 
     // ------------------------------------------------------------ fraud: invalid ops

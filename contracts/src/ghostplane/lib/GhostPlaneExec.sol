@@ -10,6 +10,7 @@ interface IGhostPlaneDeposits {
     function depositCount() external view returns (uint64);
     function depositChain(uint64 k) external view returns (bytes32);
     function depositTime(uint64 k) external view returns (uint64);
+    function depositCountAndTime(uint64 k) external view returns (uint64 count, uint64 time);
 }
 
 /// @title GhostPlaneExec

@@ -166,6 +166,30 @@ export const ghostPlanePortalAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "k",
+        "type": "uint64"
+      }
+    ],
+    "name": "depositCountAndTime",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "count",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "time",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "address",
         "name": "l2Recipient",
         "type": "address"

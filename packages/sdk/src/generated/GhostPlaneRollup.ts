@@ -466,13 +466,13 @@ export const ghostPlaneRollupAbi = [
       },
       {
         "internalType": "uint64",
-        "name": "lastBatch",
+        "name": "unbondableAt",
         "type": "uint64"
       },
       {
-        "internalType": "uint64",
-        "name": "lastFinalAt",
-        "type": "uint64"
+        "internalType": "bool",
+        "name": "isSequencer",
+        "type": "bool"
       }
     ],
     "stateMutability": "view",
@@ -1129,6 +1129,13 @@ export const ghostPlaneRollupAbi = [
   },
   {
     "inputs": [],
+    "name": "requestUnbond",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "revealDelay",
     "outputs": [
       {
@@ -1686,6 +1693,31 @@ export const ghostPlaneRollupAbi = [
       {
         "indexed": false,
         "internalType": "uint256",
+        "name": "bond",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "unbondableAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnbondRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "proposer",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
         "name": "amount",
         "type": "uint256"
       }
@@ -1820,12 +1852,12 @@ export const ghostPlaneRollupAbi = [
       },
       {
         "internalType": "uint64",
-        "name": "lastBatch",
+        "name": "unbondableAt",
         "type": "uint64"
       },
       {
         "internalType": "uint64",
-        "name": "finalAt",
+        "name": "timestamp",
         "type": "uint64"
       }
     ],
@@ -2074,6 +2106,22 @@ export const ghostPlaneRollupAbi = [
   {
     "inputs": [
       {
+        "internalType": "address",
+        "name": "proposer",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "unbondableAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ProposerLeaving",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint64",
         "name": "number",
         "type": "uint64"
@@ -2106,6 +2154,17 @@ export const ghostPlaneRollupAbi = [
       }
     ],
     "name": "SequencerPriority",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "proposer",
+        "type": "address"
+      }
+    ],
+    "name": "UnbondNotRequested",
     "type": "error"
   },
   {

@@ -195,12 +195,12 @@ export const bridgeErrorsAbi = [
       },
       {
         "internalType": "uint64",
-        "name": "lastBatch",
+        "name": "unbondableAt",
         "type": "uint64"
       },
       {
         "internalType": "uint64",
-        "name": "finalAt",
+        "name": "timestamp",
         "type": "uint64"
       }
     ],
@@ -902,6 +902,22 @@ export const bridgeErrorsAbi = [
     "inputs": [
       {
         "internalType": "address",
+        "name": "proposer",
+        "type": "address"
+      },
+      {
+        "internalType": "uint64",
+        "name": "unbondableAt",
+        "type": "uint64"
+      }
+    ],
+    "name": "ProposerLeaving",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
         "name": "token",
         "type": "address"
       },
@@ -1322,6 +1338,17 @@ export const bridgeErrorsAbi = [
       }
     ],
     "name": "TooManySigners",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "address",
+        "name": "proposer",
+        "type": "address"
+      }
+    ],
+    "name": "UnbondNotRequested",
     "type": "error"
   },
   {
@@ -1768,6 +1795,9 @@ export const errorContracts = {
   "PrevStateMismatch(bytes32,bytes32)": [
     "GhostPlaneRollup"
   ],
+  "ProposerLeaving(address,uint64)": [
+    "GhostPlaneRollup"
+  ],
   "RateLimited(address,uint64,uint256,uint256,uint256)": [
     "BridgeMinter",
     "BridgeVault"
@@ -1862,6 +1892,9 @@ export const errorContracts = {
   ],
   "TooManySigners(uint256)": [
     "AttestationVerifier"
+  ],
+  "UnbondNotRequested(address)": [
+    "GhostPlaneRollup"
   ],
   "UnknownBatchRoot(bytes32)": [
     "AttestationVerifier"

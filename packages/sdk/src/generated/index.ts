@@ -39,4 +39,4 @@ export const abis = {
 export type ContractName = keyof typeof abis;
 
 /** sha256 over contracts/abi/*.json these bindings were generated from. */
-export const abiSourceHash = "025ff7ad0b6061b1978077607b88b46ae155ab6c3f00d9eb6884cc9efe890c7f";
+export const abiSourceHash = "678324e488a1645b24d17ade55192bdffebe33e85ffdb83f8b7212e4fb36e8f7";
