@@ -11,7 +11,7 @@
 //!    sight of the L1 block holding the batch that applied it.
 //! 3. settled throughput: transfers offered above the DA bound for `--seconds`; the ops the
 //!    Rollup's `BatchSubmitted` events carry over that span of L1 blocks, per second of L1 time,
-//!    against the bound (blobs per block × 819 ops per blob / block time).
+//!    against the bound (blobs per block × 1,024 ops per blob / block time).
 #![allow(clippy::arithmetic_side_effects, clippy::cast_precision_loss)]
 
 use alloy::network::EthereumWallet;
@@ -75,7 +75,7 @@ struct Args {
     #[arg(long, default_value_t = 60)]
     latency_seconds: u64,
     /// Offered transfers/s of the throughput phase (above the DA bound), and its length.
-    #[arg(long, default_value_t = 8_000)]
+    #[arg(long, default_value_t = 10_000)]
     rate: u64,
     #[arg(long, default_value_t = 300)]
     seconds: u64,
