@@ -209,10 +209,8 @@ impl Ledger {
                 raws.len()
             )));
         }
-        for raw in raws {
-            settlement::check_settleable(
-                &crate::tx::decode(raw).map_err(SettlementError::from)?.tx,
-            )?;
+        for tx in txs {
+            settlement::check_transfer_fields(tx.data.len(), tx.value, tx.gas_limit, tx.gas_price)?;
         }
         let outcomes = self.engine.submit_transactions(txs)?;
         for ((tx, raw), outcome) in txs.iter().zip(raws).zip(&outcomes) {

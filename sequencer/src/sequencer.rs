@@ -3,7 +3,8 @@
 //! sender's transactions in nonce order within the sender's arrival positions), executes them in
 //! the engine with one batched FFI crossing, seals a batch when it reaches `batch_size`
 //! transactions or `batch_timeout` after its first one, and hands the sealed batch to a
-//! [`SettlementSink`].
+//! [`SettlementSink`]. What a full batch has no room for (`batch_full`, `withdrawals_full`:
+//! register ops and deposits take room too) opens the next batch, its receipts still pending.
 //!
 //! ```text
 //! submit_raw ─decode─▶ bounded mpsc ─▶ collect (size | timeout) ─▶ spawn_blocking {
@@ -13,6 +14,7 @@
 
 use crate::{
     engine::{AccountInfo, BatchHeader, DepositOutcome, Engine, Transaction},
+    error::EngineError,
     journal::{Journal, JournalError, JournalOp},
     ledger::{BatchSettlement, Ledger, LedgerError, Sealed},
     settlement::{self, abi, SettlementError},
@@ -613,46 +615,67 @@ async fn run(
     sink: Arc<dyn SettlementSink>,
 ) {
     let mut open = true;
-    while open {
+    // Operations the last batch had no room for, senders recovered: they open the next one.
+    let mut carried: Vec<(Address, Queued)> = Vec::new();
+    while open || !carried.is_empty() {
         let mut pending = Vec::with_capacity(batch_size);
-        tokio::select! {
-            first = rx.recv() => match first {
-                Some(q) => pending.push(q),
-                None => break,
-            },
-            () = shared.nudge.notified() => {}
-        }
-        // A configured timeout is far below the ~centuries that could overflow an Instant.
-        #[allow(clippy::arithmetic_side_effects)]
-        let deadline = Instant::now() + timeout;
-        while pending.len() < batch_size {
+        if carried.is_empty() {
             tokio::select! {
-                msg = rx.recv() => match msg {
+                first = rx.recv() => match first {
                     Some(q) => pending.push(q),
-                    None => { open = false; break; }
+                    None => break,
                 },
-                () = tokio::time::sleep_until(deadline) => break,
+                () = shared.nudge.notified() => {}
+            }
+            // A configured timeout is far below the ~centuries that could overflow an Instant.
+            #[allow(clippy::arithmetic_side_effects)]
+            let deadline = Instant::now() + timeout;
+            while pending.len() < batch_size {
+                tokio::select! {
+                    msg = rx.recv() => match msg {
+                        Some(q) => pending.push(q),
+                        None => { open = false; break; }
+                    },
+                    () = tokio::time::sleep_until(deadline) => break,
+                }
+            }
+        } else {
+            // The last batch filled up: the next one goes now, with what is queued already.
+            while open && pending.len().saturating_add(carried.len()) < batch_size {
+                match rx.try_recv() {
+                    Ok(q) => pending.push(q),
+                    Err(mpsc::error::TryRecvError::Empty) => break,
+                    Err(mpsc::error::TryRecvError::Disconnected) => open = false,
+                }
             }
         }
-        if pending.is_empty() && shared.ledger().open_ops() == 0 {
+        if pending.is_empty() && carried.is_empty() && shared.ledger().open_ops() == 0 {
             // Never seal an empty batch (a nudge whose deposit was already sealed).
             continue;
         }
-        let hashes: Vec<B256> = pending.iter().map(Queued::hash).collect();
+        let hashes: Vec<B256> = carried
+            .iter()
+            .map(|(_, q)| q.hash())
+            .chain(pending.iter().map(Queued::hash))
+            .collect();
+        let carried_in = std::mem::take(&mut carried);
         let shared_exec = Arc::clone(&shared);
-        let sealed = tokio::task::spawn_blocking(move || execute(&shared_exec, pending)).await;
-        match sealed {
-            Ok(Ok((None, receipts))) => finish_receipts(&shared, receipts),
-            Ok(Ok((Some(batch), receipts))) => {
-                // Order: journal (in `execute`), latest header, settlement, then receipts, so a
-                // client that sees its receipt final also finds the batch in the sink and in
-                // `gp_getLatestBatch`, and the batch survives a crash.
-                publish(&shared, &batch);
-                let n = batch.header.batch_number;
-                if let Err(e) = sink.settle(batch) {
-                    tracing::error!(batch = n, error = %e, "settlement failed");
+        let executed =
+            tokio::task::spawn_blocking(move || execute(&shared_exec, carried_in, pending)).await;
+        match executed {
+            Ok(Ok(executed)) => {
+                if let Some(batch) = executed.batch {
+                    // Order: journal (in `execute`), latest header, settlement, then receipts, so
+                    // a client that sees its receipt final also finds the batch in the sink and
+                    // in `gp_getLatestBatch`, and the batch survives a crash.
+                    publish(&shared, &batch);
+                    let n = batch.header.batch_number;
+                    if let Err(e) = sink.settle(batch) {
+                        tracing::error!(batch = n, error = %e, "settlement failed");
+                    }
                 }
-                finish_receipts(&shared, receipts);
+                finish_receipts(&shared, executed.receipts);
+                carried = executed.carried;
             }
             Ok(Err(ExecError::Journal(e))) => {
                 // The engine holds a batch the disk does not: nothing of it may be acknowledged,
@@ -697,8 +720,16 @@ fn finish_receipts(shared: &Shared, receipts: impl IntoIterator<Item = (B256, Re
     }
 }
 
-/// What [`execute`] returns: the sealed batch (none when nothing applied) and the receipts.
-type Executed = (Option<SealedBatch>, Vec<(B256, Receipt)>);
+/// What [`execute`] returns.
+struct Executed {
+    /// The sealed batch, journaled (none when nothing applied).
+    batch: Option<SealedBatch>,
+    /// Final receipts, to publish once the batch is settled.
+    receipts: Vec<(B256, Receipt)>,
+    /// What the batch had no room for, in order, senders recovered: the next batch starts with
+    /// these, and their receipts stay pending.
+    carried: Vec<(Address, Queued)>,
+}
 
 /// Why [`execute`] failed.
 #[derive(Debug, thiserror::Error)]
@@ -709,11 +740,24 @@ enum ExecError {
     Journal(#[from] JournalError),
 }
 
-/// Recovers, orders, executes and seals one batch (on a blocking thread): transfers first (one
-/// engine crossing), then withdrawals, each in the order [`order`] gives.
-/// Returns the sealed batch (none when nothing applied), journaled, and the receipts to publish
-/// once it is settled.
-fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, ExecError> {
+/// Whether the open batch merely has no room left: sealing it makes room, so the operation
+/// waits for the next batch instead of being rejected.
+const fn is_batch_capacity(e: &EngineError) -> bool {
+    matches!(
+        e,
+        EngineError::BatchFull { .. } | EngineError::WithdrawalsFull { .. }
+    )
+}
+
+/// Recovers (the new operations only: `carried` were recovered in an earlier call), orders,
+/// executes and seals one batch, on a blocking thread. Runs of transfers go to the engine in one
+/// crossing each; a withdrawal between them keeps its place, so every sender's operations apply
+/// in nonce order. At the first operation the batch has no room for, the rest is carried.
+fn execute(
+    shared: &Shared,
+    carried: Vec<(Address, Queued)>,
+    pending: Vec<Queued>,
+) -> Result<Executed, ExecError> {
     let senders: Vec<Result<Address, TxError>> = pending
         .par_iter()
         .map(|q| match q {
@@ -721,8 +765,9 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, ExecError>
             Queued::Withdrawal { signed, .. } => signed.recover(),
         })
         .collect();
-    let mut receipts = Vec::with_capacity(pending.len());
-    let mut valid: Vec<(Address, Queued)> = Vec::with_capacity(pending.len());
+    let mut receipts = Vec::with_capacity(pending.len().saturating_add(carried.len()));
+    // Carried operations arrived first: they keep their place ahead of the new ones.
+    let mut valid: Vec<(Address, Queued)> = carried;
     for (q, sender) in pending.into_iter().zip(senders) {
         match sender {
             Ok(from) => valid.push((from, q)),
@@ -734,59 +779,69 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, ExecError>
             )),
         }
     }
+    let mut carried = Vec::new();
     let sealed = {
         let mut ledger = shared.ledger();
-        // Runs of transfers go to the engine in one crossing each; a withdrawal between them
-        // keeps its place, so every sender's operations apply in nonce order.
         let mut run: Vec<(Address, DecodedTx, Vec<u8>)> = Vec::new();
+        let mut full: Option<String> = None;
         let mut ordered = order(valid).into_iter().peekable();
         while let Some((from, q)) = ordered.next() {
             match q {
                 Queued::Transfer { decoded, raw } => {
                     run.push((from, decoded, raw));
-                    let run_ends = !matches!(ordered.peek(), Some((_, Queued::Transfer { .. })));
-                    if run_ends {
-                        let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) =
-                            std::mem::take(&mut run)
-                                .into_iter()
-                                .map(|(from, decoded, raw)| (raw, decoded.into_engine_tx(from)))
-                                .unzip();
-                        let outcomes = ledger.apply_transactions(&txs, &raws)?;
-                        for (tx, outcome) in txs.into_iter().zip(outcomes) {
-                            let receipt = match outcome {
-                                Ok(()) => Receipt::Applied {
-                                    batch_number: 0,
-                                    from: tx.from,
-                                },
-                                Err(e) => Receipt::Rejected {
-                                    reason: e.to_string(),
-                                },
-                            };
-                            receipts.push((tx.hash, receipt));
-                        }
+                    if matches!(ordered.peek(), Some((_, Queued::Transfer { .. }))) {
+                        continue;
                     }
+                    full = apply_transfers(
+                        &mut ledger,
+                        std::mem::take(&mut run),
+                        &mut receipts,
+                        &mut carried,
+                    )?;
                 }
                 Queued::Withdrawal { signed, raw, hash } => {
-                    let receipt = match ledger.withdraw(&signed, &raw, from) {
-                        Ok(()) => Receipt::Applied {
-                            batch_number: 0,
-                            from,
-                        },
+                    match ledger.withdraw(&signed, &raw, from) {
+                        Ok(()) => receipts.push((
+                            hash,
+                            Receipt::Applied {
+                                batch_number: 0,
+                                from,
+                            },
+                        )),
+                        Err(LedgerError::Engine(e)) if is_batch_capacity(&e) => {
+                            full = Some(e.to_string());
+                            carried.push((from, Queued::Withdrawal { signed, raw, hash }));
+                        }
                         Err(LedgerError::Diverged(why)) => {
                             return Err(LedgerError::Diverged(why).into())
                         }
-                        Err(e) => Receipt::Rejected {
-                            reason: e.to_string(),
-                        },
-                    };
-                    receipts.push((hash, receipt));
+                        Err(e) => receipts.push((
+                            hash,
+                            Receipt::Rejected {
+                                reason: e.to_string(),
+                            },
+                        )),
+                    }
                 }
+            }
+            if full.is_some() {
+                carried.extend(ordered);
+                break;
             }
         }
         if ledger.open_ops() == 0 {
             // Nothing applied (a flood of unfunded or badly signed transactions): no empty
-            // batch is sealed, only the rejections are published.
-            return Ok((None, receipts));
+            // batch is sealed, only the rejections are published. An operation that does not
+            // fit even an empty batch is rejected, so the rest is not carried forever.
+            if let (Some(reason), false) = (full, carried.is_empty()) {
+                let (_, q) = carried.remove(0);
+                receipts.push((q.hash(), Receipt::Rejected { reason }));
+            }
+            return Ok(Executed {
+                batch: None,
+                receipts,
+                carried,
+            });
         }
         ledger.seal()?
     };
@@ -805,7 +860,65 @@ fn execute(shared: &Shared, pending: Vec<Queued>) -> Result<Executed, ExecError>
         }
     }
     let (batch, _) = sealed_batch(sealed);
-    Ok((Some(batch), receipts))
+    Ok(Executed {
+        batch: Some(batch),
+        receipts,
+        carried,
+    })
+}
+
+/// Applies a run of transfers in one engine crossing and records their receipts. The engine
+/// stops at the first transfer the batch has no room for: that one and every later one of the
+/// run go to `carried`, and the engine's reason is returned.
+fn apply_transfers(
+    ledger: &mut Ledger,
+    run: Vec<(Address, DecodedTx, Vec<u8>)>,
+    receipts: &mut Vec<(B256, Receipt)>,
+    carried: &mut Vec<(Address, Queued)>,
+) -> Result<Option<String>, LedgerError> {
+    let (raws, txs): (Vec<Vec<u8>>, Vec<Transaction>) = run
+        .into_iter()
+        .map(|(from, decoded, raw)| (raw, decoded.into_engine_tx(from)))
+        .unzip();
+    let outcomes = ledger.apply_transactions(&txs, &raws)?;
+    let mut full = None;
+    for ((tx, raw), outcome) in txs.into_iter().zip(raws).zip(outcomes) {
+        match outcome {
+            Err(e) if full.is_some() || is_batch_capacity(&e) => {
+                full.get_or_insert_with(|| e.to_string());
+                // Decoded again only here, off the hot path (it decoded at admission).
+                match tx::decode(&raw) {
+                    Ok(decoded) => carried.push((tx.from, Queued::Transfer { decoded, raw })),
+                    Err(e) => receipts.push((
+                        tx.hash,
+                        Receipt::Rejected {
+                            reason: e.to_string(),
+                        },
+                    )),
+                }
+            }
+            Ok(()) if full.is_none() => receipts.push((
+                tx.hash,
+                Receipt::Applied {
+                    batch_number: 0,
+                    from: tx.from,
+                },
+            )),
+            Ok(()) => {
+                return Err(LedgerError::Diverged(format!(
+                    "transaction {} applied after the batch was full",
+                    tx.hash
+                )))
+            }
+            Err(e) => receipts.push((
+                tx.hash,
+                Receipt::Rejected {
+                    reason: e.to_string(),
+                },
+            )),
+        }
+    }
+    Ok(full)
 }
 
 /// Arrival order, with each sender's transactions sorted by nonce within the positions that

@@ -458,12 +458,23 @@ fn check_width(field: &'static str, value: u128, bits: u32) -> Result<()> {
 /// below 2^24, gas price below 2^40. The sequencer refuses any other (it could never be proven on
 /// L1). An unknown token is left to the engine, which rejects it (`unknown_token`).
 pub fn check_settleable(tx: &UnsignedTx) -> Result<()> {
-    if !tx.data.is_empty() {
-        return Err(SettlementError::TxHasData { len: tx.data.len() });
+    check_transfer_fields(tx.data.len(), tx.value, tx.gas_limit, tx.gas_price)
+}
+
+/// [`check_settleable`] on the fields themselves (an engine `Transaction` carries them too, so
+/// the ledger checks without decoding the raw form again).
+pub fn check_transfer_fields(
+    data_len: usize,
+    value: u128,
+    gas_limit: u64,
+    gas_price: u64,
+) -> Result<()> {
+    if data_len != 0 {
+        return Err(SettlementError::TxHasData { len: data_len });
     }
-    check_width("value", tx.value, VALUE_BITS)?;
-    check_width("gas_limit", tx.gas_limit.into(), GAS_LIMIT_BITS)?;
-    check_width("gas_price", tx.gas_price.into(), GAS_PRICE_BITS)
+    check_width("value", value, VALUE_BITS)?;
+    check_width("gas_limit", gas_limit.into(), GAS_LIMIT_BITS)?;
+    check_width("gas_price", gas_price.into(), GAS_PRICE_BITS)
 }
 
 fn split_sig(sig: &[u8; 64]) -> (B256, B256) {

@@ -31,12 +31,25 @@ pub fn start(
     timeout_ms: u64,
     capacity: usize,
 ) -> (sequencer::SequencerHandle, Arc<InMemorySink>) {
-    let engine = Engine::new(EngineConfig {
-        accounts_depth: 10,
-        batch_transactions_max: 1024,
-        ..EngineConfig::default()
-    })
-    .unwrap();
+    start_with(
+        EngineConfig {
+            accounts_depth: 10,
+            batch_transactions_max: 1024,
+            ..EngineConfig::default()
+        },
+        batch_size,
+        timeout_ms,
+        capacity,
+    )
+}
+
+fn start_with(
+    config: EngineConfig,
+    batch_size: usize,
+    timeout_ms: u64,
+    capacity: usize,
+) -> (sequencer::SequencerHandle, Arc<InMemorySink>) {
+    let engine = Engine::new(config).unwrap();
     let sink = Arc::new(InMemorySink::default());
     let (handle, _task) = sequencer::spawn(
         engine,
@@ -472,5 +485,141 @@ async fn rejected_transactions_can_be_resent_and_receipts_are_bounded() {
         sink.len(),
         batches_before,
         "a batch was sealed with nothing applied"
+    );
+}
+
+/// Ops of a sealed batch, decoded from its records.
+fn ops_of(batch: &sequencer::SealedBatch) -> Vec<ghostbridge_sequencer::settlement::Op> {
+    use ghostbridge_sequencer::settlement::Record;
+    batch
+        .settlement
+        .records
+        .iter()
+        .map(|r| Record::decode(r).unwrap().op)
+        .collect()
+}
+
+/// Transfers to new addresses take two ops each (register + transfer), so a batch of
+/// `batch_size` of them overflows the engine's op limit: the overflow opens the next batch
+/// (nothing rejected, every sender's nonces still in order) instead of being refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_full_batch_carries_its_overflow_to_the_next_batch() {
+    use ghostbridge_sequencer::settlement::Op;
+    const OPS_MAX: usize = 16;
+    let (handle, sink) = start_with(
+        EngineConfig {
+            accounts_depth: 10,
+            batch_transactions_max: OPS_MAX as u32,
+            ..EngineConfig::default()
+        },
+        OPS_MAX,
+        // The first batch fills by size long before this; only a stalled run waits for it.
+        5_000,
+        64,
+    );
+    let alice = address_of(test_key(1).verifying_key());
+    handle.deposit(alice, 0, 100 * FEE).unwrap();
+    let recipients: Vec<Address> = (1..=OPS_MAX as u8).map(Address::with_last_byte).collect();
+    let hashes: Vec<_> = recipients
+        .iter()
+        .enumerate()
+        .map(|(nonce, &to)| {
+            handle
+                .submit_raw(signed(1, to, nonce as u128 + 1, nonce as u64))
+                .unwrap()
+        })
+        .collect();
+    wait_final(&handle, &hashes).await;
+    for (i, h) in hashes.iter().enumerate() {
+        assert!(
+            matches!(handle.receipt(h), Some(Receipt::Applied { .. })),
+            "transfer {i}: {:?}",
+            handle.receipt(h)
+        );
+    }
+    // 1 deposit + 16 × 2 ops: three batches of at most 16 ops, none empty.
+    let batches = sink.batches();
+    assert_eq!(
+        batches.len(),
+        3,
+        "{:?}",
+        batches.iter().map(ops_of).collect::<Vec<_>>()
+    );
+    let mut applied = Vec::new();
+    for (i, batch) in batches.iter().enumerate() {
+        let ops = ops_of(batch);
+        assert!(
+            !ops.is_empty() && ops.len() <= OPS_MAX,
+            "batch {i}: {} ops",
+            ops.len()
+        );
+        assert_eq!(batch.header.batch_number, i as u64 + 1);
+        applied.extend(ops.into_iter().filter_map(|op| match op {
+            Op::Transfer(t) => Some(t.value),
+            _ => None,
+        }));
+        for h in &batch.transaction_hashes {
+            let expected = Some(Receipt::Applied {
+                batch_number: batch.header.batch_number,
+                from: alice,
+            });
+            assert_eq!(handle.receipt(h), expected);
+        }
+    }
+    // Alice's nonces in order across the three batches (value = nonce + 1).
+    assert_eq!(applied, (1..=OPS_MAX as u128).collect::<Vec<_>>());
+    for (i, to) in recipients.iter().enumerate() {
+        assert_eq!(
+            handle.account(*to).unwrap().unwrap().balances[0],
+            i as u128 + 1
+        );
+    }
+}
+
+/// A batch holds `batch_withdrawals_max` withdrawals: the rest wait for the next batch, and
+/// every one of them gets its finalization proof.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn withdrawals_past_the_batch_maximum_go_in_the_next_batch() {
+    let (handle, sink) = start_with(
+        EngineConfig {
+            accounts_depth: 10,
+            batch_transactions_max: 1024,
+            batch_withdrawals_max: 2,
+            ..EngineConfig::default()
+        },
+        64,
+        1_000,
+        64,
+    );
+    let alice = address_of(test_key(1).verifying_key());
+    handle.deposit(alice, 0, 100 * FEE).unwrap();
+    // To alice's own address on L1: it has an L2 account, so no register op.
+    let hashes: Vec<_> = (0..5)
+        .map(|nonce| {
+            handle
+                .submit_raw_withdrawal(signed_withdrawal(1, alice, FEE, nonce))
+                .unwrap()
+        })
+        .collect();
+    wait_final(&handle, &hashes).await;
+    let mut numbers = Vec::new();
+    for h in &hashes {
+        match handle.receipt(h) {
+            Some(Receipt::Applied { batch_number, .. }) => numbers.push(batch_number),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(numbers, vec![1, 1, 2, 2, 3]);
+    assert_eq!(sink.len(), 3);
+    for (batch, index) in [(1, 0), (1, 1), (2, 0), (2, 1), (3, 0)] {
+        let proof = handle.withdrawal_proof(batch, index).unwrap();
+        assert_eq!(
+            (proof.withdrawal.from, proof.withdrawal.amount),
+            (alice, FEE)
+        );
+    }
+    assert_eq!(
+        handle.account(alice).unwrap().unwrap().balances[0],
+        100 * FEE - 5 * FEE - 5 * FEE
     );
 }
