@@ -14,16 +14,37 @@ VALIDATOR_KEYS=(
 CHAIN_A=31337
 CHAIN_B=31338
 
-# start_anvil PORT CHAIN_ID LOGFILE: starts anvil in the background, waits until it answers.
+# free_port: a TCP port on 127.0.0.1 nobody listens on now (the kernel picks it), so a check
+# never shares a chain with another run on the same machine.
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
+}
+
+# start_anvil PORT CHAIN_ID LOGFILE: starts anvil in the background and waits until it answers.
+# Fails (rather than deploying into someone else's chain) if the port already answers, if anvil
+# exits, or if what answers has another chain id.
 start_anvil() {
-  local port=$1 chain=$2 log=$3
+  local port=$1 chain=$2 log=$3 rpc="http://127.0.0.1:$1" pid got
   local block_args=()
+  if cast chain-id --rpc-url "$rpc" >/dev/null 2>&1; then
+    echo "port $port already answers JSON-RPC (another anvil?): stop it or pick another port" >&2
+    return 1
+  fi
   # BLOCK_TIME=0 means automine (a block per transaction); the devnet default is 1-second blocks.
   [ "${BLOCK_TIME:-1}" != 0 ] && block_args=(--block-time "${BLOCK_TIME:-1}")
   anvil --port "$port" --chain-id "$chain" "${block_args[@]}" --silent >"$log" 2>&1 &
-  ANVIL_PIDS+=($!)
+  pid=$!
+  ANVIL_PIDS+=("$pid")
   for _ in $(seq 1 100); do
-    cast chain-id --rpc-url "http://127.0.0.1:$port" >/dev/null 2>&1 && return 0
+    if ! kill -0 "$pid" 2>/dev/null; then
+      echo "anvil on port $port exited at start (see $log): $(tail -n 3 "$log")" >&2
+      return 1
+    fi
+    if got=$(cast chain-id --rpc-url "$rpc" 2>/dev/null); then
+      [ "$got" = "$chain" ] && return 0
+      echo "port $port answers chain id $got, not $chain" >&2
+      return 1
+    fi
     sleep 0.1
   done
   echo "anvil on port $port did not start (see $log)" >&2
@@ -34,19 +55,26 @@ stop_anvils() {
   for pid in "${ANVIL_PIDS[@]:-}"; do [ -n "$pid" ] && kill "$pid" 2>/dev/null || true; done
 }
 
+# forge_broadcast RPC SCRIPT: runs a deploy script against RPC as the deployer (its inputs and
+# outputs are in the environment). --slow sends each transaction after the previous one's receipt:
+# forge's default burst has been seen to wait forever for a receipt on anvil (foundry#10630,
+# and a CI run here). The timeout turns any other hang into a clear failure.
+forge_broadcast() {
+  local rpc=$1 script=$2 rc=0
+  timeout --kill-after=5 300 forge script "$script" --rpc-url "$rpc" \
+    --private-key "$DEPLOYER_KEY" --broadcast --slow -q >/dev/null || rc=$?
+  [ "$rc" = 124 ] && echo "forge script $script against $rpc did not finish in 300 s" >&2
+  return "$rc"
+}
+
 # deploy_chain RPC OUT: deploys the whole set, writes the deployment JSON.
 deploy_chain() {
-  local rpc=$1 out=$2
-  DEPLOY_OUT="$out" forge script script/Deploy.s.sol:Deploy --rpc-url "$rpc" \
-    --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
+  DEPLOY_OUT="$2" forge_broadcast "$1" script/Deploy.s.sol:Deploy
 }
 
 # connect_chain RPC LOCAL_JSON REMOTE_JSON: opens the routes from LOCAL to REMOTE.
 connect_chain() {
-  local rpc=$1 local_json=$2 remote_json=$3
-  LOCAL_DEPLOYMENT="$local_json" REMOTE_DEPLOYMENT="$remote_json" \
-    forge script script/Connect.s.sol:Connect --rpc-url "$rpc" \
-    --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
+  LOCAL_DEPLOYMENT="$2" REMOTE_DEPLOYMENT="$3" forge_broadcast "$1" script/Connect.s.sol:Connect
 }
 
 json_get() { python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); [d:=d[k] for k in sys.argv[2].split(".")]; print(d)' "$1" "$2"; }

@@ -11,10 +11,13 @@ cd "$GHOSTBRIDGE_ROOT"
 mkdir -p deployments && DEVNET_DIR=$(mktemp -d deployments/test-deploy.XXXXXX)
 ANVIL_PIDS=()
 trap 'stop_anvils; rm -rf "$DEVNET_DIR"' EXIT
+trap 'exit 143' TERM INT  # a timeout still stops the anvils (through the EXIT trap)
 BLOCK_TIME=0  # automine: one block per transaction keeps the test fast
-RPC_A=http://127.0.0.1:18545 RPC_B=http://127.0.0.1:18546
-start_anvil 18545 "$CHAIN_A" "$DEVNET_DIR/a.log"
-start_anvil 18546 "$CHAIN_B" "$DEVNET_DIR/b.log"
+PORT_A=$(free_port) PORT_B=$(free_port)
+while [ "$PORT_B" = "$PORT_A" ]; do PORT_B=$(free_port); done
+RPC_A=http://127.0.0.1:$PORT_A RPC_B=http://127.0.0.1:$PORT_B
+start_anvil "$PORT_A" "$CHAIN_A" "$DEVNET_DIR/a.log"
+start_anvil "$PORT_B" "$CHAIN_B" "$DEVNET_DIR/b.log"
 deploy_chain "$RPC_A" "$DEVNET_DIR/a.json"
 deploy_chain "$RPC_B" "$DEVNET_DIR/b.json"
 connect_chain "$RPC_A" "$DEVNET_DIR/a.json" "$DEVNET_DIR/b.json"
@@ -101,8 +104,7 @@ check "wGCC's release window on B: the floor minus the first mint" "$(python3 -c
 # id 4 = native ETH: wiring, then the sequencer priority of submitBatch on a real chain.
 gp_json="$DEVNET_DIR/ghostplane.json"
 DEPLOY_OUT="$gp_json" BRIDGE_DEPLOYMENT="$DEVNET_DIR/a.json" GHOSTPLANE_TOKEN_4=0x0000000000000000000000000000000000000000 \
-  forge script script/DeployGhostPlane.s.sol:DeployGhostPlane --rpc-url $RPC_A \
-  --private-key "$DEPLOYER_KEY" --broadcast -q >/dev/null
+  forge_broadcast "$RPC_A" script/DeployGhostPlane.s.sol:DeployGhostPlane
 gp_portal=$(json_get "$gp_json" portal)
 gp_rollup=$(json_get "$gp_json" rollup)
 gp_exec=$(json_get "$gp_json" exec)

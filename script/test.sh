@@ -38,7 +38,8 @@ echo "==> slither over contracts/src: every finding triaged in contracts/slither
 ./script/slither.sh
 
 echo "==> deploy scripts on two anvil chains (lock on A, attested mint on B)"
-./script/test-deploy.sh
+# About a minute; a hang (a chain that stops answering) fails here instead of eating CI's hour.
+timeout --kill-after=10 600 ./script/test-deploy.sh
 
 echo "==> zig fmt --check, zig build test (GhostPlane engine)"
 "$ZIG" fmt --check zig

@@ -206,6 +206,9 @@ pub async fn start_anvil(
     Ok(child)
 }
 
+/// A deploy script takes seconds on anvil; past this it is stuck, not slow.
+const FORGE_SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
+
 /// Runs forge script `script` against `rpc` as the deployer, with `env` (the deploy scripts read
 /// their outputs and options from it).
 pub async fn forge_script(
@@ -223,14 +226,24 @@ pub async fn forge_script(
         "--private-key",
         DEPLOYER_KEY,
         "--broadcast",
+        // Each transaction after the previous one's receipt: forge's default burst has been
+        // seen to wait forever for a receipt on anvil (foundry#10630, and a CI run here).
+        "--slow",
         "-q",
     ]);
     for (k, v) in env {
         cmd.env(k, v);
     }
-    let out = cmd
-        .output()
+    // Any other hang becomes a clear error (the child is killed when the future is dropped).
+    cmd.kill_on_drop(true);
+    let out = tokio::time::timeout(FORGE_SCRIPT_TIMEOUT, cmd.output())
         .await
+        .with_context(|| {
+            format!(
+                "forge script {script} against {rpc} did not finish in {} s",
+                FORGE_SCRIPT_TIMEOUT.as_secs()
+            )
+        })?
         .context("running forge (run ./script/setup.sh first)")?;
     if !out.status.success() {
         bail!(

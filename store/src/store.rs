@@ -111,11 +111,19 @@ impl Store {
         }
     }
 
-    /// Applies the embedded numbered migrations of this backend (idempotent). On SQLite, run it
-    /// from one process before others open the file.
+    /// Applies the embedded numbered migrations of this backend (idempotent). Several processes
+    /// may start on a fresh database at once: one applies, the others wait and find it done.
     pub async fn migrate(&self) -> Result<()> {
         match self {
-            Self::Sqlite(pool) => SQLITE_MIGRATIONS.run(pool).await?,
+            Self::Sqlite(pool) => {
+                // sqlx takes no lock for SQLite migrations (PostgreSQL gets an advisory lock), so
+                // two starters would both apply a migration and one would fail half-way. One
+                // exclusive transaction around the whole run serializes them; the others wait
+                // out the busy timeout, then see every migration applied.
+                let mut tx = pool.begin_with("BEGIN EXCLUSIVE").await?;
+                SQLITE_MIGRATIONS.run_direct(&mut *tx).await?;
+                tx.commit().await?;
+            }
             Self::Postgres(pool) => POSTGRES_MIGRATIONS.run(pool).await?,
         }
         Ok(())

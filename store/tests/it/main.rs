@@ -20,5 +20,6 @@ mod final_errors;
 mod journal;
 mod lease;
 mod lifecycle;
+mod migrate;
 mod records;
 mod sources;
