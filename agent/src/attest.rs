@@ -69,6 +69,9 @@ pub enum AttestationError {
         need: u64,
         /// Why each other answer was not used.
         problems: Vec<AnswerError>,
+        /// The answers that checked out: kept by the caller, so a transfer's status shows the
+        /// validators that signed while it waits for the rest.
+        accepted: Vec<SignedDigest>,
     },
 }
 
@@ -346,6 +349,7 @@ impl ValidatorClients {
                 got: signatures.len() as u64,
                 need: set.threshold,
                 problems,
+                accepted,
             });
         }
         Ok((

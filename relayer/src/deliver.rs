@@ -880,11 +880,16 @@ async fn deliver_single(
     let d = &r.inner.chains[&dst].deployment;
     // The digest names the releasing endpoint (docs/PROTOCOL.md), as the validators decide it.
     let digest = domain.message_digest(endpoint_of(d, kind), id, set.epoch);
-    let (att, answers) = r
+    let gathered = r
         .inner
         .validators
         .attestation(set, digest, &ValidatorClients::message_path(dst, id), None)
-        .await?;
+        .await;
+    if let Err(AttestationError::BelowThreshold { accepted, .. }) = &gathered {
+        // Kept while the others are awaited: the transfer's status counts who signed already.
+        save_attestations(r, AttestationSubject::Message(id), set.epoch, accepted).await?;
+    }
+    let (att, answers) = gathered?;
     save_attestations(r, AttestationSubject::Message(id), set.epoch, &answers).await?;
     mark_attested(r, std::slice::from_ref(p)).await?;
     let (to, data) = match kind {
@@ -1414,11 +1419,94 @@ mod tests {
         assert_eq!(rec.attempts, 1, "a refusal counts: {rec:?}");
     }
 
+    /// While a release waits for the last validators, the signatures already gathered are kept:
+    /// the status API counts them ("2 of 3 validators signed") instead of showing 0 until the
+    /// threshold is reached.
+    #[tokio::test]
+    async fn a_waiting_release_keeps_the_signatures_it_has() {
+        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator, Signs};
+        let domain = Domain {
+            chain_id: 31338,
+            verifier: Address::repeat_byte(0x77),
+        };
+        let mut fakes = Vec::new();
+        for i in 1..=3u8 {
+            let key = ghostbridge_core::keys::ValidatorKey::devnet(&[i; 32]).unwrap();
+            let signs = Signs {
+                domain,
+                endpoint: Address::repeat_byte(0x42),
+                epoch: 1,
+            };
+            fakes.push(FakeValidator::start(key, signs).await.unwrap());
+        }
+        let refs: Vec<&FakeValidator> = fakes.iter().collect();
+        let set = validator_set(&refs, 1, 3);
+        let (r, pending) = relayer_with_claimed(
+            clients(&refs).unwrap(),
+            &[message(Address::repeat_byte(0x77))],
+        )
+        .await;
+        let (provider, _) = ghostbridge_agent::testing::mock_node();
+        let wallet =
+            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
+        let submitter = Submitter::new(31338, provider, wallet, Default::default());
+        let id = pending[0].record.id;
+        let stored = || async {
+            let mut signers: Vec<Address> = r
+                .inner
+                .store
+                .attestations(&AttestationSubject::Message(id), 1)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|a| a.validator)
+                .collect();
+            signers.sort();
+            signers
+        };
+
+        // The third validator has not admitted the message yet (425).
+        fakes[2].set(Behaviour::Status(425));
+        let e = deliver_single(
+            &r,
+            31338,
+            Kind::Mint,
+            &pending[0],
+            &set,
+            &domain,
+            &submitter,
+        )
+        .await
+        .expect_err("2 of the 3 required");
+        assert!(e.to_string().contains("only 2 of the 3"), "{e}");
+        let mut signed = vec![fakes[0].address, fakes[1].address];
+        signed.sort();
+        assert_eq!(stored().await, signed);
+
+        // None answers now (halted): what was gathered stays.
+        for f in &fakes {
+            f.set(Behaviour::Status(503));
+        }
+        deliver_single(
+            &r,
+            31338,
+            Kind::Mint,
+            &pending[0],
+            &set,
+            &domain,
+            &submitter,
+        )
+        .await
+        .expect_err("0 of the 3 required");
+        assert_eq!(stored().await, signed);
+    }
+
     fn below_threshold(problems: Vec<AnswerError>) -> DeliverError {
         DeliverError::Attestation(AttestationError::BelowThreshold {
             got: 0,
             need: 3,
             problems,
+            accepted: Vec::new(),
         })
     }
 
