@@ -1346,12 +1346,14 @@ mod tests {
         (r, pending)
     }
 
-    /// A relayer decision over fake validators (real TLS, real signatures): validators only
-    /// behind or away make a single release wait, uncounted; one refusing it (409) counts the
-    /// attempt.
-    #[tokio::test]
-    async fn a_release_waits_uncounted_for_validators_behind_and_counts_a_refusal() {
-        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator, Signs};
+    /// Three fake validators (real TLS, real signatures) signing mints of chain 31338's minter
+    /// 0x42..42 at epoch 1, and a submitter over a mock node (nothing here gets that far).
+    async fn fake_validators() -> (
+        Domain,
+        Vec<ghostbridge_agent::testing::FakeValidator>,
+        Submitter,
+    ) {
+        use ghostbridge_agent::testing::{FakeValidator, Signs};
         let domain = Domain {
             chain_id: 31338,
             verifier: Address::repeat_byte(0x77),
@@ -1366,6 +1368,20 @@ mod tests {
             };
             fakes.push(FakeValidator::start(key, signs).await.unwrap());
         }
+        let (provider, _) = ghostbridge_agent::testing::mock_node();
+        let wallet =
+            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
+        let submitter = Submitter::new(31338, provider, wallet, Default::default());
+        (domain, fakes, submitter)
+    }
+
+    /// A relayer decision over fake validators (real TLS, real signatures): validators only
+    /// behind or away make a single release wait, uncounted; one refusing it (409) counts the
+    /// attempt.
+    #[tokio::test]
+    async fn a_release_waits_uncounted_for_validators_behind_and_counts_a_refusal() {
+        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator};
+        let (domain, mut fakes, submitter) = fake_validators().await;
         let refs: Vec<&FakeValidator> = fakes.iter().collect();
         let set = validator_set(&refs, 1, 2);
         let first = message(Address::repeat_byte(0x77));
@@ -1374,10 +1390,6 @@ mod tests {
             ..first.clone()
         };
         let (r, pending) = relayer_with_claimed(clients(&refs).unwrap(), &[first, second]).await;
-        let (provider, _) = ghostbridge_agent::testing::mock_node();
-        let wallet =
-            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
-        let submitter = Submitter::new(31338, provider, wallet, Default::default());
         let attempt = |p: &Pending| {
             let (r, set, submitter, p) = (&r, &set, &submitter, p.clone());
             async move {
@@ -1424,21 +1436,8 @@ mod tests {
     /// threshold is reached.
     #[tokio::test]
     async fn a_waiting_release_keeps_the_signatures_it_has() {
-        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator, Signs};
-        let domain = Domain {
-            chain_id: 31338,
-            verifier: Address::repeat_byte(0x77),
-        };
-        let mut fakes = Vec::new();
-        for i in 1..=3u8 {
-            let key = ghostbridge_core::keys::ValidatorKey::devnet(&[i; 32]).unwrap();
-            let signs = Signs {
-                domain,
-                endpoint: Address::repeat_byte(0x42),
-                epoch: 1,
-            };
-            fakes.push(FakeValidator::start(key, signs).await.unwrap());
-        }
+        use ghostbridge_agent::testing::{clients, validator_set, Behaviour, FakeValidator};
+        let (domain, fakes, submitter) = fake_validators().await;
         let refs: Vec<&FakeValidator> = fakes.iter().collect();
         let set = validator_set(&refs, 1, 3);
         let (r, pending) = relayer_with_claimed(
@@ -1446,10 +1445,6 @@ mod tests {
             &[message(Address::repeat_byte(0x77))],
         )
         .await;
-        let (provider, _) = ghostbridge_agent::testing::mock_node();
-        let wallet =
-            alloy::network::EthereumWallet::from(alloy::signers::local::PrivateKeySigner::random());
-        let submitter = Submitter::new(31338, provider, wallet, Default::default());
         let id = pending[0].record.id;
         let stored = || async {
             let mut signers: Vec<Address> = r
@@ -1465,19 +1460,23 @@ mod tests {
             signers
         };
 
+        let attempt = || async {
+            deliver_single(
+                &r,
+                31338,
+                Kind::Mint,
+                &pending[0],
+                &set,
+                &domain,
+                &submitter,
+            )
+            .await
+            .expect_err("below the threshold of 3")
+        };
+
         // The third validator has not admitted the message yet (425).
         fakes[2].set(Behaviour::Status(425));
-        let e = deliver_single(
-            &r,
-            31338,
-            Kind::Mint,
-            &pending[0],
-            &set,
-            &domain,
-            &submitter,
-        )
-        .await
-        .expect_err("2 of the 3 required");
+        let e = attempt().await;
         assert!(e.to_string().contains("only 2 of the 3"), "{e}");
         let mut signed = vec![fakes[0].address, fakes[1].address];
         signed.sort();
@@ -1487,17 +1486,8 @@ mod tests {
         for f in &fakes {
             f.set(Behaviour::Status(503));
         }
-        deliver_single(
-            &r,
-            31338,
-            Kind::Mint,
-            &pending[0],
-            &set,
-            &domain,
-            &submitter,
-        )
-        .await
-        .expect_err("0 of the 3 required");
+        let e = attempt().await;
+        assert!(e.to_string().contains("only 0 of the 3"), "{e}");
         assert_eq!(stored().await, signed);
     }
 
