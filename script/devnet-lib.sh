@@ -57,8 +57,9 @@ stop_anvils() {
 
 # forge_broadcast RPC SCRIPT: runs a deploy script against RPC as the deployer (its inputs and
 # outputs are in the environment). --slow sends each transaction after the previous one's receipt:
-# forge's default burst has been seen to wait forever for a receipt on anvil (foundry#10630,
-# and a CI run here). The timeout turns any other hang into a clear failure.
+# on this check's automining anvils forge's default burst has waited forever for a receipt (a
+# CI run here; foundry#10630), and one block per transaction costs nothing. The timeout turns
+# any other hang into a clear failure.
 forge_broadcast() {
   local rpc=$1 script=$2 rc=0
   timeout --kill-after=5 300 forge script "$script" --rpc-url "$rpc" \

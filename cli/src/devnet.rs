@@ -206,6 +206,19 @@ pub async fn start_anvil(
     Ok(child)
 }
 
+/// Whether `rpc` is an anvil that mines a block per transaction (`anvil_getAutomine`); false
+/// for any other node, or if it does not answer (forge then reports the dead RPC itself).
+async fn automines(rpc: &str) -> bool {
+    let Ok(url) = rpc.parse() else {
+        return false;
+    };
+    ProviderBuilder::new()
+        .connect_http(url)
+        .raw_request::<_, bool>("anvil_getAutomine".into(), ())
+        .await
+        .unwrap_or(false)
+}
+
 /// A deploy script takes seconds on anvil; past this it is stuck, not slow.
 const FORGE_SCRIPT_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -226,11 +239,15 @@ pub async fn forge_script(
         "--private-key",
         DEPLOYER_KEY,
         "--broadcast",
-        // Each transaction after the previous one's receipt: forge's default burst has been
-        // seen to wait forever for a receipt on anvil (foundry#10630, and a CI run here).
-        "--slow",
         "-q",
     ]);
+    if automines(rpc).await {
+        // Each transaction after the previous one's receipt. On an automining anvil forge's
+        // default burst has waited forever for a receipt (a CI run here; foundry#10630), and
+        // one block per transaction costs nothing there. Under interval mining it would cost a
+        // block time per transaction (minutes over the e2e suite), and the burst never hung.
+        cmd.arg("--slow");
+    }
     for (k, v) in env {
         cmd.env(k, v);
     }
@@ -965,4 +982,33 @@ pub async fn fund_user(c: &DevChain, user: Address) -> anyhow::Result<()> {
             .await?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    /// `--slow` follows the chain's mining mode: an automining anvil says so, an interval-mining
+    /// one and a dead RPC do not.
+    #[tokio::test]
+    async fn automines_tells_the_mining_mode() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+        let dir = std::env::temp_dir();
+        for (block_time, expected) in [(0, true), (1, false)] {
+            let port = std::net::TcpListener::bind("127.0.0.1:0")
+                .unwrap()
+                .local_addr()
+                .unwrap()
+                .port();
+            let log = dir.join(format!("automines-{}-{port}.log", std::process::id()));
+            let _anvil = start_anvil(&root, port, 31_337, block_time, &log)
+                .await
+                .unwrap();
+            let rpc = format!("http://127.0.0.1:{port}");
+            assert_eq!(automines(&rpc).await, expected, "block time {block_time}");
+            let _ = std::fs::remove_file(&log);
+        }
+        assert!(!automines("http://127.0.0.1:1").await);
+    }
 }
